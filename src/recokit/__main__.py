@@ -1,0 +1,3 @@
+from recokit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,477 @@
+"""The one interface every model implements: :class:`Recommender`, and its request, :class:`Query`.
+
+A model implements three small hooks -- ``_fit(dataset)``, ``_score(ctx)`` and optionally
+``_explain(ctx, item_idx)`` and ``_score_many(customer_idx, now)`` -- and inherits, written once
+here, everything a shop backend calls: ``fit``, ``score``, ``recommend``, ``recommend_many``,
+``explain``, the not-fitted check, exclusions, deterministic top-k and back-fill.
+
+Scores are one float per catalogue item. ``NaN`` means "no opinion" (the model has nothing to say
+about that item), which a hybrid can tell apart from a real score of 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import polars as pl
+
+from recokit._errors import ConfigError, NotFittedError, _hint
+from recokit.data import Dataset
+
+__all__ = ["Context", "Query", "Recommendation", "Recommendations", "Recommender"]
+
+#: Reason shown for items added by back-fill (the model had no opinion on them).
+BACKFILL_REASON = "popular in the shop"
+
+
+def _as_tuple(value: Any, name: str) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)):
+        raise ConfigError(
+            _hint(f"Query.{name} must be a list of item ids; got the string {value!r}.", f"wrap it in a list: {name}=[{value!r}].")
+        )
+    if isinstance(value, np.ndarray):
+        return tuple(value.tolist())
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigError(f"Query.{name} must be a list of item ids; got {type(value).__name__}.") from None
+
+
+@dataclass(frozen=True)
+class Query:
+    """The context of one recommendation request.
+
+    Parameters
+    ----------
+    customer_id : optional
+        A customer of the fitted data: their history is looked up. An unknown or absent
+        customer is an anonymous (cold-start) visitor, not an error.
+    items : list of item ids
+        Context items: the product on screen, the cart. Unknown items are ignored for scoring
+        (and listed in :attr:`Context.unknown_items`), never an error.
+    k : int
+        How many recommendations (default 10).
+    exclude : list of item ids
+        Items never to return. Context items are always excluded too.
+    now : datetime, optional
+        The time of the request; defaults to the last timestamp of the fitted data, so that the
+        same data gives the same answer (not the wall clock).
+    exclude_purchased : bool
+        Also exclude every item in the customer's history.
+
+    Examples
+    --------
+    >>> Query(customer_id="C000042", k=5)
+    Query(customer_id='C000042', items=(), k=5, exclude=(), now=None, exclude_purchased=False)
+    >>> Query(items=["P0001", "P0002"]).items
+    ('P0001', 'P0002')
+    """
+
+    customer_id: Hashable | None = None
+    items: Sequence[Hashable] = ()
+    k: int = 10
+    exclude: Sequence[Hashable] = ()
+    now: dt.datetime | None = None
+    exclude_purchased: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", _as_tuple(self.items, "items"))
+        object.__setattr__(self, "exclude", _as_tuple(self.exclude, "exclude"))
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ConfigError(f"Query.k must be an int >= 1. Got {self.k!r}.")
+        object.__setattr__(self, "k", int(self.k))
+        if self.now is not None:
+            if isinstance(self.now, dt.date) and not isinstance(self.now, dt.datetime):
+                object.__setattr__(self, "now", dt.datetime.combine(self.now, dt.time()))
+            elif not isinstance(self.now, dt.datetime):
+                raise ConfigError(f"Query.now must be a datetime or date. Got {type(self.now).__name__}.")
+            elif self.now.tzinfo is not None:
+                naive = self.now.astimezone(dt.UTC).replace(tzinfo=None)
+                object.__setattr__(self, "now", naive)
+
+
+@dataclass(frozen=True)
+class Context:
+    """A :class:`Query` resolved against a fitted model's data (internal indices).
+
+    Models receive this in their hooks. ``customer_idx`` is -1 for an anonymous or unknown
+    customer; ``item_idx`` holds the known context items; ``now`` is always set when the data
+    has timestamps.
+    """
+
+    query: Query
+    customer_idx: int
+    item_idx: np.ndarray
+    unknown_items: tuple[Hashable, ...]
+    now: dt.datetime | None
+    exclude_idx: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @property
+    def known_customer(self) -> bool:
+        return self.customer_idx >= 0
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item."""
+
+    rank: int
+    item_id: Hashable
+    score: float
+    reason: str | None
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recommendations(Sequence[Recommendation]):
+    """A ranked list of recommendations, best first.
+
+    Iterate it, index it, or turn it into a table with :meth:`to_polars`.
+    """
+
+    items: tuple[Recommendation, ...]
+    query: Query
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.items[i]
+
+    def __iter__(self) -> Iterator[Recommendation]:
+        return iter(self.items)
+
+    @property
+    def item_ids(self) -> list[Hashable]:
+        return [r.item_id for r in self.items]
+
+    @property
+    def scores(self) -> np.ndarray:
+        return np.array([r.score for r in self.items], dtype=np.float64)
+
+    def to_polars(self) -> pl.DataFrame:
+        """Columns ``rank, item_id, score, reason, rules``."""
+        return pl.DataFrame(
+            {
+                "rank": [r.rank for r in self.items],
+                "item_id": [r.item_id for r in self.items],
+                "score": [r.score for r in self.items],
+                "reason": [r.reason for r in self.items],
+                "rules": [list(r.rules) for r in self.items],
+            },
+            schema_overrides={"rank": pl.Int64, "score": pl.Float64, "reason": pl.String, "rules": pl.List(pl.String)},
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{r.rank:>2}. {r.item_id}  ({r.score:.3g})  {r.reason or ''}".rstrip() for r in self.items]
+        return "\n".join(lines) if lines else "(no recommendations)"
+
+
+def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
+    """Indices of the ``k`` best finite, allowed scores of each row, best first.
+
+    Ties are broken by the smaller index, so the answer never depends on the sort algorithm.
+    Rows with fewer than ``k`` candidates are padded with -1.
+
+    >>> top_k(np.array([[0.1, np.nan, 0.5, 0.5]]), None, 3).tolist()
+    [[2, 3, 0]]
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    n, m = s.shape
+    kk = min(k, m)
+    if kk == 0:
+        return np.full((n, k), -1, dtype=np.int64)
+    valid = np.isfinite(s)
+    if allowed is not None:
+        valid &= np.atleast_2d(allowed)
+    work = np.where(valid, s, -np.inf)
+    part = np.argpartition(-work, kk - 1, axis=1)[:, :kk]
+    vals = np.take_along_axis(work, part, axis=1)
+    thr = vals.min(axis=1)
+    # rows where the k-th value is tied with unselected items: resolve by index, exactly
+    n_tied_all = (work == thr[:, None]).sum(axis=1)
+    n_tied_sel = (vals == thr[:, None]).sum(axis=1)
+    for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
+        above = np.flatnonzero(work[r] > thr[r])
+        tied = np.flatnonzero(work[r] == thr[r])[: kk - len(above)]
+        part[r] = np.concatenate([above, tied])
+        vals[r] = work[r, part[r]]
+    order = np.lexsort((part, -vals), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    part[~np.isfinite(vals)] = -1
+    if kk < k:
+        part = np.hstack([part, np.full((n, k - kk), -1, dtype=part.dtype)])
+    return part.astype(np.int64, copy=False)
+
+
+class Recommender:
+    """Base class of every recokit model.
+
+    Subclasses set hyper-parameters in ``__init__`` (stored verbatim), fitted state in
+    attributes with a trailing underscore, and implement:
+
+    * ``_fit(dataset)`` -- learn from the data (must reset any previous state);
+    * ``_score(ctx) -> np.ndarray`` -- one float per item, NaN for "no opinion";
+    * ``_explain(ctx, item_idx) -> str | None`` -- optional, a reason a shopper can read;
+    * ``_score_many(customer_idx, now) -> np.ndarray`` -- optional vectorised scoring of many
+      known customers (rows), used by :meth:`recommend_many`; it must agree with ``_score``.
+
+    Request-time methods never mutate the fitted model, so one model can serve many threads.
+    """
+
+    #: Whether back-fill is on by default in recommend / recommend_many.
+    backfill: bool = True
+
+    # -- parameters ------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (the whole config, as given)."""
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, dataset: Dataset) -> Self:
+        """Learn from ``dataset`` and return ``self`` (refitting replaces everything learnt)."""
+        if not isinstance(dataset, Dataset):
+            raise ConfigError(
+                _hint(f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", "wrap your table: Dataset(frame, ...).")
+            )
+        self.dataset_ = dataset
+        counts = dataset.item_counts()
+        # back-fill order: most customers first, then catalogue order
+        self.fallback_order_ = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
+        self._fit(dataset)
+        return self
+
+    def _fit(self, dataset: Dataset) -> None:
+        raise NotImplementedError
+
+    def _score(self, ctx: Context) -> np.ndarray:
+        raise NotImplementedError
+
+    def _explain(self, ctx: Context, item_idx: int) -> str | None:
+        return None
+
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        rows = [self._score(self._context_for(int(c), now)) for c in customer_idx]
+        return np.vstack(rows) if rows else np.empty((0, self.dataset_.n_items))
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "dataset_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            name = type(self).__name__
+            raise NotFittedError(
+                f"This {name} instance is not fitted yet. Call 'fit' with a recokit.Dataset before using it."
+            )
+
+    # -- queries -----------------------------------------------------------------------------
+    def _context_for(self, customer_idx: int, now: dt.datetime | None) -> Context:
+        return Context(
+            query=Query(customer_id=None if customer_idx < 0 else self.dataset_.customer_ids.id(customer_idx), now=now),
+            customer_idx=customer_idx,
+            item_idx=np.empty(0, dtype=np.int64),
+            unknown_items=(),
+            now=now if now is not None else self.dataset_.last_time,
+        )
+
+    def context(self, query: Query) -> Context:
+        """Resolve a query against the fitted data (ids -> indices, default ``now``)."""
+        self._check_fitted()
+        if not isinstance(query, Query):
+            raise ConfigError(f"expected a recokit.Query; got {type(query).__name__}.")
+        ds = self.dataset_
+        cidx = ds.customer_ids.get(query.customer_id) if query.customer_id is not None else None
+        idx = ds.item_ids.index(query.items, missing="ignore")
+        unknown = tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0)
+        excl = ds.item_ids.index(query.exclude, missing="ignore")
+        return Context(
+            query=query,
+            customer_idx=-1 if cidx is None else cidx,
+            item_idx=np.unique(idx[idx >= 0]),
+            unknown_items=unknown,
+            now=query.now if query.now is not None else ds.last_time,
+            exclude_idx=excl[excl >= 0],
+        )
+
+    def _query(self, query: Query | None, kwargs: dict[str, Any]) -> Query:
+        if query is None:
+            return Query(**kwargs)
+        if kwargs:
+            raise ConfigError("pass either a Query or keyword arguments (customer_id=..., items=..., k=...), not both.")
+        return query
+
+    def score(self, query: Query | None = None, **kwargs: Any) -> np.ndarray:
+        """One score per catalogue item (``float64``, NaN = no opinion), in ``item_idx`` order.
+
+        Use ``dataset_.item_ids`` to map positions to item ids.
+        """
+        ctx = self.context(self._query(query, kwargs))
+        scores = np.asarray(self._score(ctx), dtype=np.float64)
+        if scores.shape != (self.dataset_.n_items,):
+            raise AssertionError(f"{type(self).__name__}._score returned shape {scores.shape}")
+        return scores
+
+    def _allowed(self, ctx: Context) -> np.ndarray:
+        """Items that may be recommended for this request (exclusions applied)."""
+        allowed = np.ones(self.dataset_.n_items, dtype=bool)
+        allowed[ctx.item_idx] = False
+        allowed[ctx.exclude_idx] = False
+        if ctx.query.exclude_purchased and ctx.known_customer:
+            ui = self.dataset_.user_items
+            allowed[ui.indices[ui.indptr[ctx.customer_idx] : ui.indptr[ctx.customer_idx + 1]]] = False
+        return allowed
+
+    def _backfill(self, picked: np.ndarray, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Replace trailing -1 slots with popular allowed items on which the model had no opinion."""
+        need = int((picked < 0).sum())
+        if need == 0:
+            return picked
+        order = self.fallback_order_
+        fill = order[allowed[order] & ~np.isfinite(scores[order])][:need]
+        out = picked[picked >= 0]
+        return np.concatenate([out, fill, np.full(need - len(fill), -1, dtype=np.int64)])
+
+    def recommend(self, query: Query | None = None, *, backfill: bool | None = None, **kwargs: Any) -> Recommendations:
+        """The top ``query.k`` items for a request, best first, each with a reason.
+
+        Excluded and context items never appear, an item appears at most once, scores are
+        non-increasing. When the model has an opinion on fewer than ``k`` allowed items, the list
+        is back-filled with the shop's best sellers (score NaN, reason "popular in the shop")
+        unless ``backfill=False``.
+
+        Examples
+        --------
+        >>> from recokit import Popularity
+        >>> from recokit.datasets import sports_shop
+        >>> model = Popularity().fit(sports_shop(300, seed=1))
+        >>> recs = model.recommend(customer_id="C000001", k=3)
+        >>> len(recs)
+        3
+        """
+        q = self._query(query, kwargs)
+        ctx = self.context(q)
+        scores = np.asarray(self._score(ctx), dtype=np.float64)
+        allowed = self._allowed(ctx)
+        picked = top_k(scores[None, :], allowed[None, :], q.k)[0]
+        if self.backfill if backfill is None else backfill:
+            picked = self._backfill(picked, scores, allowed)
+        picked = picked[picked >= 0]
+        return self._package(ctx, picked, scores)
+
+    def _package(self, ctx: Context, picked: np.ndarray, scores: np.ndarray) -> Recommendations:
+        ids = self.dataset_.item_ids
+        recs = []
+        for rank, i in enumerate(picked.tolist(), start=1):
+            s = float(scores[i])
+            reason = self._explain(ctx, i) if math.isfinite(s) else BACKFILL_REASON
+            recs.append(Recommendation(rank=rank, item_id=ids.id(i), score=s, reason=reason))
+        return Recommendations(items=tuple(recs), query=ctx.query)
+
+    def explain(self, query: Query | None = None, item_id: Hashable | None = None, **kwargs: Any) -> str | None:
+        """Why ``item_id`` would be recommended for this request, in words a shopper can read.
+
+        Returns None when the model has no reason (no opinion on the item, or an unknown item).
+        """
+        ctx = self.context(self._query(query, kwargs))
+        idx = self.dataset_.item_ids.get(item_id)
+        if idx is None:
+            return None
+        return self._explain(ctx, idx)
+
+    def recommend_many(
+        self,
+        customers: Sequence[Hashable],
+        k: int = 10,
+        *,
+        exclude_purchased: bool = False,
+        now: dt.datetime | None = None,
+        reasons: bool = True,
+        backfill: bool | None = None,
+        batch_size: int = 2048,
+    ) -> pl.DataFrame:
+        """Top-``k`` lists for many customers at once, as one table.
+
+        Scores are computed a batch of customers at a time (a matrix operation for the models
+        that support it) and ranked in one vectorised pass. The result equals calling
+        :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
+        exclude_purchased=exclude_purchased)``.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``customer_id, rank, item_id, score, reason`` (``reason`` null when ``reasons=False``),
+            ``k`` rows per customer (fewer when the catalogue runs out).
+        """
+        self._check_fitted()
+        Query(k=k)  # validates k
+        ds = self.dataset_
+        customers = list(customers)
+        cidx = np.array([ds.customer_ids.get(c) if ds.customer_ids.get(c) is not None else -1 for c in customers], dtype=np.int64)
+        use_backfill = self.backfill if backfill is None else backfill
+        ids = ds.item_ids
+        ui = ds.user_items
+        pos_parts: list[np.ndarray] = []
+        item_parts: list[np.ndarray] = []
+        rank_parts: list[np.ndarray] = []
+        score_parts: list[np.ndarray] = []
+        reasons_out: list[str | None] = []
+        for start in range(0, len(customers), batch_size):
+            batch = cidx[start : start + batch_size]
+            known = batch >= 0
+            scores = np.empty((len(batch), ds.n_items))
+            if known.any():
+                scores[known] = self._score_many(batch[known], now)
+            for r in np.flatnonzero(~known):
+                scores[r] = self._score(self.context(Query(customer_id=customers[start + r], now=now)))
+            allowed = np.ones_like(scores, dtype=bool)
+            if exclude_purchased and known.any():
+                sub = ui[batch[known]]
+                rows = np.repeat(np.flatnonzero(known), np.diff(sub.indptr))
+                allowed[rows, sub.indices] = False
+            picked = top_k(scores, allowed, k)
+            if use_backfill:
+                for r in np.flatnonzero((picked < 0).any(axis=1)):
+                    picked[r] = self._backfill(picked[r], scores[r], allowed[r])
+            rows, cols = np.nonzero(picked >= 0)  # valid slots lead each row, so this is rank order
+            item_idx = picked[rows, cols]
+            pos_parts.append(rows + start)
+            item_parts.append(item_idx)
+            rank_parts.append(cols + 1)
+            score_parts.append(scores[rows, item_idx])
+            if reasons:
+                ctx = None
+                for r, i, s in zip(rows.tolist(), item_idx.tolist(), scores[rows, item_idx].tolist(), strict=True):
+                    if ctx is None or ctx.query.customer_id != customers[start + r]:
+                        ctx = self.context(
+                            Query(customer_id=customers[start + r], now=now, exclude_purchased=exclude_purchased, k=k)
+                        )
+                    reasons_out.append(self._explain(ctx, i) if math.isfinite(s) else BACKFILL_REASON)
+        pos = np.concatenate(pos_parts) if pos_parts else np.empty(0, dtype=np.int64)
+        item_idx = np.concatenate(item_parts) if item_parts else np.empty(0, dtype=np.int64)
+        all_known = bool((cidx >= 0).all())
+        cust_series = pl.Series("customer_id", customers, dtype=ds.customer_ids.dtype if all_known else None)
+        return pl.DataFrame(
+            {
+                "customer_id": cust_series.gather(pos) if len(customers) else cust_series,
+                "rank": np.concatenate(rank_parts).astype(np.int64) if rank_parts else np.empty(0, dtype=np.int64),
+                "item_id": ids.series.gather(item_idx),
+                "score": np.concatenate(score_parts) if score_parts else np.empty(0),
+                "reason": pl.Series(reasons_out if reasons else [None] * len(pos), dtype=pl.String),
+            }
+        )

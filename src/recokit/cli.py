@@ -1,0 +1,36 @@
+"""The ``recokit`` command line: ``recokit demo`` (and more subcommands as models arrive)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from recokit._errors import RecokitError
+
+__all__ = ["main"]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recokit", description="Product recommendations for small and medium shops.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="fit the models on the built-in synthetic sports shop and show recommendations")
+    demo.add_argument("--customers", type=int, default=5000, help="number of synthetic customers (default 5000)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic shop (default 0)")
+    demo.add_argument("--show", type=int, default=3, help="how many customers to show (default 3)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``recokit`` console script; returns the exit code."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from recokit._demo import run_demo
+
+            run_demo(n_customers=args.customers, seed=args.seed, show=args.show, out=sys.stdout)
+            return 0
+    except RecokitError as exc:
+        print(f"recokit: error: {exc}", file=sys.stderr)
+        return 2
+    return 1  # pragma: no cover - argparse rejects unknown commands first

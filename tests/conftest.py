@@ -1,0 +1,28 @@
+"""Shared fixtures and hypothesis profiles.
+
+Profiles: ``dev`` (default, quick) and ``ci`` (more examples; chosen when the CI variable is
+set, as on the CI machine). Pick one by hand with ``HYPOTHESIS_PROFILE=ci pytest``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def shop():
+    """A small sports shop shared by the whole session (read-only!)."""
+    from recokit.datasets import sports_shop
+
+    return sports_shop(600, seed=11)

@@ -1,0 +1,72 @@
+"""The Recommender base: Query validation, top-k against an independent reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import recokit
+from recokit import ConfigError, Query
+from recokit.base import top_k
+
+
+def reference_top_k(row: np.ndarray, allowed: np.ndarray, k: int) -> list[int]:
+    """Plain Python: sort allowed finite items by (-score, index)."""
+    cands = [(-row[i], i) for i in range(len(row)) if allowed[i] and np.isfinite(row[i])]
+    return [i for _, i in sorted(cands)[:k]]
+
+
+scores = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(1, 40)),
+    elements=st.one_of(st.sampled_from([0.0, 1.0, 2.0, np.nan, -np.inf]), st.floats(-5, 5)),
+)
+
+
+@given(scores, st.integers(1, 45), st.data())
+def test_top_k_equals_reference(s, k, data):
+    allowed = data.draw(hnp.arrays(bool, s.shape))
+    got = top_k(s, allowed, k)
+    assert got.shape == (s.shape[0], k)
+    for r in range(s.shape[0]):
+        row = got[r]
+        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
+        assert (row[len(row[row >= 0]) :] == -1).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k must be an int >= 1. Got 0"),
+        ({"k": 2.5}, "k must be an int"),
+        ({"items": "P0001"}, r"wrap it in a list: items=\['P0001'\]"),
+        ({"exclude": 5}, "exclude must be a list"),
+        ({"now": "2024-01-01"}, "now must be a datetime"),
+    ],
+)
+def test_query_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Query(**kwargs)
+
+
+def test_public_api_is_exactly_all():
+    public = {n for n in dir(recokit) if not n.startswith("_")} - {"annotations"}
+    modules = {"base", "data", "models", "datasets", "cli", "rules", "hybrid", "evaluation", "persist"}
+    assert public - modules == set(recokit.__all__)
+    for name in recokit.__all__:
+        assert getattr(recokit, name) is not None
+
+
+def test_recommend_takes_a_query_or_keywords_not_both(shop):
+    model = recokit.Popularity().fit(shop)
+    assert model.recommend(k=3).item_ids == model.recommend(Query(k=3)).item_ids
+    with pytest.raises(ConfigError, match="not both"):
+        model.recommend(Query(k=3), k=4)
+
+
+def test_fit_rejects_a_frame(shop):
+    with pytest.raises(ConfigError, match="expects a recokit.Dataset"):
+        recokit.Popularity().fit(shop.interactions)

@@ -1,0 +1,274 @@
+"""Dataset: validation errors (one test per bad input), id maps and matrices (properties)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recokit import DataError, DataWarning, Dataset, IdMap
+from recokit._errors import ConfigError
+
+
+def orders(**extra) -> pl.DataFrame:
+    base = {
+        "customer_id": ["ann", "ann", "bob", "cid"],
+        "item_id": ["bike", "helmet", "bike", "pump"],
+        "order_id": [1, 1, 2, 3],
+        "ts": ["2024-01-01 10:00:00", "2024-01-01 10:00:00", "2024-02-03 09:00:00", "2024-03-04 12:00:00"],
+        "qty": [1, 2, 1, 1],
+    }
+    base.update(extra)
+    return pl.DataFrame(base)
+
+
+CATALOG = pl.DataFrame({"item_id": ["bike", "helmet", "pump", "lock"], "category": ["bike", "helmet", "pump", "lock"]})
+
+
+# -- input formats ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["polars", "pandas", "arrow", "csv", "parquet"])
+def test_every_input_format_gives_the_same_dataset(kind, tmp_path):
+    frame = orders()
+    if kind == "pandas":
+        src = frame.to_pandas()
+    elif kind == "arrow":
+        src = frame.to_arrow()
+    elif kind == "csv":
+        src = tmp_path / "o.csv"
+        frame.write_csv(src)
+    elif kind == "parquet":
+        src = tmp_path / "o.parquet"
+        frame.write_parquet(src)
+    else:
+        src = frame
+    ds = Dataset(src, CATALOG, time_col="ts", basket_col="order_id", quantity_col="qty")
+    ref = Dataset(frame, CATALOG, time_col="ts", basket_col="order_id", quantity_col="qty")
+    assert (ds.user_items != ref.user_items).nnz == 0
+    assert ds.interactions.equals(ref.interactions)
+
+
+def test_catalog_defines_item_universe_including_unsold_items():
+    ds = Dataset(orders(), CATALOG)
+    assert ds.item_ids.to_list() == ["bike", "helmet", "pump", "lock"]
+    assert ds.user_items.shape == (3, 4)
+    assert ds.user_items[:, 3].sum() == 0
+
+
+def test_customers_table_adds_customers_without_orders():
+    customers = pl.DataFrame({"customer_id": ["ann", "zoe"], "consent": [True, False]})
+    ds = Dataset(orders(), customers=customers)
+    assert "zoe" in ds.customer_ids and "bob" in ds.customer_ids
+    assert ds.customer_row("zoe") == {"customer_id": "zoe", "consent": False}
+
+
+def test_baskets_default_to_customer_day_without_order_column():
+    frame = orders().with_columns(pl.col("ts").str.slice(0, 10))
+    ds = Dataset(frame, time_col="ts")
+    assert ds.n_baskets == 3  # ann's two lines share a day
+
+
+def test_event_weights_and_quantity_multiply():
+    frame = orders(event=["purchase", "view", "add_to_cart", "purchase"])
+    ds = Dataset(frame, quantity_col="qty", event_col="event")
+    w = dict(zip(zip(ds.interactions["customer_id"], ds.interactions["item_id"], strict=True), ds.interactions["weight"], strict=True))
+    assert w[("ann", "helmet")] == pytest.approx(2 * 0.1)
+    assert w[("bob", "bike")] == pytest.approx(0.5)
+
+
+def test_timestamps_accept_datetime_date_strings_and_unix_seconds():
+    t = [dt.datetime(2024, 1, 1, 10), dt.datetime(2024, 1, 1, 10), dt.datetime(2024, 2, 3, 9), dt.datetime(2024, 3, 4, 12)]
+    as_dt = Dataset(orders(ts=t), time_col="ts").interactions["timestamp"]
+    as_unix = Dataset(orders(ts=[int(x.replace(tzinfo=dt.UTC).timestamp()) for x in t]), time_col="ts").interactions["timestamp"]
+    as_str = Dataset(orders(), time_col="ts").interactions["timestamp"]
+    assert as_dt.equals(as_unix) and as_dt.equals(as_str)
+    day_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts")
+    assert day_first.interactions["timestamp"].dt.month().to_list() == [1, 1, 2, 3]
+
+
+# -- one test per bad input: error type + the message names the problem --------------------------
+def test_missing_required_column():
+    with pytest.raises(DataError, match=r"missing required column\(s\) \['sku'\]"):
+        Dataset(orders(), item_col="sku")
+
+
+def test_missing_optional_column_that_was_named():
+    with pytest.raises(DataError, match="'when'"):
+        Dataset(orders(), time_col="when")
+
+
+@pytest.mark.parametrize("column", ["customer_id", "item_id"])
+def test_null_ids(column):
+    frame = orders().with_columns(pl.when(pl.int_range(pl.len()) == 2).then(None).otherwise(pl.col(column)).alias(column))
+    with pytest.raises(DataError, match=rf"column '{column}' has 1 null value\(s\), e.g. at rows \[2\]"):
+        Dataset(frame)
+
+
+def test_unparseable_timestamps():
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'ts' are not parseable timestamps.*'yesterday'"):
+        Dataset(orders(ts=["2024-01-01", "2024-01-02", "yesterday", "2024-01-04"]), time_col="ts")
+
+
+def test_null_timestamps():
+    with pytest.raises(DataError, match=r"'ts' has 1 null"):
+        Dataset(orders(ts=["2024-01-01", None, "2024-01-03", "2024-01-04"]), time_col="ts")
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), 0.0, None])
+def test_bad_quantities(bad):
+    with pytest.raises(DataError, match=r"1 row\(s\) of column 'qty' are negative, zero, NaN or null"):
+        Dataset(orders(qty=[1.0, bad, 1.0, 2.0]), quantity_col="qty")
+
+
+def test_non_numeric_quantity():
+    with pytest.raises(DataError, match="'qty' must be numeric"):
+        Dataset(orders(qty=["1", "2", "1", "1"]), quantity_col="qty")
+
+
+def test_duplicate_catalog_ids():
+    cat = pl.concat([CATALOG, CATALOG.head(1)])
+    with pytest.raises(DataError, match=r"catalog: 2 rows share an item id.*'bike'"):
+        Dataset(orders(), cat)
+
+
+def test_items_absent_from_catalog_error_by_default():
+    with pytest.raises(DataError, match=r"(?s)1 row\(s\) refer to items absent from the catalog.*'pump'.*unknown_items='drop'"):
+        Dataset(orders(), CATALOG.filter(pl.col("item_id") != "pump"))
+
+
+def test_items_absent_from_catalog_dropped_with_a_counted_warning():
+    with pytest.warns(DataWarning, match=r"Dropped 1 of 4 rows"):
+        ds = Dataset(orders(), CATALOG.filter(pl.col("item_id") != "pump"), unknown_items="drop")
+    assert ds.n_interactions == 3
+
+
+def test_unknown_event_type():
+    with pytest.raises(DataError, match=r"event types without a weight: \['click'\]"):
+        Dataset(orders(event=["purchase", "click", "view", "view"]), event_col="event")
+
+
+def test_mismatched_id_types():
+    cat = CATALOG.with_columns(pl.int_range(pl.len()).alias("item_id"))
+    with pytest.raises(DataError, match="item ids are String in interactions but Int64 in the catalog"):
+        Dataset(orders(), cat)
+
+
+def test_basket_shared_by_two_customers():
+    with pytest.raises(DataError, match="belong to more than one customer"):
+        Dataset(orders(order_id=[1, 1, 1, 3]), basket_col="order_id")
+
+
+def test_duplicate_customers():
+    with pytest.raises(DataError, match="customers: 2 rows share a customer id"):
+        Dataset(orders(), customers=pl.DataFrame({"customer_id": ["ann", "ann"]}))
+
+
+def test_not_a_table():
+    with pytest.raises(DataError, match="expected a polars/pandas DataFrame"):
+        Dataset([1, 2, 3])
+
+
+def test_missing_file():
+    with pytest.raises(DataError, match="file not found"):
+        Dataset("/no/such/file.csv")
+
+
+def test_bad_policy():
+    with pytest.raises(ConfigError, match="unknown_items"):
+        Dataset(orders(), unknown_items="ignore")
+
+
+def test_with_catalog_refreshes_attributes_and_keeps_matrices():
+    ds = Dataset(orders(), CATALOG.with_columns(pl.lit(5).alias("stock")))
+    new = ds.with_catalog(CATALOG.with_columns(pl.Series("stock", [0, 1, 2, 3])).reverse())
+    assert new.catalog["item_id"].to_list() == ds.catalog["item_id"].to_list()
+    assert new.catalog["stock"].to_list() == [0, 1, 2, 3]
+    assert new.user_items is ds.user_items
+    with pytest.raises(DataError, match="exactly the dataset's 4 item ids"):
+        ds.with_catalog(CATALOG.head(2))
+
+
+# -- properties ---------------------------------------------------------------------------------
+ids = st.one_of(st.integers(-50, 50), st.text(min_size=1, max_size=4))
+
+
+@given(st.lists(ids, unique=True, max_size=40))
+def test_idmap_round_trips(values):
+    kinds = {type(v) for v in values}
+    if len(kinds) > 1:  # a Series holds one type
+        values = [str(v) for v in values]
+    m = IdMap(values, name="item")
+    idx = m.index(values)
+    assert idx.tolist() == list(range(len(values)))
+    assert m.ids(idx) == values
+    assert all(m.id(m.get(v)) == v for v in values)
+
+
+def test_idmap_rejects_duplicates_and_reports_unknown():
+    with pytest.raises(DataError, match="unique"):
+        IdMap(["a", "a"])
+    with pytest.raises(DataError, match=r"1 unknown item id\(s\), e.g. \['z'\]"):
+        IdMap(["a"], name="item").index(["a", "z"])
+
+
+interaction_rows = st.lists(
+    st.tuples(st.integers(0, 8), st.sampled_from("abcdefg"), st.integers(0, 5), st.integers(1, 4)), min_size=1, max_size=60
+)
+
+
+@given(interaction_rows)
+def test_matrices_equal_the_interactions(rows):
+    frame = pl.DataFrame(rows, schema=["customer_id", "item_id", "order", "qty"], orient="row")
+    frame = frame.with_columns((pl.col("customer_id") * 100 + pl.col("order")).alias("order_id"))
+    ds = Dataset(frame, basket_col="order_id", quantity_col="qty")
+    # independent reference: a dict of sums
+    ref_ui: dict = {}
+    ref_bi: set = set()
+    for c, i, o, q in rows:
+        ref_ui[(c, i)] = ref_ui.get((c, i), 0) + q
+        ref_bi.add((c * 100 + o, i))
+    ui = ds.user_items.tocoo()
+    got = {(ds.customer_ids.id(r), ds.item_ids.id(c)): v for r, c, v in zip(ui.row, ui.col, ui.data, strict=True)}
+    assert got == pytest.approx(ref_ui)
+    bi = ds.basket_items.tocoo()
+    owner = ds.interactions.group_by("basket_idx").agg(pl.col("customer_id").first())
+    assert set(bi.data.tolist()) <= {1.0}
+    assert bi.nnz == len(ref_bi)
+    assert ds.n_baskets == len({(c * 100 + o) for c, _, o, _ in rows})
+    assert ds.basket_customer_idx.tolist() == [
+        ds.customer_ids.get(c) for c in owner.sort("basket_idx")["customer_id"].to_list()
+    ]
+
+
+@given(interaction_rows, st.randoms(use_true_random=False))
+def test_row_order_does_not_change_the_dataset(rows, rnd):
+    frame = pl.DataFrame(rows, schema=["customer_id", "item_id", "order", "qty"], orient="row")
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)
+    other = pl.DataFrame(shuffled, schema=frame.columns, orient="row")
+    a, b = Dataset(frame, quantity_col="qty"), Dataset(other, quantity_col="qty")
+    assert a.item_ids == b.item_ids and a.customer_ids == b.customer_ids
+    assert abs(a.user_items - b.user_items).max() < 1e-12
+
+
+@given(interaction_rows, st.integers(0, 8))
+def test_filter_keeps_id_maps(rows, cut):
+    frame = pl.DataFrame(rows, schema=["customer_id", "item_id", "order", "qty"], orient="row")
+    ds = Dataset(frame)
+    sub = ds.filter(pl.col("customer_id") < cut)
+    assert sub.item_ids == ds.item_ids and sub.customer_ids == ds.customer_ids
+    assert sub.user_items.shape == ds.user_items.shape
+    assert sub.n_interactions == sum(1 for r in rows if r[0] < cut)
+    assert sub.basket_items.shape[0] == sub.n_baskets == len(np.unique(sub.interactions["basket_idx"].to_numpy()))
+
+
+def test_pandas_nullable_and_categorical_ids():
+    frame = pd.DataFrame({"customer_id": pd.Categorical(["a", "b"]), "item_id": pd.array([1, 2], dtype="Int64")})
+    ds = Dataset(frame)
+    assert ds.item_ids.to_list() == [1, 2] and ds.customer_ids.to_list() == ["a", "b"]
+    assert Dataset(pa.table({"customer_id": [1], "item_id": ["x"]})).n_interactions == 1
