@@ -16,17 +16,20 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import Popularity
+from recokit.models import ALS, BPR, ItemKNN, Popularity
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALS",
+    "BPR",
     "ConfigError",
     "Context",
     "DataError",
     "DataWarning",
     "Dataset",
     "IdMap",
+    "ItemKNN",
     "NotFittedError",
     "PerformanceWarning",
     "Popularity",
