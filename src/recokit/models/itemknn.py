@@ -195,6 +195,7 @@ class ItemKNN(Recommender):
         self.similarity_ = top_k_per_row(sim, k)
         # scoring uses the CSR (rows = neighbours of an item); explanations need columns too
         self.similarity_t_ = self.similarity_.T.tocsr()
+        self.similarity_keys_ = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(self.similarity_.indptr)) * n_items + self.similarity_.indices
         self.names_ = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else None
         self._fit_history(dataset)
 
@@ -238,7 +239,11 @@ class ItemKNN(Recommender):
 
     # -- scoring ---------------------------------------------------------------------------
     def _history_rows(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
-        """customers x items: summed (decayed) weights of each customer's history."""
+        """customers x items: summed (decayed) weights of each customer's history, sorted indices.
+
+        One customer or many go through the same arithmetic in the same order, so scoring one
+        customer and a batch give bit-identical numbers.
+        """
         ds = self.dataset_
         if self.history_ is None:
             return ds.user_items[customer_idx]
@@ -250,40 +255,47 @@ class ItemKNN(Recommender):
         end_us = np.datetime64(end, "us").astype(np.int64)
         age_days = np.maximum(end_us - h["time_us"][pos], 0) / _DAY_US
         w = h["weight"][pos] * np.power(0.5, age_days / self.half_life_days)
-        rows = np.repeat(np.arange(len(customer_idx)), lens)
-        m = sp.csr_array((w, (rows, h["item_idx"][pos])), shape=(len(customer_idx), ds.n_items))
-        m.sum_duplicates()
-        return m
+        rows = np.repeat(np.arange(len(customer_idx), dtype=np.int64), lens)
+        keys, inverse = np.unique(rows * ds.n_items + h["item_idx"][pos], return_inverse=True)
+        data = np.bincount(inverse, weights=w, minlength=len(keys))  # sums in interaction order
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // ds.n_items, minlength=len(customer_idx)))])
+        return sp.csr_array((data, keys % ds.n_items, indptr), shape=(len(customer_idx), ds.n_items))
 
-    def _query_vector(self, ctx: Context) -> sp.csr_array:
-        """1 x items: the weights of the history and context items this query is scored from."""
-        n = self.dataset_.n_items
+    def _query_vector(self, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        """(item_idx sorted, weight) of the history and context items this query is scored from."""
         if ctx.known_customer:
             h = self._history_rows(np.array([ctx.customer_idx]), ctx.now)
+            idx, w = h.indices.astype(np.int64), h.data.astype(np.float64)
         else:
-            h = sp.csr_array((1, n))
+            idx, w = np.empty(0, dtype=np.int64), np.empty(0)
         if len(ctx.item_idx) == 0:
-            return h
-        top = float(h.data.max()) if h.nnz else 1.0
-        c = sp.csr_array(
-            (np.full(len(ctx.item_idx), self.context_weight * top), (np.zeros(len(ctx.item_idx), dtype=np.int64), ctx.item_idx)),
-            shape=(1, n),
-        )
-        v = (h + c).tocsr() if h.nnz else c
-        v.sum_duplicates()  # canonical: sorted indices (explain searches them)
-        return v
-
-    def _dense(self, product: sp.csr_array) -> np.ndarray:
-        out = np.full(product.shape, np.nan)
-        rows = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
-        out[rows, product.indices] = product.data
-        return out
+            return idx, w
+        top = float(w.max()) if len(w) else 1.0
+        all_idx = np.concatenate([idx, ctx.item_idx.astype(np.int64)])
+        all_w = np.concatenate([w, np.full(len(ctx.item_idx), self.context_weight * top)])
+        uniq, inverse = np.unique(all_idx, return_inverse=True)
+        return uniq, np.bincount(inverse, weights=all_w, minlength=len(uniq))
 
     def _score(self, ctx: Context) -> np.ndarray:
-        return self._dense((self._query_vector(ctx) @ self.similarity_).tocsr())[0]
+        idx, w = self._query_vector(ctx)
+        sim = self.similarity_
+        n = self.dataset_.n_items
+        if len(idx) == 0:
+            return np.full(n, np.nan)
+        lo, hi = sim.indptr[idx], sim.indptr[idx + 1]
+        lens = hi - lo
+        pos = np.repeat(lo - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(lens.sum())
+        cols = sim.indices[pos]
+        # the same products, added in the same order, as scipy's sparse product in _score_many
+        out = np.bincount(cols, weights=np.repeat(w, lens) * sim.data[pos], minlength=n).astype(np.float64)
+        touched = np.zeros(n, dtype=bool)
+        touched[cols] = True
+        out[~touched] = np.nan
+        return out
 
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        return self._dense((self._history_rows(customer_idx, now) @ self.similarity_).tocsr())
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
+        # sparse: stored entries are the scores, absent items have no similarity path (NaN)
+        return (self._history_rows(customer_idx, now) @ self.similarity_).tocsr()
 
     # -- explanations -------------------------------------------------------------------------
     def _name(self, item_idx: int) -> str:
@@ -292,28 +304,66 @@ class ItemKNN(Recommender):
         return str(self.dataset_.item_ids.id(item_idx))
 
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        v = self._query_vector(ctx)
+        if len(ctx.item_idx) == 0:
+            if not ctx.known_customer:
+                return None
+            return self._explain_many(np.array([ctx.customer_idx]), np.array([item_idx]), ctx.now)[0]
+        idx, w = self._query_vector(ctx)
         col = self.similarity_t_
         lo, hi = col.indptr[item_idx], col.indptr[item_idx + 1]
         sources, sims = col.indices[lo:hi], col.data[lo:hi]
-        weights = np.zeros(len(sources))
-        vi, vd = v.indices, v.data
-        hit = np.isin(sources, vi)
+        at = np.minimum(np.searchsorted(idx, sources), len(idx) - 1)
+        hit = idx[at] == sources
         if not hit.any():
             return None
-        weights[hit] = vd[np.searchsorted(vi, sources[hit])]
-        contrib = weights * sims
-        best = int(np.flatnonzero(contrib == contrib.max())[0])  # sources are sorted: smallest index wins ties
-        src = int(sources[best])
-        name = self._name(src)
-        if src in set(ctx.item_idx.tolist()):
-            reason = f"customers who bought {name} also bought this"
-        else:
-            reason = f"because you bought {name}"
+        contrib = np.where(hit, w[at] * sims, -np.inf)
+        src = int(sources[int(np.argmax(contrib))])  # sources are sorted: the smallest index wins ties
+        return self._reasons(np.array([src]), np.array([item_idx]), np.isin([src], ctx.item_idx))[0]
+
+    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None]:
+        """The history item contributing most to each (customer, item) score, as a sentence.
+
+        Vectorised over all pairs: each (pair, history item) similarity is looked up by key.
+        """
+        n = self.dataset_.n_items
+        uniq, inverse = np.unique(customer_idx, return_inverse=True)
+        h = self._history_rows(uniq, now)
+        # every (pair, history item) combination: look the similarity up by key in the sorted CSR
+        lens = np.diff(h.indptr)[inverse]
+        starts = h.indptr[inverse]
+        pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(lens.sum())
+        pair = np.repeat(np.arange(len(item_idx)), lens)
+        sources = h.indices[pos].astype(np.int64)
+        keys = sources * n + item_idx[pair]
+        keys_fit = self.similarity_keys_
+        at = np.minimum(np.searchsorted(keys_fit, keys), max(len(keys_fit) - 1, 0))
+        hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
+        pair, sources, contrib = pair[hit], sources[hit], h.data[pos[hit]] * self.similarity_.data[at[hit]]
+        best = np.full(len(item_idx), -np.inf)
+        np.maximum.at(best, pair, contrib)
+        at_max = np.flatnonzero(contrib == best[pair])
+        first_pairs, first = np.unique(pair[at_max], return_index=True)  # sources ascending: smallest wins ties
+        src = np.full(len(item_idx), -1, dtype=np.int64)
+        src[first_pairs] = sources[at_max[first]]
+        has = src >= 0
+        out: list[str | None] = [None] * len(item_idx)
+        if has.any():
+            for pos, reason in zip(np.flatnonzero(has).tolist(), self._reasons(src[has], item_idx[has], np.zeros(int(has.sum()), bool)), strict=True):
+                out[pos] = reason
+        return out
+
+    def _reasons(self, src: np.ndarray, item_idx: np.ndarray, from_context: np.ndarray) -> list[str]:
+        names = [self._name(i) for i in src.tolist()]
         if self.similarity == "conditional":
-            share = self.co_counts_[src, item_idx] / self.item_counts_[src]
-            reason += f" ({share:.0%} of its buyers also bought this)"
-        return reason
+            share = np.asarray(self.co_counts_[src, item_idx]).ravel() / self.item_counts_[src]
+            return [
+                f"{p:.0%} of the buyers of {n} also bought this" if c else f"because you bought {n} ({p:.0%} of its buyers also bought this)"
+                for n, p, c in zip(names, share.tolist(), from_context.tolist(), strict=True)
+            ]
+        return [
+            f"customers who bought {n} also bought this" if c else f"because you bought {n}"
+            for n, c in zip(names, from_context.tolist(), strict=True)
+        ]
 
     # -- public extras -------------------------------------------------------------------------
     def similar_items(self, item_id: Hashable, k: int = 10) -> Recommendations:
