@@ -89,8 +89,9 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
     try:
         cls = getattr(nn, _ITEM_ITEM[kind])
         model = cls(K=K, K1=K1, B=B, num_threads=num_threads) if kind == "bm25" else cls(K=K, num_threads=num_threads)
-        with warnings.catch_warnings():
-            # implicit converts its own internal COO to CSR and warns about it: nothing the caller can fix
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            # implicit converts its own internal COO to CSR and warns about it: nothing the caller can fix;
+            # its TF-IDF divides 0/0 for items whose weights cancel (recokit drops those NaN entries)
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             model.fit(_csr64(user_items), show_progress=False)
         sim = model.similarity

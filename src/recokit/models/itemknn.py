@@ -46,13 +46,15 @@ def _check_int(name: str, value, owner: str, low: int) -> None:
 
 
 def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
-    """Keep the ``k`` largest entries of each row (ties: smaller column first), zeros dropped.
+    """Keep the ``k`` largest entries of each row (ties: smaller column first); only finite
+    positive entries are neighbours.
 
     >>> m = sp.csr_array(np.array([[0.0, 0.5, 0.5, 0.9], [0.2, 0.0, 0.0, 0.0]]))
     >>> top_k_per_row(m, 2).toarray().tolist()
     [[0.0, 0.5, 0.0, 0.9], [0.2, 0.0, 0.0, 0.0]]
     """
     m = sp.csr_array(sim)
+    m.data[~(np.isfinite(m.data) & (m.data > 0))] = 0.0
     m.eliminate_zeros()
     n_rows = m.shape[0]
     counts = np.diff(m.indptr)
