@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from contract import RecommenderContract
 from recokit import ALS, BPR, ConfigError, Query
 from test_itemknn import checkerboard, shop_or_small
+
+from contract import RecommenderContract
 
 
 class TestALSContract(RecommenderContract):
