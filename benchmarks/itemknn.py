@@ -66,7 +66,7 @@ def median_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
     return statistics.median(times_a), statistics.median(times_b)
 
 
-def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n_reasons: int, n_single: int) -> list[dict]:
+def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n_reasons: int, n_single: int, threads: int) -> list[dict]:
     from implicit.nearest_neighbours import CosineRecommender
 
     ui = sp.csr_matrix(ds.user_items)  # implicit wants scipy's csr_matrix, float64
@@ -75,8 +75,8 @@ def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n
     customer_ids = ds.customer_ids.ids(users)
     print(f"\n## {name}: {ds}", flush=True)
 
-    model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours)
-    peer = CosineRecommender(K=k_neighbours + 1)
+    model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours, num_threads=threads)
+    peer = CosineRecommender(K=k_neighbours + 1, num_threads=threads)
     rows = []
 
     with warnings.catch_warnings():
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--items", type=int, default=20_000)
     p.add_argument("--interactions", type=int, default=2_000_000)
     p.add_argument("--k-neighbours", type=int, default=20)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1, help="implicit's num_threads for both (1: least sensitive to a shared machine)")
     p.add_argument("--batch", type=int, default=20_000, help="customers in the recommend_many batch")
     p.add_argument("--reasons-batch", type=int, default=2_000, help="customers in the reasons=True batch")
     p.add_argument("--single", type=int, default=200, help="single-customer calls for the latency")
@@ -149,12 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     ds = synthetic(args.customers, args.items, args.interactions)
     print(f"(synthetic data built in {time.perf_counter() - t0:.1f} s)")
-    run("synthetic", ds, args.k_neighbours, args.repeats, args.batch, args.reasons_batch, args.single)
+    run("synthetic", ds, args.k_neighbours, args.repeats, args.batch, args.reasons_batch, args.single, args.threads)
     ml = movielens(args.data)
     if ml is None:
         print(f"\nml-100k: absent under {args.data} (skipped)")
     else:
-        run("ml-100k", ml, args.k_neighbours, args.repeats, ml.n_customers, min(args.reasons_batch, ml.n_customers), args.single)
+        run("ml-100k", ml, args.k_neighbours, args.repeats, ml.n_customers, min(args.reasons_batch, ml.n_customers), args.single, args.threads)
 
 
 if __name__ == "__main__":

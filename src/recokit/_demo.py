@@ -13,7 +13,7 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
-from recokit.models import Popularity
+from recokit.models import ItemKNN, Popularity
 
 
 def _name(shop: Dataset, item_id) -> str:
@@ -52,7 +52,20 @@ def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> No
         _print_recs(shop, model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)), out)
 
 
-SECTIONS = [section_customers]
+def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["itemknn"]
+    print("== Because you bought ...: item-based collaborative filtering (ItemKNN, cosine)", file=out)
+    for c in _pick_customers(shop, show):
+        hist = shop.history(c).sort("timestamp", descending=True).head(3)
+        bought = ", ".join(_name(shop, i) for i in hist["item_id"].to_list())
+        print(f"\n  Customer {c}, recently bought: {bought}", file=out)
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=4, exclude_purchased=True)), out)
+    item = shop.item_ids.id(int(shop.item_counts().argmax()))
+    print(f"\n  Product page of the best seller {_name(shop, item)}: similar_items", file=out)
+    _print_recs(shop, model.similar_items(item, k=3), out)
+
+
+SECTIONS = [section_customers, section_because_you_bought]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -65,7 +78,10 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     t0 = time.perf_counter()
     shop = sports_shop(n_customers, seed=seed)
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
-    models = {"popularity": Popularity().fit(shop)}
+    models = {
+        "popularity": Popularity().fit(shop),
+        "itemknn": ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop),
+    }
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)
