@@ -213,6 +213,14 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     return part.astype(np.int64, copy=False)
 
 
+def _densify(part: Any) -> np.ndarray:
+    """A sparse score matrix as a dense one, NaN where nothing is stored."""
+    m = sp.csr_array(part)
+    out = np.full(m.shape, np.nan)
+    out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = m.data
+    return out
+
+
 def _top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
 
@@ -530,6 +538,8 @@ class Recommender:
             batch = cidx[start : start + batch_size]
             known = batch >= 0
             part = self._score_many(batch[known], now) if known.any() else None
+            if part is not None and sp.issparse(part) and part.nnz >= 0.25 * part.shape[0] * part.shape[1]:
+                part = _densify(part)  # mostly scored anyway: the dense path is faster
             if part is not None and sp.issparse(part):
                 picked, picked_scores = self._rank_sparse(part, batch, customers[start : start + len(batch)], now, exclude_purchased, k, use_backfill)
             else:
