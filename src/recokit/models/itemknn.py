@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,6 +68,18 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
     out = sp.csr_array((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     out.sort_indices()
     return out
+
+
+def _ragged(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Positions ``starts[r] .. starts[r] + lens[r]`` of every row r, concatenated."""
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    return np.repeat(starts.astype(np.int64) - offsets, lens) + np.arange(int(lens.sum()), dtype=np.int64)
+
+
+class _Rows(NamedTuple):
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
 
 
 class ItemKNN(Recommender):
@@ -240,19 +252,23 @@ class ItemKNN(Recommender):
         }
 
     # -- scoring ---------------------------------------------------------------------------
-    def _history_rows(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
+    def _history_rows(self, customer_idx: np.ndarray, now: dt.datetime | None) -> _Rows:
         """customers x items: summed (decayed) weights of each customer's history, sorted indices.
 
         One customer or many go through the same arithmetic in the same order, so scoring one
-        customer and a batch give bit-identical numbers.
+        customer and a batch give bit-identical numbers. Plain arrays (CSR parts): building a
+        scipy matrix costs more than the arithmetic for one customer.
         """
         ds = self.dataset_
         if self.history_ is None:
-            return ds.user_items[customer_idx]
+            ui = ds.user_items
+            starts, lens = ui.indptr[customer_idx], ui.indptr[customer_idx + 1] - ui.indptr[customer_idx]
+            pos = _ragged(starts, lens)
+            return _Rows(np.concatenate([[0], np.cumsum(lens)]), ui.indices[pos], ui.data[pos])
         h = self.history_
         starts, ends = h["indptr"][customer_idx], h["indptr"][customer_idx + 1]
         lens = ends - starts
-        pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(lens.sum())
+        pos = _ragged(starts, lens)
         end = ds.last_time if now is None else now
         end_us = np.datetime64(end, "us").astype(np.int64)
         age_days = np.maximum(end_us - h["time_us"][pos], 0) / _DAY_US
@@ -261,7 +277,7 @@ class ItemKNN(Recommender):
         keys, inverse = np.unique(rows * ds.n_items + h["item_idx"][pos], return_inverse=True)
         data = np.bincount(inverse, weights=w, minlength=len(keys))  # sums in interaction order
         indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // ds.n_items, minlength=len(customer_idx)))])
-        return sp.csr_array((data, keys % ds.n_items, indptr), shape=(len(customer_idx), ds.n_items))
+        return _Rows(indptr, keys % ds.n_items, data)
 
     def _query_vector(self, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         """(item_idx sorted, weight) of the history and context items this query is scored from."""
@@ -297,7 +313,9 @@ class ItemKNN(Recommender):
 
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
         # sparse: stored entries are the scores, absent items have no similarity path (NaN)
-        return (self._history_rows(customer_idx, now) @ self.similarity_).tocsr()
+        h = self._history_rows(customer_idx, now)
+        rows = sp.csr_array((h.data, h.indices, h.indptr), shape=(len(customer_idx), self.dataset_.n_items))
+        return (rows @ self.similarity_).tocsr()
 
     # -- explanations -------------------------------------------------------------------------
     def _name(self, item_idx: int) -> str:
@@ -333,7 +351,7 @@ class ItemKNN(Recommender):
         # every (pair, history item) combination: look the similarity up by key in the sorted CSR
         lens = np.diff(h.indptr)[inverse]
         starts = h.indptr[inverse]
-        pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(lens.sum())
+        pos = _ragged(starts, lens)
         pair = np.repeat(np.arange(len(item_idx)), lens)
         sources = h.indices[pos].astype(np.int64)
         keys = sources * n + item_idx[pair]
