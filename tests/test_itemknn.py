@@ -315,3 +315,11 @@ def test_changed_implicit_api_fails_with_a_recokit_error(monkeypatch):
     monkeypatch.setattr(nn, "CosineRecommender", Renamed)
     with pytest.raises(RecokitError, match="its API may have changed"):
         ItemKNN().fit(checkerboard(6))
+
+
+@pytest.mark.parametrize("kind", ["cosine", "bm25"])
+def test_thread_count_does_not_change_the_neighbours(kind):
+    ds = shop_or_small()
+    one = ItemKNN(similarity=kind, k_neighbours=10, num_threads=1).fit(ds).similarity_
+    two = ItemKNN(similarity=kind, k_neighbours=10, num_threads=2).fit(ds).similarity_
+    assert (one != two).nnz == 0

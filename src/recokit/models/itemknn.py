@@ -62,9 +62,12 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
         m.sort_indices()
         return m
     rows = np.repeat(np.arange(n_rows), counts)
-    order = np.lexsort((m.indices, -m.data, rows))
-    rank = np.arange(len(order)) - m.indptr[rows[order]]
-    keep = order[rank < k]
+    long = counts[rows] > k  # only the rows with too many entries need sorting
+    sel = np.flatnonzero(long)
+    order = sel[np.lexsort((m.indices[sel], -m.data[sel], rows[sel]))]
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+    keep = np.flatnonzero(~long | (rank < k))
     out = sp.csr_array((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     out.sort_indices()
     return out
