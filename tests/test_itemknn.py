@@ -323,3 +323,21 @@ def test_thread_count_does_not_change_the_neighbours(kind):
     one = ItemKNN(similarity=kind, k_neighbours=10, num_threads=1).fit(ds).similarity_
     two = ItemKNN(similarity=kind, k_neighbours=10, num_threads=2).fit(ds).similarity_
     assert (one != two).nnz == 0
+
+
+@pytest.mark.parametrize("exclude_purchased", [False, True])
+def test_sparse_batch_ranking_equals_one_by_one(exclude_purchased):
+    # few neighbours: each customer scores few items, so recommend_many ranks the sparse
+    # batch (packed rows, long rows sorted apart, back-fill) instead of a dense array
+    ds = shop_or_small()
+    model = ItemKNN(similarity="jaccard", k_neighbours=3).fit(ds)
+    customers = [*ds.customer_ids.to_list(), "stranger"]
+    part = model._score_many(np.arange(ds.n_customers), None)
+    assert part.nnz < 0.1 * part.shape[0] * part.shape[1]
+    table = model.recommend_many(customers, k=7, exclude_purchased=exclude_purchased, batch_size=256)
+    for c, rows in table.group_by("customer_id", maintain_order=True):
+        one = model.recommend(Query(customer_id=c[0], k=7, exclude_purchased=exclude_purchased))
+        assert rows["item_id"].to_list() == one.item_ids
+        np.testing.assert_array_equal(rows["score"].to_numpy(), one.scores)
+        assert rows["reason"].to_list() == [r.reason for r in one]
+    assert table["customer_id"].n_unique() == len(customers)
