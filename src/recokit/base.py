@@ -313,7 +313,7 @@ class Recommender:
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
         return None
 
-    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None] | None:
+    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> Sequence[str | None] | None:
         """Optional: reasons for many (known customer, item) pairs of customer-only requests.
 
         Must equal ``_explain`` for ``Query(customer_id=..., now=now)``. None (the default) means
@@ -567,22 +567,20 @@ class Recommender:
             score_parts.append(picked_scores[rows, cols])
             if reasons:
                 pair_scores = picked_scores[rows, cols]
-                scored = np.isfinite(pair_scores) & (batch[rows] >= 0)
+                finite = np.isfinite(pair_scores)
+                scored = finite & (batch[rows] >= 0)
+                out = np.full(len(rows), BACKFILL_REASON, dtype=object)
                 batch_reasons = self._explain_many(batch[rows[scored]], item_idx[scored], now) if scored.any() else None
-                given = iter(batch_reasons) if batch_reasons is not None else None
+                if batch_reasons is not None:
+                    out[scored] = batch_reasons
+                todo = finite & ~scored if batch_reasons is not None else finite
                 ctx = None
-                for r, i, s, ok in zip(rows.tolist(), item_idx.tolist(), pair_scores.tolist(), scored.tolist(), strict=True):
-                    if not math.isfinite(s):
-                        reasons_out.append(BACKFILL_REASON)
-                        continue
-                    if ok and given is not None:
-                        reasons_out.append(next(given))
-                        continue
-                    if ctx is None or ctx.query.customer_id != customers[start + r]:
-                        ctx = self.context(
-                            Query(customer_id=customers[start + r], now=now, exclude_purchased=exclude_purchased, k=k)
-                        )
-                    reasons_out.append(self._explain(ctx, i))
+                for j in np.flatnonzero(todo).tolist():  # models without _explain_many, unknown customers
+                    c = customers[start + int(rows[j])]
+                    if ctx is None or ctx.query.customer_id != c:
+                        ctx = self.context(Query(customer_id=c, now=now, exclude_purchased=exclude_purchased, k=k))
+                    out[j] = self._explain(ctx, int(item_idx[j]))
+                reasons_out.extend(out.tolist())
         pos = np.concatenate(pos_parts) if pos_parts else np.empty(0, dtype=np.int64)
         item_idx = np.concatenate(item_parts) if item_parts else np.empty(0, dtype=np.int64)
         all_known = bool((cidx >= 0).all())
