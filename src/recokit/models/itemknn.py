@@ -213,7 +213,9 @@ class ItemKNN(Recommender):
         # scoring uses the CSR (rows = neighbours of an item); explanations need columns too
         self.similarity_t_ = self.similarity_.T.tocsr()
         self.similarity_keys_ = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(self.similarity_.indptr)) * n_items + self.similarity_.indices
-        self.names_ = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else None
+        names = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else [str(i) for i in dataset.item_ids.to_list()]
+        self.names_ = np.array(names, dtype=object)
+        self.because_ = np.array([f"because you bought {n}" for n in names], dtype=object)
         self._fit_history(dataset)
 
     @staticmethod
@@ -321,11 +323,6 @@ class ItemKNN(Recommender):
         return (rows @ self.similarity_).tocsr()
 
     # -- explanations -------------------------------------------------------------------------
-    def _name(self, item_idx: int) -> str:
-        if self.names_ is not None:
-            return self.names_[item_idx]
-        return str(self.dataset_.item_ids.id(item_idx))
-
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
         if len(ctx.item_idx) == 0:
             if not ctx.known_customer:
@@ -343,7 +340,7 @@ class ItemKNN(Recommender):
         src = int(sources[int(np.argmax(contrib))])  # sources are sorted: the smallest index wins ties
         return self._reasons(np.array([src]), np.array([item_idx]), np.isin([src], ctx.item_idx))[0]
 
-    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None]:
+    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
         """The history item contributing most to each (customer, item) score, as a sentence.
 
         Vectorised over all pairs: each (pair, history item) similarity is looked up by key.
@@ -359,34 +356,43 @@ class ItemKNN(Recommender):
         sources = h.indices[pos].astype(np.int64)
         keys = sources * n + item_idx[pair]
         keys_fit = self.similarity_keys_
-        at = np.minimum(np.searchsorted(keys_fit, keys), max(len(keys_fit) - 1, 0))
+        order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
+        at = np.empty(len(keys), dtype=np.int64)
+        at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
         hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
         pair, sources, contrib = pair[hit], sources[hit], h.data[pos[hit]] * self.similarity_.data[at[hit]]
-        best = np.full(len(item_idx), -np.inf)
-        np.maximum.at(best, pair, contrib)
-        at_max = np.flatnonzero(contrib == best[pair])
-        first_pairs, first = np.unique(pair[at_max], return_index=True)  # sources ascending: smallest wins ties
         src = np.full(len(item_idx), -1, dtype=np.int64)
-        src[first_pairs] = sources[at_max[first]]
+        if len(pair):
+            # pairs are grouped and their sources ascending: the first maximum is the smallest index
+            seg = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+            best = np.repeat(np.maximum.reduceat(contrib, seg), np.diff(np.append(seg, len(pair))))
+            at_max = np.flatnonzero(contrib == best)
+            first_pairs, first = np.unique(pair[at_max], return_index=True)
+            src[first_pairs] = sources[at_max[first]]
         has = src >= 0
-        out: list[str | None] = [None] * len(item_idx)
+        out = np.full(len(item_idx), None, dtype=object)
         if has.any():
-            for pos, reason in zip(np.flatnonzero(has).tolist(), self._reasons(src[has], item_idx[has], np.zeros(int(has.sum()), bool)), strict=True):
-                out[pos] = reason
+            out[has] = self._reasons(src[has], item_idx[has], np.zeros(int(has.sum()), bool))
         return out
 
-    def _reasons(self, src: np.ndarray, item_idx: np.ndarray, from_context: np.ndarray) -> list[str]:
-        names = [self._name(i) for i in src.tolist()]
+    def _reasons(self, src: np.ndarray, item_idx: np.ndarray, from_context: np.ndarray) -> np.ndarray:
+        if self.similarity != "conditional" and not from_context.any():
+            return self.because_[src]  # the common case: precomputed sentences
+        names = self.names_[src].tolist()
         if self.similarity == "conditional":
             share = np.asarray(self.co_counts_[src, item_idx]).ravel() / self.item_counts_[src]
-            return [
+            out = [
                 f"{p:.0%} of the buyers of {n} also bought this" if c else f"because you bought {n} ({p:.0%} of its buyers also bought this)"
                 for n, p, c in zip(names, share.tolist(), from_context.tolist(), strict=True)
             ]
-        return [
-            f"customers who bought {n} also bought this" if c else f"because you bought {n}"
-            for n, c in zip(names, from_context.tolist(), strict=True)
-        ]
+        else:
+            out = [
+                f"customers who bought {n} also bought this" if c else f"because you bought {n}"
+                for n, c in zip(names, from_context.tolist(), strict=True)
+            ]
+        result = np.empty(len(out), dtype=object)
+        result[:] = out
+        return result
 
     # -- public extras -------------------------------------------------------------------------
     def similar_items(self, item_id: Hashable, k: int = 10) -> Recommendations:
