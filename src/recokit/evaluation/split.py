@@ -404,7 +404,9 @@ def basket_completion_split(
 
     Test baskets are the last ``test_fraction`` of baskets in time (``temporal=True``, the default
     when the data has timestamps) or a seeded random share (``temporal=False``). Whole test
-    baskets leave training, so no hidden item is ever seen with its basket. Baskets with fewer
+    baskets leave training, so no hidden item is ever seen with its basket; with ``temporal``, rows
+    of earlier baskets dated at or after the first test basket are dropped too (``dropped``, counted
+    in the report), so training ends strictly before the cut-off. Baskets with fewer
     than ``min_size`` distinct items cannot be a case (they have no "rest"): they stay out of
     training too when chosen for test, and are counted as ``n_not_evaluated``.
 
@@ -433,21 +435,30 @@ def basket_completion_split(
         raise DataError(_hint("basket_completion_split(temporal=True) needs timestamps.", "pass temporal=False for a seeded random choice."))
     rng = np.random.default_rng(seed)
     nb = dataset.n_baskets
-    n_test = max(1, int(round(test_fraction * nb)))
+    if nb < 2:
+        raise DataError(_hint(f"basket_completion_split: the dataset has {nb} basket(s); at least 2 are needed.", "give more data."))
+    n_test = min(nb - 1, max(1, int(round(test_fraction * nb))))
+    inter = dataset.interactions
+    b = inter["basket_idx"].to_numpy()
     if temporal:
-        # basket indices are in time order: the last n_test baskets
+        # basket indices are in time order: the last n_test baskets. A basket is dated by its first
+        # row; rows of earlier baskets at or after the cut-off (a basket straddling it) must not
+        # train, so they go to `dropped` and are counted.
         test_baskets = np.arange(nb - n_test, nb)
-        cutoff = dataset.basket_time[nb - n_test].astype("datetime64[us]").astype(dt.datetime)
+        cut = dataset.basket_time[nb - n_test].astype("datetime64[us]")
+        cutoff = cut.astype(dt.datetime)
+        late = inter["timestamp"].to_numpy().astype("datetime64[us]") >= cut
     else:
         test_baskets = np.sort(rng.choice(nb, size=n_test, replace=False))
         cutoff = None
+        late = np.zeros(len(b), dtype=bool)
     is_test_basket = np.zeros(nb, dtype=bool)
     is_test_basket[test_baskets] = True
-    inter = dataset.interactions
-    b = inter["basket_idx"].to_numpy()
     in_test = is_test_basket[b]
-    train = dataset.filter(~in_test)
+    drop = ~in_test & late
+    train = dataset.filter(~in_test & ~drop)
     test = dataset.filter(in_test)
+    dropped = inter.filter(pl.Series(drop))
     bi = dataset.basket_items
     sizes = np.diff(bi.indptr)
     usable = test_baskets[sizes[test_baskets] >= min_size]
@@ -484,7 +495,7 @@ def basket_completion_split(
         repeat="keep",
         n_train=train.n_interactions,
         n_test=test.n_interactions,
-        n_dropped=0,
+        n_dropped=dropped.height,
         n_cases=cases.height,
         n_test_customers_empty=0,
         n_cold_customers=n_cold_c,
@@ -496,7 +507,7 @@ def basket_completion_split(
     return Split(
         train=train,
         test=test,
-        dropped=inter.clear(),
+        dropped=dropped,
         cases=cases,
         exclude_purchased=False,
         report=report,
