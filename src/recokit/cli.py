@@ -18,6 +18,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=5000, help="number of synthetic customers (default 5000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic shop (default 0)")
     demo.add_argument("--show", type=int, default=3, help="how many customers to show (default 3)")
+    from recokit.evaluation._cli import add_parser as add_evaluate
+
+    add_evaluate(sub)
     return parser
 
 
@@ -30,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_demo(n_customers=args.customers, seed=args.seed, show=args.show, out=sys.stdout)
             return 0
+        if args.command == "evaluate":
+            from recokit.evaluation._cli import run as run_evaluate
+
+            return run_evaluate(args, out=sys.stdout)
     except RecokitError as exc:
         print(f"recokit: error: {exc}", file=sys.stderr)
         return 2
