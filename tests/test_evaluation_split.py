@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import ConfigError, Dataset, DataError
+from recokit import ConfigError, DataError, Dataset
 from recokit.evaluation import (
     basket_completion_split,
     leave_last_basket_out,
