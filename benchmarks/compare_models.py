@@ -223,17 +223,19 @@ def plot(table: pl.DataFrame, name: str, out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     paths = []
     models = table["model"].unique(maintain_order=True).to_list()
-    colors = plt.cm.tab10(np.linspace(0, 1, 10))
+    palette = plt.cm.tab10(np.arange(10))
+    color = {m: palette[n % 10] for n, m in enumerate(models)}  # one colour per model in both plots
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     for ax, metric in zip(axes.ravel(), ("precision", "recall", "ndcg", "map"), strict=True):
-        for n, m in enumerate(models):
+        for m in models:
             rows = table.filter(pl.col("model") == m).sort("k")
             k = rows["k"].to_numpy()
-            ax.plot(k, rows[metric], marker="o", color=colors[n % 10], label=m, linestyle="--" if m.startswith("implicit") else "-")
-            ax.fill_between(k, rows[f"{metric}_lo"], rows[f"{metric}_hi"], color=colors[n % 10], alpha=0.15)
+            ax.plot(k, rows[metric], marker="o", color=color[m], label=m, linestyle="--" if m.startswith("implicit") else "-")
+            ax.fill_between(k, rows[f"{metric}_lo"], rows[f"{metric}_hi"], color=color[m], alpha=0.15)
         ax.set_title(f"{metric}@k")
         ax.set_xlabel("k")
         ax.set_xticks(sorted(table["k"].unique().to_list()))
@@ -248,11 +250,14 @@ def plot(table: pl.DataFrame, name: str, out: Path) -> list[Path]:
 
     k10 = table.filter(pl.col("k") == (10 if 10 in table["k"].to_list() else table["k"].max()))
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    for n, row in enumerate(k10.iter_rows(named=True)):
+    for row in k10.iter_rows(named=True):
         err = [[row["ndcg"] - row["ndcg_lo"]], [row["ndcg_hi"] - row["ndcg"]]]
-        ax.errorbar(row["latency_p50_ms"], row["ndcg"], yerr=err, fmt="s" if row["model"].startswith("implicit") else "o", color=colors[n % 10], capsize=4, label=row["model"])
+        ax.errorbar(row["latency_p50_ms"], row["ndcg"], yerr=err, fmt="s" if row["model"].startswith("implicit") else "o", color=color[row["model"]], capsize=4, label=row["model"])
         ax.annotate(row["model"], (row["latency_p50_ms"], row["ndcg"]), textcoords="offset points", xytext=(6, 4), fontsize=8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("median latency of one recommend() request, ms (log scale)")
     ax.set_ylabel(f"NDCG@{k10['k'][0]}")
     ax.set_title(f"{name}: accuracy vs request latency (up and left is better)")
@@ -268,7 +273,7 @@ def plot(table: pl.DataFrame, name: str, out: Path) -> list[Path]:
 # -- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"), help="folder with ml-100k/, groceries.csv, Groceries_dataset.csv (default ../shared/data)")
+    parser.add_argument("--data", default=None, help="folder with ml-100k/, groceries.csv, Groceries_dataset.csv (default ../shared/data)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"), help="folder for the PNG plots and tables (default benchmarks/out/)")
     parser.add_argument("--customers", type=int, default=5000, help="sports shop size (default 5000)")
     parser.add_argument("--seed", type=int, default=0)
@@ -279,10 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip implicit's models")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.data is None:
+        # ../shared/data next to the repository; a git worktree one level deeper looks one level up too
+        candidates = [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
+        args.data = str(next((c for c in candidates if c.exists()), candidates[0]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     skipped = [name for name, factory in REGISTRY if factory is None]
+    print(f"Data folder: {args.data}\n")
     print(f"# recokit model comparison ({dt.date.today()}, Python {platform.python_version()}, recokit {recokit.__version__})\n")
     if skipped:
         print(f"Not in this recokit yet (skipped): {', '.join(skipped)}\n")

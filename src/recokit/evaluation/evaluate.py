@@ -64,7 +64,7 @@ def _case_query(split: Split, row: int, k: int) -> Query:
     )
 
 
-def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = False) -> np.ndarray:
+def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = False, name: str | None = None) -> np.ndarray:
     """The top-``k`` item indices of every case (``n_cases x k``, ``-1`` pads a short list).
 
     Customer cases without context items go through the batch path
@@ -81,7 +81,7 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
     if len(batch_rows):
         ids = cust.gather(batch_rows).to_list()
         step = 1024
-        bar = _bar(len(batch_rows), f"rank {type(model).__name__}", progress)
+        bar = _bar(len(batch_rows), f"rank {name or type(model).__name__}", progress)
         for start in range(0, len(ids), step):
             chunk = ids[start : start + step]
             frame = model.recommend_many(chunk, k=k, exclude_purchased=split.exclude_purchased, now=split.now, reasons=False)
@@ -91,7 +91,7 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
             bar.update(len(chunk))
         bar.close()
     rest = np.setdiff1d(np.arange(n), batch_rows)
-    bar = _bar(len(rest), f"rank {type(model).__name__}", progress and len(rest) > 0)
+    bar = _bar(len(rest), f"rank {name or type(model).__name__}", progress and len(rest) > 0)
     for r in rest.tolist():
         recs = model.recommend(_case_query(split, r, k))
         idx = ds.item_ids.index(recs.item_ids)
@@ -270,7 +270,7 @@ def evaluate(
             fit_s = time.perf_counter() - t0
         else:
             _ensure_fitted(model, split, name)
-        recs = rank_cases(model, split, kmax, progress=progress)
+        recs = rank_cases(model, split, kmax, progress=progress, name=name)
         hits = M.hit_matrix(recs, relevant)
         p50, p99 = _latency(model, split, min(ks), latency_queries, seed)
         for kk in ks:
