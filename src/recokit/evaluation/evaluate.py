@@ -409,7 +409,7 @@ def paired_test(
 def to_markdown(
     result: pl.DataFrame,
     metrics: Sequence[str] = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"),
-    extra: Sequence[str] = ("coverage", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"),
+    extra: Sequence[str] = ("coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"),
     digits: int = 3,
 ) -> str:
     """A markdown table of :func:`evaluate`'s result: ``value [lo, hi]`` per accuracy metric.
