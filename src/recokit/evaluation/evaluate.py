@@ -122,26 +122,30 @@ def _relevant(split: Split) -> list[np.ndarray]:
     return [idx.index(r) for r in split.cases["relevant"].to_list()]
 
 
-def _resample_weights(n: int, n_boot: int, seed: int) -> np.ndarray | None:
-    """``n_boot x n`` weights: row b holds how often each case is drawn in resample b, over n.
+_BOOT_CELLS = 4_000_000  # resample weights held in memory at once (n_boot x n_cases), ~32 MB
 
-    Drawn once per evaluation, so every model and metric is resampled on the same draws (paired).
+
+def _bootstrap(values: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile 95% interval of the mean of each column of ``values`` (``n_cases x m``).
+
+    Resample b draws the cases with replacement (multinomial counts). The draws depend only on
+    ``seed`` and ``n_cases``, so every model and metric of one evaluation is resampled on the same
+    draws (a paired comparison of their intervals); they are generated in chunks so memory stays
+    bounded for any number of cases.
     """
+    n, m = values.shape
     if n_boot == 0 or n < 2:
-        return None
+        return np.full(m, np.nan), np.full(m, np.nan)
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64) / n
-
-
-def _bootstrap(values: dict[str, np.ndarray], weights: np.ndarray | None) -> dict[str, tuple[float, float]]:
-    """Percentile 95% interval of the mean of each metric over the resamples."""
-    if weights is None:
-        return {m: (math.nan, math.nan) for m in values}
-    out = {}
-    for m, v in values.items():
-        lo, hi = np.quantile(weights @ v, [0.025, 0.975])
-        out[m] = (float(lo), float(hi))
-    return out
+    means = np.empty((n_boot, m))
+    step = max(1, _BOOT_CELLS // n)
+    p = np.full(n, 1.0 / n)
+    for start in range(0, n_boot, step):
+        rows = min(step, n_boot - start)
+        counts = rng.multinomial(n, p, size=rows).astype(np.float64)
+        means[start : start + rows] = counts @ values / n
+    lo, hi = np.quantile(means, [0.025, 0.975], axis=0)
+    return lo, hi
 
 
 def _latency(model: Recommender, split: Split, k: int, n: int, seed: int) -> tuple[float, float]:
@@ -259,7 +263,6 @@ def evaluate(
     prices = None
     if price_col is not None and price_col in train.catalog.columns:
         prices = train.catalog[price_col].cast(pl.Float64).fill_null(0.0).to_numpy()
-    weights = _resample_weights(len(relevant), n_boot, seed)
     kmax = max(ks)
     rows: list[dict[str, Any]] = []
     for name, model in models.items():
@@ -273,14 +276,16 @@ def evaluate(
         recs = rank_cases(model, split, kmax, progress=progress, name=name)
         hits = M.hit_matrix(recs, relevant)
         p50, p99 = _latency(model, split, min(ks), latency_queries, seed)
-        for kk in ks:
+        accs = [M.accuracy(hits, n_rel, kk) for kk in ks]
+        stacked = np.column_stack([acc[m] for acc in accs for m in M.ACCURACY_METRICS])
+        lo, hi = _bootstrap(stacked, n_boot, seed)
+        n_m = len(M.ACCURACY_METRICS)
+        for j, (kk, acc) in enumerate(zip(ks, accs, strict=True)):
             top = recs[:, :kk]
-            acc = M.accuracy(hits, n_rel, kk)
-            ci = _bootstrap(acc, weights)
             row: dict[str, Any] = {"model": name, "k": kk, "n_cases": len(top)}
-            for m in M.ACCURACY_METRICS:
+            for i, m in enumerate(M.ACCURACY_METRICS):
                 row[m] = float(acc[m].mean())
-                row[f"{m}_lo"], row[f"{m}_hi"] = ci[m]
+                row[f"{m}_lo"], row[f"{m}_hi"] = float(lo[j * n_m + i]), float(hi[j * n_m + i])
             row["coverage"] = M.catalog_coverage(top, train.n_items)
             row["diversity"] = M.intra_list_diversity(top, feats) if feats is not None else None
             row["novelty"] = M.novelty(top, p)
