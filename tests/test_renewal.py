@@ -151,6 +151,7 @@ def _socks_shop():
     for c in range(4):
         for n in range(4):
             rows.append((f"c{c}", f"sock{c % 2}", start + (30 * n + c) * DAY))
+    rows += [("c4", "sock0", start), ("c4", "sock0", start + 30 * DAY), ("c4", "sock1", start + 60 * DAY)]
     rows += [("c0", "tent", start), ("c1", "tent", start), ("c2", "tent", start + 5 * DAY), ("c2", "tent", start + 300 * DAY)]
     inter = pl.DataFrame(rows, schema=["customer_id", "item_id", "ts"], orient="row")
     cat = pl.DataFrame({"item_id": ["sock0", "sock1", "tent"], "category": ["socks", "socks", "tent"], "name": ["Sock A", "Sock B", "Tent"]})
@@ -175,6 +176,17 @@ def test_known_answer_socks_every_month():
     assert np.isnan(m.score(Query(customer_id="c0", now=last + 5 * DAY))).all()  # too early
     assert np.isnan(m.score(Query(customer_id="c0", now=last + 200 * DAY))).all()  # lapsed
     assert np.isnan(m.score(Query(items=["sock0"]))).all()  # no customer: no opinion
+
+
+def test_the_product_bought_last_comes_first_then_earlier_ones():
+    ds = _socks_shop()
+    m = Renewal(min_support=3).fit(ds)
+    s = m.score(Query(customer_id="c4", now=dt.datetime(2024, 1, 1) + 90 * DAY))
+    i = ds.item_ids.get
+    assert s[i("sock1")] == pytest.approx(1.0) and s[i("sock0")] == pytest.approx(0.95)
+    plain = Renewal(min_support=3, prefer_previous=False).fit(ds).score(Query(customer_id="c4", now=dt.datetime(2024, 1, 1) + 90 * DAY))
+    # without the preference only popularity counts: 3 buyers each, so both equally (fully) due
+    assert plain[i("sock0")] == pytest.approx(1.0) and plain[i("sock1")] == pytest.approx(1.0)
 
 
 def test_due_categories_table():

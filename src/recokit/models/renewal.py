@@ -22,8 +22,9 @@ interval (median ``m``, quartiles ``q25``, ``q75``); ``elapsed`` is the time sin
 
 A due category's items are scored ``due x appeal``: ``appeal`` is the product's share of the
 category's recent buyers (best sellers of the last ``popularity_days`` days first); with
-``prefer_previous`` the exact product the customer bought before gets the full appeal of 1 (and
-other products at most 0.9), because a runner who liked a shoe model usually buys it again.
+``prefer_previous`` the product the customer bought last in the category gets the full appeal of
+1, products they bought earlier 0.95 and other products at most 0.9, because a runner who liked a
+shoe model usually buys it again.
 Items of categories that are not due are NaN.
 """
 
@@ -103,7 +104,8 @@ class Renewal(Recommender):
     popularity_days : float
         Window of "current best products" (distinct recent buyers) before the data's end (default 180).
     prefer_previous : bool
-        Put the product the customer bought before first in its category (default True).
+        Put the product the customer bought last first in its category, then the ones bought
+        earlier, then the best sellers (default True).
     event : str
         With an event column in the data, only this event type counts as a purchase (default
         ``'purchase'``).
@@ -300,12 +302,14 @@ class Renewal(Recommender):
         scores = np.full((len(customer_idx), n_items), np.nan)
         if len(customer_idx) == 0 or len(self.categories_) == 0:
             return scores
-        r, c, elapsed, _, all_rows, all_items = self._last_purchases(customer_idx, now)
+        r, c, elapsed, last_item, all_rows, all_items = self._last_purchases(customer_idx, now)
         due = np.full((len(customer_idx), len(self.categories_) + 1), np.nan)  # last column: no category
         due[r, c] = self._due(c, elapsed)
         scores = due[:, self.item_category_] * self.appeal_[None, :]
         if self.prefer_previous and len(all_rows):
-            scores[all_rows, all_items] = due[all_rows, self.item_category_[all_items]]
+            # products bought before rank above the others, the last one bought first
+            scores[all_rows, all_items] = 0.95 * due[all_rows, self.item_category_[all_items]]
+            scores[r, last_item] = due[r, c]
         return scores
 
     def _score(self, ctx: Context) -> np.ndarray:
