@@ -6,11 +6,12 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from contract import RecommenderContract
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recokit import ConfigError, ContentBased, DataError, Dataset, Query
+
+from contract import RecommenderContract
 
 
 class TestContentBasedContract(RecommenderContract):

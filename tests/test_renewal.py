@@ -6,9 +6,10 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 import pytest
-from contract import RecommenderContract
 
 from recokit import ConfigError, DataError, Dataset, Query, Renewal
+
+from contract import RecommenderContract
 
 DAY = dt.timedelta(days=1)
 

@@ -76,11 +76,19 @@ def section_renewal(shop: Dataset, models: dict, out: TextIO, show: int) -> None
             f"{row['q25_days']:.0f}-{row['q75_days']:.0f} days (median {row['median_days']:.0f})",
             file=out,
         )
+    # never suggest what cannot be sold today (the in-stock rule, applied by hand here)
+    sold_out = shop.catalog.filter(pl.col("stock") <= 0)["item_id"].to_list() if "stock" in shop.catalog.columns else []
     table = model.recommend_many(shop.customer_ids.to_list(), k=1, backfill=False, reasons=False)
-    due = table.sort(["score", "customer_id"], descending=[True, False]).head(show)
-    for c in due["customer_id"].to_list():
+    cats = shop.catalog.select("item_id", pl.col(model.category_column).alias("category"))
+    table = table.join(cats, on="item_id").filter(pl.col("score") >= 1.0)
+    # one fully due customer per renewable category, the longest cycles first (running shoes before gels)
+    for row in renewable.sort(["median_days", "category"], descending=[True, False]).head(show).iter_rows(named=True):
+        due = table.filter(pl.col("category") == row["category"]).sort("customer_id")
+        if due.height == 0:
+            continue
+        c = due["customer_id"][0]
         print(f"\n  Customer {c}:", file=out)
-        _print_recs(shop, model.recommend(Query(customer_id=c, k=2), backfill=False), out)
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=2, exclude=sold_out), backfill=False), out)
 
 
 SECTIONS = [section_customers, section_out_of_stock, section_renewal]

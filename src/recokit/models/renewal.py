@@ -61,25 +61,26 @@ def _number(owner: str, name: str, value: Any, *, low: float, strict: bool = Fal
         raise ConfigError(f"The '{name}' parameter of {owner} must be {kind} {rng}. Got {value!r} instead.")
 
 
-def _duration(days: float) -> str:
-    if days >= 60:
-        return f"{round(days / _MONTH_DAYS)} months"
-    if days >= 14:
-        return f"{round(days / 7)} weeks"
-    n = round(days)
-    return f"{n} day{'s' if n != 1 else ''}"
-
-
-def _every(q25: float, q75: float) -> str:
+def _unit(q25: float, q75: float) -> tuple[str, float]:
+    """The unit a shopper would use for an interval of ``q25``..``q75`` days."""
     if q25 >= 60 or q75 >= 90:
-        a, b, unit = round(q25 / _MONTH_DAYS), round(q75 / _MONTH_DAYS), "months"
-    elif q25 >= 14:
-        a, b, unit = round(q25 / 7), round(q75 / 7), "weeks"
-    else:
-        a, b, unit = round(q25), round(q75), "days"
-    a = max(a, 1)
-    b = max(b, a)
-    return f"every {a} {unit}".replace("every 1 months", "every month") if a == b else f"every {a}\u2013{b} {unit}"
+        return "months", _MONTH_DAYS
+    if q25 >= 14:
+        return "weeks", 7.0
+    return "days", 1.0
+
+
+def _duration(days: float, unit: tuple[str, float]) -> str:
+    n = max(round(days / unit[1]), 1)
+    return f"{n} {unit[0] if n != 1 else unit[0][:-1]}"
+
+
+def _every(q25: float, q75: float, unit: tuple[str, float]) -> str:
+    a = max(round(q25 / unit[1]), 1)
+    b = max(round(q75 / unit[1]), a)
+    if a == b:
+        return f"every {unit[0][:-1]}" if a == 1 else f"every {a} {unit[0]}"
+    return f"every {a}\u2013{b} {unit[0]}"
 
 
 class Renewal(Recommender):
@@ -332,9 +333,10 @@ class Renewal(Recommender):
         if not np.isfinite(due):
             return None
         prev = int(last_item[j])
-        every = _every(self._q25[cat], self._q75[cat])
+        unit = _unit(self._q25[cat], self._q75[cat])
+        every = _every(self._q25[cat], self._q75[cat], unit)
         what = self.categories_[cat].replace("_", " ")
-        age = _duration(float(elapsed[j]))
+        age = _duration(float(elapsed[j]), unit)
         head = f"time to renew your {self._name(prev)}" if prev == item_idx else f"your {self._name(prev)}"
         return f"{head}: bought {age} ago; customers renew {what} {every}"
 
