@@ -248,3 +248,17 @@ def test_explain_names_the_purchase_that_matched():
     ds = _mini()
     m = ContentBased(text_columns=[], half_life_days=None).fit(ds)
     assert m.explain(Query(customer_id="bob"), "bike2") == "similar to your bike1: same category: bike; similar price"
+
+
+def test_a_product_bought_many_times_counts_once():
+    ds0 = _mini()
+    inter = pl.DataFrame(
+        {
+            "customer_id": ["ann"] * 4,
+            "item_id": ["shoe1", "shoe1", "shoe1", "bike1"],
+            "ts": [dt.datetime(2024, 1, d) for d in (1, 2, 3, 3)],
+        }
+    )
+    ds = Dataset(inter, ds0.catalog, time_col="ts")
+    s = ContentBased(text_columns=[], half_life_days=None).fit(ds).score(Query(customer_id="ann"))
+    assert s[ds.item_ids.get("shoe2")] == pytest.approx(s[ds.item_ids.get("bike2")])

@@ -144,7 +144,8 @@ class ContentBased(Recommender):
         turns declared profiles off.
     half_life_days : float or None
         Recency weighting of a customer's purchases: weight ``0.5 ** (age_days / half_life_days)``
-        at the request's ``now`` (default 180). ``None``: all purchases count the same.
+        at the request's ``now`` (default 180). ``None``: all purchases count the same. A product
+        bought several times counts once, with its most recent purchase.
     max_levels : int
         The largest number of distinct values of an automatically detected categorical column.
 
@@ -420,9 +421,13 @@ class ContentBased(Recommender):
             age = np.maximum(now_us - self._hist_t[take], 0) / _DAY_US
             w = w * np.power(0.5, age / float(self.half_life_days))
         rows = np.repeat(np.arange(len(customer_idx)), lengths)
-        m = sp.csr_array((w, (rows, self._hist_item[take])), shape=(len(customer_idx), self.dataset_.n_items))
-        m.sum_duplicates()
-        return m
+        items = self._hist_item[take]
+        # one vote per product (its most recent, heaviest purchase): ten orders of the same gel
+        # should not drown the rest of the profile. Rows are sorted by (customer, item).
+        if len(rows):
+            first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])])
+            w, rows, items = np.maximum.reduceat(w, first), rows[first], items[first]
+        return sp.csr_array((w, (rows, items)), shape=(len(customer_idx), self.dataset_.n_items))
 
     def _profiles(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[sp.csr_array, np.ndarray]:
         """Profiles (batch x features) and their source: 1 history, 2 declared, 0 none."""
