@@ -262,3 +262,12 @@ def test_a_product_bought_many_times_counts_once():
     ds = Dataset(inter, ds0.catalog, time_col="ts")
     s = ContentBased(text_columns=[], half_life_days=None).fit(ds).score(Query(customer_id="ann"))
     assert s[ds.item_ids.get("shoe2")] == pytest.approx(s[ds.item_ids.get("bike2")])
+
+
+def test_the_documentation_examples_run():
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "models" / "content.md"
+    result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 10

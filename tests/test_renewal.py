@@ -214,3 +214,12 @@ def test_needs_times_and_the_category_column(shop):
         Renewal().fit(Dataset(pl.DataFrame({"customer_id": [1], "item_id": ["a"]})))
     with pytest.raises(DataError, match="no column 'family'"):
         Renewal(category_column="family").fit(shop)
+
+
+def test_the_documentation_examples_run():
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "models" / "renewal.md"
+    result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 10
