@@ -271,3 +271,29 @@ def test_the_documentation_examples_run():
     doc = Path(__file__).resolve().parents[1] / "docs" / "models" / "content.md"
     result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 10
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=12))
+def test_ranges_equals_concatenated_aranges(spans):
+    from recokit.models.content import _ranges
+
+    starts = np.array([a for a, _ in spans], dtype=np.int64)
+    stops = starts + np.array([n for _, n in spans], dtype=np.int64)
+    expected = [i for a, b in zip(starts.tolist(), stops.tolist(), strict=True) for i in range(a, b)]
+    assert _ranges(starts, stops).tolist() == expected
+
+
+@pytest.mark.parametrize("declared", ["cycling; RUNNING", ["running", "cycling", "chess"]])
+def test_declared_values_split_and_match_case_insensitively(declared):
+    cat = pl.DataFrame(
+        {"item_id": ["shoe", "bike", "tent"], "sport": ["running", "cycling", "hiking"], "category": ["shoes", "bikes", "tents"]}
+    )
+    inter = pl.DataFrame({"customer_id": ["buyer"], "item_id": ["tent"]})
+    customers = pl.DataFrame({"customer_id": ["buyer", "newbie"], "declared_sports": [declared, declared]})
+    m = ContentBased(columns=["sport", "category"], text_columns=[]).fit(Dataset(inter, cat, customers))
+    s = m.score(Query(customer_id="newbie"))
+    assert s[0] > 0 and s[1] > 0 and s[2] == 0  # running and cycling, not hiking
+    assert m.explain(Query(customer_id="newbie"), "shoe") == "matches your declared sport: running"
+    # a customer with purchases is profiled from them, not from the declaration
+    b = m.score(Query(customer_id="buyer"))
+    assert b[2] == pytest.approx(1.0) and b[0] == 0

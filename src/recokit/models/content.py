@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +43,6 @@ DEFAULT_DECLARED_MAPPING: dict[str, str] = {
     "sports": "sport",
     "level": "level",
 }
-_SPLIT = re.compile(r"[,;|/]")
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,16 @@ def _banded(pos: np.ndarray) -> tuple[sp.csr_array, int, int]:
     m = sp.csr_array((v[keep], (r[keep], c[keep])), shape=(n, n_bands))
     m.sum_duplicates()
     return m, base, n_bands
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, b) for a, b in zip(starts, stops)])``, vectorised."""
+    lengths = (stops - starts).astype(np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    shift = np.repeat(starts.astype(np.int64) - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    return shift + np.arange(total, dtype=np.int64)
 
 
 def _pretty(value: Any) -> str:
@@ -331,6 +339,10 @@ class ContentBased(Recommender):
         self.item_vectors_t_ = sp.csr_array(self.item_vectors_.T)
         self.has_vector_ = np.diff(self.item_vectors_.indptr) > 0
         self._feature_scale = scale
+        # for explanations: the block of each feature, and the share of products having it
+        self._feature_block = np.repeat(np.arange(len(blocks)), [b.stop - b.start for b in blocks]).astype(np.int64)
+        self._feature_share = np.bincount(unit.indices, minlength=unit.shape[1]) / max(n, 1)
+        self._boolean = {c for c in cols if cat.schema[c] == pl.Boolean}
 
         # purchase history, grouped by customer, for recency-weighted profiles at request time
         inter = dataset.interactions.sort(["customer_idx", "item_idx"], maintain_order=True)
@@ -347,7 +359,6 @@ class ContentBased(Recommender):
         n_c = dataset.n_customers
         n_f = self.item_vectors_.shape[1]
         self.declared_columns_: dict[str, str] = {}
-        self._declared_values: dict[int, list[tuple[str, str]]] = {}
         cust = dataset.customers
         explicit = self.declared_mapping is not None
         mapping = dict(DEFAULT_DECLARED_MAPPING if self.declared_mapping is None else self.declared_mapping)
@@ -371,33 +382,33 @@ class ContentBased(Recommender):
                     )
                 continue
             self.declared_columns_[ccol] = icol
-        seen: dict[tuple[int, int], float] = {}
+        pairs = [pl.DataFrame(schema={"r": pl.Int64, "f": pl.Int64})]
         if self.declared_columns_ and cust is not None:
             cidx = dataset.customer_ids.index(cust["customer_id"].to_list(), missing="ignore")
             for ccol, icol in self.declared_columns_.items():
                 block = blocks[icol]
-                lookup = {}
-                for f in range(block.start, block.stop):
-                    value = self.feature_names_[f].split("=", 1)[1]
-                    lookup[value.strip().lower()] = (f, value)
-                series = cust[ccol]
-                values = series.to_list()
-                for r, raw in zip(cidx.tolist(), values, strict=True):
-                    if r < 0 or raw is None:
-                        continue
-                    pieces = raw if isinstance(raw, list) else _SPLIT.split(str(raw))
-                    for p in pieces:
-                        hit = lookup.get(str(p).strip().lower())
-                        if hit is None:
-                            continue
-                        if (r, hit[0]) in seen:
-                            continue  # "running,Running" counts once
-                        seen[(r, hit[0])] = math.sqrt(block.weight)
-                        self._declared_values.setdefault(r, []).append((icol, hit[1]))
-        keys = sorted(seen)
-        rows = np.array([r for r, _ in keys], dtype=np.int64)
-        feats = np.array([f for _, f in keys], dtype=np.int64)
-        d = sp.csr_array((np.array([seen[k] for k in keys], dtype=np.float64), (rows, feats)), shape=(n_c, n_f))
+                levels = [self.feature_names_[f].split("=", 1)[1] for f in range(block.start, block.stop)]
+                lookup = pl.DataFrame(
+                    {"key": [v.strip().lower() for v in levels], "f": np.arange(block.start, block.stop, dtype=np.int64)}
+                )
+                raw = cust[ccol]
+                if isinstance(raw.dtype, pl.List):
+                    values = raw.list.eval(pl.element().cast(pl.String))
+                else:  # "running, cycling" / "running;cycling" / "running|cycling"
+                    values = raw.cast(pl.String).str.replace_all(r"[;|/]", ",").str.split(",")
+                frame = (
+                    pl.DataFrame({"r": cidx, "v": values})
+                    .filter(pl.col("r") >= 0)
+                    .explode("v")
+                    .with_columns(key=pl.col("v").str.strip_chars().str.to_lowercase())
+                )
+                # unmatched values ("chess") are ignored: the inner join keeps known values only
+                pairs.append(frame.join(lookup, on="key", how="inner").select("r", "f"))
+        # a value declared twice ("running,Running"), or by two mapped columns, counts once
+        both = pl.concat(pairs).unique().sort("r", "f")
+        rows, feats = both["r"].to_numpy(), both["f"].to_numpy()
+        vals = np.sqrt(np.array([b.weight for b in self.blocks_])[self._feature_block[feats]]) if len(feats) else np.empty(0)
+        d = sp.csr_array((vals.astype(np.float64), (rows, feats)), shape=(n_c, n_f))
         d.sort_indices()
         #: customers x features: the profile each customer's declared data maps to
         self.declared_profiles_ = d
@@ -409,25 +420,41 @@ class ContentBased(Recommender):
         when = now if now is not None else self.dataset_.last_time
         return int(np.datetime64(when, "us").astype(np.int64))
 
-    def _history_weights(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
-        """Batch x items: each customer's recency-weighted purchases at ``now``."""
+    def _history_entries(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(batch row, item, weight) of each customer's recency-weighted purchases at ``now``."""
         starts, stops = self._hist_ptr[customer_idx], self._hist_ptr[customer_idx + 1]
-        lengths = stops - starts
-        take = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]) if len(starts) else np.empty(0, dtype=np.int64)
-        take = take.astype(np.int64)
+        take = _ranges(starts, stops)
         w = self._hist_w[take]
         now_us = self._now_us(now)
         if now_us is not None and self.half_life_days is not None:
             age = np.maximum(now_us - self._hist_t[take], 0) / _DAY_US
             w = w * np.power(0.5, age / float(self.half_life_days))
-        rows = np.repeat(np.arange(len(customer_idx)), lengths)
+        rows = np.repeat(np.arange(len(customer_idx)), stops - starts)
         items = self._hist_item[take]
         # one vote per product (its most recent, heaviest purchase): ten orders of the same gel
         # should not drown the rest of the profile. Rows are sorted by (customer, item).
         if len(rows):
             first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])])
             w, rows, items = np.maximum.reduceat(w, first), rows[first], items[first]
+        # products without attributes, or with weight 0 (an event type weighted 0), say nothing
+        keep = (w > 0) & self.has_vector_[items]
+        return rows[keep], items[keep], w[keep]
+
+    def _history_weights(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
+        """Batch x items: each customer's recency-weighted purchases at ``now``."""
+        rows, items, w = self._history_entries(customer_idx, now)
         return sp.csr_array((w, (rows, items)), shape=(len(customer_idx), self.dataset_.n_items))
+
+    def _dots(self, rows: np.ndarray, item_idx: int) -> np.ndarray:
+        """Cosine of item ``item_idx`` with each item of ``rows`` (no sparse-matrix overhead)."""
+        x = self.item_vectors_
+        dense = np.zeros(x.shape[1])
+        lo, hi = x.indptr[item_idx], x.indptr[item_idx + 1]
+        dense[x.indices[lo:hi]] = x.data[lo:hi]
+        starts, stops = x.indptr[rows], x.indptr[rows + 1]
+        take = _ranges(starts, stops)
+        owner = np.repeat(np.arange(len(rows)), stops - starts)
+        return np.bincount(owner, weights=x.data[take] * dense[x.indices[take]], minlength=len(rows))
 
     def _profiles(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[sp.csr_array, np.ndarray]:
         """Profiles (batch x features) and their source: 1 history, 2 declared, 0 none."""
@@ -478,25 +505,27 @@ class ContentBased(Recommender):
         (values shared by more than half the catalogue -- "adult" -- say nothing and are left
         out), then other numbers, then words the descriptions have in common.
         """
-        ua, ub = self.block_vectors_[[a]], self.block_vectors_[[b]]
-        cat = self.dataset_.catalog
-        n = self.dataset_.n_items
+        u = self.block_vectors_
+        fa, va = u.indices[u.indptr[a] : u.indptr[a + 1]], u.data[u.indptr[a] : u.indptr[a + 1]]
+        fb, vb = u.indices[u.indptr[b] : u.indptr[b + 1]], u.data[u.indptr[b] : u.indptr[b + 1]]
+        common, ia, ib = np.intersect1d(fa, fb, assume_unique=True, return_indices=True)
+        prod = va[ia] * vb[ib]
+        blk_of = self._feature_block[common]
+        sims = np.bincount(blk_of, weights=prod, minlength=len(self.blocks_))
         found: list[tuple[int, float, int, str]] = []
-        for k, blk in enumerate(self.blocks_):
-            va = ua[:, blk.start : blk.stop]
-            vb = ub[:, blk.start : blk.stop]
-            sim = float((va.multiply(vb)).sum())
-            if sim <= 0:
-                continue
+        for k in np.flatnonzero(sims > 0).tolist():
+            blk = self.blocks_[k]
+            sim = float(sims[k])
             if blk.kind == "categorical":
-                value = cat[blk.column][a]
-                share = float((cat[blk.column] == value).sum()) / n
+                f = int(common[blk_of == k][0])
+                value = self.feature_names_[f].split("=", 1)[1]
                 if blk.column == self.category_column:
                     found.append((0, 0.0, k, f"same {_pretty(blk.column)}: {_pretty(value)}"))
                     continue
-                if share > 0.5 or value is False:
+                share = float(self._feature_share[f])
+                if share > 0.5 or (blk.column in self._boolean and value != "true"):
                     continue
-                text = f"both {_pretty(blk.column)}" if value is True else f"same {_pretty(blk.column)}: {_pretty(value)}"
+                text = f"both {_pretty(blk.column)}" if blk.column in self._boolean else f"same {_pretty(blk.column)}: {_pretty(value)}"
                 found.append((2, share, k, text))
             elif blk.kind == "price":
                 if sim >= 0.5:
@@ -504,12 +533,11 @@ class ContentBased(Recommender):
             elif blk.kind == "numeric":
                 if sim >= 0.5:
                     found.append((3, -sim, k, f"similar {_pretty(blk.column)}"))
-            else:
-                prod = va.multiply(vb).tocoo()
-                order = np.lexsort((prod.col, -prod.data))[:2]
-                words = [self.feature_names_[blk.start + int(prod.col[j])].split(":", 1)[1] for j in order]
-                if sim >= 0.1 and words:
-                    found.append((4, -sim, k, f"{_pretty(blk.column)} mentions {' and '.join(repr(w) for w in words)}"))
+            elif sim >= 0.1:
+                mine = blk_of == k
+                order = np.lexsort((common[mine], -prod[mine]))[:2]
+                words = [self.feature_names_[int(common[mine][j])].split(":", 1)[1] for j in order]
+                found.append((4, -sim, k, f"{_pretty(blk.column)} mentions {' and '.join(repr(w) for w in words)}"))
         found.sort()
         return [t for *_, t in found[:limit]]
 
@@ -524,22 +552,22 @@ class ContentBased(Recommender):
         if not self.has_vector_[item_idx]:
             return None
         if len(ctx.item_idx):
-            sims = self.item_vectors_[ctx.item_idx] @ self.item_vectors_[[item_idx]].T
-            sims = np.asarray(sims.toarray()).ravel()
+            sims = self._dots(ctx.item_idx, item_idx)
             j = int(ctx.item_idx[int(np.argmax(sims))])
             return self._reason_like(j, item_idx, "like")
         if not ctx.known_customer:
             return None
         c = ctx.customer_idx
-        hist = self._history_weights(np.array([c]), ctx.now)
-        if hist.nnz:
-            bought = hist.indices
-            contrib = hist.data * np.asarray((self.item_vectors_[bought] @ self.item_vectors_[[item_idx]].T).toarray()).ravel()
+        _, bought, w = self._history_entries(np.array([c]), ctx.now)
+        if len(bought):
+            contrib = w * self._dots(bought, item_idx)
             best = int(bought[np.lexsort((bought, -contrib))[0]])
             if best == item_idx:
                 return "you bought this before"
             return self._reason_like(best, item_idx, "similar to your")
-        decl = self._declared_values.get(c)
+        d = self.declared_profiles_
+        feats = d.indices[d.indptr[c] : d.indptr[c + 1]]
+        decl = [(self.blocks_[self._feature_block[f]].column, self.feature_names_[f].split("=", 1)[1]) for f in feats.tolist()]
         if decl:
             item_vals = {(blk.column, _pretty(self.dataset_.catalog[blk.column][item_idx])) for blk in self.blocks_ if blk.kind == "categorical"}
             hits = [f"{_pretty(col)}: {_pretty(v)}" for col, v in decl if (col, _pretty(v)) in item_vals]

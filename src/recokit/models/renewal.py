@@ -40,6 +40,7 @@ import polars as pl
 from recokit._errors import ConfigError, DataError, _hint
 from recokit.base import Context, Recommender
 from recokit.data import Dataset
+from recokit.models.content import _ranges
 
 __all__ = ["Renewal"]
 
@@ -283,11 +284,7 @@ class Renewal(Recommender):
         now_us = int(np.datetime64(when, "us").astype(np.int64))
         starts, stops = self._ptr[customer_idx], self._ptr[customer_idx + 1]
         lengths = stops - starts
-        take = (
-            np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]).astype(np.int64)
-            if len(customer_idx)
-            else np.empty(0, dtype=np.int64)
-        )
+        take = _ranges(starts, stops)
         rows = np.repeat(np.arange(len(customer_idx)), lengths)
         before = self._t[take] <= now_us
         take, rows = take[before], rows[before]
