@@ -297,3 +297,14 @@ def test_declared_values_split_and_match_case_insensitively(declared):
     # a customer with purchases is profiled from them, not from the declaration
     b = m.score(Query(customer_id="buyer"))
     assert b[2] == pytest.approx(1.0) and b[0] == 0
+
+
+def test_only_purchases_up_to_now_count():
+    ds = _mini()
+    m = ContentBased(text_columns=[]).fit(ds)
+    then = dt.datetime(2023, 1, 1)  # ann had only bought bike1 (2022); bob nothing yet (2024)
+    s = m.score(Query(customer_id="ann", now=then))
+    i = ds.item_ids.get
+    assert s[i("bike2")] > 0 and s[i("shoe2")] == 0
+    assert np.isnan(m.score(Query(customer_id="bob", now=then))).all()
+    assert m.explain(Query(customer_id="ann", now=then), "shoe2") == "unlike your purchases (no attribute in common)"

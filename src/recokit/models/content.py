@@ -160,7 +160,8 @@ class ContentBased(Recommender):
     Notes
     -----
     The profile of a request is, in order of precedence: the context items (product page, cart);
-    else the customer's purchases, recency-weighted; else the customer's declared data. Without
+    else the customer's purchases up to the request's ``now``, recency-weighted; else the
+    customer's declared data. Without
     any of these, every score is NaN (no opinion). Items whose vector is empty (no usable
     attribute) are NaN too. Scores are cosines in [0, 1].
 
@@ -424,12 +425,15 @@ class ContentBased(Recommender):
         """(batch row, item, weight) of each customer's recency-weighted purchases at ``now``."""
         starts, stops = self._hist_ptr[customer_idx], self._hist_ptr[customer_idx + 1]
         take = _ranges(starts, stops)
-        w = self._hist_w[take]
-        now_us = self._now_us(now)
-        if now_us is not None and self.half_life_days is not None:
-            age = np.maximum(now_us - self._hist_t[take], 0) / _DAY_US
-            w = w * np.power(0.5, age / float(self.half_life_days))
         rows = np.repeat(np.arange(len(customer_idx)), stops - starts)
+        now_us = self._now_us(now)
+        if now_us is not None:  # only what was bought up to the request's `now`
+            before = self._hist_t[take] <= now_us
+            take, rows = take[before], rows[before]
+        w = self._hist_w[take]
+        if now_us is not None and self.half_life_days is not None:
+            age = (now_us - self._hist_t[take]) / _DAY_US
+            w = w * np.power(0.5, age / float(self.half_life_days))
         items = self._hist_item[take]
         # one vote per product (its most recent, heaviest purchase): ten orders of the same gel
         # should not drown the rest of the profile. Rows are sorted by (customer, item).
@@ -578,6 +582,8 @@ class ContentBased(Recommender):
         return None
 
     def _reason_like(self, j: int, i: int, lead: str) -> str:
+        if self._dots(np.array([j]), i)[0] <= 0:
+            return "unlike your purchases (no attribute in common)" if lead != "like" else f"unlike {self._name(j)} (no attribute in common)"
         matched = self._matched(j, i)
         if lead == "similar to your":
             head = f"similar to your {self._name(j)}"

@@ -203,6 +203,9 @@ class Renewal(Recommender):
         gaps = ev.with_columns((pl.col("t") - pl.col("t").shift(1).over(["customer_idx", "cat"])).alias("gap")).filter(
             pl.col("gap") >= max(gap, 1)
         )
+        #: every observed interval (customer_idx, category code, days): the sufficient statistics
+        #: an exact incremental update or erasure of a customer would recompute the quartiles from
+        self.gaps_ = gaps.select("customer_idx", "cat", (pl.col("gap") / _DAY_US).alias("days"))
         buyers = ev.group_by("cat").agg(pl.col("customer_idx").n_unique().alias("buyers"))
         stats = gaps.group_by("cat").agg(
             pl.col("customer_idx").n_unique().alias("repeaters"),
