@@ -161,9 +161,8 @@ class ContentBased(Recommender):
     -----
     The profile of a request is, in order of precedence: the context items (product page, cart);
     else the customer's purchases up to the request's ``now``, recency-weighted; else the
-    customer's declared data. Without
-    any of these, every score is NaN (no opinion). Items whose vector is empty (no usable
-    attribute) are NaN too. Scores are cosines in [0, 1].
+    customer's declared data. Without any of these, every score is NaN (no opinion). Items whose
+    vector is empty (no usable attribute) are NaN too. Scores are cosines in [0, 1].
 
     Examples
     --------
@@ -578,7 +577,7 @@ class ContentBased(Recommender):
             if hits:
                 return "matches your declared " + ", ".join(dict.fromkeys(hits))
             declared = ", ".join(dict.fromkeys(_pretty(v) for _, v in decl))
-            return f"close to your declared interests ({declared})"
+            return f"not linked to your declared interests ({declared})"
         return None
 
     def _reason_like(self, j: int, i: int, lead: str) -> str:
