@@ -223,3 +223,18 @@ def test_the_documentation_examples_run():
     doc = Path(__file__).resolve().parents[1] / "docs" / "models" / "renewal.md"
     result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 10
+
+
+def test_demo_sections_show_an_alternative_and_a_renewal(shop, model):
+    import io
+
+    from recokit import ContentBased
+    from recokit._demo import section_out_of_stock, section_renewal
+
+    out = io.StringIO()
+    models = {"content": ContentBased().fit(shop), "renewal": model}
+    section_out_of_stock(shop, models, out, 2)
+    section_renewal(shop, models, out, 3)
+    text = out.getvalue()
+    assert "is out of stock. Instead:" in text and "1. " in text
+    assert "time to renew your " in text and "customers renew running shoes every " in text

@@ -104,7 +104,9 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     t0 = time.perf_counter()
     shop = sports_shop(n_customers, seed=seed)
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
-    models = {"popularity": Popularity().fit(shop), "content": ContentBased().fit(shop), "renewal": Renewal().fit(shop)}
+    models = {"popularity": Popularity().fit(shop)}
+    models["content"] = ContentBased().fit(shop)
+    models["renewal"] = Renewal().fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)
