@@ -16,12 +16,13 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import Popularity
+from recokit.models import ContentBased, Popularity, Renewal
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "ContentBased",
     "Context",
     "DataError",
     "DataWarning",
@@ -35,5 +36,6 @@ __all__ = [
     "Recommendation",
     "Recommendations",
     "Recommender",
+    "Renewal",
     "RuleError",
 ]

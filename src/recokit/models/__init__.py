@@ -1,5 +1,7 @@
 """The pluggable models. Each is a :class:`recokit.Recommender`."""
 
+from recokit.models.content import ContentBased
 from recokit.models.popularity import Popularity
+from recokit.models.renewal import Renewal
 
-__all__ = ["Popularity"]
+__all__ = ["ContentBased", "Popularity", "Renewal"]
