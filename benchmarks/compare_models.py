@@ -240,9 +240,11 @@ def plot(table: pl.DataFrame, name: str, out: Path) -> list[Path]:
         ax.set_xlabel("k")
         ax.set_xticks(sorted(table["k"].unique().to_list()))
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8, loc="best")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    # one legend under the panels, so it never hides a line however many models there are
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=9, frameon=False)
     fig.suptitle(f"{name}: accuracy vs k (bands: bootstrap 95% CI over cases; dashed: implicit peers)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 + 0.03 * ((len(labels) - 1) // 5), 1, 1))
     p = out / f"{name}_metrics_vs_k.png"
     fig.savefig(p, dpi=110)
     plt.close(fig)
