@@ -64,14 +64,14 @@ import tomllib
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, NotFittedError, RuleError, _hint
 from recokit.base import BACKFILL_REASON, Context, Query, Recommendation, Recommendations, Recommender, top_k
-from recokit.data import Dataset
+from recokit.data import Dataset, _normalise_ids, _to_frame
 
 __all__ = [
     "Boost",
@@ -85,6 +85,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "Ruled",
+    "check_file",
     "load_rules",
     "parse_rules",
 ]
@@ -697,7 +698,7 @@ class RuleSet:
         if needs_time and not dataset.has_time:
             r = needs_time[0]
             raise RuleError(_hint(f"rule {r.name!r} ({r.kind}): a time window needs purchase timestamps.", "build the Dataset with time_col=..., or drop the window."))
-        consent = c["consent"]
+        consent = next((r for r in self.rules if isinstance(r, RequireConsent)), None)
         if consent is not None:
             if dataset.customers is None:
                 raise RuleError(_hint(f"rule {consent.name!r} (require_consent): the dataset has no customers table.", "build the Dataset with customers=... holding the consent column."))
@@ -959,6 +960,38 @@ class RuleSet:
             rows.append({"rule": r.name, "type": r.kind, "matches": matches, "keeps": keeps, "removes": removes, "note": note})
         schema = {"rule": pl.String, "type": pl.String, "matches": pl.Int64, "keeps": pl.Int64, "removes": pl.Int64, "note": pl.String}
         return pl.DataFrame(rows, schema=schema)
+
+
+def check_file(path: str | Path, catalog: Any, out: TextIO | None = None) -> pl.DataFrame:
+    """``recokit rules check FILE --catalog CSV``: load a rules file against a catalogue and print
+    what each rule keeps / removes. Raises :class:`~recokit.RuleError` on any problem.
+
+    Examples
+    --------
+    >>> import io, tempfile
+    >>> import polars as pl
+    >>> p = Path(tempfile.mkdtemp()) / "rules.toml"
+    >>> _ = p.write_text('[[rule]]\\nname = "in stock only"\\ntype = "filter"\\nkeep = "stock > 0"\\n')
+    >>> buf = io.StringIO()
+    >>> _ = check_file(p, pl.DataFrame({"item_id": ["a", "b", "c"], "stock": [0, 1, 5]}), out=buf)
+    >>> print(buf.getvalue().splitlines()[1])
+     1. in stock only (filter): keeps 2, removes 1 -- keeps items where stock > 0
+    """
+    frame = _to_frame(catalog, "catalog")
+    if "item_id" in frame.columns:
+        frame = _normalise_ids(frame, "item_id")
+    rules = load_rules(path, frame)
+    table = rules.check(frame)
+    print(f"{path}: {len(rules)} rule(s), all valid on a catalogue of {frame.height} items", file=out)
+    for n, row in enumerate(table.iter_rows(named=True), start=1):
+        counts = []
+        if row["keeps"] is not None:
+            counts.append(f"keeps {row['keeps']}, removes {row['removes']}")
+        elif row["matches"] is not None:
+            counts.append(f"matches {row['matches']}")
+        effect = f": {counts[0]}" if counts else ""
+        print(f"{n:>2}. {row['rule']} ({row['type']}){effect} -- {row['note']}", file=out)
+    return table
 
 
 # --------------------------------------------------------------------------------------------
