@@ -7,17 +7,14 @@ filters and plain Python), not by the code under test.
 from __future__ import annotations
 
 import datetime as dt
-import doctest
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from contract import RecommenderContract
 from hypothesis import given
 from hypothesis import strategies as st
 
-import recokit.rules as rules_module
 from recokit import ConfigError, Dataset, NotFittedError, Popularity, Query, Recommender, RuleError
 from recokit.cli import main
 from recokit.rules import (
@@ -34,6 +31,8 @@ from recokit.rules import (
     load_rules,
     parse_rules,
 )
+
+from contract import RecommenderContract
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "sports_shop_rules.toml"
@@ -549,27 +548,31 @@ def test_consent_column_checked_against_customers(small):
         RuleSet([RequireConsent("level", name="c")]).validate(small)
 
 
-def test_example_file_loads_on_the_sports_shop_catalogue(small):
-    rules = load_rules(EXAMPLE, small)
-    assert [r.kind for r in rules] == ["filter", "exclude_owned", "one_per_group", "max_per_group", "boost", "require_consent"]
-    model = Ruled(Popularity(), rules, fallback=Popularity()).fit(small)
-    for c in small.customer_ids.to_list():
-        q = Query(customer_id=c, k=8)
+def test_example_file_loads_on_the_sports_shop_catalogue(shop):
+    rules = load_rules(EXAMPLE, shop)
+    assert [r.kind for r in rules] == ["filter", "exclude_owned", "exclude_owned", "one_per_group", "max_per_group", "boost", "require_consent"]
+    model = Ruled(Popularity(), rules, fallback=Popularity()).fit(shop)
+    parents = shop.interactions.join(shop.catalog, on="item_id").filter(pl.col("category") == "child_bike")["customer_id"].unique().sort()
+    assert len(parents) > 3
+    for c in [*parents.head(10).to_list(), *shop.customer_ids.to_list()[:30]]:
+        q = Query(customer_id=c, k=10)
         got = model.recommend(q).item_ids
-        assert model.violations(q, got) == []
-    table = rules.check(small)
+        assert len(got) == 10 and model.violations(q, got) == []
+        assert independent_violations(shop, q, got, stock=True, cap=2) == []
+    table = rules.check(shop)
     assert table["rule"].to_list() == rules.names
+    assert table.row(0, named=True)["removes"] == shop.catalog.filter(pl.col("stock") <= 0).height
 
 
 # ------------------------------------------------------------------------------------------
 # CLI and docs
 # ------------------------------------------------------------------------------------------
-def test_cli_rules_check(tmp_path, capsys, small):
+def test_cli_rules_check(tmp_path, capsys, shop):
     csv = tmp_path / "catalog.csv"
-    small.catalog.write_csv(csv)
+    shop.catalog.write_csv(csv)
     assert main(["rules", "check", str(EXAMPLE), "--catalog", str(csv)]) == 0
     out = capsys.readouterr().out
-    n_out = small.catalog.filter(pl.col("stock") <= 0).height
+    n_out = shop.catalog.filter(pl.col("stock") <= 0).height
     assert f"removes {n_out}" in out and "in stock only" in out
 
 
@@ -581,7 +584,3 @@ def test_cli_rules_check_reports_a_bad_file(tmp_path, capsys, small):
     assert main(["rules", "check", str(bad), "--catalog", str(csv)]) == 2
     assert "unknown column(s) ['colour']" in capsys.readouterr().err
 
-
-def test_docstring_examples_run():
-    failures, tried = doctest.testmod(rules_module, optionflags=doctest.ELLIPSIS)
-    assert tried > 10 and failures == 0

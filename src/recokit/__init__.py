@@ -17,6 +17,7 @@ from recokit._errors import (
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
 from recokit.models import Popularity
+from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
@@ -36,4 +37,7 @@ __all__ = [
     "Recommendations",
     "Recommender",
     "RuleError",
+    "RuleSet",
+    "Ruled",
+    "load_rules",
 ]

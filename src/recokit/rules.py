@@ -70,7 +70,15 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, NotFittedError, RuleError, _hint
-from recokit.base import BACKFILL_REASON, Context, Query, Recommendation, Recommendations, Recommender, top_k
+from recokit.base import (
+    BACKFILL_REASON,
+    Context,
+    Query,
+    Recommendation,
+    Recommendations,
+    Recommender,
+    top_k,
+)
 from recokit.data import Dataset, _normalise_ids, _to_frame
 
 __all__ = [
