@@ -584,3 +584,17 @@ def test_cli_rules_check_reports_a_bad_file(tmp_path, capsys, small):
     assert main(["rules", "check", str(bad), "--catalog", str(csv)]) == 2
     assert "unknown column(s) ['colour']" in capsys.readouterr().err
 
+
+
+def test_demo_shows_the_child_bike_rule(shop):
+    import io
+
+    from recokit._demo import demo_rules, section_rules
+
+    buf = io.StringIO()
+    ruled = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
+    section_rules(shop, {"ruled": ruled}, buf, 1)
+    text = buf.getvalue()
+    assert "<-- another child bike" in text  # the unruled model does offer one
+    assert "removed by rule 'no second child bike' (one_per_group): the customer bought" in text
+    assert " 0 child bikes offered in their top-10 lists, 0 rule violations." in text

@@ -688,8 +688,7 @@ class RuleSet:
                     )
                 out["consent"] = r
         out["keep"] = keep
-        boosted = np.flatnonzero(mult_pos != 1.0)
-        out["boost"] = (boosted, mult_pos[boosted], mult_neg[boosted])
+        out["boost"] = (mult_pos, mult_neg) if (mult_pos != 1.0).any() else (None, None)
         return out
 
     # -- fitting ---------------------------------------------------------------------------
@@ -747,12 +746,15 @@ class RuleSet:
         return cidx is not None and bool(self.compiled_["consent_ok"][cidx])
 
     def _adjust(self, scores: np.ndarray) -> np.ndarray:
-        idx, pos, neg = self.compiled_["boost"]
-        if len(idx) == 0:
+        """Boosts and buries: x factor for scores >= 0, / factor below 0 (so a boost always moves up)."""
+        pos, neg = self.compiled_["boost"]
+        if pos is None:
             return scores
-        out = scores.copy()
-        s = out[idx]
-        out[idx] = s * np.where(s >= 0, pos, neg)
+        out = scores * pos  # one pass; the sign of a score is kept, so negatives are found after
+        below = out < 0
+        if below.any():
+            idx = np.flatnonzero(below)
+            out[idx] = scores[idx] * neg[idx]
         return out
 
     def _history(self, customer_id: Hashable | None) -> tuple[np.ndarray, np.ndarray]:
@@ -1241,12 +1243,12 @@ class Ruled(Recommender):
                 when = self._when(times[items == i])
                 return f"removed by rule {r.name!r} (exclude_owned): the customer bought it{when}"
             if rmask is not None and rmask[i]:
-                hist = [j for j in items.tolist() if rmask[j]]
                 cart = [j for j in plan.ctx.item_idx.tolist() if rmask[j]]
                 if cart:
                     return f"removed by rule {r.name!r} (one_per_group): the cart holds {ds.item_ids.id(cart[0])!r}"
-                j = hist[-1] if hist else i
-                return f"removed by rule {r.name!r} (one_per_group): the customer bought {ds.item_ids.id(j)!r}"
+                hist = rmask[items]
+                last = int(np.argmax(np.where(hist, times, np.iinfo(np.int64).min)))
+                return f"removed by rule {r.name!r} (one_per_group): the customer bought {ds.item_ids.id(items[last])!r}{self._when(times[last:last + 1])}"
         if i in blocked:
             rule, group = blocked[i]
             if isinstance(rule, OnePerGroup):
