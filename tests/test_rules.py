@@ -598,3 +598,15 @@ def test_demo_shows_the_child_bike_rule(shop):
     assert "<-- another child bike" in text  # the unruled model does offer one
     assert "removed by rule 'no second child bike' (one_per_group): the customer bought" in text
     assert " 0 child bikes offered in their top-10 lists, 0 rule violations." in text
+
+
+def test_pins_sharing_a_position_keep_their_rule_order():
+    catalog = pl.DataFrame({"item_id": list("abcdef")})
+    ds = Dataset(pl.DataFrame({"customer_id": [1], "item_id": ["a"]}), catalog)
+    scores = [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]
+    rules = [Pin(["e", "f"], position=2, name="first"), Pin(["d"], position=2, name="second"), Pin(["c"], position=9, name="far")]
+    recs = Ruled(Fixed(scores=scores), rules).fit(ds).recommend(Query(k=6))
+    # e, f at 2-3; d asked for 2, gets the next free slot 4; c asked for 9: closes the list
+    assert recs.item_ids == ["a", "e", "f", "d", "b", "c"]
+    assert [r.rules for r in recs][1:4] == [("pin:first",), ("pin:first",), ("pin:second",)]
+    assert Ruled(Fixed(scores=scores), rules).fit(ds).recommend(Query(k=3)).item_ids == ["a", "e", "f"]

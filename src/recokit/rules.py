@@ -560,6 +560,7 @@ class _Plan:
     """One request, resolved: what the model said and what the rules allow."""
 
     query: Query
+    rules: RuleSet
     personal: bool
     model: Recommender
     ctx: Context
@@ -864,9 +865,25 @@ class RuleSet:
                         ranked.append(i)
                         if len(ranked) == need:
                             break
-        final = list(ranked)
-        for p, _, i in sorted(slots):
-            final.insert(min(p - 1, len(final)), i)
+        # pins keep their positions (a later pin asking for a taken slot gets the next free one);
+        # the ranked items fill the other slots in order; pins beyond the list's end close it
+        taken: dict[int, int] = {}
+        for p, _, i in slots:  # rule order: the first pin rule gets its slot
+            while p in taken:
+                p += 1
+            taken[p] = i
+        final: list[int] = []
+        rest = iter(ranked)
+        for pos in range(1, len(ranked) + len(taken) + 1):
+            if pos in taken:
+                final.append(taken[pos])
+            else:
+                nxt = next(rest, None)
+                if nxt is None:
+                    break
+                final.append(nxt)
+        placed = set(final)
+        final += [taken[p] for p in sorted(taken) if taken[p] not in placed]
         return final[:k], pinned, blocked
 
     def violations(self, query: Query, item_ids: Sequence[Hashable]) -> list[tuple[Hashable, str]]:
@@ -1097,7 +1114,7 @@ class Ruled(Recommender):
         allowed = base_allowed.copy()
         now_us = rs._now_us(ctx.now)
         removed = rs._restrict(allowed, q_eff.customer_id, ctx.item_idx, now_us)
-        return _Plan(q, personal, model, ctx, raw, adj, base_allowed, allowed, removed, now_us)
+        return _Plan(q, rs, personal, model, ctx, raw, adj, base_allowed, allowed, removed, now_us)
 
     def _score(self, ctx: Context) -> np.ndarray:
         plan = self._plan(ctx.query)
@@ -1116,7 +1133,7 @@ class Ruled(Recommender):
     def _run(self, q: Query, backfill: bool | None) -> tuple[_Plan, list[int], dict[int, Rule], dict[int, tuple[Rule, str]]]:
         plan = self._plan(q)
         use_backfill = self.backfill if backfill is None else backfill
-        picked, pinned, blocked = self.rules_._select(plan.adj, plan.allowed, q.k, use_backfill, self.fallback_order_)
+        picked, pinned, blocked = plan.rules._select(plan.adj, plan.allowed, q.k, use_backfill, self.fallback_order_)
         return plan, picked, pinned, blocked
 
     def recommend(self, query: Query | None = None, *, backfill: bool | None = None, **kwargs: Any) -> Recommendations:
@@ -1140,9 +1157,9 @@ class Ruled(Recommender):
 
     def _package(self, plan: _Plan, picked: list[int], pinned: dict[int, Rule]) -> Recommendations:  # type: ignore[override]
         ids = self.dataset_.item_ids
-        masks = self.rules_.compiled_["masks"]
-        consent = self.rules_.compiled_["consent"]
-        boosts = [r for r in self.rules_.rules if isinstance(r, Boost)]
+        masks = plan.rules.compiled_["masks"]
+        consent = plan.rules.compiled_["consent"]
+        boosts = [r for r in plan.rules.rules if isinstance(r, Boost)]
         recs = []
         for rank, i in enumerate(picked, start=1):
             s = float(plan.adj[i])
@@ -1233,11 +1250,11 @@ class Ruled(Recommender):
             if i in plan.ctx.exclude_idx:
                 return "the query excludes it"
             return "the customer already bought it (exclude_purchased)"
-        masks = self.rules_.compiled_["masks"]
-        for r in self.rules_.rules:
+        masks = plan.rules.compiled_["masks"]
+        for r in plan.rules.rules:
             if isinstance(r, Filter) and not masks[r.name][i]:
                 return f"removed by rule {r.name!r} (filter): it does not satisfy {r.keep}"
-        items, times = self.rules_._history(plan.query.customer_id if plan.personal else None)
+        items, times = plan.rules._history(plan.query.customer_id if plan.personal else None)
         for r, ridx, rmask in plan.removed:
             if ridx is not None and i in ridx:
                 when = self._when(times[items == i])
