@@ -823,16 +823,22 @@ class RuleSet:
                     counts[j][g] = counts[j].get(g, 0) + 1
             return True
 
+        # pins take their positions in rule order (a pin asking for a taken slot gets the next
+        # free one; a pin whose slot falls beyond k is not shown)
         pinned: dict[int, Rule] = {}
-        slots: list[tuple[int, int, int]] = []  # (position, order, item)
+        taken: dict[int, int] = {}  # position -> item
         for rule, idxs, position in self.compiled_["pins"]:
             p = position
             for i in idxs.tolist():
-                if len(pinned) >= k:
+                if not allowed[i] or i in pinned:
+                    continue
+                while p in taken:
+                    p += 1
+                if p > k:
                     break
-                if allowed[i] and i not in pinned and take(i):
+                if take(i):
                     pinned[i] = rule
-                    slots.append((p, len(slots), i))
+                    taken[p] = i
                     p += 1
         need = k - len(pinned)
         avail = allowed.copy()
@@ -865,13 +871,7 @@ class RuleSet:
                         ranked.append(i)
                         if len(ranked) == need:
                             break
-        # pins keep their positions (a later pin asking for a taken slot gets the next free one);
-        # the ranked items fill the other slots in order; pins beyond the list's end close it
-        taken: dict[int, int] = {}
-        for p, _, i in slots:  # rule order: the first pin rule gets its slot
-            while p in taken:
-                p += 1
-            taken[p] = i
+        # the ranked items fill the free slots in order; pins beyond a short list's end close it
         final: list[int] = []
         rest = iter(ranked)
         for pos in range(1, len(ranked) + len(taken) + 1):
