@@ -610,3 +610,29 @@ def test_pins_sharing_a_position_keep_their_rule_order():
     assert recs.item_ids == ["a", "e", "f", "d", "b", "c"]
     assert [r.rules for r in recs][1:4] == [("pin:first",), ("pin:first",), ("pin:second",)]
     assert Ruled(Fixed(scores=scores), rules).fit(ds).recommend(Query(k=3)).item_ids == ["a", "e", "f"]
+
+
+def test_docs_show_the_shipped_example_file_and_their_code_runs():
+    import re
+
+    text = (ROOT / "docs" / "rules.md").read_text()
+    toml = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    shipped = EXAMPLE.read_text()
+    assert toml and toml[0] in shipped  # the page shows the file's rules, word for word
+    assert parse_rules(toml[0]).names == load_rules(EXAMPLE).names
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    import contextlib
+    import io
+    import os
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            for block in blocks:
+                exec(compile(block, "docs/rules.md", "exec"), namespace)  # the docs' own example code
+    finally:
+        os.chdir(cwd)
+    assert "removed by rule 'no second child bike'" in out.getvalue()
