@@ -179,11 +179,18 @@ class TestRuledContract(RecommenderContract):
     within=st.sampled_from([None, 60, 365]),
     cart_size=st.integers(0, 3),
     who=st.integers(0, 12),
+    scorer=st.sampled_from(["popularity", "random"]),
 )
-def test_no_recommendation_ever_violates_a_hard_rule(seed, n_items, k, cap, renew, within, cart_size, who):
+def test_no_recommendation_ever_violates_a_hard_rule(seed, n_items, k, cap, renew, within, cart_size, who, scorer):
     ds = make_shop(seed, n_items=n_items)
-    model = Ruled(Popularity(), hard_rules(cap=cap, renew=renew, within=within)).fit(ds)
     rng = np.random.default_rng(seed + 1)
+    if scorer == "popularity":
+        inner = Popularity()
+    else:  # any order, negative scores, and no opinion on some items (back-fill)
+        scores = rng.normal(size=n_items)
+        scores[rng.random(n_items) < 0.3] = np.nan
+        inner = Fixed(scores=scores)
+    model = Ruled(inner, [*hard_rules(cap=cap, renew=renew, within=within), Boost("eco_label", 3.0, name="eco")]).fit(ds)
     items = ds.item_ids.to_list()
     cart = rng.choice(items, cart_size).tolist()
     customer = ds.customer_ids.to_list()[who] if who < ds.n_customers else None
@@ -291,12 +298,9 @@ def test_the_child_bike_rule_holds_after_any_sequence_of_purchases(purchases, wi
     first = purchases[: max(1, min(split, len(purchases)))]
     stale = Ruled(Popularity(), [rule]).fit(dataset(first))
     stale_scores = stale.model.popularity_.copy()
-    if set(full.customer_ids.to_list()) == set(dataset(first).customer_ids.to_list()):
-        stale.refresh(full)
-        assert np.array_equal(stale.model.popularity_, stale_scores)  # no refit
-        models = [fresh, stale]
-    else:
-        models = [fresh]
+    stale.refresh(full)  # new purchases (and new customers) reach the rules at once
+    assert np.array_equal(stale.model.popularity_, stale_scores)  # no refit
+    models = [fresh, stale]
     now = full.last_time
     for c in sorted({f"C{c}" for c, _, _ in purchases}):
         q = Query(customer_id=c, items=[ids[i] for i in cart], k=12, now=now)
@@ -432,9 +436,11 @@ def test_consent_needs_a_customers_table():
         Ruled(Popularity(), [RequireConsent("ok", name="consent")]).fit(ds)
 
 
-def test_ruled_rejects_a_non_model(small):
+def test_ruled_rejects_a_non_model_and_a_path(small):
     with pytest.raises(ConfigError, match="'model' parameter of Ruled"):
         Ruled("popularity", []).fit(small)
+    with pytest.raises(RuleError, match="load a rules file with recokit.load_rules"):
+        Ruled(Popularity(), str(EXAMPLE)).fit(small)
 
 
 # ------------------------------------------------------------------------------------------

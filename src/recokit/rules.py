@@ -588,6 +588,8 @@ class RuleSet:
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
+        if isinstance(rules, (str, Path)):
+            raise RuleError(_hint(f"RuleSet expects rules, not the path {str(rules)!r}.", "load a rules file with recokit.load_rules(path, catalog)."))
         if isinstance(rules, Rule):
             rules = [rules]
         rules = tuple(rules)
