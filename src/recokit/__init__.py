@@ -17,6 +17,7 @@ from recokit._errors import (
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
 from recokit.models import ContentBased, Popularity, Renewal
+from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
@@ -38,4 +39,7 @@ __all__ = [
     "Recommender",
     "Renewal",
     "RuleError",
+    "RuleSet",
+    "Ruled",
+    "load_rules",
 ]

@@ -14,6 +14,7 @@ import polars as pl
 from recokit.base import Query
 from recokit.data import Dataset
 from recokit.models import ContentBased, Popularity, Renewal
+from recokit.rules import Boost, Filter, MaxPerGroup, OnePerGroup, Ruled
 
 
 def _name(shop: Dataset, item_id) -> str:
@@ -91,7 +92,52 @@ def section_renewal(shop: Dataset, models: dict, out: TextIO, show: int) -> None
         _print_recs(shop, model.recommend(Query(customer_id=c, k=2, exclude=sold_out), backfill=False), out)
 
 
-SECTIONS = [section_customers, section_out_of_stock, section_renewal]
+
+def demo_rules() -> list:
+    """The shop's rules, as in docs/examples/sports_shop_rules.toml (a subset)."""
+    return [
+        Filter("stock > 0", name="in stock only"),
+        OnePerGroup("category = 'child_bike'", within=730, name="no second child bike"),
+        MaxPerGroup("category", 2, name="at most 2 per category"),
+        Boost("eco_label", 1.2, name="eco up 20%"),
+    ]
+
+
+def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    """A parent who bought a child bike is never offered another, and the audit says why."""
+    ruled = models["ruled"]  # Ruled(Popularity(by="age_group"), demo_rules())
+    print("== Business rules: no second child bike", file=out)
+    print("  Rules: " + "; ".join(r.name for r in ruled.rules_), file=out)
+    bikes = shop.interactions.join(shop.catalog.select("item_id", "category"), on="item_id").filter(pl.col("category") == "child_bike")
+    parents = bikes.group_by("customer_id").agg(pl.col("timestamp").max()).sort("customer_id")["customer_id"].to_list()
+    child_bikes = set(shop.catalog.filter(pl.col("category") == "child_bike")["item_id"].to_list())
+    shown = 0
+    for c in parents:
+        q = Query(customer_id=c, k=6)
+        plain = ruled.model.recommend(q)
+        offered = [i for i in plain.item_ids if i in child_bikes]
+        if not offered or shown >= 1:
+            continue
+        shown += 1
+        bought = bikes.filter(pl.col("customer_id") == c).sort("timestamp").row(-1, named=True)
+        print(f"\n  Customer {c} bought {_name(shop, bought['item_id'])} on {bought['timestamp']:%Y-%m-%d}.", file=out)
+        print("  Without rules (best sellers of the customer's age group):", file=out)
+        for r in plain:
+            mark = "   <-- another child bike" if r.item_id in child_bikes else ""
+            print(f"    {r.rank}. {_name(shop, r.item_id)}{mark}", file=out)
+        print("  With the rules:", file=out)
+        for r in ruled.recommend(q):
+            tags = f"  [{', '.join(r.rules)}]" if r.rules else ""
+            print(f"    {r.rank}. {_name(shop, r.item_id)} -- {r.reason}{tags}", file=out)
+        print(f"  Why not {_name(shop, offered[0])}? {ruled.why_not(q, offered[0])}", file=out)
+    lists = [ruled.recommend(Query(customer_id=c, k=10)).item_ids for c in parents]
+    n_bad = sum(len(ruled.violations(Query(customer_id=c), got)) for c, got in zip(parents, lists, strict=True))
+    n_bikes = sum(len(child_bikes & set(got)) for got in lists)
+    print(f"\n  All {len(parents)} customers who bought a child bike: {n_bikes} child bikes offered in their top-10 lists, "
+          f"{n_bad} rule violations.", file=out)
+
+
+SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -107,6 +153,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     models = {"popularity": Popularity().fit(shop)}
     models["content"] = ContentBased().fit(shop)
     models["renewal"] = Renewal().fit(shop)
+    models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)
