@@ -76,6 +76,21 @@ REGISTRY: list[tuple[str, Callable[[], Recommender] | None]] = [
 ]
 
 
+# Models also evaluated wrapped in the shop's business rules ("<name> + rules"), on the datasets
+# that have rules (the sports shop: docs/examples/sports_shop_rules.toml). Their rule_violations
+# must be 0; the unwrapped models show how often a raw model would break a rule.
+RULED: list[str] = ["Popularity"]
+SHOP_RULES = REPO / "docs" / "examples" / "sports_shop_rules.toml"
+
+
+def _shop_rules(split: Split):
+    """The sports shop's rule set fitted on the training data, or None without the rules engine."""
+    load_rules = getattr(recokit, "load_rules", None)
+    if load_rules is None or not SHOP_RULES.exists():
+        return None
+    return load_rules(SHOP_RULES, split.train).fit(split.train)
+
+
 # -- implicit peers --------------------------------------------------------------------------
 class ImplicitPeer(Recommender):
     """implicit's models behind recokit's Recommender interface (benchmark-only adapter).
@@ -303,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         split = _cap(build(), args.max_cases or None, args.seed)
         print(f"## {name}\n\nProtocol: {protocol}.  \nSplit: {split.report}.  \nEvaluated cases: {split.cases.height}" + (f" (seeded sample of {split.report.n_cases})" if split.cases.height < split.report.n_cases else "") + f". Split built in {time.perf_counter() - t0:.1f} s.\n")
         models: dict[str, Recommender] = {name_: f() for name_, f in REGISTRY if f is not None}
+        rules = _shop_rules(split) if name.startswith("shop") else None
+        if rules is not None:
+            for base in RULED:
+                factory = dict(REGISTRY).get(base)
+                if factory is not None:
+                    models[f"{base} + rules"] = recokit.Ruled(factory(), recokit.load_rules(SHOP_RULES, split.train))
         if not args.no_peers:
             models.update({pname: f() for pname, f in PEERS})
         usable: dict[str, Recommender] = {}
@@ -315,10 +336,14 @@ def main(argv: list[str] | None = None) -> int:
                 usable[mname] = model
             except recokit.RecokitError as exc:  # e.g. a time window on data without a clock
                 print(f"- skipped {mname} on {name}: {str(exc).splitlines()[0]}")
-        table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, progress=not args.no_progress)
+        table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, rules=rules, progress=not args.no_progress)
         table = table.with_columns(pl.col("model").replace_strict(fit_seconds, return_dtype=pl.Float64).alias("fit_seconds"))
         table = table.sort(["k", "ndcg"], descending=[False, True])
-        print(to_markdown(table))
+        extra = ["coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"]
+        if rules is not None:
+            extra[3:3] = ["rule_violations", "revenue_share"]
+            print(f"Rules: {SHOP_RULES.relative_to(REPO)} ({len(rules)} rules), checked on every list of every model.\n")
+        print(to_markdown(table, extra=extra))
         kk = 10 if 10 in args.k else max(args.k)
         at_k = table.filter(pl.col("k") == kk).sort("ndcg", descending=True)
         # the best model against the runner-up, skipping models whose lists score exactly like the

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recokit import Query
@@ -45,3 +46,8 @@ def test_benchmark_runs_end_to_end_on_a_small_shop(bench, tmp_path, capsys):
     for name in ("shop_metrics_vs_k.png", "shop_ndcg_vs_latency.png", "shop.csv"):
         assert (tmp_path / name).stat().st_size > 0
     assert np.isfinite(float(out.split("| implicit BM25 | 10 | ")[1].split(" ")[0]))
+    # the shop's rules are checked on every list: the ruled model never breaks one, the raw one does
+    table = pl.read_csv(tmp_path / "shop.csv")
+    violations = dict(table.filter(pl.col("k") == 10).select("model", "rule_violations").rows())
+    assert violations["Popularity + rules"] == 0
+    assert violations["Popularity"] > 0
