@@ -53,3 +53,21 @@ def test_evaluate_command_random_protocol_without_time(tmp_path, capsys):
                  "--models", "Popularity", "--k", "5", "--n-boot", "0", "--no-progress"])
     assert code == 0
     assert "random split" in capsys.readouterr().out
+
+
+def test_evaluate_command_counts_rule_violations(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    _write_orders(path)
+    catalog = pl.DataFrame({"sku": [f"S{i:02d}" for i in range(40)], "stock": [0 if i in (1, 2) else 5 for i in range(40)]})
+    catalog.write_csv(tmp_path / "catalog.csv")
+    (tmp_path / "rules.toml").write_text('[[rule]]\nname = "in stock"\ntype = "filter"\nkeep = "stock > 0"\n')
+    code = main(["evaluate", "--interactions", str(path), "--catalog", str(tmp_path / "catalog.csv"), "--customer-col", "client",
+                 "--item-col", "sku", "--models", "Popularity", "--k", "5", "--n-boot", "0", "--rules", str(tmp_path / "rules.toml"),
+                 "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("| model |"))
+    row = next(line for line in out.splitlines() if line.startswith("| Popularity |"))
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
+    # S01 and S02, out of stock, are the two best sellers (zipf draws 1 and 2 most): raw best-seller lists break the rule
+    assert int(cells["rule_violations"]) > 0

@@ -53,6 +53,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--repeat", choices=("drop", "keep"), default="drop", help="drop: evaluate new items only; keep: repeat purchases count")
     p.add_argument("--k", type=int, nargs="+", default=[5, 10, 20])
     p.add_argument("--models", default=None, help=f"comma-separated subset of {','.join(MODEL_NAMES)} (default: all available)")
+    p.add_argument("--rules", metavar="FILE", default=None, help="a TOML business-rules file: count the violations in every list (needs --catalog)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% CIs (default 1000)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -110,8 +111,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(f"skipped {name}: {exc}", file=sys.stderr)
     if not usable:
         raise ConfigError("no model could be fitted on this data (see the messages above).")
-    table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, progress=not args.no_progress)
+    rules = None
+    if args.rules is not None:
+        from recokit.rules import load_rules
+
+        rules = load_rules(args.rules, split.train).fit(split.train)
+    table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, rules=rules, progress=not args.no_progress)
     table = table.with_columns(pl.col("model").replace_strict(fit_seconds, return_dtype=pl.Float64).alias("fit_seconds"))
+    extra = ["coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"]
+    if rules is not None:
+        extra.insert(3, "rule_violations")
     print("", file=out)
-    print(to_markdown(table), file=out)
+    print(to_markdown(table, extra=extra), file=out)
     return 0
