@@ -16,11 +16,12 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import Popularity
+from recokit.models import AssociationRules, Popularity
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AssociationRules",
     "ConfigError",
     "Context",
     "DataError",
