@@ -114,7 +114,8 @@ def association_rules(itemsets: pd.DataFrame, *, num_itemsets: int, min_confiden
 
     if itemsets.shape[0] == 0:
         return pd.DataFrame({c: pd.Series(dtype=object if c.endswith("s") and " " not in c else float) for c in MLXTEND_RULE_COLUMNS})
-    out = _rules(itemsets, num_itemsets=int(num_itemsets), metric="confidence", min_threshold=float(min_confidence))
+    with np.errstate(divide="ignore", invalid="ignore"):  # mlxtend's 'certainty' divides by 0 when sC = 1
+        out = _rules(itemsets, num_itemsets=int(num_itemsets), metric="confidence", min_threshold=float(min_confidence))
     _check_columns(out, MLXTEND_RULE_COLUMNS, "association_rules")
     return out
 
