@@ -7,11 +7,11 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
-from contract import RecommenderContract
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import AssociationRules, ConfigError, DataError, DataWarning, Dataset, Query
+from contract import RecommenderContract
+from recokit import AssociationRules, ConfigError, DataError, Dataset, DataWarning, Query
 from recokit.models import _mlxtend
 from recokit.models.association import mine_rules, rule_metrics
 
