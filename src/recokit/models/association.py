@@ -502,13 +502,13 @@ def mine_rules(
     CSR-style pointers, ``count``, ``antecedent_count``, ``consequent_count``) sorted by
     confidence then count (descending), then by the items.
     """
-    b = sp.csr_array(baskets, dtype=np.int64)
+    n, m = baskets.shape
+    # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
+    b = sp.csr_array(baskets, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    b.sum_duplicates()
     b.data[:] = 1
-    n, m = b.shape
-    item_counts = np.asarray(b.sum(axis=0)).ravel().astype(np.int64)
-    cooc = sp.csr_array(b.T @ b)
-    cooc = sp.csr_array(sp.triu(cooc, k=1, format="csr"))
-    cooc.eliminate_zeros()
+    item_counts = np.bincount(b.indices, minlength=m).astype(np.int64)
+    cooc = _upper_triangle(sp.csr_array(sp.csr_array(b.T) @ b))
     min_count = min_count_for(min_support, n)
     if max_len == 2:
         rules = _pair_rules(cooc, item_counts, min_count)
@@ -516,6 +516,15 @@ def mine_rules(
         rules = _long_rules(b, item_counts, min_count, max_len)
     rules = _filter_and_sort(rules, n, min_confidence, min_lift)
     return {"n_baskets": int(n), "item_counts": item_counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules}
+
+
+def _upper_triangle(full: sp.csr_array) -> sp.csr_array:
+    """The strictly upper triangle (i < j), int64, without scipy.triu's COO round trip."""
+    full.sum_duplicates()
+    rows = np.repeat(np.arange(full.shape[0]), np.diff(full.indptr))
+    keep = (full.indices > rows) & (full.data != 0)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=full.shape[0]))]).astype(np.int64)
+    return sp.csr_array((full.data[keep].astype(np.int64), full.indices[keep], indptr), shape=full.shape)
 
 
 def _pair_rules(cooc: sp.csr_array, item_counts: np.ndarray, min_count: int) -> dict[str, np.ndarray]:
@@ -540,7 +549,7 @@ def _long_rules(b: sp.csr_array, item_counts: np.ndarray, min_count: int, max_le
     sub = sp.csr_array(b[:, frequent])
     rows = np.flatnonzero(np.diff(sub.indptr) >= 2)  # mlxtend densifies: pass only what can matter
     sub = sp.csr_array(sub[rows])
-    if sub.shape[0] == 0:
+    if sub.shape[0] < min_count:  # no itemset of two or more items can be frequent
         return _empty_rules()
     # a hair below the exact threshold, then filtered on exact integer counts
     itemsets = _mlxtend.frequent_itemsets(sub, min_support=(min_count - 0.5) / sub.shape[0], max_len=max_len)
