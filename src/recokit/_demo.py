@@ -13,7 +13,7 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
-from recokit.models import Popularity
+from recokit.models import AssociationRules, Popularity
 
 
 def _name(shop: Dataset, item_id) -> str:
@@ -52,7 +52,35 @@ def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> No
         _print_recs(shop, model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)), out)
 
 
-SECTIONS = [section_customers]
+def _adult_bike(shop: Dataset):
+    """The best-selling bike that is not a kids' bike (by category, else by name)."""
+    cat = shop.catalog
+    col = "category" if "category" in cat.columns else ("name" if "name" in cat.columns else "item_id")
+    text = pl.col(col).cast(pl.String).str.to_lowercase()
+    bikes = cat.filter(text.str.contains("bike") & ~text.str.contains("kid|child|junior|balance"))["item_id"].to_list()
+    if not bikes:
+        return None
+    sold = shop.item_counts()
+    return max(bikes, key=lambda i: (sold[shop.item_ids.get(i)], str(i)))
+
+
+def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["association"]
+    print("== Product page: frequently bought together (AssociationRules)", file=out)
+    print(f"  {model.rules_.height} rules mined from {model.n_baskets_} baskets", file=out)
+    bike = _adult_bike(shop)
+    if bike is None:
+        print("  (no adult bike in this catalogue)", file=out)
+        return
+    print(f"\n  The pack for {_name(shop, bike)}:", file=out)
+    _print_recs(shop, model.bundle(bike, k=3), out)
+    pack = model.bundle(bike, k=1).item_ids
+    cart = [bike, *pack]
+    print(f"\n  Cart completion for {' + '.join(_name(shop, i) for i in cart)}:", file=out)
+    _print_recs(shop, model.recommend(Query(items=cart, k=3), backfill=False), out)
+
+
+SECTIONS = [section_customers, section_bought_together]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -65,7 +93,10 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     t0 = time.perf_counter()
     shop = sports_shop(n_customers, seed=seed)
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
-    models = {"popularity": Popularity().fit(shop)}
+    models = {
+        "popularity": Popularity().fit(shop),
+        "association": AssociationRules(min_support=0.002, min_confidence=0.1).fit(shop),
+    }
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)
