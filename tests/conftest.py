@@ -11,11 +11,14 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# differing_executors: the contract tests are a mixin run once per model class, on purpose
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.differing_executors]
+
 settings.register_profile(
-    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "dev", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS
 )
 settings.register_profile(
-    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "ci", max_examples=100, deadline=None, suppress_health_check=_SUPPRESS
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import DataError, DataWarning, Dataset, IdMap
+from recokit import DataError, Dataset, DataWarning, IdMap
 from recokit._errors import ConfigError
 
 

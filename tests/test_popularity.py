@@ -3,9 +3,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from contract import RecommenderContract
 
 from recokit import ConfigError, DataError, Dataset, Popularity, Query
+
+from contract import RecommenderContract
 
 
 class TestPopularityContract(RecommenderContract):

@@ -91,7 +91,7 @@ class Popularity(Recommender):
         if self.count == "customers":
             # one vote per (customer, item): the largest (most recent) weight
             frame = pl.DataFrame({"c": inter["customer_idx"], "i": inter["item_idx"], "w": w})
-            frame = frame.group_by("c", "i").agg(pl.col("w").max())
+            frame = frame.group_by("c", "i", maintain_order=True).agg(pl.col("w").max())
             w, items = frame["w"].to_numpy(), frame["i"].to_numpy()
         else:
             items = inter["item_idx"].to_numpy()
