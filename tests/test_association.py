@@ -10,10 +10,11 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contract import RecommenderContract
 from recokit import AssociationRules, ConfigError, DataError, Dataset, DataWarning, Query
 from recokit.models import _mlxtend
 from recokit.models.association import mine_rules, rule_metrics
+
+from contract import RecommenderContract
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift", "leverage", "conviction"]
 OURS = {m: m.replace(" ", "_") for m in METRICS}
@@ -348,15 +349,24 @@ def test_planted_bundle_in_the_small_shop(mini):
     assert sorted(cart.item_ids) == ["L1", "P1"]
 
 
-def test_sports_shop_bundle_for_an_adult_bike(shop):
-    model = AssociationRules(min_support=0.005, min_confidence=0.1).fit(shop)
+def test_sports_shop_bundle_for_an_adult_bike():
+    from recokit.datasets import sports_shop
+
+    shop = sports_shop(5000, seed=0)  # the demo's shop
+    model = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
     cat = shop.catalog
-    bikes = cat.filter(pl.col("category").cast(pl.String).str.contains("bike") & ~pl.col("category").cast(pl.String).str.contains("kid"))
+    category = dict(zip(cat["item_id"].to_list(), cat["category"].cast(pl.String).to_list(), strict=True))
     sold = shop.item_counts()
-    bike = max(bikes["item_id"].to_list(), key=lambda i: (sold[shop.item_ids.get(i)], str(i)))
-    got = model.bundle(bike, k=3).item_ids
-    cats = set(cat.filter(pl.col("item_id").is_in(got))["category"].cast(pl.String).to_list())
-    assert cats == {"helmet", "pump", "lock"}, (bike, got, cats)
+    bikes = sorted((i for i, c in category.items() if c == "adult_bike"), key=lambda i: (-sold[shop.item_ids.get(i)], i))
+    # the best seller's pack is the planted bundle: a helmet, a pump and a lock
+    assert sorted(category[i] for i in model.bundle(bikes[0], k=3).item_ids) == ["helmet", "lock", "pump"]
+    # and every top suggestion for the five best-selling bikes belongs to it
+    for bike in bikes[:5]:
+        got = model.bundle(bike, k=3).item_ids
+        assert got and {category[i] for i in got} <= {"helmet", "pump", "lock"}, (bike, got)
+        pack = model.bundle(bike, k=3, one_per="category")
+        assert len({category[i] for i in pack.item_ids}) == len(pack)
+        assert [r.rank for r in pack] == list(range(1, len(pack) + 1))
 
 
 # -- parameters and data problems --------------------------------------------------------------
@@ -414,3 +424,15 @@ def test_adapter_rejects_an_unsupported_mlxtend(monkeypatch):
     monkeypatch.setattr(mlxtend, "__version__", "0.27.0")
     with pytest.raises(_mlxtend.MlxtendChangedError, match="0.27.0"):
         _mlxtend.check_version()
+
+
+@given(b=basket_matrices(), min_count=st.integers(1, 6))
+def test_sufficient_statistics_are_exact_counts(b, min_count):
+    mined = mine_rules(b, min_support=min_count, min_confidence=0.0, min_lift=None, max_len=2)
+    dense = (b.toarray() > 0).astype(np.int64)
+    counts = dense.sum(axis=0)
+    assert mined["n_baskets"] == b.shape[0] and mined["min_count"] == min_count
+    np.testing.assert_array_equal(mined["item_counts"], counts)
+    frequent = counts >= min_count
+    expected = np.triu(dense.T @ dense, k=1) * np.outer(frequent, frequent)
+    np.testing.assert_array_equal(mined["cooccurrence"].toarray(), expected)

@@ -57,7 +57,9 @@ def _adult_bike(shop: Dataset):
     cat = shop.catalog
     col = "category" if "category" in cat.columns else ("name" if "name" in cat.columns else "item_id")
     text = pl.col(col).cast(pl.String).str.to_lowercase()
-    bikes = cat.filter(text.str.contains("bike") & ~text.str.contains("kid|child|junior|balance"))["item_id"].to_list()
+    bikes = cat.filter(text == "adult_bike")["item_id"].to_list() or cat.filter(
+        text.str.contains("bike") & ~text.str.contains("kid|child|junior|balance|light|pump|lock|helmet|tube")
+    )["item_id"].to_list()
     if not bikes:
         return None
     sold = shop.item_counts()
@@ -73,7 +75,7 @@ def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int)
         print("  (no adult bike in this catalogue)", file=out)
         return
     print(f"\n  The pack for {_name(shop, bike)}:", file=out)
-    _print_recs(shop, model.bundle(bike, k=3), out)
+    _print_recs(shop, model.bundle(bike, k=3, one_per="category" if "category" in shop.catalog.columns else None), out)
     pack = model.bundle(bike, k=1).item_ids
     cart = [bike, *pack]
     print(f"\n  Cart completion for {' + '.join(_name(shop, i) for i in cart)}:", file=out)
@@ -95,7 +97,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
     models = {
         "popularity": Popularity().fit(shop),
-        "association": AssociationRules(min_support=0.002, min_confidence=0.1).fit(shop),
+        "association": AssociationRules(min_support=5, min_confidence=0.1).fit(shop),
     }
     for section in SECTIONS:
         section(shop, models, out, show)

@@ -14,6 +14,7 @@ import math
 import tomllib
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -76,7 +77,7 @@ class AssociationRules(Recommender):
     ----------
     min_support : float or int
         How often an itemset must occur to be mined. A float in (0, 1] is a fraction of the
-        baskets; an int >= 1 is an absolute number of baskets ("at least 5 orders").
+        baskets; an int >= 1 is an absolute number of baskets (default: at least 5 orders).
     min_confidence : float
         Keep rules A -> C with ``count(A and C) / count(A) >= min_confidence`` (in [0, 1]).
     min_lift : float, optional
@@ -125,8 +126,11 @@ class AssociationRules(Recommender):
     item_counts_ : np.ndarray
         Baskets containing each item (int64, item_idx order).
     cooccurrence_ : scipy.sparse.csr_array
-        Upper triangle of the item x item co-occurrence counts (int64): the sufficient
-        statistics of pair mining.
+        Upper triangle (``i < j``) of the item x item co-occurrence counts (int64) of every pair
+        of *frequent* items (``item_counts_ >= min_count_``): with ``item_counts_`` and
+        ``n_baskets_``, the sufficient statistics of pair mining. Pairs with an infrequent item
+        cannot be frequent and are not counted (an update that makes an item frequent recounts
+        its column from the baskets).
     min_count_ : int
         The support threshold as a number of baskets.
 
@@ -160,7 +164,7 @@ class AssociationRules(Recommender):
     def __init__(
         self,
         *,
-        min_support: float | int = 0.001,
+        min_support: float | int = 5,
         min_confidence: float = 0.1,
         min_lift: float | None = 1.0,
         max_len: int | None = 2,
@@ -440,12 +444,13 @@ class AssociationRules(Recommender):
         return str(self.dataset_.item_ids.id(item_idx))
 
     # -- public helpers -----------------------------------------------------------------------
-    def bundle(self, item_id: Hashable, k: int = 3) -> Recommendations:
+    def bundle(self, item_id: Hashable, k: int = 3, *, one_per: str | None = None) -> Recommendations:
         """The pack for one product: the ``k`` items its rules suggest most strongly, with reasons.
 
         Only items with a rule are returned (no back-fill), so the list may be shorter than ``k``
         -- empty for a product without rules or unknown to the fitted data (a new product is a
-        cold start, not an error).
+        cold start, not an error). ``one_per="category"`` keeps only the best item of each value
+        of that catalogue column (one helmet, one pump, one lock rather than two pumps).
 
         Examples
         --------
@@ -456,7 +461,26 @@ class AssociationRules(Recommender):
         >>> AssociationRules(min_support=2).fit(Dataset(orders, basket_col="order_id")).bundle("bike").item_ids
         ['pump']
         """
-        return self.recommend(Query(items=[item_id], k=k), backfill=False)
+        if one_per is None:
+            return self.recommend(Query(items=[item_id], k=k), backfill=False)
+        self._check_fitted()
+        cat = self.dataset_.catalog
+        if one_per not in cat.columns:
+            raise ConfigError(
+                _hint(f"bundle(one_per={one_per!r}): the catalog has no column {one_per!r}.", f"choose one of {cat.columns}.")
+            )
+        ranked = self.recommend(Query(items=[item_id], k=self.dataset_.n_items), backfill=False)
+        groups = cat[one_per].to_list()
+        seen: set[Any] = set()
+        kept = []
+        for rec in ranked:
+            group = groups[self.dataset_.item_ids.get(rec.item_id)]
+            if group not in seen:
+                seen.add(group)
+                kept.append(replace(rec, rank=len(kept) + 1))
+            if len(kept) == k:
+                break
+        return Recommendations(items=tuple(kept), query=Query(items=[item_id], k=k))
 
     def export_rules(self, path: str | Path) -> Path:
         """Write ``rules_`` to a CSV file a merchandiser can open in a spreadsheet.
@@ -508,14 +532,35 @@ def mine_rules(
     b.sum_duplicates()
     b.data[:] = 1
     item_counts = np.bincount(b.indices, minlength=m).astype(np.int64)
-    cooc = _upper_triangle(sp.csr_array(sp.csr_array(b.T) @ b))
     min_count = min_count_for(min_support, n)
+    cooc = _frequent_cooccurrence(b, item_counts >= min_count)
     if max_len == 2:
         rules = _pair_rules(cooc, item_counts, min_count)
     else:
         rules = _long_rules(b, item_counts, min_count, max_len)
     rules = _filter_and_sort(rules, n, min_confidence, min_lift)
     return {"n_baskets": int(n), "item_counts": item_counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules}
+
+
+def _frequent_cooccurrence(b: sp.csr_array, frequent: np.ndarray) -> sp.csr_array:
+    """Co-occurrence counts (upper triangle, item_idx coordinates) of the pairs of frequent items.
+
+    A pair can only reach ``min_count`` if both its items do (support is anti-monotone), so the
+    others are never counted: the product shrinks to the frequent columns.
+    """
+    m = b.shape[1]
+    keep = frequent[b.indices]
+    new_index = np.cumsum(frequent) - 1
+    rows_kept = np.bincount(np.repeat(np.arange(b.shape[0]), np.diff(b.indptr))[keep], minlength=b.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(rows_kept)])
+    small = sp.csr_array((b.data[keep], new_index[b.indices[keep]], indptr), shape=(b.shape[0], int(frequent.sum())))
+    upper = _upper_triangle(sp.csr_array(sp.csr_array(small.T) @ small))
+    # back to item_idx coordinates (the map is increasing, so rows stay sorted)
+    old_index = np.flatnonzero(frequent)
+    row_len = np.zeros(m, dtype=np.int64)
+    row_len[old_index] = np.diff(upper.indptr)
+    indptr = np.concatenate([[0], np.cumsum(row_len)]).astype(np.int64)
+    return sp.csr_array((upper.data, old_index[upper.indices].astype(np.int64), indptr), shape=(m, m))
 
 
 def _upper_triangle(full: sp.csr_array) -> sp.csr_array:
