@@ -16,13 +16,15 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import AssociationRules, Popularity
+from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
+from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AssociationRules",
     "ConfigError",
+    "ContentBased",
     "Context",
     "DataError",
     "DataWarning",
@@ -36,5 +38,9 @@ __all__ = [
     "Recommendation",
     "Recommendations",
     "Recommender",
+    "Renewal",
     "RuleError",
+    "RuleSet",
+    "Ruled",
+    "load_rules",
 ]
