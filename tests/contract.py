@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from recokit import NotFittedError, Query, Recommender
@@ -135,8 +135,6 @@ class RecommenderContract:
             assert not owned & set(got)
             assert got == model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)).item_ids
 
-    # one test function shared by every model's subclass: hypothesis sees several executors
-    @settings(suppress_health_check=[HealthCheck.differing_executors])
     @given(data=st.data())
     def test_recommend_properties(self, data):
         model = self.fitted
