@@ -436,3 +436,16 @@ def test_sufficient_statistics_are_exact_counts(b, min_count):
     frequent = counts >= min_count
     expected = np.triu(dense.T @ dense, k=1) * np.outer(frequent, frequent)
     np.testing.assert_array_equal(mined["cooccurrence"].toarray(), expected)
+
+
+def test_review_file_with_integer_item_ids(tmp_path):
+    orders = pl.DataFrame({"customer_id": [1, 1, 2, 2, 3, 3], "order_id": [1, 1, 2, 2, 3, 3], "item_id": [10, 20, 10, 20, 10, 30]})
+    ds = Dataset(orders, basket_col="order_id")
+    base = AssociationRules(min_support=2, min_confidence=0.1, min_lift=None).fit(ds)
+    assert base.bundle(10).item_ids == [20]
+    path = base.export_rules(tmp_path / "rules.csv")
+    pl.read_csv(path).filter(pl.col("antecedent") == 10).write_csv(tmp_path / "reject.csv")
+    model = AssociationRules(min_support=2, min_confidence=0.1, min_lift=None, rejected=tmp_path / "reject.csv").fit(ds)
+    assert model.rules_.filter(pl.col("status") == "rejected")["antecedent"].to_list() == [[10]]
+    assert model.bundle(10).item_ids == []
+    assert model.bundle(20).item_ids == [10]
