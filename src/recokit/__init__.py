@@ -16,12 +16,13 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import ContentBased, Popularity, Renewal
+from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AssociationRules",
     "ConfigError",
     "ContentBased",
     "Context",

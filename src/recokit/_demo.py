@@ -13,7 +13,7 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
-from recokit.models import ContentBased, Popularity, Renewal
+from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
 from recokit.rules import Boost, Filter, MaxPerGroup, OnePerGroup, Ruled
 
 
@@ -51,6 +51,37 @@ def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> No
             print(f"    {row['timestamp']:%Y-%m-%d}  {_name(shop, row['item_id'])}", file=out)
         print("  Recommended:", file=out)
         _print_recs(shop, model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)), out)
+
+
+def _adult_bike(shop: Dataset):
+    """The best-selling bike that is not a kids' bike (by category, else by name)."""
+    cat = shop.catalog
+    col = "category" if "category" in cat.columns else ("name" if "name" in cat.columns else "item_id")
+    text = pl.col(col).cast(pl.String).str.to_lowercase()
+    bikes = cat.filter(text == "adult_bike")["item_id"].to_list() or cat.filter(
+        text.str.contains("bike") & ~text.str.contains("kid|child|junior|balance|light|pump|lock|helmet|tube")
+    )["item_id"].to_list()
+    if not bikes:
+        return None
+    sold = shop.item_counts()
+    return max(bikes, key=lambda i: (sold[shop.item_ids.get(i)], str(i)))
+
+
+def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["association"]
+    print("== Product page: frequently bought together (AssociationRules)", file=out)
+    print(f"  {model.rules_.height} rules mined from {model.n_baskets_} baskets", file=out)
+    bike = _adult_bike(shop)
+    if bike is None:
+        print("  (no adult bike in this catalogue)", file=out)
+        return
+    print(f"\n  The pack for {_name(shop, bike)}:", file=out)
+    _print_recs(shop, model.bundle(bike, k=3, one_per="category" if "category" in shop.catalog.columns else None), out)
+    pack = model.bundle(bike, k=1).item_ids
+    cart = [bike, *pack]
+    print(f"\n  Cart completion for {' + '.join(_name(shop, i) for i in cart)}:", file=out)
+    _print_recs(shop, model.recommend(Query(items=cart, k=3), backfill=False), out)
+
 
 
 def section_out_of_stock(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
@@ -137,7 +168,7 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
           f"{n_bad} rule violations.", file=out)
 
 
-SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules]
+SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -154,6 +185,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     models["content"] = ContentBased().fit(shop)
     models["renewal"] = Renewal().fit(shop)
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
+    models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)

@@ -1,7 +1,8 @@
 """The pluggable models. Each is a :class:`recokit.Recommender`."""
 
+from recokit.models.association import AssociationRules
 from recokit.models.content import ContentBased
 from recokit.models.popularity import Popularity
 from recokit.models.renewal import Renewal
 
-__all__ = ["ContentBased", "Popularity", "Renewal"]
+__all__ = ["AssociationRules", "ContentBased", "Popularity", "Renewal"]
