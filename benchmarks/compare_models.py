@@ -338,14 +338,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"- skipped {mname} on {name}: {str(exc).splitlines()[0]}")
         table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, rules=rules, progress=not args.no_progress)
         table = table.with_columns(pl.col("model").replace_strict(fit_seconds, return_dtype=pl.Float64).alias("fit_seconds"))
-        table = table.sort(["k", "ndcg"], descending=[False, True])
+        table = table.sort(["k", "ndcg", "model"], descending=[False, True, False], maintain_order=True)
         extra = ["coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"]
         if rules is not None:
             extra[3:3] = ["rule_violations", "revenue_share"]
             print(f"Rules: {SHOP_RULES.relative_to(REPO)} ({len(rules)} rules), checked on every list of every model.\n")
         print(to_markdown(table, extra=extra))
         kk = 10 if 10 in args.k else max(args.k)
-        at_k = table.filter(pl.col("k") == kk).sort("ndcg", descending=True)
+        at_k = table.filter(pl.col("k") == kk).sort(["ndcg", "model"], descending=[True, False])
         # the best model against the runner-up, skipping models whose lists score exactly like the
         # best (e.g. a model that fell back to best sellers everywhere): that test says nothing
         best = [at_k["model"][0]] + [m for m, v in zip(at_k["model"], at_k["ndcg"], strict=True) if v != at_k["ndcg"][0]][:1]
