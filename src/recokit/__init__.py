@@ -16,6 +16,7 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
+from recokit.hybrid import Hybrid
 from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
 from recokit.rules import Ruled, RuleSet, load_rules
 
@@ -29,6 +30,7 @@ __all__ = [
     "DataError",
     "DataWarning",
     "Dataset",
+    "Hybrid",
     "IdMap",
     "NotFittedError",
     "PerformanceWarning",
