@@ -23,6 +23,9 @@ def _build_parser() -> argparse.ArgumentParser:
     check = rules_sub.add_parser("check", help="validate a TOML rules file and show what each rule keeps/removes on a catalogue")
     check.add_argument("file", help="the TOML rules file")
     check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
+    from recokit.evaluation._cli import add_parser as add_evaluate
+
+    add_evaluate(sub)
     return parser
 
 
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             check_file(args.file, args.catalog, out=sys.stdout)
             return 0
+        if args.command == "evaluate":
+            from recokit.evaluation._cli import run as run_evaluate
+
+            return run_evaluate(args, out=sys.stdout)
     except RecokitError as exc:
         print(f"recokit: error: {exc}", file=sys.stderr)
         return 2
