@@ -16,18 +16,23 @@ from recokit._errors import (
 )
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
-from recokit.models import ALS, BPR, ItemKNN, Popularity
+from recokit.hybrid import Hybrid
+from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALS",
+    "AssociationRules",
     "BPR",
     "ConfigError",
+    "ContentBased",
     "Context",
     "DataError",
     "DataWarning",
     "Dataset",
+    "Hybrid",
     "IdMap",
     "ItemKNN",
     "NotFittedError",
@@ -38,5 +43,9 @@ __all__ = [
     "Recommendation",
     "Recommendations",
     "Recommender",
+    "Renewal",
     "RuleError",
+    "RuleSet",
+    "Ruled",
+    "load_rules",
 ]

@@ -13,7 +13,8 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
-from recokit.models import ItemKNN, Popularity
+from recokit.models import AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.rules import Boost, Filter, MaxPerGroup, OnePerGroup, Ruled
 
 
 def _name(shop: Dataset, item_id) -> str:
@@ -52,6 +53,121 @@ def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> No
         _print_recs(shop, model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)), out)
 
 
+def _adult_bike(shop: Dataset):
+    """The best-selling bike that is not a kids' bike (by category, else by name)."""
+    cat = shop.catalog
+    col = "category" if "category" in cat.columns else ("name" if "name" in cat.columns else "item_id")
+    text = pl.col(col).cast(pl.String).str.to_lowercase()
+    bikes = cat.filter(text == "adult_bike")["item_id"].to_list() or cat.filter(
+        text.str.contains("bike") & ~text.str.contains("kid|child|junior|balance|light|pump|lock|helmet|tube")
+    )["item_id"].to_list()
+    if not bikes:
+        return None
+    sold = shop.item_counts()
+    return max(bikes, key=lambda i: (sold[shop.item_ids.get(i)], str(i)))
+
+
+def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["association"]
+    print("== Product page: frequently bought together (AssociationRules)", file=out)
+    print(f"  {model.rules_.height} rules mined from {model.n_baskets_} baskets", file=out)
+    bike = _adult_bike(shop)
+    if bike is None:
+        print("  (no adult bike in this catalogue)", file=out)
+        return
+    print(f"\n  The pack for {_name(shop, bike)}:", file=out)
+    _print_recs(shop, model.bundle(bike, k=3, one_per="category" if "category" in shop.catalog.columns else None), out)
+    pack = model.bundle(bike, k=1).item_ids
+    cart = [bike, *pack]
+    print(f"\n  Cart completion for {' + '.join(_name(shop, i) for i in cart)}:", file=out)
+    _print_recs(shop, model.recommend(Query(items=cart, k=3), backfill=False), out)
+
+
+
+def section_out_of_stock(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["content"]
+    print("== Product page, item out of stock: comparable products in stock", file=out)
+    if "stock" not in shop.catalog.columns:
+        print("  (the catalogue has no stock column)", file=out)
+        return
+    # the out-of-stock products customers buy most (the substitutions that matter), by id on ties
+    counts = pl.DataFrame({"item_id": shop.item_ids.series, "n": shop.item_counts()})
+    gone = shop.catalog.filter(pl.col("stock") <= 0).select("item_id").join(counts, on="item_id")
+    for item in gone.sort(["n", "item_id"], descending=[True, False])["item_id"].head(max(1, show - 1)).to_list():
+        print(f"\n  {_name(shop, item)} is out of stock. Instead:", file=out)
+        _print_recs(shop, model.alternatives(item, k=3), out)
+
+
+def section_renewal(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["renewal"]
+    print("== Newsletter: time to renew", file=out)
+    renewable = model.intervals_.filter(pl.col("renewable"))
+    for row in renewable.head(6).iter_rows(named=True):
+        print(
+            f"  {row['category']}: renewed by {row['repeat_share']:.0%} of buyers, typically after "
+            f"{row['q25_days']:.0f}-{row['q75_days']:.0f} days (median {row['median_days']:.0f})",
+            file=out,
+        )
+    # never suggest what cannot be sold today (the in-stock rule, applied by hand here)
+    sold_out = shop.catalog.filter(pl.col("stock") <= 0)["item_id"].to_list() if "stock" in shop.catalog.columns else []
+    table = model.recommend_many(shop.customer_ids.to_list(), k=1, backfill=False, reasons=False)
+    cats = shop.catalog.select("item_id", pl.col(model.category_column).alias("category"))
+    table = table.join(cats, on="item_id").filter(pl.col("score") >= 1.0)
+    # one fully due customer per renewable category, the longest cycles first (running shoes before gels)
+    for row in renewable.sort(["median_days", "category"], descending=[True, False]).head(show).iter_rows(named=True):
+        due = table.filter(pl.col("category") == row["category"]).sort("customer_id")
+        if due.height == 0:
+            continue
+        c = due["customer_id"][0]
+        print(f"\n  Customer {c}:", file=out)
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=2, exclude=sold_out), backfill=False), out)
+
+
+
+def demo_rules() -> list:
+    """The shop's rules, as in docs/examples/sports_shop_rules.toml (a subset)."""
+    return [
+        Filter("stock > 0", name="in stock only"),
+        OnePerGroup("category = 'child_bike'", within=730, name="no second child bike"),
+        MaxPerGroup("category", 2, name="at most 2 per category"),
+        Boost("eco_label", 1.2, name="eco up 20%"),
+    ]
+
+
+def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    """A parent who bought a child bike is never offered another, and the audit says why."""
+    ruled = models["ruled"]  # Ruled(Popularity(by="age_group"), demo_rules())
+    print("== Business rules: no second child bike", file=out)
+    print("  Rules: " + "; ".join(r.name for r in ruled.rules_), file=out)
+    bikes = shop.interactions.join(shop.catalog.select("item_id", "category"), on="item_id").filter(pl.col("category") == "child_bike")
+    parents = bikes.group_by("customer_id").agg(pl.col("timestamp").max()).sort("customer_id")["customer_id"].to_list()
+    child_bikes = set(shop.catalog.filter(pl.col("category") == "child_bike")["item_id"].to_list())
+    shown = 0
+    for c in parents:
+        q = Query(customer_id=c, k=6)
+        plain = ruled.model.recommend(q)
+        offered = [i for i in plain.item_ids if i in child_bikes]
+        if not offered or shown >= 1:
+            continue
+        shown += 1
+        bought = bikes.filter(pl.col("customer_id") == c).sort("timestamp").row(-1, named=True)
+        print(f"\n  Customer {c} bought {_name(shop, bought['item_id'])} on {bought['timestamp']:%Y-%m-%d}.", file=out)
+        print("  Without rules (best sellers of the customer's age group):", file=out)
+        for r in plain:
+            mark = "   <-- another child bike" if r.item_id in child_bikes else ""
+            print(f"    {r.rank}. {_name(shop, r.item_id)}{mark}", file=out)
+        print("  With the rules:", file=out)
+        for r in ruled.recommend(q):
+            tags = f"  [{', '.join(r.rules)}]" if r.rules else ""
+            print(f"    {r.rank}. {_name(shop, r.item_id)} -- {r.reason}{tags}", file=out)
+        print(f"  Why not {_name(shop, offered[0])}? {ruled.why_not(q, offered[0])}", file=out)
+    lists = [ruled.recommend(Query(customer_id=c, k=10)).item_ids for c in parents]
+    n_bad = sum(len(ruled.violations(Query(customer_id=c), got)) for c, got in zip(parents, lists, strict=True))
+    n_bikes = sum(len(child_bikes & set(got)) for got in lists)
+    print(f"\n  All {len(parents)} customers who bought a child bike: {n_bikes} child bikes offered in their top-10 lists, "
+          f"{n_bad} rule violations.", file=out)
+
+
 def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     model = models["itemknn"]
     print("== Because you bought ...: item-based collaborative filtering (ItemKNN, cosine)", file=out)
@@ -65,7 +181,7 @@ def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: i
     _print_recs(shop, model.similar_items(item, k=3), out)
 
 
-SECTIONS = [section_customers, section_because_you_bought]
+SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -78,10 +194,12 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     t0 = time.perf_counter()
     shop = sports_shop(n_customers, seed=seed)
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
-    models = {
-        "popularity": Popularity().fit(shop),
-        "itemknn": ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop),
-    }
+    models = {"popularity": Popularity().fit(shop)}
+    models["content"] = ContentBased().fit(shop)
+    models["renewal"] = Renewal().fit(shop)
+    models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
+    models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
+    models["itemknn"] = ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)

@@ -18,6 +18,14 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=5000, help="number of synthetic customers (default 5000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic shop (default 0)")
     demo.add_argument("--show", type=int, default=3, help="how many customers to show (default 3)")
+    rules = sub.add_parser("rules", help="business rules files")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate a TOML rules file and show what each rule keeps/removes on a catalogue")
+    check.add_argument("file", help="the TOML rules file")
+    check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
+    from recokit.evaluation._cli import add_parser as add_evaluate
+
+    add_evaluate(sub)
     return parser
 
 
@@ -30,6 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_demo(n_customers=args.customers, seed=args.seed, show=args.show, out=sys.stdout)
             return 0
+        if args.command == "rules" and args.rules_command == "check":
+            from recokit.rules import check_file
+
+            check_file(args.file, args.catalog, out=sys.stdout)
+            return 0
+        if args.command == "evaluate":
+            from recokit.evaluation._cli import run as run_evaluate
+
+            return run_evaluate(args, out=sys.stdout)
     except RecokitError as exc:
         print(f"recokit: error: {exc}", file=sys.stderr)
         return 2

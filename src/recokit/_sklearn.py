@@ -1,0 +1,54 @@
+"""The one place recokit calls scikit-learn (a thin adapter: keyword arguments, version checked).
+
+scikit-learn is used for text TF-IDF only. Calling it through this module means an upgrade that
+changes a signature fails here, in recokit's tests, not in a shop's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError
+
+__all__ = ["SKLEARN_VERSION", "tfidf_matrix"]
+
+
+def _version() -> tuple[int, int]:
+    import sklearn
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    if not (1, 3) <= (major, minor) < (2, 0):
+        raise ImportError(f"recokit needs scikit-learn >=1.3,<2; found {sklearn.__version__}.")
+    return major, minor
+
+
+SKLEARN_VERSION = _version()
+
+
+def tfidf_matrix(texts: Sequence[str], *, min_df: int = 1, max_features: int | None = 5000) -> tuple[sp.csr_array, list[str]]:
+    """TF-IDF rows (L2-normalised, float64 CSR) of ``texts`` and the vocabulary, in column order.
+
+    An empty text gives an all-zero row. A corpus with no usable word gives a matrix with no columns.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    vec = TfidfVectorizer(
+        lowercase=True,
+        min_df=min_df,
+        max_features=max_features,
+        norm="l2",
+        sublinear_tf=True,
+        dtype=np.float64,
+        token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",
+    )
+    try:
+        m = vec.fit_transform(texts)
+    except ValueError as exc:  # "empty vocabulary"
+        if "empty vocabulary" in str(exc):
+            return sp.csr_array((len(texts), 0), dtype=np.float64), []
+        raise ConfigError(f"TF-IDF of the text columns failed: {exc}") from exc
+    return sp.csr_array(m, dtype=np.float64), [str(w) for w in vec.get_feature_names_out()]

@@ -1,0 +1,781 @@
+"""Association rules: "frequently bought together", mined from baskets and reviewable by a human.
+
+Pairs (``max_len=2``, the common case) are counted exactly from the sparse basket x item matrix
+(``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets go through mlxtend's
+``fpgrowth`` (see :mod:`recokit.models._mlxtend`). Every threshold is compared on integer counts
+with exact rational arithmetic, so a rule exactly at a threshold is kept. The metrics are those of
+mlxtend 0.25's ``association_rules``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+import warnings
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, DataError, DataWarning, _hint
+from recokit.base import Context, Query, Recommendations, Recommender
+from recokit.data import Dataset
+
+__all__ = ["AssociationRules"]
+
+_OWNER = "AssociationRules"
+#: separator of the items of a multi-item antecedent / consequent in CSV files
+SEP = "|"
+
+
+# -- exact threshold arithmetic -------------------------------------------------------------
+def _fraction(value: float | int) -> Fraction:
+    """The rational a person meant: 0.1 is 1/10 (not the binary float nearest to it)."""
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    return Fraction(repr(float(value)))
+
+
+def _ratio_at_least(num: np.ndarray, den: np.ndarray, threshold: Fraction) -> np.ndarray:
+    """``num / den >= threshold`` for integer arrays, exactly (ties are kept).
+
+    A float comparison decides where it is clearly on one side; the few near-ties are decided
+    with Python integers, which cannot round.
+    """
+    num = np.asarray(num, dtype=np.int64)
+    den = np.asarray(den, dtype=np.int64)
+    p, q = threshold.numerator, threshold.denominator
+    lhs = num.astype(np.float64) * q
+    rhs = den.astype(np.float64) * p
+    out = lhs >= rhs
+    close = np.abs(lhs - rhs) <= 1e-9 * np.maximum(np.abs(lhs), np.abs(rhs))
+    for i in np.flatnonzero(close):
+        out[i] = int(num[i]) * q >= p * int(den[i])
+    return out
+
+
+# -- parameter checks -----------------------------------------------------------------------
+def _bad(name: str, rule: str, value: Any) -> ConfigError:
+    return ConfigError(f"The '{name}' parameter of {_OWNER} must be {rule}. Got {value!r} instead.")
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+
+
+# -- the model ------------------------------------------------------------------------------
+class AssociationRules(Recommender):
+    """Frequently bought together: rules "who buys A also buys C", mined from baskets.
+
+    Parameters
+    ----------
+    min_support : float or int
+        How often an itemset must occur to be mined. A float in (0, 1] is a fraction of the
+        baskets; an int >= 1 is an absolute number of baskets (default: at least 5 orders).
+    min_confidence : float
+        Keep rules A -> C with ``count(A and C) / count(A) >= min_confidence`` (in [0, 1]).
+    min_lift : float, optional
+        Keep rules with lift >= ``min_lift`` (default 1.0: C is bought with A at least as often
+        as on average). None keeps every lift.
+    max_len : int or None
+        Largest itemset (antecedent + consequent). 2 (default) mines pairs exactly from sparse
+        counts; larger values (or None: no limit) use mlxtend ``fpgrowth``.
+    max_basket_size : int, optional
+        Baskets with more distinct items are left out of mining (a few huge baskets make itemset
+        mining explode); how many is stored in ``n_baskets_excluded_`` and reported in a
+        :class:`~recokit.DataWarning`. They still serve as a customer's context when scoring.
+    metric : {'confidence', 'lift'}
+        What a rule contributes to an item's score.
+    aggregate : {'max', 'sum', 'weighted'}
+        How the rules that fire for one item combine: the best rule (default), the sum, or the
+        mean weighted by each rule's support count.
+    recent_baskets : int
+        For a known customer without context items, the context is the union of their last
+        ``recent_baskets`` baskets (before the query's ``now``).
+    rejected : path or list of (antecedent, consequent), optional
+        Rules a merchandiser rejected: never used for scoring (they stay in ``rules_`` with
+        ``status = 'rejected'``). A CSV file with ``antecedent`` and ``consequent`` columns
+        (several items joined with ``|``, like :meth:`export_rules` writes them), a TOML file
+        with ``[[rule]]`` tables (``antecedent = "B001"`` or a list, ``consequent = ...``), or a
+        list of pairs whose sides are an item id or a list of item ids.
+    approved : path or list of (antecedent, consequent), optional
+        Rules a merchandiser approved (same formats); marked ``status = 'approved'``.
+    approved_only : bool
+        Score with approved rules only ("the algorithm proposes, the merchandiser decides").
+
+    Attributes
+    ----------
+    rules_ : polars.DataFrame
+        One row per mined rule (see :meth:`export_rules`): ``antecedent``, ``consequent`` (lists
+        of item ids), ``antecedent_name``, ``consequent_name`` (when the catalogue has a ``name``
+        column), ``antecedent_count``, ``consequent_count``, ``count``, ``n_baskets``, the metrics
+        ``antecedent_support, consequent_support, support, confidence, lift, leverage,
+        conviction`` (as mlxtend defines them; conviction is ``inf`` when confidence is 1) and
+        ``status`` (``'proposed'``, ``'approved'`` or ``'rejected'``). Sorted by confidence,
+        then count, descending.
+    n_baskets_ : int
+        Baskets mined (after ``max_basket_size``).
+    n_baskets_excluded_ : int
+        Baskets left out by ``max_basket_size``.
+    item_counts_ : np.ndarray
+        Baskets containing each item (int64, item_idx order).
+    cooccurrence_ : scipy.sparse.csr_array
+        Upper triangle (``i < j``) of the item x item co-occurrence counts (int64) of every pair
+        of *frequent* items (``item_counts_ >= min_count_``): with ``item_counts_`` and
+        ``n_baskets_``, the sufficient statistics of pair mining. Pairs with an infrequent item
+        cannot be frequent and are not counted (an update that makes an item frequent recounts
+        its column from the baskets).
+    min_count_ : int
+        The support threshold as a number of baskets.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from recokit import AssociationRules, Dataset
+    >>> orders = pl.DataFrame({
+    ...     "customer_id": [1, 1, 1, 2, 2, 3, 3, 4],
+    ...     "order_id": [10, 10, 10, 20, 20, 30, 30, 40],
+    ...     "item_id": ["bike", "helmet", "lock", "bike", "helmet", "bike", "lock", "lock"],
+    ... })
+    >>> model = AssociationRules(min_support=2, min_confidence=0.5, min_lift=None)
+    >>> model = model.fit(Dataset(orders, basket_col="order_id"))
+    >>> model.rules_.select("antecedent", "consequent", "count", "confidence").head(2)
+    shape: (2, 4)
+    ┌────────────┬────────────┬───────┬────────────┐
+    │ antecedent ┆ consequent ┆ count ┆ confidence │
+    │ ---        ┆ ---        ┆ ---   ┆ ---        │
+    │ list[str]  ┆ list[str]  ┆ i64   ┆ f64        │
+    ╞════════════╪════════════╪═══════╪════════════╡
+    │ ["helmet"] ┆ ["bike"]   ┆ 2     ┆ 1.0        │
+    │ ["bike"]   ┆ ["helmet"] ┆ 2     ┆ 0.666667   │
+    └────────────┴────────────┴───────┴────────────┘
+    >>> [r.item_id for r in model.bundle("bike", k=2)]
+    ['helmet', 'lock']
+    >>> model.bundle("bike", k=1)[0].reason
+    'bought with bike in 67% of its baskets (2 of 3)'
+    """
+
+    def __init__(
+        self,
+        *,
+        min_support: float | int = 5,
+        min_confidence: float = 0.1,
+        min_lift: float | None = 1.0,
+        max_len: int | None = 2,
+        max_basket_size: int | None = None,
+        metric: Literal["confidence", "lift"] = "confidence",
+        aggregate: Literal["max", "sum", "weighted"] = "max",
+        recent_baskets: int = 1,
+        rejected: str | Path | Sequence[Any] | None = None,
+        approved: str | Path | Sequence[Any] | None = None,
+        approved_only: bool = False,
+    ) -> None:
+        self.min_support = min_support
+        self.min_confidence = min_confidence
+        self.min_lift = min_lift
+        self.max_len = max_len
+        self.max_basket_size = max_basket_size
+        self.metric = metric
+        self.aggregate = aggregate
+        self.recent_baskets = recent_baskets
+        self.rejected = rejected
+        self.approved = approved
+        self.approved_only = approved_only
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        s = self.min_support
+        if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            if s < 1:
+                raise _bad("min_support", "a fraction in (0, 1] (float) or a count >= 1 (int)", s)
+        elif not _is_number(s) or not 0 < s <= 1:
+            raise _bad("min_support", "a fraction in (0, 1] (float) or a count >= 1 (int)", s)
+        if not _is_number(self.min_confidence) or not 0 <= self.min_confidence <= 1:
+            raise _bad("min_confidence", "a number in [0, 1]", self.min_confidence)
+        if self.min_lift is not None and (not _is_number(self.min_lift) or self.min_lift < 0):
+            raise _bad("min_lift", "a number >= 0 or None", self.min_lift)
+        if self.max_len is not None and (
+            isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer)) or self.max_len < 2
+        ):
+            raise _bad("max_len", "an int >= 2 or None", self.max_len)
+        m = self.max_basket_size
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2):
+            raise _bad("max_basket_size", "an int >= 2 or None", m)
+        if self.metric not in ("confidence", "lift"):
+            raise _bad("metric", "'confidence' or 'lift'", self.metric)
+        if self.aggregate not in ("max", "sum", "weighted"):
+            raise _bad("aggregate", "'max', 'sum' or 'weighted'", self.aggregate)
+        r = self.recent_baskets
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
+            raise _bad("recent_baskets", "an int >= 1", r)
+        if not isinstance(self.approved_only, bool):
+            raise _bad("approved_only", "True or False", self.approved_only)
+        if self.approved_only and self.approved is None:
+            raise ConfigError(
+                _hint(
+                    f"{_OWNER}(approved_only=True) needs the approved rules. Got approved=None.",
+                    "pass approved='approved_rules.csv' (or a list of (antecedent, consequent) pairs).",
+                )
+            )
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        self._check_params()
+        basket_items = sp.csr_array(dataset.basket_items)
+        sizes = np.diff(basket_items.indptr)
+        keep = np.ones(len(sizes), dtype=bool)
+        if self.max_basket_size is not None:
+            keep = sizes <= self.max_basket_size
+        self.n_baskets_excluded_ = int((~keep).sum())
+        if self.n_baskets_excluded_:
+            warnings.warn(
+                f"{_OWNER}: {self.n_baskets_excluded_} of {len(sizes)} baskets have more than "
+                f"max_basket_size={self.max_basket_size} items and were left out of rule mining.",
+                DataWarning,
+                stacklevel=3,
+            )
+        mined = basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
+        if not (sizes[keep] >= 2).any():
+            warnings.warn(
+                _hint(
+                    f"{_OWNER}: no basket has two or more items, so no rule can be mined; every score will be "
+                    "'no opinion' (NaN).",
+                    "baskets are orders (basket_col=...) or a customer's purchases of one day (time_col=...); "
+                    "without either, check the Dataset's basket definition.",
+                ),
+                DataWarning,
+                stacklevel=3,
+            )
+        mining = mine_rules(
+            mined,
+            min_support=self.min_support,
+            min_confidence=self.min_confidence,
+            min_lift=self.min_lift,
+            max_len=self.max_len,
+        )
+        self.n_baskets_ = mining["n_baskets"]
+        self.min_count_ = mining["min_count"]
+        self.item_counts_ = mining["item_counts"]
+        self.cooccurrence_ = mining["cooccurrence"]
+        rules = mining["rules"]
+        status = self._review(dataset, rules)
+        self._rule_arrays_ = rules
+        self.rules_ = self._rules_frame(dataset, rules, status)
+        self._build_scorer(dataset, rules, status)
+        self._build_histories(dataset)
+
+    def _review(self, dataset: Dataset, rules: dict[str, np.ndarray]) -> np.ndarray:
+        """Status per rule: 0 proposed, 1 approved, 2 rejected."""
+        keys = _rule_keys(rules)
+        status = np.zeros(len(keys), dtype=np.int8)
+        self.review_unmatched_ = {"rejected": 0, "approved": 0}
+        for which, source, code in (("approved", self.approved, 1), ("rejected", self.rejected, 2)):
+            if source is None:
+                continue
+            wanted = _load_review(source, dataset, which)
+            index = {k: i for i, k in enumerate(keys)}
+            hits = [index[k] for k in wanted if k in index]
+            status[hits] = code
+            self.review_unmatched_[which] = len(wanted) - len(hits)
+        return status
+
+    def _rules_frame(self, dataset: Dataset, rules: dict[str, np.ndarray], status: np.ndarray) -> pl.DataFrame:
+        n = self.n_baskets_
+        ca, cc, cab = rules["antecedent_count"], rules["consequent_count"], rules["count"]
+        metrics = rule_metrics(cab, ca, cc, n)
+        ids = dataset.item_ids.series
+        frame = pl.DataFrame(
+            {
+                "antecedent": _ragged(ids, rules["antecedent"], rules["antecedent_ptr"]),
+                "consequent": _ragged(ids, rules["consequent"], rules["consequent_ptr"]),
+            }
+        )
+        if "name" in dataset.catalog.columns:
+            names = dataset.catalog["name"].cast(pl.String)
+            frame = frame.with_columns(
+                antecedent_name=_ragged(names, rules["antecedent"], rules["antecedent_ptr"]),
+                consequent_name=_ragged(names, rules["consequent"], rules["consequent_ptr"]),
+            )
+        labels = np.array(["proposed", "approved", "rejected"])
+        return frame.with_columns(
+            pl.Series("antecedent_count", ca, dtype=pl.Int64),
+            pl.Series("consequent_count", cc, dtype=pl.Int64),
+            pl.Series("count", cab, dtype=pl.Int64),
+            pl.lit(n, dtype=pl.Int64).alias("n_baskets"),
+            *(pl.Series(k, v, dtype=pl.Float64) for k, v in metrics.items()),
+            pl.Series("status", labels[status], dtype=pl.String),
+        )
+
+    def _build_scorer(self, dataset: Dataset, rules: dict[str, np.ndarray], status: np.ndarray) -> None:
+        """Index the usable single-consequent rules: items x rules incidence of antecedents."""
+        n_cons = np.diff(rules["consequent_ptr"])
+        usable = (n_cons == 1) & (status != 2)
+        if self.approved_only:
+            usable &= status == 1
+        rows = np.flatnonzero(usable)
+        a_ptr = rules["antecedent_ptr"]
+        sizes = np.diff(a_ptr)[rows]
+        flat = np.concatenate([rules["antecedent"][a_ptr[r] : a_ptr[r + 1]] for r in rows]) if len(rows) else np.empty(0, np.int64)
+        rule_col = np.repeat(np.arange(len(rows)), sizes)
+        incidence = sp.csr_array(
+            (np.ones(len(flat), dtype=np.int32), (flat, rule_col)), shape=(dataset.n_items, len(rows))
+        )
+        incidence.sum_duplicates()
+        conf = rules["count"][rows] / rules["antecedent_count"][rows]
+        lift = conf / (rules["consequent_count"][rows] / self.n_baskets_) if len(rows) else conf
+        self._incidence_ = incidence
+        self._rule_row_ = rows.astype(np.int64)
+        self._rule_size_ = sizes.astype(np.int64)
+        self._rule_cons_ = rules["consequent"][rules["consequent_ptr"][rows]].astype(np.int64)
+        self._rule_value_ = (conf if self.metric == "confidence" else lift).astype(np.float64)
+        self._rule_weight_ = rules["count"][rows].astype(np.float64)
+
+    def _build_histories(self, dataset: Dataset) -> None:
+        cust = dataset.basket_customer_idx
+        order = np.lexsort((np.arange(len(cust)), cust))  # basket_idx is already in time order
+        self._cust_baskets_ = order.astype(np.int64)
+        self._cust_ptr_ = np.concatenate([[0], np.cumsum(np.bincount(cust, minlength=dataset.n_customers))]).astype(np.int64)
+        self._basket_matrix_ = sp.csr_array(dataset.basket_items)
+
+    # -- scoring ------------------------------------------------------------------------------
+    def _recent_items(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
+        """Rows: the union of each customer's last ``recent_baskets`` baskets up to ``now``."""
+        ds = self.dataset_
+        times = ds.basket_time
+        cut = np.datetime64(now, "us") if (now is not None and times is not None) else None
+        chosen: list[np.ndarray] = []
+        for c in customer_idx.tolist():
+            baskets = self._cust_baskets_[self._cust_ptr_[c] : self._cust_ptr_[c + 1]]
+            if cut is not None:
+                baskets = baskets[: np.searchsorted(times[baskets], cut, side="right")]
+            chosen.append(baskets[-self.recent_baskets :])
+        lengths = np.array([len(b) for b in chosen], dtype=np.int64)
+        flat = np.concatenate(chosen) if chosen else np.empty(0, np.int64)
+        select = sp.csr_array(
+            (np.ones(len(flat)), (np.repeat(np.arange(len(chosen)), lengths), flat)),
+            shape=(len(chosen), ds.n_baskets),
+        )
+        out = sp.csr_array(select @ self._basket_matrix_)
+        out.data[:] = 1.0
+        return out
+
+    def _fire(self, context: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+        """(row, rule) pairs of the rules whose whole antecedent lies in each context row."""
+        hits = sp.csr_array(context.astype(np.int32) @ self._incidence_)
+        hits.eliminate_zeros()
+        rows = np.repeat(np.arange(hits.shape[0]), np.diff(hits.indptr))
+        fired = hits.data == self._rule_size_[hits.indices]
+        return rows[fired], hits.indices[fired].astype(np.int64)
+
+    def _score_rows(self, context: sp.csr_array) -> np.ndarray:
+        n_rows, n_items = context.shape[0], self.dataset_.n_items
+        rows, rules = self._fire(context)
+        cols = self._rule_cons_[rules]
+        values = self._rule_value_[rules]
+        out = np.full((n_rows, n_items), np.nan)
+        if self.aggregate == "max":
+            np.fmax.at(out, (rows, cols), values)
+            return out
+        flat = rows * n_items + cols
+        weights = np.ones_like(values) if self.aggregate == "sum" else self._rule_weight_[rules]
+        total = np.bincount(flat, weights=weights * values, minlength=n_rows * n_items).reshape(n_rows, n_items)
+        if self.aggregate == "sum":
+            seen = np.bincount(flat, minlength=n_rows * n_items).reshape(n_rows, n_items) > 0
+            out[seen] = total[seen]
+        else:
+            norm = np.bincount(flat, weights=weights, minlength=n_rows * n_items).reshape(n_rows, n_items)
+            seen = norm > 0
+            out[seen] = total[seen] / norm[seen]
+        return out
+
+    def _context_row(self, ctx: Context) -> sp.csr_array:
+        if len(ctx.item_idx) or not ctx.known_customer:
+            idx = np.asarray(ctx.item_idx, dtype=np.int64)
+            return sp.csr_array((np.ones(len(idx)), (np.zeros(len(idx), dtype=np.int64), idx)), shape=(1, self.dataset_.n_items))
+        return self._recent_items(np.array([ctx.customer_idx]), ctx.now)
+
+    def _score(self, ctx: Context) -> np.ndarray:
+        return self._score_rows(self._context_row(ctx))[0]
+
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        now = now if now is not None else self.dataset_.last_time
+        return self._score_rows(self._recent_items(np.asarray(customer_idx, dtype=np.int64), now))
+
+    def _best_rule(self, ctx: Context, item_idx: int) -> int | None:
+        """Row of ``rules_`` of the strongest fired rule recommending ``item_idx`` (ties: more baskets)."""
+        _, rules = self._fire(self._context_row(ctx))
+        rules = rules[self._rule_cons_[rules] == item_idx]
+        if not len(rules):
+            return None
+        order = np.lexsort((self._rule_row_[rules], -self._rule_weight_[rules], -self._rule_value_[rules]))
+        return int(self._rule_row_[rules[order[0]]])
+
+    def _explain(self, ctx: Context, item_idx: int) -> str | None:
+        row = self._best_rule(ctx, item_idx)
+        return None if row is None else self._rule_text(row)
+
+    def _rule_text(self, row: int) -> str:
+        r = self._rule_arrays_
+        ante = r["antecedent"][r["antecedent_ptr"][row] : r["antecedent_ptr"][row + 1]]
+        names = [self._item_label(int(i)) for i in ante]
+        cab, ca = int(r["count"][row]), int(r["antecedent_count"][row])
+        pct = f"{100 * cab / ca:.0f}%"
+        if len(names) == 1:
+            text = f"bought with {names[0]} in {pct} of its baskets ({cab} of {ca})"
+        else:
+            text = f"bought in {pct} of the baskets with {' and '.join(names)} ({cab} of {ca})"
+        if self.metric == "lift":
+            lift = (cab / ca) / (int(r["consequent_count"][row]) / self.n_baskets_)
+            text += f", {lift:.1f}x more often than on average"
+        return text
+
+    def _item_label(self, item_idx: int) -> str:
+        cat = self.dataset_.catalog
+        if "name" in cat.columns:
+            name = cat["name"][item_idx]
+            if name is not None:
+                return str(name)
+        return str(self.dataset_.item_ids.id(item_idx))
+
+    # -- public helpers -----------------------------------------------------------------------
+    def bundle(self, item_id: Hashable, k: int = 3, *, one_per: str | None = None) -> Recommendations:
+        """The pack for one product: the ``k`` items its rules suggest most strongly, with reasons.
+
+        Only items with a rule are returned (no back-fill), so the list may be shorter than ``k``
+        -- empty for a product without rules or unknown to the fitted data (a new product is a
+        cold start, not an error). ``one_per="category"`` keeps only the best item of each value
+        of that catalogue column (one helmet, one pump, one lock rather than two pumps).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from recokit import AssociationRules, Dataset
+        >>> orders = pl.DataFrame({"customer_id": [1, 1, 2, 2], "order_id": [1, 1, 2, 2],
+        ...                        "item_id": ["bike", "pump", "bike", "pump"]})
+        >>> AssociationRules(min_support=2).fit(Dataset(orders, basket_col="order_id")).bundle("bike").item_ids
+        ['pump']
+        """
+        if one_per is None:
+            return self.recommend(Query(items=[item_id], k=k), backfill=False)
+        self._check_fitted()
+        cat = self.dataset_.catalog
+        if one_per not in cat.columns:
+            raise ConfigError(
+                _hint(f"bundle(one_per={one_per!r}): the catalog has no column {one_per!r}.", f"choose one of {cat.columns}.")
+            )
+        ranked = self.recommend(Query(items=[item_id], k=self.dataset_.n_items), backfill=False)
+        groups = cat[one_per].to_list()
+        seen: set[Any] = set()
+        kept = []
+        for rec in ranked:
+            group = groups[self.dataset_.item_ids.get(rec.item_id)]
+            if group not in seen:
+                seen.add(group)
+                kept.append(replace(rec, rank=len(kept) + 1))
+            if len(kept) == k:
+                break
+        return Recommendations(items=tuple(kept), query=Query(items=[item_id], k=k))
+
+    def export_rules(self, path: str | Path) -> Path:
+        """Write ``rules_`` to a CSV file a merchandiser can open in a spreadsheet.
+
+        Multi-item sides are joined with ``|``; the file (or rows cut from it) can be given back
+        as ``rejected=`` or ``approved=``.
+        """
+        self._check_fitted()
+        path = Path(path)
+        lists = [c for c, t in self.rules_.schema.items() if isinstance(t, pl.List)]
+        self.rules_.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(SEP) for c in lists).write_csv(path)
+        return path
+
+
+# -- mining (module-level so tests and benchmarks can run it on a raw basket matrix) ---------
+def _empty_rules() -> dict[str, np.ndarray]:
+    z = np.empty(0, dtype=np.int64)
+    return {
+        "antecedent": z, "antecedent_ptr": np.zeros(1, np.int64), "consequent": z, "consequent_ptr": np.zeros(1, np.int64),
+        "count": z, "antecedent_count": z, "consequent_count": z,
+    }  # fmt: skip
+
+
+def min_count_for(min_support: float | int, n_baskets: int) -> int:
+    """Smallest basket count that meets ``min_support`` exactly (at least 1)."""
+    if isinstance(min_support, (int, np.integer)) and not isinstance(min_support, bool):
+        return max(1, int(min_support))
+    return max(1, math.ceil(_fraction(min_support) * n_baskets))
+
+
+def mine_rules(
+    baskets: sp.csr_array,
+    *,
+    min_support: float | int,
+    min_confidence: float,
+    min_lift: float | None,
+    max_len: int | None,
+) -> dict[str, Any]:
+    """Mine rules from a baskets x items 0/1 matrix; every count exact, every threshold exact.
+
+    Returns the sufficient statistics (``n_baskets``, ``item_counts``, ``cooccurrence``,
+    ``min_count``) and ``rules``: flat int64 arrays (antecedent / consequent item indices with
+    CSR-style pointers, ``count``, ``antecedent_count``, ``consequent_count``) sorted by
+    confidence then count (descending), then by the items.
+    """
+    n, m = baskets.shape
+    # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
+    b = sp.csr_array(baskets, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    b.sum_duplicates()
+    b.data[:] = 1
+    item_counts = np.bincount(b.indices, minlength=m).astype(np.int64)
+    min_count = min_count_for(min_support, n)
+    cooc = _frequent_cooccurrence(b, item_counts >= min_count)
+    if max_len == 2:
+        rules = _pair_rules(cooc, item_counts, min_count)
+    else:
+        rules = _long_rules(b, item_counts, min_count, max_len)
+    rules = _filter_and_sort(rules, n, min_confidence, min_lift)
+    return {"n_baskets": int(n), "item_counts": item_counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules}
+
+
+def _frequent_cooccurrence(b: sp.csr_array, frequent: np.ndarray) -> sp.csr_array:
+    """Co-occurrence counts (upper triangle, item_idx coordinates) of the pairs of frequent items.
+
+    A pair can only reach ``min_count`` if both its items do (support is anti-monotone), so the
+    others are never counted: the product shrinks to the frequent columns.
+    """
+    m = b.shape[1]
+    keep = frequent[b.indices]
+    new_index = np.cumsum(frequent) - 1
+    rows_kept = np.bincount(np.repeat(np.arange(b.shape[0]), np.diff(b.indptr))[keep], minlength=b.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(rows_kept)])
+    small = sp.csr_array((b.data[keep], new_index[b.indices[keep]], indptr), shape=(b.shape[0], int(frequent.sum())))
+    upper = _upper_triangle(sp.csr_array(sp.csr_array(small.T) @ small))
+    # back to item_idx coordinates (the map is increasing, so rows stay sorted)
+    old_index = np.flatnonzero(frequent)
+    row_len = np.zeros(m, dtype=np.int64)
+    row_len[old_index] = np.diff(upper.indptr)
+    indptr = np.concatenate([[0], np.cumsum(row_len)]).astype(np.int64)
+    return sp.csr_array((upper.data, old_index[upper.indices].astype(np.int64), indptr), shape=(m, m))
+
+
+def _upper_triangle(full: sp.csr_array) -> sp.csr_array:
+    """The strictly upper triangle (i < j), int64, without scipy.triu's COO round trip."""
+    full.sum_duplicates()
+    rows = np.repeat(np.arange(full.shape[0]), np.diff(full.indptr))
+    keep = (full.indices > rows) & (full.data != 0)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=full.shape[0]))]).astype(np.int64)
+    return sp.csr_array((full.data[keep].astype(np.int64), full.indices[keep], indptr), shape=full.shape)
+
+
+def _pair_rules(cooc: sp.csr_array, item_counts: np.ndarray, min_count: int) -> dict[str, np.ndarray]:
+    coo = cooc.tocoo()
+    keep = coo.data >= min_count
+    i, j, c = coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64), coo.data[keep].astype(np.int64)
+    ante = np.concatenate([i, j])
+    cons = np.concatenate([j, i])
+    ptr = np.arange(len(ante) + 1, dtype=np.int64)
+    return {
+        "antecedent": ante, "antecedent_ptr": ptr, "consequent": cons, "consequent_ptr": ptr.copy(),
+        "count": np.concatenate([c, c]), "antecedent_count": item_counts[ante], "consequent_count": item_counts[cons],
+    }  # fmt: skip
+
+
+def _long_rules(b: sp.csr_array, item_counts: np.ndarray, min_count: int, max_len: int | None) -> dict[str, np.ndarray]:
+    from itertools import combinations
+
+    from recokit.models import _mlxtend
+
+    frequent = np.flatnonzero(item_counts >= min_count)
+    sub = sp.csr_array(b[:, frequent])
+    rows = np.flatnonzero(np.diff(sub.indptr) >= 2)  # mlxtend densifies: pass only what can matter
+    sub = sp.csr_array(sub[rows])
+    if sub.shape[0] < min_count:  # no itemset of two or more items can be frequent
+        return _empty_rules()
+    # a hair below the exact threshold, then filtered on exact integer counts
+    itemsets = _mlxtend.frequent_itemsets(sub, min_support=(min_count - 0.5) / sub.shape[0], max_len=max_len)
+    counts: dict[tuple[int, ...], int] = {(int(f),): int(item_counts[f]) for f in frequent}
+    for items, count in _mlxtend.itemset_counts(itemsets, sub.shape[0]):
+        if len(items) >= 2 and count >= min_count:
+            counts[tuple(sorted(int(frequent[i]) for i in items))] = count
+    ante: list[int] = []
+    cons: list[int] = []
+    a_ptr, c_ptr = [0], [0]
+    cab, ca, cc = [], [], []
+    for itemset, count in counts.items():
+        if len(itemset) < 2:
+            continue
+        for size in range(len(itemset) - 1, 0, -1):
+            for a in combinations(itemset, size):
+                c = tuple(x for x in itemset if x not in a)
+                ante.extend(a)
+                cons.extend(c)
+                a_ptr.append(len(ante))
+                c_ptr.append(len(cons))
+                cab.append(count)
+                ca.append(counts[a])
+                cc.append(counts[c])
+    as_arr = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return {
+        "antecedent": as_arr(ante), "antecedent_ptr": as_arr(a_ptr), "consequent": as_arr(cons), "consequent_ptr": as_arr(c_ptr),
+        "count": as_arr(cab), "antecedent_count": as_arr(ca), "consequent_count": as_arr(cc),
+    }  # fmt: skip
+
+
+def _take(rules: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    out = {k: rules[k][idx] for k in ("count", "antecedent_count", "consequent_count")}
+    for side in ("antecedent", "consequent"):
+        ptr = rules[f"{side}_ptr"]
+        lengths = np.diff(ptr)[idx]
+        starts = ptr[:-1][idx]
+        flat_idx = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        out[side] = rules[side][flat_idx.astype(np.int64)] if len(flat_idx) else np.empty(0, np.int64)
+        out[f"{side}_ptr"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return out
+
+
+def _filter_and_sort(rules: dict[str, np.ndarray], n: int, min_confidence: float, min_lift: float | None) -> dict[str, np.ndarray]:
+    cab, ca, cc = rules["count"], rules["antecedent_count"], rules["consequent_count"]
+    keep = _ratio_at_least(cab, ca, _fraction(min_confidence))
+    if min_lift is not None:
+        # lift = (cab / ca) / (cc / n) = cab * n / (ca * cc); products done in Python ints on near-ties
+        keep &= _lift_at_least(cab, ca, cc, n, _fraction(min_lift))
+    idx = np.flatnonzero(keep)
+    conf = cab[idx] / ca[idx]
+    # first item of each side as the last tie-breakers (deterministic order)
+    a0 = rules["antecedent"][rules["antecedent_ptr"][:-1][idx]] if len(idx) else idx
+    c0 = rules["consequent"][rules["consequent_ptr"][:-1][idx]] if len(idx) else idx
+    a_len = np.diff(rules["antecedent_ptr"])[idx]
+    order = np.lexsort((c0, a0, a_len, -cab[idx], -conf))
+    return _take(rules, idx[order])
+
+
+def _lift_at_least(cab: np.ndarray, ca: np.ndarray, cc: np.ndarray, n: int, threshold: Fraction) -> np.ndarray:
+    p, q = threshold.numerator, threshold.denominator
+    lhs = cab.astype(np.float64) * n * q
+    rhs = ca.astype(np.float64) * cc.astype(np.float64) * p
+    out = lhs >= rhs
+    close = np.abs(lhs - rhs) <= 1e-9 * np.maximum(np.abs(lhs), np.abs(rhs))
+    for i in np.flatnonzero(close):
+        out[i] = int(cab[i]) * n * q >= int(ca[i]) * int(cc[i]) * p
+    return out
+
+
+def rule_metrics(count: np.ndarray, antecedent_count: np.ndarray, consequent_count: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """mlxtend 0.25's rule metrics from integer counts (no null values)."""
+    n_f = float(n) if n else 1.0
+    s_ac = count / n_f
+    s_a = antecedent_count / n_f
+    s_c = consequent_count / n_f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conf = count / np.where(antecedent_count > 0, antecedent_count, 1)
+        lift = conf / s_c
+        conviction = np.where(count >= antecedent_count, np.inf, (1.0 - s_c) / (1.0 - conf))
+    return {
+        "antecedent_support": s_a.astype(np.float64),
+        "consequent_support": s_c.astype(np.float64),
+        "support": s_ac.astype(np.float64),
+        "confidence": conf.astype(np.float64),
+        "lift": lift.astype(np.float64),
+        "leverage": (s_ac - s_a * s_c).astype(np.float64),
+        "conviction": conviction.astype(np.float64),
+    }
+
+
+# -- review files ---------------------------------------------------------------------------
+def _rule_keys(rules: dict[str, np.ndarray]) -> list[tuple[frozenset[int], frozenset[int]]]:
+    ap, cp = rules["antecedent_ptr"].tolist(), rules["consequent_ptr"].tolist()
+    a, c = rules["antecedent"].tolist(), rules["consequent"].tolist()
+    return [(frozenset(a[ap[r] : ap[r + 1]]), frozenset(c[cp[r] : cp[r + 1]])) for r in range(len(ap) - 1)]
+
+
+def _ragged(values: pl.Series, flat: np.ndarray, ptr: np.ndarray) -> pl.Series:
+    n_rows = len(ptr) - 1
+    owner = np.repeat(np.arange(n_rows), np.diff(ptr))
+    frame = pl.DataFrame({"r": owner, "v": values.gather(flat)})
+    lists = frame.group_by("r", maintain_order=True).agg(pl.col("v"))
+    full = pl.DataFrame({"r": np.arange(n_rows)}).join(lists, on="r", how="left", maintain_order="left")
+    return full["v"].alias(values.name)
+
+
+def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozenset[int], frozenset[int]]]:
+    """Rules from a CSV/TOML file or a list of pairs, as (antecedent, consequent) index sets.
+
+    An item id the dataset does not know is an error: a typo in a rejection list must not let
+    the rule it meant to block through.
+    """
+    where = f"{_OWNER}({which}=...)"
+    pairs: list[tuple[Any, Any]]
+    from_file = isinstance(source, (str, Path))
+    if from_file:
+        path = Path(source)
+        if not path.exists():
+            raise DataError(f"{where}: file not found: {str(path)!r}.")
+        if path.suffix.lower() == ".toml":
+            try:
+                doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise DataError(f"{where}: {path} is not valid TOML: {exc}.") from None
+            entries = doc.get("rule", [])
+            if not isinstance(entries, list) or any(not isinstance(e, dict) for e in entries):
+                raise DataError(_hint(f"{where}: {path} must hold [[rule]] tables.", 'write [[rule]] antecedent = "B001" consequent = "H003".'))
+            pairs = []
+            for n_rule, e in enumerate(entries, start=1):
+                if "antecedent" not in e or "consequent" not in e:
+                    raise DataError(f"{where}: rule #{n_rule} in {path} needs both 'antecedent' and 'consequent'.")
+                pairs.append((e["antecedent"], e["consequent"]))
+        elif path.suffix.lower() in (".csv", ".txt"):
+            frame = pl.read_csv(path, infer_schema=False)
+            missing = [c for c in ("antecedent", "consequent") if c not in frame.columns]
+            if missing:
+                raise DataError(
+                    _hint(f"{where}: {path} lacks the column(s) {missing}; it has {frame.columns}.", "use the columns of export_rules().")
+                )
+            pairs = [(a.split(SEP), c.split(SEP)) for a, c in frame.select("antecedent", "consequent").iter_rows() if a and c]
+        else:
+            raise DataError(_hint(f"{where}: unsupported file type {path.suffix!r}.", "give a .csv or .toml file, or a list of pairs."))
+    elif isinstance(source, Iterable):
+        pairs = []
+        for pair in source:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ConfigError(
+                    _hint(f"{where}: each rule must be an (antecedent, consequent) pair. Got {pair!r}.", "e.g. [('B001', 'H003')].")
+                )
+            pairs.append((pair[0], pair[1]))
+    else:
+        raise ConfigError(f"The '{which}' parameter of {_OWNER} must be a path or a list of pairs. Got {source!r} instead.")
+
+    ids = dataset.item_ids
+    as_int = dataset.item_ids.dtype.is_integer()
+    unknown: list[Any] = []
+
+    def side(value: Any) -> frozenset[int]:
+        values = [value] if isinstance(value, (str, int, np.integer)) else list(value)
+        out = set()
+        for v in values:
+            key: Any = v.strip() if isinstance(v, str) else v
+            if as_int and isinstance(key, str):
+                try:
+                    key = int(key)
+                except ValueError:
+                    pass
+            idx = ids.get(key)
+            if idx is None:
+                unknown.append(v)
+            else:
+                out.add(idx)
+        return frozenset(out)
+
+    keys = [(side(a), side(c)) for a, c in pairs]
+    if unknown:
+        raise DataError(
+            _hint(
+                f"{where}: {len(unknown)} item id(s) unknown to the dataset, e.g. {unknown[:5]}.",
+                "fix the typo or delete the line: an unknown id could let a rule you meant to block through.",
+            )
+        )
+    return keys

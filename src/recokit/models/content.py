@@ -1,0 +1,710 @@
+"""ContentBased: products like the ones a customer bought, from catalogue attributes alone.
+
+Each catalogue item becomes a sparse vector built from its attributes:
+
+* categorical columns (category, sport, brand, age group, booleans) -- one-hot;
+* the price column -- log-price bands (two neighbouring bands, linearly interpolated, so prices
+  within a factor ``price_band_ratio`` of each other overlap and "similar price" means similar
+  *relative* price);
+* other numeric columns -- standardised, then banded the same way (bands of half a standard deviation);
+* text columns (description, tags) -- TF-IDF through scikit-learn.
+
+Each column's block is scaled to unit length, then multiplied by the square root of the column's
+weight, and the whole vector is L2-normalised: the cosine of two items is the *weighted mean* of
+their per-column similarities. Scores are ``profile @ X.T``: nothing item x item is ever dense.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, DataError, _hint
+from recokit.base import Context, Query, Recommendation, Recommendations, Recommender, top_k
+from recokit.data import Dataset
+
+__all__ = ["ContentBased"]
+
+_DAY_US = 86_400 * 1_000_000
+#: columns never used as attributes by the automatic detection (availability, not likeness)
+_AUTO_SKIP = {"item_id", "stock", "name", "title", "sku", "ean", "url", "image"}
+_TEXT_NAMES = {"description", "tags", "keywords", "text"}
+#: default mapping of declared customer data to catalogue columns (used where both sides exist)
+DEFAULT_DECLARED_MAPPING: dict[str, str] = {
+    "declared_sports": "sport",
+    "declared_sport": "sport",
+    "sports": "sport",
+    "level": "level",
+}
+
+
+@dataclass(frozen=True)
+class _Block:
+    column: str
+    kind: str  # 'categorical' | 'price' | 'numeric' | 'text'
+    start: int
+    stop: int
+    weight: float
+
+
+def _check_weight(owner: str, param: str, column: str, w: Any) -> float:
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+        raise ConfigError(f"The weight of column {column!r} in the '{param}' parameter of {owner} must be a number >= 0. Got {w!r} instead.")
+    return float(w)
+
+
+def _as_weights(value: Any, param: str) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise ConfigError(_hint(f"The '{param}' parameter of ContentBased must be a list of column names or a dict {{column: weight}}. Got the string {value!r}.", f"write {param}=[{value!r}]."))
+    if isinstance(value, Mapping):
+        return {str(c): _check_weight("ContentBased", param, str(c), w) for c, w in value.items()}
+    try:
+        return {str(c): 1.0 for c in value}
+    except TypeError:
+        raise ConfigError(f"The '{param}' parameter of ContentBased must be a list of column names or a dict {{column: weight}}. Got {type(value).__name__}.") from None
+
+
+def _unit_rows(m: sp.csr_array) -> sp.csr_array:
+    """Rows scaled to unit L2 length (all-zero rows stay zero)."""
+    m = sp.csr_array(m, dtype=np.float64)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_array(sp.diags_array(scale) @ m)
+
+
+def _banded(pos: np.ndarray) -> tuple[sp.csr_array, int, int]:
+    """Each finite position ``x`` -> weight ``1-f`` on band ``floor(x)`` and ``f`` on the next band."""
+    finite = np.isfinite(pos)
+    n = len(pos)
+    if not finite.any():
+        return sp.csr_array((n, 0)), 0, 0
+    lo = np.floor(np.where(finite, pos, 0.0)).astype(np.int64)
+    base = int(lo[finite].min())
+    lo -= base
+    frac = np.where(finite, pos - np.floor(np.where(finite, pos, 0.0)), 0.0)
+    rows = np.flatnonzero(finite)
+    n_bands = int(lo[finite].max()) + 2
+    r = np.concatenate([rows, rows])
+    c = np.concatenate([lo[rows], lo[rows] + 1])
+    v = np.concatenate([1.0 - frac[rows], frac[rows]])
+    keep = v > 0
+    m = sp.csr_array((v[keep], (r[keep], c[keep])), shape=(n, n_bands))
+    m.sum_duplicates()
+    return m, base, n_bands
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, b) for a, b in zip(starts, stops)])``, vectorised."""
+    lengths = (stops - starts).astype(np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    shift = np.repeat(starts.astype(np.int64) - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    return shift + np.arange(total, dtype=np.int64)
+
+
+def _pretty(value: Any) -> str:
+    return str(value).replace("_", " ")
+
+
+class ContentBased(Recommender):
+    """Recommend products whose catalogue attributes resemble what the customer likes.
+
+    Works without any interaction on the product (a new product is served from day one), and for
+    a customer without purchases who declared their sports.
+
+    Parameters
+    ----------
+    columns : list of str or dict {column: weight}, optional
+        Categorical and numeric catalogue columns to use, with optional weights (default 1).
+        ``None`` (default) detects them from the catalogue: boolean columns and string columns
+        with at most ``max_levels`` distinct values (and not one value per product) are
+        categorical; numeric columns are scaled (``price_column`` as log-price bands). ``stock``,
+        ``name`` and id-like columns are skipped; ``category_column`` gets weight 2.
+    text_columns : list of str or dict {column: weight}, optional
+        Free-text columns vectorised with TF-IDF. ``None`` (default) takes string columns named
+        ``description``/``tags``/``keywords``/``text`` or whose values average 30+ characters;
+        ``[]`` uses none.
+    price_column : str or None
+        The numeric column encoded as log-price bands (default ``'price'``).
+    price_band_ratio : float
+        Width of one price band as a ratio (default 1.5): two prices overlap when within this
+        factor of each other.
+    category_column : str or None
+        The column that defines "comparable" for :meth:`alternatives` (default ``'category'``).
+    stock_column : str or None
+        Numeric or boolean availability column used by :meth:`alternatives` (default ``'stock'``;
+        a product is in stock when the value is > 0 / True; null counts as out of stock).
+    declared_mapping : dict {customer column: catalogue column}, optional
+        How declared customer data becomes a profile for customers without purchases. Values are
+        split on ``, ; | /`` and matched, case-insensitively, against the values of the
+        (categorical) catalogue column. ``None`` uses :data:`DEFAULT_DECLARED_MAPPING`
+        (``declared_sports -> sport``, ``level -> level``) wherever both columns exist; ``{}``
+        turns declared profiles off.
+    half_life_days : float or None
+        Recency weighting of a customer's purchases: weight ``0.5 ** (age_days / half_life_days)``
+        at the request's ``now`` (default 180). ``None``: all purchases count the same. A product
+        bought several times counts once, with its most recent purchase.
+    max_levels : int
+        The largest number of distinct values of an automatically detected categorical column.
+
+    Notes
+    -----
+    The profile of a request is, in order of precedence: the context items (product page, cart);
+    else the customer's purchases up to the request's ``now``, recency-weighted; else the
+    customer's declared data. Without any of these, every score is NaN (no opinion). Items whose
+    vector is empty (no usable attribute) are NaN too. Scores are cosines in [0, 1].
+
+    Examples
+    --------
+    >>> from recokit import ContentBased, Query
+    >>> from recokit.datasets import sports_shop
+    >>> shop = sports_shop(300, seed=1)
+    >>> model = ContentBased().fit(shop)
+    >>> item = shop.catalog["item_id"][0]
+    >>> alts = model.alternatives(item, k=3)
+    >>> len(alts) <= 3 and item not in alts.item_ids
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        columns: Sequence[str] | Mapping[str, float] | None = None,
+        text_columns: Sequence[str] | Mapping[str, float] | None = None,
+        price_column: str | None = "price",
+        price_band_ratio: float = 1.5,
+        category_column: str | None = "category",
+        stock_column: str | None = "stock",
+        declared_mapping: Mapping[str, str] | None = None,
+        half_life_days: float | None = 180.0,
+        max_levels: int = 50,
+    ) -> None:
+        self.columns = columns
+        self.text_columns = text_columns
+        self.price_column = price_column
+        self.price_band_ratio = price_band_ratio
+        self.category_column = category_column
+        self.stock_column = stock_column
+        self.declared_mapping = declared_mapping
+        self.half_life_days = half_life_days
+        self.max_levels = max_levels
+
+    # -- configuration ---------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.half_life_days is not None and (
+            isinstance(self.half_life_days, bool)
+            or not isinstance(self.half_life_days, (int, float))
+            or not math.isfinite(self.half_life_days)
+            or self.half_life_days <= 0
+        ):
+            raise ConfigError(f"The 'half_life_days' parameter of ContentBased must be a number > 0 or None. Got {self.half_life_days!r} instead.")
+        r = self.price_band_ratio
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 1:
+            raise ConfigError(f"The 'price_band_ratio' parameter of ContentBased must be a number > 1. Got {r!r} instead.")
+        if isinstance(self.max_levels, bool) or not isinstance(self.max_levels, int) or self.max_levels < 1:
+            raise ConfigError(f"The 'max_levels' parameter of ContentBased must be an int >= 1. Got {self.max_levels!r} instead.")
+        if self.declared_mapping is not None and not isinstance(self.declared_mapping, Mapping):
+            raise ConfigError(
+                f"The 'declared_mapping' parameter of ContentBased must be a dict {{customer column: catalogue column}} or None. Got {type(self.declared_mapping).__name__}."
+            )
+
+    def _resolve_columns(self, cat: pl.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+        cols = _as_weights(self.columns, "columns")
+        texts = _as_weights(self.text_columns, "text_columns")
+        for param, given in (("columns", cols), ("text_columns", texts)):
+            for c in given or {}:
+                if c not in cat.columns:
+                    raise DataError(
+                        _hint(
+                            f"ContentBased({param}=...): the catalog has no column {c!r}.",
+                            f"choose among {[x for x in cat.columns if x != 'item_id']}.",
+                        )
+                    )
+                if c == "item_id":
+                    raise ConfigError(f"ContentBased({param}=...): 'item_id' is the product id, not an attribute.")
+        n = cat.height
+        if texts is None:
+            texts = {}
+            for c, dtype in cat.schema.items():
+                if c in _AUTO_SKIP or (cols is not None and c in cols) or dtype != pl.String:
+                    continue
+                mean_len = cat[c].str.len_chars().mean() or 0.0
+                if c.lower() in _TEXT_NAMES or (mean_len >= 30 and cat[c].n_unique() > self.max_levels):
+                    texts[c] = 1.0
+        if cols is None:
+            cols = {}
+            for c, dtype in cat.schema.items():
+                if c in _AUTO_SKIP or c in texts or c == self.stock_column or c.endswith("_id"):
+                    continue
+                if dtype == pl.Boolean:
+                    cols[c] = 1.0
+                elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+                    levels = cat[c].drop_nulls().n_unique()
+                    if 1 <= levels <= self.max_levels and (levels < n or n <= 1):
+                        cols[c] = 2.0 if c == self.category_column else 1.0
+                elif dtype.is_numeric():
+                    cols[c] = 1.0
+        for c in cols:
+            dtype = cat.schema[c]
+            ok = dtype in (pl.Boolean, pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_numeric()
+            if not ok:
+                raise DataError(
+                    _hint(
+                        f"ContentBased(columns=...): column {c!r} has type {dtype}, which is neither categorical nor numeric.",
+                        "cast it to a string or a number, or leave it out.",
+                    )
+                )
+        for c in texts:
+            if cat.schema[c] != pl.String:
+                raise DataError(_hint(f"ContentBased(text_columns=...): column {c!r} has type {cat.schema[c]}, not text.", "cast it to a string."))
+        return cols, texts
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        from recokit._sklearn import tfidf_matrix
+
+        self._check_params()
+        cat = dataset.catalog
+        n = dataset.n_items
+        cols, texts = self._resolve_columns(cat)
+        parts: list[sp.csr_array] = []
+        blocks: list[_Block] = []
+        names: list[str] = []
+        start = 0
+
+        def add(column: str, kind: str, m: sp.csr_array, labels: list[str], weight: float) -> None:
+            nonlocal start
+            if m.shape[1] == 0 or weight == 0:
+                return
+            parts.append(_unit_rows(m))
+            blocks.append(_Block(column, kind, start, start + m.shape[1], weight))
+            names.extend(labels)
+            start += m.shape[1]
+
+        for c, w in cols.items():
+            s = cat[c]
+            if s.dtype.is_numeric() and s.dtype != pl.Boolean:
+                x = s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+                if c == self.price_column:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        pos = np.where(x > 0, np.log(x) / math.log(self.price_band_ratio), np.nan)
+                    m, base, nb = _banded(pos)
+                    labels = [f"{c}~{self.price_band_ratio ** (base + b):.4g}" for b in range(nb)]
+                    add(c, "price", m, labels, w)
+                else:
+                    finite = np.isfinite(x)
+                    sd = float(np.std(x[finite])) if finite.sum() > 1 else 0.0
+                    if sd == 0:
+                        continue  # a constant column says nothing about likeness
+                    pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
+                    m, base, nb = _banded(pos)
+                    add(c, "numeric", m, [f"{c}@{base + b}" for b in range(nb)], w)
+            else:
+                vals = s.cast(pl.String)
+                levels = sorted(vals.drop_nulls().unique().to_list())
+                lookup = {v: j for j, v in enumerate(levels)}
+                v_list = vals.to_list()
+                rows = np.array([i for i, v in enumerate(v_list) if v is not None], dtype=np.int64)
+                colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
+                m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
+                add(c, "categorical", m, [f"{c}={v}" for v in levels], w)
+        for c, w in texts.items():
+            m, vocab = tfidf_matrix(cat[c].to_list())
+            add(c, "text", m, [f"{c}:{t}" for t in vocab], w)
+
+        self.blocks_ = tuple(blocks)
+        self.feature_names_ = names
+        self.attribute_columns_ = {b.column: b.kind for b in blocks}
+        if parts:
+            unit = sp.csr_array(sp.hstack(parts, format="csr"))
+            scale = np.concatenate([np.full(b.stop - b.start, math.sqrt(b.weight)) for b in blocks])
+        else:
+            unit = sp.csr_array((n, 0))
+            scale = np.empty(0)
+        #: per-column unit blocks, unweighted (what ``explain`` compares column by column)
+        self.block_vectors_ = unit
+        #: the item vectors: weighted blocks, L2-normalised rows (n_items x n_features)
+        self.item_vectors_ = _unit_rows(sp.csr_array(unit @ sp.diags_array(scale))) if parts else unit
+        self.item_vectors_.sort_indices()
+        self.item_vectors_t_ = sp.csr_array(self.item_vectors_.T)
+        self.has_vector_ = np.diff(self.item_vectors_.indptr) > 0
+        self._feature_scale = scale
+        # for explanations: the block of each feature, and the share of products having it
+        self._feature_block = np.repeat(np.arange(len(blocks)), [b.stop - b.start for b in blocks]).astype(np.int64)
+        self._feature_share = np.bincount(unit.indices, minlength=unit.shape[1]) / max(n, 1)
+        self._boolean = {c for c in cols if cat.schema[c] == pl.Boolean}
+
+        # purchase history, grouped by customer, for recency-weighted profiles at request time
+        inter = dataset.interactions.sort(["customer_idx", "item_idx"], maintain_order=True)
+        c_idx = inter["customer_idx"].to_numpy()
+        self._hist_ptr = np.searchsorted(c_idx, np.arange(dataset.n_customers + 1)).astype(np.int64)
+        self._hist_item = inter["item_idx"].to_numpy().astype(np.int64)
+        self._hist_w = inter["weight"].to_numpy().astype(np.float64)
+        self._hist_t = (
+            inter["timestamp"].to_numpy().astype("datetime64[us]").astype(np.int64) if dataset.has_time else None
+        )
+        self._fit_declared(dataset)
+
+    def _fit_declared(self, dataset: Dataset) -> None:
+        n_c = dataset.n_customers
+        n_f = self.item_vectors_.shape[1]
+        self.declared_columns_: dict[str, str] = {}
+        cust = dataset.customers
+        explicit = self.declared_mapping is not None
+        mapping = dict(DEFAULT_DECLARED_MAPPING if self.declared_mapping is None else self.declared_mapping)
+        blocks = {b.column: b for b in self.blocks_}
+        for ccol, icol in mapping.items():
+            if cust is None or ccol not in cust.columns:
+                if explicit:
+                    where = "there is no customer table" if cust is None else f"the customer table has no column {ccol!r}"
+                    raise DataError(
+                        _hint(f"ContentBased(declared_mapping=...): {where}.", "build the Dataset with customers=... holding that column, or fix the mapping.")
+                    )
+                continue
+            block = blocks.get(icol)
+            if block is None or block.kind != "categorical":
+                if explicit:
+                    raise ConfigError(
+                        _hint(
+                            f"ContentBased(declared_mapping=...): {ccol!r} is mapped to catalogue column {icol!r}, which is not a categorical attribute of the model.",
+                            f"categorical attributes: {[b.column for b in self.blocks_ if b.kind == 'categorical']}.",
+                        )
+                    )
+                continue
+            self.declared_columns_[ccol] = icol
+        pairs = [pl.DataFrame(schema={"r": pl.Int64, "f": pl.Int64})]
+        if self.declared_columns_ and cust is not None:
+            cidx = dataset.customer_ids.index(cust["customer_id"].to_list(), missing="ignore")
+            for ccol, icol in self.declared_columns_.items():
+                block = blocks[icol]
+                levels = [self.feature_names_[f].split("=", 1)[1] for f in range(block.start, block.stop)]
+                lookup = pl.DataFrame(
+                    {"key": [v.strip().lower() for v in levels], "f": np.arange(block.start, block.stop, dtype=np.int64)}
+                )
+                raw = cust[ccol]
+                if isinstance(raw.dtype, pl.List):
+                    values = raw.list.eval(pl.element().cast(pl.String))
+                else:  # "running, cycling" / "running;cycling" / "running|cycling"
+                    values = raw.cast(pl.String).str.replace_all(r"[;|/]", ",").str.split(",")
+                frame = (
+                    pl.DataFrame({"r": cidx, "v": values})
+                    .filter(pl.col("r") >= 0)
+                    .explode("v")
+                    .with_columns(key=pl.col("v").str.strip_chars().str.to_lowercase())
+                )
+                # unmatched values ("chess") are ignored: the inner join keeps known values only
+                pairs.append(frame.join(lookup, on="key", how="inner").select("r", "f"))
+        # a value declared twice ("running,Running"), or by two mapped columns, counts once
+        both = pl.concat(pairs).unique().sort("r", "f")
+        rows, feats = both["r"].to_numpy(), both["f"].to_numpy()
+        vals = np.sqrt(np.array([b.weight for b in self.blocks_])[self._feature_block[feats]]) if len(feats) else np.empty(0)
+        d = sp.csr_array((vals.astype(np.float64), (rows, feats)), shape=(n_c, n_f))
+        d.sort_indices()
+        #: customers x features: the profile each customer's declared data maps to
+        self.declared_profiles_ = d
+
+    # -- profiles ----------------------------------------------------------------------------
+    def _now_us(self, now: dt.datetime | None) -> int | None:
+        if self._hist_t is None:
+            return None
+        when = now if now is not None else self.dataset_.last_time
+        return int(np.datetime64(when, "us").astype(np.int64))
+
+    def _history_entries(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(batch row, item, weight) of each customer's recency-weighted purchases at ``now``."""
+        starts, stops = self._hist_ptr[customer_idx], self._hist_ptr[customer_idx + 1]
+        take = _ranges(starts, stops)
+        rows = np.repeat(np.arange(len(customer_idx)), stops - starts)
+        now_us = self._now_us(now)
+        if now_us is not None:  # only what was bought up to the request's `now`
+            before = self._hist_t[take] <= now_us
+            take, rows = take[before], rows[before]
+        w = self._hist_w[take]
+        if now_us is not None and self.half_life_days is not None:
+            age = (now_us - self._hist_t[take]) / _DAY_US
+            w = w * np.power(0.5, age / float(self.half_life_days))
+        items = self._hist_item[take]
+        # one vote per product (its most recent, heaviest purchase): ten orders of the same gel
+        # should not drown the rest of the profile. Rows are sorted by (customer, item).
+        if len(rows):
+            first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])])
+            w, rows, items = np.maximum.reduceat(w, first), rows[first], items[first]
+        # products without attributes, or with weight 0 (an event type weighted 0), say nothing
+        keep = (w > 0) & self.has_vector_[items]
+        return rows[keep], items[keep], w[keep]
+
+    def _history_weights(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
+        """Batch x items: each customer's recency-weighted purchases at ``now``."""
+        rows, items, w = self._history_entries(customer_idx, now)
+        return sp.csr_array((w, (rows, items)), shape=(len(customer_idx), self.dataset_.n_items))
+
+    def _dots(self, rows: np.ndarray, item_idx: int) -> np.ndarray:
+        """Cosine of item ``item_idx`` with each item of ``rows`` (no sparse-matrix overhead)."""
+        x = self.item_vectors_
+        dense = np.zeros(x.shape[1])
+        lo, hi = x.indptr[item_idx], x.indptr[item_idx + 1]
+        dense[x.indices[lo:hi]] = x.data[lo:hi]
+        starts, stops = x.indptr[rows], x.indptr[rows + 1]
+        take = _ranges(starts, stops)
+        owner = np.repeat(np.arange(len(rows)), stops - starts)
+        return np.bincount(owner, weights=x.data[take] * dense[x.indices[take]], minlength=len(rows))
+
+    def _profiles(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[sp.csr_array, np.ndarray]:
+        """Profiles (batch x features) and their source: 1 history, 2 declared, 0 none."""
+        customer_idx = np.asarray(customer_idx, dtype=np.int64)
+        prof = sp.csr_array(self._history_weights(customer_idx, now) @ self.item_vectors_)
+        source = np.where(np.diff(prof.indptr) > 0, 1, 0)
+        missing = np.flatnonzero(source == 0)
+        if len(missing) and self.declared_profiles_.nnz:
+            decl = self.declared_profiles_[customer_idx]
+            has_decl = np.diff(decl.indptr) > 0
+            use = has_decl & (source == 0)
+            if use.any():
+                keep = sp.diags_array((source == 1).astype(np.float64))
+                pick = sp.diags_array(use.astype(np.float64))
+                prof = sp.csr_array(keep @ prof + pick @ decl)
+                source = np.where(use, 2, source)
+        return prof, source
+
+    def _score_profiles(self, prof: sp.csr_array) -> np.ndarray:
+        raw = (prof @ self.item_vectors_t_).toarray() if prof.shape[1] else np.zeros((prof.shape[0], self.dataset_.n_items))
+        norms = np.sqrt(np.asarray(prof.multiply(prof).sum(axis=1)).ravel())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores = raw / norms[:, None]
+        scores[norms == 0] = np.nan
+        scores[:, ~self.has_vector_] = np.nan
+        return np.clip(scores, 0.0, 1.0, out=scores, where=np.isfinite(scores))
+
+    def _context_profile(self, item_idx: np.ndarray) -> sp.csr_array:
+        w = sp.csr_array((np.ones(len(item_idx)), (np.zeros(len(item_idx), dtype=np.int64), item_idx)), shape=(1, self.dataset_.n_items))
+        return sp.csr_array(w @ self.item_vectors_)
+
+    def _score(self, ctx: Context) -> np.ndarray:
+        if len(ctx.item_idx):
+            return self._score_profiles(self._context_profile(ctx.item_idx))[0]
+        if ctx.known_customer:
+            return self._score_many(np.array([ctx.customer_idx]), ctx.now)[0]
+        return np.full(self.dataset_.n_items, np.nan)
+
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        prof, _ = self._profiles(customer_idx, now)
+        return self._score_profiles(prof)
+
+    # -- explanations ------------------------------------------------------------------------
+    def _matched(self, a: int, b: int, limit: int = 3) -> list[str]:
+        """The attributes items ``a`` and ``b`` share, most telling first.
+
+        Order: the category, then a similar price, then the other shared values, rarest first
+        (values shared by more than half the catalogue -- "adult" -- say nothing and are left
+        out), then other numbers, then words the descriptions have in common.
+        """
+        u = self.block_vectors_
+        fa, va = u.indices[u.indptr[a] : u.indptr[a + 1]], u.data[u.indptr[a] : u.indptr[a + 1]]
+        fb, vb = u.indices[u.indptr[b] : u.indptr[b + 1]], u.data[u.indptr[b] : u.indptr[b + 1]]
+        common, ia, ib = np.intersect1d(fa, fb, assume_unique=True, return_indices=True)
+        prod = va[ia] * vb[ib]
+        blk_of = self._feature_block[common]
+        sims = np.bincount(blk_of, weights=prod, minlength=len(self.blocks_))
+        found: list[tuple[int, float, int, str]] = []
+        for k in np.flatnonzero(sims > 0).tolist():
+            blk = self.blocks_[k]
+            sim = float(sims[k])
+            if blk.kind == "categorical":
+                f = int(common[blk_of == k][0])
+                value = self.feature_names_[f].split("=", 1)[1]
+                if blk.column == self.category_column:
+                    found.append((0, 0.0, k, f"same {_pretty(blk.column)}: {_pretty(value)}"))
+                    continue
+                share = float(self._feature_share[f])
+                if share > 0.5 or (blk.column in self._boolean and value != "true"):
+                    continue
+                text = f"both {_pretty(blk.column)}" if blk.column in self._boolean else f"same {_pretty(blk.column)}: {_pretty(value)}"
+                found.append((2, share, k, text))
+            elif blk.kind == "price":
+                if sim >= 0.5:
+                    found.append((1, 0.0, k, "similar price"))
+            elif blk.kind == "numeric":
+                if sim >= 0.5:
+                    found.append((3, -sim, k, f"similar {_pretty(blk.column)}"))
+            elif sim >= 0.1:
+                mine = blk_of == k
+                order = np.lexsort((common[mine], -prod[mine]))[:2]
+                words = [self.feature_names_[int(common[mine][j])].split(":", 1)[1] for j in order]
+                found.append((4, -sim, k, f"{_pretty(blk.column)} mentions {' and '.join(repr(w) for w in words)}"))
+        found.sort()
+        return [t for *_, t in found[:limit]]
+
+    def _name(self, item_idx: int) -> str:
+        cat = self.dataset_.catalog
+        item_id = self.dataset_.item_ids.id(item_idx)
+        if "name" in cat.columns and cat["name"][item_idx] is not None:
+            return f"{cat['name'][item_idx]} ({item_id})"
+        return str(item_id)
+
+    def _explain(self, ctx: Context, item_idx: int) -> str | None:
+        if not self.has_vector_[item_idx]:
+            return None
+        if len(ctx.item_idx):
+            sims = self._dots(ctx.item_idx, item_idx)
+            j = int(ctx.item_idx[int(np.argmax(sims))])
+            return self._reason_like(j, item_idx, "like")
+        if not ctx.known_customer:
+            return None
+        c = ctx.customer_idx
+        _, bought, w = self._history_entries(np.array([c]), ctx.now)
+        if len(bought):
+            contrib = w * self._dots(bought, item_idx)
+            best = int(bought[np.lexsort((bought, -contrib))[0]])
+            if best == item_idx:
+                return "you bought this before"
+            return self._reason_like(best, item_idx, "similar to your")
+        d = self.declared_profiles_
+        feats = d.indices[d.indptr[c] : d.indptr[c + 1]]
+        decl = [(self.blocks_[self._feature_block[f]].column, self.feature_names_[f].split("=", 1)[1]) for f in feats.tolist()]
+        if decl:
+            item_vals = {(blk.column, _pretty(self.dataset_.catalog[blk.column][item_idx])) for blk in self.blocks_ if blk.kind == "categorical"}
+            hits = [f"{_pretty(col)}: {_pretty(v)}" for col, v in decl if (col, _pretty(v)) in item_vals]
+            if hits:
+                return "matches your declared " + ", ".join(dict.fromkeys(hits))
+            declared = ", ".join(dict.fromkeys(_pretty(v) for _, v in decl))
+            return f"not linked to your declared interests ({declared})"
+        return None
+
+    def _reason_like(self, j: int, i: int, lead: str) -> str:
+        if self._dots(np.array([j]), i)[0] <= 0:
+            return "unlike your purchases (no attribute in common)" if lead != "like" else f"unlike {self._name(j)} (no attribute in common)"
+        matched = self._matched(j, i)
+        if lead == "similar to your":
+            head = f"similar to your {self._name(j)}"
+        else:
+            head = f"like {self._name(j)}"
+        return f"{head}: {'; '.join(matched)}" if matched else f"{head} (few attributes in common)"
+
+    # -- item-to-item ------------------------------------------------------------------------
+    def similarity(self, item_a: Hashable, item_b: Hashable) -> float:
+        """Cosine similarity of two catalogue products' attribute vectors (NaN if either is unknown
+        or has no usable attribute).
+
+        Examples
+        --------
+        >>> from recokit import ContentBased
+        >>> from recokit.datasets import sports_shop
+        >>> shop = sports_shop(300, seed=1)
+        >>> model = ContentBased().fit(shop)
+        >>> a = shop.catalog["item_id"][0]
+        >>> round(model.similarity(a, a), 6)
+        1.0
+        """
+        self._check_fitted()
+        ia, ib = self.dataset_.item_ids.get(item_a), self.dataset_.item_ids.get(item_b)
+        if ia is None or ib is None or not (self.has_vector_[ia] and self.has_vector_[ib]):
+            return math.nan
+        return float(min(1.0, (self.item_vectors_[[ia]].multiply(self.item_vectors_[[ib]])).sum()))
+
+    def _in_stock(self, dataset: Dataset) -> np.ndarray | None:
+        col = self.stock_column
+        if col is None or col not in dataset.catalog.columns:
+            return None
+        s = dataset.catalog[col]
+        if s.dtype == pl.Boolean:
+            return s.fill_null(False).to_numpy().astype(bool)
+        if not s.dtype.is_numeric():
+            raise DataError(_hint(f"ContentBased: stock column {col!r} must be numeric or boolean; got {s.dtype}.", "cast it, or pass stock_column=None."))
+        return (s.cast(pl.Float64).fill_null(0.0).fill_nan(0.0) > 0).to_numpy()
+
+    def alternatives(
+        self,
+        item_id: Hashable,
+        k: int = 5,
+        *,
+        in_stock_only: bool = True,
+        same_category: bool = True,
+        exclude: Sequence[Hashable] = (),
+        dataset: Dataset | None = None,
+    ) -> Recommendations:
+        """Comparable products to offer instead of ``item_id`` (e.g. when it is out of stock).
+
+        Candidates share the product's ``category_column`` value (when ``same_category``) and,
+        when ``in_stock_only`` and the catalogue has ``stock_column``, are in stock. They are
+        ranked by attribute similarity (category, price band, brand, description...); each comes
+        with the attributes that matched. The product itself is never its own alternative.
+
+        Parameters
+        ----------
+        item_id
+            The product on screen.
+        k : int
+            At most this many alternatives (fewer when the category runs out).
+        in_stock_only : bool
+            Skip products whose stock is 0, False or null.
+        same_category : bool
+            Only products of the same category.
+        exclude : list of item ids
+            Products never to offer.
+        dataset : Dataset, optional
+            Read stock from this dataset (e.g. ``shop.with_catalog(fresh_stock)``) instead of
+            the fitted one: stock changes need no refit.
+
+        Returns
+        -------
+        Recommendations
+            Best first; empty for an unknown product.
+
+        Examples
+        --------
+        >>> from recokit import ContentBased
+        >>> from recokit.datasets import sports_shop
+        >>> shop = sports_shop(300, seed=1)
+        >>> model = ContentBased().fit(shop)
+        >>> shoe = shop.catalog.filter(category="running_shoes")["item_id"][0]
+        >>> alts = model.alternatives(shoe, k=3)
+        >>> all(r.reason.startswith("same category: running shoes") for r in alts)
+        True
+        """
+        self._check_fitted()
+        query = Query(items=[item_id], k=k, exclude=exclude)
+        ds = self.dataset_
+        idx = ds.item_ids.get(item_id)
+        if idx is None or not self.has_vector_[idx]:
+            return Recommendations(items=(), query=query)
+        sims = np.asarray((self.item_vectors_ @ self.item_vectors_[[idx]].T).toarray()).ravel()
+        sims = np.minimum(sims, 1.0)
+        allowed = self.has_vector_.copy()
+        allowed[idx] = False
+        ex = ds.item_ids.index(query.exclude, missing="ignore")
+        allowed[ex[ex >= 0]] = False
+        if same_category and self.category_column is not None and self.category_column in ds.catalog.columns:
+            cats = ds.catalog[self.category_column]
+            allowed &= (cats == cats[idx]).fill_null(False).to_numpy()
+        if in_stock_only:
+            source = dataset if dataset is not None else ds
+            if dataset is not None and dataset.item_ids != ds.item_ids:
+                raise DataError(_hint("alternatives(dataset=...): the dataset's items differ from the fitted ones.", "use fitted.with_catalog(new_catalog)."))
+            stock = self._in_stock(source)
+            if stock is not None:
+                allowed &= stock
+        picked = top_k(sims[None, :], allowed[None, :], query.k)[0]
+        picked = picked[picked >= 0]
+        recs = []
+        for rank, j in enumerate(picked.tolist(), start=1):
+            matched = self._matched(idx, j)
+            reason = "; ".join(matched) if matched else "few attributes in common"
+            recs.append(Recommendation(rank=rank, item_id=ds.item_ids.id(j), score=float(sims[j]), reason=reason))
+        return Recommendations(items=tuple(recs), query=query)
+
+    def similar_items(self, item_id: Hashable, k: int = 10) -> Recommendations:
+        """The ``k`` products most like ``item_id`` by attributes, any category, in stock or not.
+
+        Same as ``alternatives(item_id, k, in_stock_only=False, same_category=False)``.
+        """
+        return self.alternatives(item_id, k, in_stock_only=False, same_category=False)

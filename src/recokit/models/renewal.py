@@ -1,0 +1,382 @@
+"""Renewal: "your running shoes are 7 months old" -- repurchase timing learnt from the data.
+
+For each category (``category_column``), :class:`Renewal` measures how long customers wait between
+two consecutive purchases of that category: the *intervals*. A category is *renewable* when the
+data shows a real cycle:
+
+* at least ``min_support`` intervals were observed;
+* at least ``min_repeat_share`` of the category's buyers bought it again (durable one-offs --
+  child bikes, tents, adult bikes -- fail here: most buyers buy once);
+* the interquartile range of the intervals is at most ``max_spread`` times their median (a
+  second purchase at random times is not a cycle).
+
+At request time the customer's last purchase of each renewable category is aged against the learnt
+interval (median ``m``, quartiles ``q25``, ``q75``); ``elapsed`` is the time since that purchase:
+
+* ``elapsed < early * q25``: too early -- no opinion (NaN);
+* from there up to ``m``: the score rises to 1 (a Gaussian in ``log(elapsed / m)`` whose width
+  comes from the quartiles);
+* from ``m`` to ``q75``: 1 (due now);
+* from ``q75`` to ``late * q75``: falls linearly (in log time) from 1 to 0.25 (overdue);
+* later: the customer has probably stopped -- NaN.
+
+A due category's items are scored ``due x appeal``: ``appeal`` is the product's share of the
+category's recent buyers (best sellers of the last ``popularity_days`` days first); with
+``prefer_previous`` the product the customer bought last in the category gets the full appeal of
+1, products they bought earlier 0.95 and other products at most 0.9, because a runner who liked a
+shoe model usually buys it again.
+Items of categories that are not due are NaN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recokit._errors import ConfigError, DataError, _hint
+from recokit.base import Context, Recommender
+from recokit.data import Dataset
+from recokit.models.content import _ranges
+
+__all__ = ["Renewal"]
+
+_DAY_US = 86_400 * 1_000_000
+_MONTH_DAYS = 365.25 / 12
+
+
+def _number(owner: str, name: str, value: Any, *, low: float, strict: bool = False, integer: bool = False, high: float | None = None) -> None:
+    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    if integer:
+        bad = bad or not isinstance(value, int)
+    if not bad:
+        bad = value <= low if strict else value < low
+        if high is not None:
+            bad = bad or value > high
+    if bad:
+        kind = "an int" if integer else "a number"
+        rng = f"{'>' if strict else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ConfigError(f"The '{name}' parameter of {owner} must be {kind} {rng}. Got {value!r} instead.")
+
+
+def _unit(q25: float, q75: float) -> tuple[str, float]:
+    """The unit a shopper would use for an interval of ``q25``..``q75`` days."""
+    if q25 >= 60 or q75 >= 90:
+        return "months", _MONTH_DAYS
+    if q25 >= 14:
+        return "weeks", 7.0
+    return "days", 1.0
+
+
+def _duration(days: float, unit: tuple[str, float]) -> str:
+    n = max(round(days / unit[1]), 1)
+    return f"{n} {unit[0] if n != 1 else unit[0][:-1]}"
+
+
+def _every(q25: float, q75: float, unit: tuple[str, float]) -> str:
+    a = max(round(q25 / unit[1]), 1)
+    b = max(round(q75 / unit[1]), a)
+    if a == b:
+        return f"every {unit[0][:-1]}" if a == 1 else f"every {a} {unit[0]}"
+    return f"every {a}\u2013{b} {unit[0]}"
+
+
+class Renewal(Recommender):
+    """Suggest renewing what a customer buys on a cycle (running shoes, inner tubes, socks...).
+
+    Parameters
+    ----------
+    category_column : str
+        Catalogue column whose values are renewed (default ``'category'``).
+    min_support : int
+        Fewest observed repurchase intervals for a category to be renewable (default 20).
+    min_repeat_share : float
+        Fewest share of a category's buyers who bought it again (default 0.25).
+    max_spread : float
+        Largest interquartile range of the intervals, as a multiple of their median (default 1.0).
+    min_gap_days : float
+        Purchases of one category closer than this are the same need (a top-up, two sizes), not a
+        renewal: such gaps are not intervals (default 14).
+    early, late : float
+        The due window: from ``early * q25`` to ``late * q75`` days after the last purchase
+        (defaults 0.9 and 2.5).
+    popularity_days : float
+        Window of "current best products" (distinct recent buyers) before the data's end (default 180).
+    prefer_previous : bool
+        Put the product the customer bought last first in its category, then the ones bought
+        earlier, then the best sellers (default True).
+    event : str
+        With an event column in the data, only this event type counts as a purchase (default
+        ``'purchase'``).
+
+    Attributes
+    ----------
+    intervals_ : polars.DataFrame
+        One row per category: ``category, buyers, repeaters, repeat_share, intervals, q25_days,
+        median_days, q75_days, renewable, why`` (``why`` says why a category is not renewable).
+
+    Examples
+    --------
+    >>> from recokit import Renewal
+    >>> from recokit.datasets import sports_shop
+    >>> shop = sports_shop(1000, seed=2)
+    >>> model = Renewal().fit(shop)
+    >>> t = model.intervals_
+    >>> t.filter(category="child_bike")["renewable"].to_list()
+    [False]
+    """
+
+    def __init__(
+        self,
+        *,
+        category_column: str = "category",
+        min_support: int = 20,
+        min_repeat_share: float = 0.25,
+        max_spread: float = 1.0,
+        min_gap_days: float = 14.0,
+        early: float = 0.9,
+        late: float = 2.5,
+        popularity_days: float = 180.0,
+        prefer_previous: bool = True,
+        event: str = "purchase",
+    ) -> None:
+        self.category_column = category_column
+        self.min_support = min_support
+        self.min_repeat_share = min_repeat_share
+        self.max_spread = max_spread
+        self.min_gap_days = min_gap_days
+        self.early = early
+        self.late = late
+        self.popularity_days = popularity_days
+        self.prefer_previous = prefer_previous
+        self.event = event
+
+    def _check_params(self) -> None:
+        _number("Renewal", "min_support", self.min_support, low=1, integer=True)
+        _number("Renewal", "min_repeat_share", self.min_repeat_share, low=0, high=1)
+        _number("Renewal", "max_spread", self.max_spread, low=0, strict=True)
+        _number("Renewal", "min_gap_days", self.min_gap_days, low=0)
+        _number("Renewal", "early", self.early, low=0, strict=True, high=1)
+        _number("Renewal", "late", self.late, low=1)
+        _number("Renewal", "popularity_days", self.popularity_days, low=0, strict=True)
+        if not isinstance(self.prefer_previous, bool):
+            raise ConfigError(f"The 'prefer_previous' parameter of Renewal must be a bool. Got {self.prefer_previous!r} instead.")
+        if not isinstance(self.category_column, str):
+            raise ConfigError(f"The 'category_column' parameter of Renewal must be a column name. Got {self.category_column!r} instead.")
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        self._check_params()
+        if not dataset.has_time:
+            raise DataError(_hint("Renewal needs purchase timestamps.", "build the Dataset with time_col=..."))
+        col = self.category_column
+        if col not in dataset.catalog.columns:
+            raise DataError(
+                _hint(f"Renewal(category_column={col!r}): the catalog has no column {col!r}.", f"choose one of {[c for c in dataset.catalog.columns if c != 'item_id']}.")
+            )
+        cats = dataset.catalog[col].cast(pl.String)
+        names = sorted(cats.drop_nulls().unique().to_list())
+        lookup = {v: i for i, v in enumerate(names)}
+        item_cat = np.array([-1 if v is None else lookup[v] for v in cats.to_list()], dtype=np.int64)
+        self.categories_ = names
+        self.item_category_ = item_cat
+
+        inter = dataset.interactions
+        if "event" in inter.columns:
+            inter = inter.filter(pl.col("event") == self.event)
+            if inter.height == 0:
+                raise DataError(_hint(f"Renewal: no interaction has event type {self.event!r}.", "pass event=... naming the purchase event of your data."))
+        ev = (
+            inter.select(
+                pl.col("customer_idx"),
+                pl.col("item_idx"),
+                pl.col("timestamp").cast(pl.Datetime("us")).cast(pl.Int64).alias("t"),
+            )
+            .with_columns(pl.Series("cat", item_cat[inter["item_idx"].to_numpy()]))
+            .filter(pl.col("cat") >= 0)
+            .sort(["customer_idx", "cat", "t", "item_idx"])
+        )
+        gap = self.min_gap_days * _DAY_US
+        gaps = ev.with_columns((pl.col("t") - pl.col("t").shift(1).over(["customer_idx", "cat"])).alias("gap")).filter(
+            pl.col("gap") >= max(gap, 1)
+        )
+        #: every observed interval (customer_idx, category code, days): the sufficient statistics
+        #: an exact incremental update or erasure of a customer would recompute the quartiles from
+        self.gaps_ = gaps.select("customer_idx", "cat", (pl.col("gap") / _DAY_US).alias("days"))
+        buyers = ev.group_by("cat").agg(pl.col("customer_idx").n_unique().alias("buyers"))
+        stats = gaps.group_by("cat").agg(
+            pl.col("customer_idx").n_unique().alias("repeaters"),
+            pl.len().alias("intervals"),
+            (pl.col("gap").quantile(0.25, "linear") / _DAY_US).alias("q25_days"),
+            (pl.col("gap").median() / _DAY_US).alias("median_days"),
+            (pl.col("gap").quantile(0.75, "linear") / _DAY_US).alias("q75_days"),
+        )
+        table = (
+            pl.DataFrame({"cat": np.arange(len(names), dtype=np.int64), "category": names})
+            .join(buyers, on="cat", how="left")
+            .join(stats, on="cat", how="left")
+            .with_columns(pl.col("buyers", "repeaters", "intervals").fill_null(0).cast(pl.Int64))
+            .with_columns((pl.col("repeaters") / pl.col("buyers").clip(lower_bound=1)).alias("repeat_share"))
+        )
+        spread = (pl.col("q75_days") - pl.col("q25_days")) / pl.col("median_days")
+        why = (
+            pl.when(pl.col("repeat_share") < self.min_repeat_share)
+            .then(pl.format("bought again by {}% of buyers (min_repeat_share={})", (pl.col("repeat_share") * 100).round(0).cast(pl.Int64), pl.lit(self.min_repeat_share)))
+            .when(pl.col("intervals") < self.min_support)
+            .then(pl.format("only {} repurchase intervals (min_support={})", pl.col("intervals"), pl.lit(self.min_support)))
+            .when((pl.col("median_days") <= 0) | (spread > self.max_spread))
+            .then(pl.format("irregular: spread {} x the median (max_spread={})", spread.round(2), pl.lit(self.max_spread)))
+            .otherwise(None)
+        )
+        table = table.with_columns(why.alias("why")).with_columns(pl.col("why").is_null().alias("renewable"))
+        self.intervals_ = table.select(
+            "category", "buyers", "repeaters", "repeat_share", "intervals", "q25_days", "median_days", "q75_days", "renewable", "why"
+        )
+        ok = table["renewable"].to_numpy()
+        self._renewable = ok
+        self._q25 = table["q25_days"].fill_null(np.nan).to_numpy().astype(np.float64)
+        self._med = table["median_days"].fill_null(np.nan).to_numpy().astype(np.float64)
+        self._q75 = table["q75_days"].fill_null(np.nan).to_numpy().astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._sigma = np.maximum(np.log(self._q75 / self._q25) / 1.349, 0.1)
+
+        # purchases of renewable categories, per customer (request time ages them at `now`)
+        keep = ev.filter(pl.col("cat").is_in(np.flatnonzero(ok).tolist()))
+        c_idx = keep["customer_idx"].to_numpy()
+        self._ptr = np.searchsorted(c_idx, np.arange(dataset.n_customers + 1)).astype(np.int64)
+        self._cat = keep["cat"].to_numpy().astype(np.int64)
+        self._t = keep["t"].to_numpy().astype(np.int64)
+        self._item = keep["item_idx"].to_numpy().astype(np.int64)
+
+        # appeal of each product within its category: recent distinct buyers, all-time as tie-break
+        end = int(np.datetime64(dataset.last_time, "us").astype(np.int64))
+        all_ev = ev.unique(["customer_idx", "item_idx"], keep="last")
+        recent = ev.filter(pl.col("t") >= end - self.popularity_days * _DAY_US).unique(["customer_idx", "item_idx"])
+        n = dataset.n_items
+        pop_all = np.bincount(all_ev["item_idx"].to_numpy(), minlength=n).astype(np.float64)
+        pop_recent = np.bincount(recent["item_idx"].to_numpy(), minlength=n).astype(np.float64)
+        pop = pop_recent + pop_all / (1.0 + pop_all.max(initial=0.0))
+        best = np.zeros(len(names))
+        has = item_cat >= 0
+        np.maximum.at(best, item_cat[has], pop[has])
+        appeal = np.zeros(n)
+        appeal[has] = (1.0 + pop[has]) / (1.0 + best[item_cat[has]])
+        self.appeal_ = appeal * (0.9 if self.prefer_previous else 1.0)
+
+    # -- scoring -----------------------------------------------------------------------------
+    def _due(self, cat: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+        """Due score in (0, 1] of each (category, elapsed days) pair, NaN outside the window."""
+        q25, med, q75, sig = self._q25[cat], self._med[cat], self._q75[cat], self._sigma[cat]
+        out = np.full(len(cat), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rising = (elapsed >= self.early * q25) & (elapsed < med)
+            out[rising] = np.exp(-0.5 * (np.log(elapsed[rising] / med[rising]) / sig[rising]) ** 2)
+            out[(elapsed >= med) & (elapsed <= q75)] = 1.0
+            falling = (elapsed > q75) & (elapsed <= self.late * q75)
+            span = math.log(self.late) if self.late > 1 else 1.0
+            out[falling] = 1.0 - 0.75 * np.log(elapsed[falling] / q75[falling]) / span
+        return out
+
+    def _last_purchases(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, ...]:
+        """For each (batch row, renewable category) bought before ``now``: row, category, last
+        time, last item; plus every (row, item) bought before ``now`` in those categories."""
+        when = now if now is not None else self.dataset_.last_time
+        now_us = int(np.datetime64(when, "us").astype(np.int64))
+        starts, stops = self._ptr[customer_idx], self._ptr[customer_idx + 1]
+        lengths = stops - starts
+        take = _ranges(starts, stops)
+        rows = np.repeat(np.arange(len(customer_idx)), lengths)
+        before = self._t[take] <= now_us
+        take, rows = take[before], rows[before]
+        cat = self._cat[take]
+        key = rows * max(len(self.categories_), 1) + cat
+        last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else np.empty(0, dtype=np.int64)
+        elapsed = (now_us - self._t[take[last]]) / _DAY_US
+        return rows[last], cat[last], elapsed, self._item[take[last]], rows, self._item[take]
+
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        customer_idx = np.asarray(customer_idx, dtype=np.int64)
+        n_items = self.dataset_.n_items
+        scores = np.full((len(customer_idx), n_items), np.nan)
+        if len(customer_idx) == 0 or len(self.categories_) == 0:
+            return scores
+        r, c, elapsed, last_item, all_rows, all_items = self._last_purchases(customer_idx, now)
+        due = np.full((len(customer_idx), len(self.categories_) + 1), np.nan)  # last column: no category
+        due[r, c] = self._due(c, elapsed)
+        scores = due[:, self.item_category_] * self.appeal_[None, :]
+        if self.prefer_previous and len(all_rows):
+            # products bought before rank above the others, the last one bought first
+            scores[all_rows, all_items] = 0.95 * due[all_rows, self.item_category_[all_items]]
+            scores[r, last_item] = due[r, c]
+        return scores
+
+    def _score(self, ctx: Context) -> np.ndarray:
+        if not ctx.known_customer:
+            return np.full(self.dataset_.n_items, np.nan)
+        return self._score_many(np.array([ctx.customer_idx]), ctx.now)[0]
+
+    def _explain(self, ctx: Context, item_idx: int) -> str | None:
+        if not ctx.known_customer:
+            return None
+        cat = int(self.item_category_[item_idx])
+        if cat < 0 or not self._renewable[cat]:
+            return None
+        r, c, elapsed, last_item, _, _ = self._last_purchases(np.array([ctx.customer_idx]), ctx.now)
+        hit = np.flatnonzero(c == cat)
+        if len(hit) == 0:
+            return None
+        j = hit[0]
+        due = self._due(np.array([cat]), elapsed[j : j + 1])[0]
+        if not np.isfinite(due):
+            return None
+        prev = int(last_item[j])
+        unit = _unit(self._q25[cat], self._q75[cat])
+        every = _every(self._q25[cat], self._q75[cat], unit)
+        what = self.categories_[cat].replace("_", " ")
+        age = _duration(float(elapsed[j]), unit)
+        head = f"time to renew your {self._name(prev)}" if prev == item_idx else f"your {self._name(prev)}"
+        return f"{head}: bought {age} ago; customers renew {what} {every}"
+
+    def _name(self, item_idx: int) -> str:
+        cat = self.dataset_.catalog
+        item_id = self.dataset_.item_ids.id(item_idx)
+        if "name" in cat.columns and cat["name"][item_idx] is not None:
+            return f"{cat['name'][item_idx]} ({item_id})"
+        return str(item_id)
+
+    def due_categories(self, customer_id: Any, now: dt.datetime | None = None) -> pl.DataFrame:
+        """The customer's renewable categories at ``now`` with elapsed days and due score.
+
+        Columns ``category, last_item_id, elapsed_days, median_days, due`` (``due`` null when not
+        due: too early or lapsed), most due first. Empty for an unknown customer.
+
+        Examples
+        --------
+        >>> from recokit import Renewal
+        >>> from recokit.datasets import sports_shop
+        >>> shop = sports_shop(1000, seed=2)
+        >>> model = Renewal().fit(shop)
+        >>> model.due_categories("no-such-customer").height
+        0
+        """
+        self._check_fitted()
+        ds = self.dataset_
+        cidx = ds.customer_ids.get(customer_id)
+        schema = {"category": pl.String, "last_item_id": ds.item_ids.dtype, "elapsed_days": pl.Float64, "median_days": pl.Float64, "due": pl.Float64}
+        if cidx is None:
+            return pl.DataFrame(schema=schema)
+        _, c, elapsed, last_item, _, _ = self._last_purchases(np.array([cidx]), now)
+        due = self._due(c, elapsed)
+        return pl.DataFrame(
+            {
+                "category": [self.categories_[i] for i in c.tolist()],
+                "last_item_id": ds.item_ids.ids(last_item),
+                "elapsed_days": elapsed,
+                "median_days": self._med[c],
+                "due": due,
+            },
+            schema=schema,
+        ).with_columns(pl.col("due").fill_nan(None)).sort(["due", "category"], descending=[True, False], nulls_last=True)
