@@ -341,3 +341,27 @@ def test_sparse_batch_ranking_equals_one_by_one(exclude_purchased):
         np.testing.assert_array_equal(rows["score"].to_numpy(), one.scores)
         assert rows["reason"].to_list() == [r.reason for r in one]
     assert table["customer_id"].n_unique() == len(customers)
+
+
+def _brute_force_sources(model: ItemKNN, ds: Dataset, cidx: np.ndarray, items: np.ndarray) -> list:
+    h = ds.user_items.toarray()
+    s = model.similarity_.toarray()
+    out = []
+    for c, j in zip(cidx.tolist(), items.tolist(), strict=True):
+        contrib = np.where((h[c] > 0) & (s[:, j] > 0), h[c] * s[:, j], -np.inf)
+        out.append(None if not np.isfinite(contrib.max()) else f"because you bought {int(np.argmax(contrib))}")
+    return out
+
+
+@pytest.mark.parametrize("k_neighbours, basket", [(2, 8), (12, 2)])  # in-neighbour walk / key look-up
+@given(data=st.data())
+@settings(max_examples=10)
+def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
+    seed = data.draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    rows = [(c, int(i)) for c in range(30) for i in rng.choice(12, basket, replace=False)]
+    ds = Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id"], orient="row"), pl.DataFrame({"item_id": list(range(12))}))
+    model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours).fit(ds)
+    cidx = rng.integers(0, 30, 40)
+    items = rng.integers(0, 12, 40)
+    assert model._explain_many(cidx, items, None).tolist() == _brute_force_sources(model, ds, cidx, items)

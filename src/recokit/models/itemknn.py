@@ -343,24 +343,40 @@ class ItemKNN(Recommender):
     def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
         """The history item contributing most to each (customer, item) score, as a sentence.
 
-        Vectorised over all pairs: each (pair, history item) similarity is looked up by key.
+        Vectorised over all pairs, by the cheaper of two equivalent walks: (pair, history item)
+        similarities looked up by key, or (pair, in-neighbour of the item) history weights read
+        from a dense batch history. Both compute the same products and keep the first maximum
+        in source order.
         """
         n = self.dataset_.n_items
         uniq, inverse = np.unique(customer_idx, return_inverse=True)
         h = self._history_rows(uniq, now)
-        # every (pair, history item) combination: look the similarity up by key in the sorted CSR
-        lens = np.diff(h.indptr)[inverse]
-        starts = h.indptr[inverse]
-        pos = _ragged(starts, lens)
-        pair = np.repeat(np.arange(len(item_idx)), lens)
-        sources = h.indices[pos].astype(np.int64)
-        keys = sources * n + item_idx[pair]
-        keys_fit = self.similarity_keys_
-        order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
-        at = np.empty(len(keys), dtype=np.int64)
-        at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
-        hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
-        pair, sources, contrib = pair[hit], sources[hit], h.data[pos[hit]] * self.similarity_.data[at[hit]]
+        hist_lens = np.diff(h.indptr)[inverse]
+        col = self.similarity_t_
+        in_lens = np.diff(col.indptr)[item_idx]
+        if int(in_lens.sum()) < int(hist_lens.sum()) and len(uniq) * n <= 4_000_000:
+            # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours and read
+            # the customer's weight from a small dense history (NaN = not in the history)
+            dense = np.full((len(uniq), n), np.nan)
+            dense[np.repeat(np.arange(len(uniq)), np.diff(h.indptr)), h.indices] = h.data
+            pos = _ragged(col.indptr[item_idx], in_lens)
+            pair = np.repeat(np.arange(len(item_idx)), in_lens)
+            sources = col.indices[pos].astype(np.int64)
+            contrib = dense[inverse[pair], sources] * col.data[pos]
+            hit = ~np.isnan(contrib)
+            pair, sources, contrib = pair[hit], sources[hit], contrib[hit]
+        else:
+            # every (pair, history item) combination: look the similarity up by key in the sorted CSR
+            pos = _ragged(h.indptr[inverse], hist_lens)
+            pair = np.repeat(np.arange(len(item_idx)), hist_lens)
+            sources = h.indices[pos].astype(np.int64)
+            keys = sources * n + item_idx[pair]
+            keys_fit = self.similarity_keys_
+            order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
+            at = np.empty(len(keys), dtype=np.int64)
+            at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
+            hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
+            pair, sources, contrib = pair[hit], sources[hit], h.data[pos[hit]] * self.similarity_.data[at[hit]]
         src = np.full(len(item_idx), -1, dtype=np.int64)
         if len(pair):
             # pairs are grouped and their sources ascending: the first maximum is the smallest index
