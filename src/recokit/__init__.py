@@ -17,13 +17,15 @@ from recokit._errors import (
 from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
-from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
+from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALS",
     "AssociationRules",
+    "BPR",
     "ConfigError",
     "ContentBased",
     "Context",
@@ -32,6 +34,7 @@ __all__ = [
     "Dataset",
     "Hybrid",
     "IdMap",
+    "ItemKNN",
     "NotFittedError",
     "PerformanceWarning",
     "Popularity",

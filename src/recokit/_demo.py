@@ -13,7 +13,7 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
-from recokit.models import AssociationRules, ContentBased, Popularity, Renewal
+from recokit.models import AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.rules import Boost, Filter, MaxPerGroup, OnePerGroup, Ruled
 
 
@@ -168,7 +168,20 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
           f"{n_bad} rule violations.", file=out)
 
 
-SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together]
+def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    model = models["itemknn"]
+    print("== Because you bought ...: item-based collaborative filtering (ItemKNN, cosine)", file=out)
+    for c in _pick_customers(shop, show):
+        hist = shop.history(c).sort("timestamp", descending=True).head(3)
+        bought = ", ".join(_name(shop, i) for i in hist["item_id"].to_list())
+        print(f"\n  Customer {c}, recently bought: {bought}", file=out)
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=4, exclude_purchased=True)), out)
+    item = shop.item_ids.id(int(shop.item_counts().argmax()))
+    print(f"\n  Product page of the best seller {_name(shop, item)}: similar_items", file=out)
+    _print_recs(shop, model.similar_items(item, k=3), out)
+
+
+SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
@@ -186,6 +199,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     models["renewal"] = Renewal().fit(shop)
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
     models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
+    models["itemknn"] = ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from recokit._errors import ConfigError, NotFittedError, _hint
 from recokit.data import Dataset
@@ -212,6 +213,51 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     return part.astype(np.int64, copy=False)
 
 
+def _densify(part: Any) -> np.ndarray:
+    """A sparse score matrix as a dense one, NaN where nothing is stored."""
+    m = sp.csr_array(part)
+    out = np.full(m.shape, np.nan)
+    out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = m.data
+    return out
+
+
+def _top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
+
+    Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
+    :func:`top_k`: higher score first, then smaller column. Rows are packed into a small
+    ``rows x longest-row`` array (not ``rows x items``) and ranked there by :func:`top_k`.
+    """
+    # by row, then column, so that packed position order == column order (ties -> smaller column)
+    if len(rows) > 1 and not np.all(np.diff(rows * (int(cols.max()) + 1) + cols) > 0):
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(rows, minlength=n_rows)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(rows)) - starts[rows]
+    # very long rows (a customer who bought half the shop) would blow up the packed array
+    width = int(min(counts.max(initial=0), max(4 * k, np.quantile(counts, 0.99) if n_rows else 0)))
+    picked = np.full((n_rows, k), -1, dtype=np.int64)
+    picked_scores = np.full((n_rows, k), np.nan)
+    short = counts <= width
+    sel = short[rows]
+    packed = np.full((n_rows, max(width, 1)), np.nan)
+    packed[rows[sel], pos[sel]] = vals[sel]
+    packed_cols = np.zeros((n_rows, max(width, 1)), dtype=np.int64)
+    packed_cols[rows[sel], pos[sel]] = cols[sel]
+    slot = top_k(packed[short], None, k)
+    got = slot >= 0
+    sub_picked = np.where(got, np.take_along_axis(packed_cols[short], np.maximum(slot, 0), axis=1), -1)
+    sub_scores = np.where(got, np.take_along_axis(packed[short], np.maximum(slot, 0), axis=1), np.nan)
+    picked[short], picked_scores[short] = sub_picked, sub_scores
+    for r in np.flatnonzero(~short):  # a few long rows: sort just their entries
+        lo, hi = starts[r], starts[r] + counts[r]
+        best = np.lexsort((cols[lo:hi], -vals[lo:hi]))[:k]
+        picked[r, : len(best)] = cols[lo:hi][best]
+        picked_scores[r, : len(best)] = vals[lo:hi][best]
+    return picked, picked_scores
+
+
 class Recommender:
     """Base class of every recokit model.
 
@@ -222,7 +268,9 @@ class Recommender:
     * ``_score(ctx) -> np.ndarray`` -- one float per item, NaN for "no opinion";
     * ``_explain(ctx, item_idx) -> str | None`` -- optional, a reason a shopper can read;
     * ``_score_many(customer_idx, now) -> np.ndarray`` -- optional vectorised scoring of many
-      known customers (rows), used by :meth:`recommend_many`; it must agree with ``_score``.
+      known customers (rows), used by :meth:`recommend_many`; it must agree with ``_score``. It
+      may return a scipy sparse matrix whose stored entries are the scores (absent = no opinion):
+      the batch is then ranked without a dense customers x items array.
 
     Request-time methods never mutate the fitted model, so one model can serve many threads.
     """
@@ -263,6 +311,14 @@ class Recommender:
         raise NotImplementedError
 
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
+        return None
+
+    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> Sequence[str | None] | None:
+        """Optional: reasons for many (known customer, item) pairs of customer-only requests.
+
+        Must equal ``_explain`` for ``Query(customer_id=..., now=now)``. None (the default) means
+        "not implemented": the base then calls ``_explain`` pair by pair.
+        """
         return None
 
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
@@ -377,9 +433,14 @@ class Recommender:
     def _package(self, ctx: Context, picked: np.ndarray, scores: np.ndarray) -> Recommendations:
         ids = self.dataset_.item_ids
         recs = []
+        finite = picked[np.isfinite(scores[picked])]
+        batch = None
+        if ctx.known_customer and len(ctx.item_idx) == 0 and len(finite):
+            batch = self._explain_many(np.full(len(finite), ctx.customer_idx), finite, ctx.now)
+        given = dict(zip(finite.tolist(), batch, strict=True)) if batch is not None else {}
         for rank, i in enumerate(picked.tolist(), start=1):
             s = float(scores[i])
-            reason = self._explain(ctx, i) if math.isfinite(s) else BACKFILL_REASON
+            reason = (given[i] if i in given else self._explain(ctx, i)) if math.isfinite(s) else BACKFILL_REASON
             recs.append(Recommendation(rank=rank, item_id=ids.id(i), score=s, reason=reason))
         return Recommendations(items=tuple(recs), query=ctx.query)
 
@@ -393,6 +454,46 @@ class Recommender:
         if idx is None:
             return None
         return self._explain(ctx, idx)
+
+    def _rank_sparse(
+        self, part: Any, batch: np.ndarray, customers: Sequence[Hashable], now: dt.datetime | None, exclude_purchased: bool, k: int, use_backfill: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of a batch whose known customers' scores came as a sparse matrix (stored = scored).
+
+        Same result as the dense path (same tie-break: higher score, then smaller index), without
+        materialising a customers x items array: the speed of models whose scores are sparse.
+        """
+        n, m = len(batch), self.dataset_.n_items
+        known = np.flatnonzero(batch >= 0)
+        part = sp.csr_array(part)
+        part.sort_indices()
+        rows = [known[np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))]]
+        cols, vals = [part.indices.astype(np.int64)], [part.data.astype(np.float64)]
+        for r in np.flatnonzero(batch < 0):
+            dense = np.asarray(self._score(self.context(Query(customer_id=customers[r], now=now))), dtype=np.float64)
+            c = np.flatnonzero(np.isfinite(dense))
+            rows.append(np.full(len(c), r))
+            cols.append(c)
+            vals.append(dense[c])
+        rows_a, cols_a, vals_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        ok = np.isfinite(vals_a)
+        owned_keys = np.empty(0, dtype=np.int64)
+        if exclude_purchased and len(known):
+            sub = self.dataset_.user_items[batch[known]]
+            owned_keys = known[np.repeat(np.arange(len(known)), np.diff(sub.indptr))] * m + sub.indices
+            ok &= ~np.isin(rows_a * m + cols_a, owned_keys)
+        rows_a, cols_a, vals_a = rows_a[ok], cols_a[ok], vals_a[ok]
+        picked, picked_scores = _top_k_coo(rows_a, cols_a, vals_a, n, k)
+        if use_backfill:
+            for r in np.flatnonzero((picked < 0).any(axis=1)):
+                scores = np.full(m, np.nan)
+                mine = rows_a == r
+                scores[cols_a[mine]] = vals_a[mine]
+                allowed = np.ones(m, dtype=bool)
+                allowed[owned_keys[owned_keys // m == r] % m] = False
+                picked[r] = self._backfill(picked[r], scores, allowed)
+                picked_scores[r] = np.where(picked[r] >= 0, scores[np.maximum(picked[r], 0)], np.nan)
+        return picked, picked_scores
 
     def recommend_many(
         self,
@@ -434,34 +535,52 @@ class Recommender:
         for start in range(0, len(customers), batch_size):
             batch = cidx[start : start + batch_size]
             known = batch >= 0
-            scores = np.empty((len(batch), ds.n_items))
-            if known.any():
-                scores[known] = self._score_many(batch[known], now)
-            for r in np.flatnonzero(~known):
-                scores[r] = self._score(self.context(Query(customer_id=customers[start + r], now=now)))
-            allowed = np.ones_like(scores, dtype=bool)
-            if exclude_purchased and known.any():
-                sub = ui[batch[known]]
-                rows = np.repeat(np.flatnonzero(known), np.diff(sub.indptr))
-                allowed[rows, sub.indices] = False
-            picked = top_k(scores, allowed, k)
-            if use_backfill:
-                for r in np.flatnonzero((picked < 0).any(axis=1)):
-                    picked[r] = self._backfill(picked[r], scores[r], allowed[r])
+            part = self._score_many(batch[known], now) if known.any() else None
+            if part is not None and sp.issparse(part) and part.nnz >= 0.1 * part.shape[0] * part.shape[1]:
+                part = _densify(part)  # scores >10% of the items: the dense path is faster (measured)
+            if part is not None and sp.issparse(part):
+                picked, picked_scores = self._rank_sparse(part, batch, customers[start : start + len(batch)], now, exclude_purchased, k, use_backfill)
+            else:
+                if part is not None and known.all():
+                    scores = np.asarray(part, dtype=np.float64)  # no copy when every customer is known
+                else:
+                    scores = np.empty((len(batch), ds.n_items))
+                    if part is not None:
+                        scores[known] = part
+                for r in np.flatnonzero(~known):
+                    scores[r] = self._score(self.context(Query(customer_id=customers[start + r], now=now)))
+                allowed = np.ones_like(scores, dtype=bool)
+                if exclude_purchased and known.any():
+                    sub = ui[batch[known]]
+                    rows = np.repeat(np.flatnonzero(known), np.diff(sub.indptr))
+                    allowed[rows, sub.indices] = False
+                picked = top_k(scores, allowed, k)
+                if use_backfill:
+                    for r in np.flatnonzero((picked < 0).any(axis=1)):
+                        picked[r] = self._backfill(picked[r], scores[r], allowed[r])
+                picked_scores = np.take_along_axis(scores, np.maximum(picked, 0), axis=1)
             rows, cols = np.nonzero(picked >= 0)  # valid slots lead each row, so this is rank order
             item_idx = picked[rows, cols]
             pos_parts.append(rows + start)
             item_parts.append(item_idx)
             rank_parts.append(cols + 1)
-            score_parts.append(scores[rows, item_idx])
+            score_parts.append(picked_scores[rows, cols])
             if reasons:
+                pair_scores = picked_scores[rows, cols]
+                finite = np.isfinite(pair_scores)
+                scored = finite & (batch[rows] >= 0)
+                out = np.full(len(rows), BACKFILL_REASON, dtype=object)
+                batch_reasons = self._explain_many(batch[rows[scored]], item_idx[scored], now) if scored.any() else None
+                if batch_reasons is not None:
+                    out[scored] = batch_reasons
+                todo = finite & ~scored if batch_reasons is not None else finite
                 ctx = None
-                for r, i, s in zip(rows.tolist(), item_idx.tolist(), scores[rows, item_idx].tolist(), strict=True):
-                    if ctx is None or ctx.query.customer_id != customers[start + r]:
-                        ctx = self.context(
-                            Query(customer_id=customers[start + r], now=now, exclude_purchased=exclude_purchased, k=k)
-                        )
-                    reasons_out.append(self._explain(ctx, i) if math.isfinite(s) else BACKFILL_REASON)
+                for j in np.flatnonzero(todo).tolist():  # models without _explain_many, unknown customers
+                    c = customers[start + int(rows[j])]
+                    if ctx is None or ctx.query.customer_id != c:
+                        ctx = self.context(Query(customer_id=c, now=now, exclude_purchased=exclude_purchased, k=k))
+                    out[j] = self._explain(ctx, int(item_idx[j]))
+                reasons_out.extend(out.tolist())
         pos = np.concatenate(pos_parts) if pos_parts else np.empty(0, dtype=np.int64)
         item_idx = np.concatenate(item_parts) if item_parts else np.empty(0, dtype=np.int64)
         all_known = bool((cidx >= 0).all())

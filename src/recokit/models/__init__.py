@@ -2,7 +2,9 @@
 
 from recokit.models.association import AssociationRules
 from recokit.models.content import ContentBased
+from recokit.models.factorization import ALS, BPR
+from recokit.models.itemknn import ItemKNN
 from recokit.models.popularity import Popularity
 from recokit.models.renewal import Renewal
 
-__all__ = ["AssociationRules", "ContentBased", "Popularity", "Renewal"]
+__all__ = ["ALS", "AssociationRules", "BPR", "ContentBased", "ItemKNN", "Popularity", "Renewal"]

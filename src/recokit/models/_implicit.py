@@ -1,0 +1,171 @@
+"""The one place recokit calls implicit (item-item neighbours, ALS, BPR).
+
+Everything goes through here, by keyword, so that an implicit release that changes its API fails
+loudly in recokit's tests with a recokit error, not deep inside a user's request. implicit 0.7.x
+takes the customers x items matrix (``user_items``) in ``fit``; its item-item models need float64
+CSR; its ALS/BPR fits are wrapped in ``threadpool_limits(1, "blas")`` (implicit warns and slows down
+when BLAS runs its own threads inside implicit's threads).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, RecokitError, _hint
+
+__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "recalculate_user"]
+
+#: implicit versions this adapter was written and tested against (major, minor).
+SUPPORTED = ((0, 7),)
+
+
+class ImplicitAPIError(RecokitError):
+    """implicit is missing or its API is not the one recokit was written for."""
+
+
+def _import():
+    try:
+        import implicit
+        import implicit.cpu.als
+        import implicit.cpu.bpr
+        import implicit.nearest_neighbours
+    except ImportError as exc:  # pragma: no cover - implicit is a hard dependency
+        raise ImplicitAPIError(_hint(f"recokit needs the 'implicit' package: {exc}.", "pip install 'implicit>=0.7,<0.8'")) from exc
+    return implicit
+
+
+def check_version() -> str:
+    """implicit's version, or a recokit error when it is not a supported one."""
+    implicit = _import()
+    version = getattr(implicit, "__version__", "0")
+    try:
+        major_minor = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        major_minor = (-1, -1)
+    if major_minor not in SUPPORTED:
+        raise ImplicitAPIError(
+            _hint(
+                f"recokit's item-item, ALS and BPR models were written for implicit 0.7.x; found implicit {version}.",
+                "install a supported version: pip install 'implicit>=0.7,<0.8'.",
+            )
+        )
+    return version
+
+
+def _csr64(matrix: Any) -> sp.csr_matrix:
+    """float64 CSR (implicit's nearest-neighbour kernels need exactly that); no copy when it already is."""
+    if isinstance(matrix, sp.csr_matrix) and matrix.dtype == np.float64:
+        return matrix
+    m = sp.csr_matrix(matrix, dtype=np.float64)
+    if not m.has_sorted_indices:
+        m.sort_indices()
+    return m
+
+
+def _api_error(what: str, exc: Exception) -> ImplicitAPIError:
+    return ImplicitAPIError(
+        _hint(
+            f"implicit's {what} did not accept recokit's call ({type(exc).__name__}: {exc}); its API may have changed.",
+            "install a supported version: pip install 'implicit>=0.7,<0.8', or report this to recokit.",
+        )
+    )
+
+
+_ITEM_ITEM = {"cosine": "CosineRecommender", "bm25": "BM25Recommender", "tfidf": "TFIDFRecommender"}
+
+
+def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K1: float = 1.2, B: float = 0.75) -> sp.csr_matrix:
+    """The items x items similarity of implicit's ``kind`` model (self included), float64 CSR.
+
+    ``user_items`` is customers x items. ``K`` neighbours per item, the item itself counted.
+    """
+    check_version()
+    import implicit.nearest_neighbours as nn
+
+    try:
+        cls = getattr(nn, _ITEM_ITEM[kind])
+        model = cls(K=K, K1=K1, B=B, num_threads=num_threads) if kind == "bm25" else cls(K=K, num_threads=num_threads)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            # implicit converts its own internal COO to CSR and warns about it: nothing the caller can fix;
+            # its TF-IDF divides 0/0 for items whose weights cancel (recokit drops those NaN entries)
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            model.fit(_csr64(user_items), show_progress=False)
+        sim = model.similarity
+    except (TypeError, AttributeError) as exc:
+        raise _api_error(f"{_ITEM_ITEM[kind]}", exc) from exc
+    if not sp.issparse(sim) or sim.shape != (user_items.shape[1],) * 2:
+        raise ImplicitAPIError(
+            _hint(f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", "install implicit 0.7.x.")
+        )
+    return sp.csr_matrix(sim, dtype=np.float64)
+
+
+def fit_factorization(
+    kind: str,
+    user_items: Any,
+    *,
+    factors: int,
+    regularization: float,
+    iterations: int,
+    random_state: int | None,
+    num_threads: int,
+    alpha: float = 1.0,
+    learning_rate: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Fit implicit's CPU ``als`` or ``bpr`` on customers x items; returns (user_factors, item_factors, model).
+
+    BLAS is limited to one thread during the fit (implicit parallelises itself).
+    """
+    check_version()
+    import implicit.cpu.als
+    import implicit.cpu.bpr
+    from threadpoolctl import threadpool_limits
+
+    ui = sp.csr_matrix(user_items, dtype=np.float32)
+    try:
+        # implicit checks the BLAS thread count when the model is built: limit it before that
+        with threadpool_limits(1, "blas"):
+            if kind == "als":
+                model = implicit.cpu.als.AlternatingLeastSquares(
+                    factors=factors,
+                    regularization=regularization,
+                    alpha=alpha,
+                    iterations=iterations,
+                    random_state=random_state,
+                    num_threads=num_threads,
+                )
+            elif kind == "bpr":
+                model = implicit.cpu.bpr.BayesianPersonalizedRanking(
+                    factors=factors,
+                    learning_rate=learning_rate,
+                    regularization=regularization,
+                    iterations=iterations,
+                    random_state=random_state,
+                    num_threads=num_threads,
+                )
+            else:  # pragma: no cover - internal
+                raise ConfigError(f"unknown factorization {kind!r}")
+            model.fit(ui, show_progress=False)
+        user_f, item_f = np.asarray(model.user_factors), np.asarray(model.item_factors)
+    except (TypeError, AttributeError) as exc:
+        raise _api_error(f"{kind.upper()} model", exc) from exc
+    if user_f.shape[0] != ui.shape[0] or item_f.shape[0] != ui.shape[1]:
+        raise ImplicitAPIError(
+            _hint("implicit's factors do not have one row per customer / item; its fit orientation may have changed.", "install implicit 0.7.x.")
+        )
+    return user_f, item_f, model
+
+
+def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
+    """ALS user factors for an ad-hoc history row (1 x items), computed by implicit."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        with threadpool_limits(1, "blas"):
+            return np.asarray(model.recalculate_user(0, sp.csr_matrix(row, dtype=np.float32))).reshape(-1)
+    except (TypeError, AttributeError) as exc:
+        raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc

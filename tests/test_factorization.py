@@ -1,0 +1,114 @@
+"""ALS and BPR wrapped from implicit: contract, determinism, agreement with implicit, cold start."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recokit import ALS, BPR, ConfigError, Query
+from test_itemknn import checkerboard, shop_or_small
+
+from contract import RecommenderContract
+
+
+class TestALSContract(RecommenderContract):
+    def make_dataset(self):
+        return shop_or_small()
+
+    def make_model(self):
+        return ALS(factors=8, iterations=4, random_state=0, num_threads=1)
+
+
+class TestBPRContract(RecommenderContract):
+    def make_dataset(self):
+        return shop_or_small()
+
+    def make_model(self):
+        return BPR(factors=8, iterations=20, random_state=0, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return shop_or_small()
+
+
+def test_als_is_bit_deterministic_with_a_seed_even_with_threads(ds):
+    a = ALS(factors=6, iterations=3, random_state=7, num_threads=2).fit(ds)
+    b = ALS(factors=6, iterations=3, random_state=7, num_threads=2).fit(ds)
+    assert np.array_equal(a.user_factors_, b.user_factors_)
+    assert np.array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_bpr_is_bit_deterministic_with_one_thread(ds):
+    # implicit's BPR is lock-free across threads: only num_threads=1 reproduces bit for bit
+    a = BPR(factors=6, iterations=10, random_state=7, num_threads=1).fit(ds)
+    b = BPR(factors=6, iterations=10, random_state=7, num_threads=1).fit(ds)
+    assert np.array_equal(a.item_factors_, b.item_factors_)
+    assert np.array_equal(a.user_factors_, b.user_factors_)
+
+
+@pytest.mark.parametrize("model", [ALS(factors=6, iterations=3, num_threads=1), BPR(factors=6, iterations=10, num_threads=1)])
+def test_scores_are_implicits_dot_products(ds, model):
+    model.fit(ds)
+    ui = sp.csr_matrix(ds.user_items, dtype=np.float32)
+    for u in range(0, ds.n_customers, 41):
+        if ui[u].nnz == 0:
+            continue
+        ids, scores = model.model_.recommend(u, ui[u], N=ds.n_items, filter_already_liked_items=False)
+        ours = model.score(Query(customer_id=ds.customer_ids.id(u)))
+        np.testing.assert_allclose(ours[ids], scores, rtol=1e-4, atol=1e-5)
+
+
+def test_als_cart_uses_implicits_recalculated_customer(ds):
+    model = ALS(factors=6, iterations=3, num_threads=1).fit(ds)
+    cart = ds.item_ids.to_list()[:3]
+    row = sp.csr_matrix((np.ones(3, dtype=np.float32), ([0, 0, 0], [0, 1, 2])), shape=(1, ds.n_items))
+    ids, scores = model.model_.recommend(0, row, N=ds.n_items, recalculate_user=True, filter_already_liked_items=False)
+    ours = model.score(Query(items=cart))
+    np.testing.assert_allclose(ours[ids], scores, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls, kw", [(ALS, {"factors": 3, "regularization": 0.0, "iterations": 15}), (BPR, {"factors": 3, "iterations": 300, "learning_rate": 0.05})])
+def test_checkerboard_learns_the_held_out_item(cls, kw):
+    data = checkerboard(30)
+    model = cls(random_state=1, num_threads=1, **kw).fit(data)
+    table = model.recommend_many(data.customer_ids.to_list(), k=1, exclude_purchased=True, reasons=False)
+    hits = np.mean(np.array(table["item_id"].to_list()) == np.array(table["customer_id"].to_list()))
+    assert hits >= 0.9
+
+
+@pytest.mark.parametrize("cls", [ALS, BPR])
+def test_no_opinion_without_history_or_context(ds, cls):
+    model = cls(factors=4, iterations=2, num_threads=1).fit(ds)
+    assert np.isnan(model.score(Query())).all()
+    assert np.isnan(model.score(Query(customer_id="stranger"))).all()
+    assert np.isfinite(model.score(Query(items=ds.item_ids.to_list()[:1]))).all()
+    recs = model.recommend(Query(customer_id=ds.customer_ids.to_list()[0], k=3))
+    assert all("tastes like yours" in r.reason for r in recs)
+
+
+def test_fit_does_not_trip_implicits_blas_warning(ds, monkeypatch):
+    import implicit.utils
+
+    monkeypatch.setattr(implicit.utils, "_checked_blas_config", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ALS(factors=4, iterations=1, num_threads=1).fit(ds)
+    assert not [w for w in caught if "BLAS" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (ALS, {"factors": 0}, "'factors' parameter of ALS must be an int >= 1. Got 0 instead."),
+        (ALS, {"alpha": -1.0}, "'alpha'"),
+        (BPR, {"learning_rate": 0}, "'learning_rate'"),
+        (BPR, {"random_state": "seed"}, "'random_state'"),
+    ],
+)
+def test_bad_parameters(ds, cls, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        cls(**kwargs).fit(ds)

@@ -1,0 +1,367 @@
+"""ItemKNN: contract, differential tests against implicit and a dense reference, properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from implicit.nearest_neighbours import CosineRecommender
+
+from recokit import ConfigError, DataError, Dataset, ItemKNN, Query, RecokitError
+
+from contract import RecommenderContract
+
+# implicit warns about converting its own internal COO matrix when called directly here
+pytestmark = pytest.mark.filterwarnings("ignore:Method expects CSR input")
+
+
+def shop_or_small():
+    """The small sports shop of the contract tests (600 customers)."""
+    from recokit.datasets import sports_shop
+
+    return sports_shop(600, seed=11)
+
+
+class _Base(RecommenderContract):
+    def make_dataset(self):
+        return shop_or_small()
+
+
+class TestCosineContract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="cosine", k_neighbours=20)
+
+
+class TestBM25Contract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="bm25", k_neighbours=20, shrinkage=2.0)
+
+
+class TestTFIDFContract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="tfidf", k_neighbours=10)
+
+
+class TestJaccardContract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="jaccard", k_neighbours=15)
+
+
+class TestLiftDecayContract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="lift", k_neighbours=15, min_co_count=2, half_life_days=60)
+
+
+class TestConditionalContract(_Base):
+    def make_model(self):
+        return ItemKNN(similarity="conditional", k_neighbours=15, shrinkage=1.0, half_life_days=90)
+
+
+# -- random data ---------------------------------------------------------------------------------
+
+@st.composite
+def matrices(draw, max_customers=25, max_items=12):
+    n_c = draw(st.integers(2, max_customers))
+    n_i = draw(st.integers(2, max_items))
+    cells = draw(
+        st.lists(st.tuples(st.integers(0, n_c - 1), st.integers(0, n_i - 1), st.sampled_from([1.0, 2.0, 0.5, 3.25])), min_size=1, max_size=80)
+    )
+    frame = pl.DataFrame(cells, schema=["customer_id", "item_id", "q"], orient="row")
+    return Dataset(frame, pl.DataFrame({"item_id": list(range(n_i))}), quantity_col="q")
+
+
+def dense_similarity(model: ItemKNN) -> np.ndarray:
+    return model.similarity_.toarray()
+
+
+@given(matrices(), st.integers(1, 6))
+def test_cosine_values_and_neighbours_equal_implicits(ds, k):
+    ours = ItemKNN(similarity="cosine", k_neighbours=k, num_threads=1).fit(ds).similarity_
+    full = CosineRecommender(K=ds.n_items, num_threads=1)
+    full.fit(sp.csr_matrix(ds.user_items), show_progress=False)
+    ref = full.similarity.toarray()
+    np.fill_diagonal(ref, 0.0)
+    for i in range(ds.n_items):
+        row = ours[[i]].toarray()[0]
+        cols = np.flatnonzero(row)
+        # our values are implicit's cosine values
+        np.testing.assert_allclose(row[cols], ref[i, cols], rtol=1e-12)
+        # and they are a top-k of implicit's row (the item itself excluded)
+        positive = np.flatnonzero(ref[i] > 0)
+        assert len(cols) == min(k, len(positive))
+        rest = np.setdiff1d(positive, cols)
+        if len(rest) and len(cols):
+            assert row[cols].min() >= ref[i, rest].max() - 1e-12
+
+
+def test_cosine_neighbour_lists_equal_implicits_on_the_shop():
+    ds = shop_or_small()
+    k = 10
+    ours = ItemKNN(similarity="cosine", k_neighbours=k).fit(ds).similarity_
+    peer = CosineRecommender(K=k + 1)  # implicit counts the item itself among its K
+    peer.fit(sp.csr_matrix(ds.user_items), show_progress=False)
+    theirs = peer.similarity.tocsr()
+    for i in range(ds.n_items):
+        mine = set(ours.indices[ours.indptr[i] : ours.indptr[i + 1]].tolist())
+        peer_row = set(theirs.indices[theirs.indptr[i] : theirs.indptr[i + 1]].tolist()) - {i}
+        if len(peer_row) <= k:
+            assert mine == peer_row
+        else:  # the item itself was not in implicit's list (ties at 1.0): ours are k of them
+            assert mine <= peer_row and len(mine) == k
+    ui = sp.csr_matrix(ds.user_items)
+    for u in range(0, ds.n_customers, 37):
+        ids, scores = peer.recommend(u, ui[u], N=5, filter_already_liked_items=True)
+        got = ItemKNN(similarity="cosine", k_neighbours=k).fit(ds).recommend(
+            Query(customer_id=ds.customer_ids.id(u), k=5, exclude_purchased=True), backfill=False
+        )
+        keep = scores > 0  # implicit pads short lists with zero-scored items
+        np.testing.assert_allclose(got.scores[: keep.sum()], scores[keep], rtol=1e-9)
+
+
+def reference_counts(ds: Dataset, kind: str, min_co: int = 1) -> np.ndarray:
+    """Dense, from scratch: SAR's co-occurrence similarities."""
+    b = (ds.user_items.toarray() > 0).astype(float)
+    co = b.T @ b
+    c = np.diag(co).copy()
+    n = b.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "jaccard":
+            s = co / (c[:, None] + c[None, :] - co)
+        elif kind == "lift":
+            s = n * co / np.outer(c, c)
+        else:
+            s = co / c[:, None]
+    s = np.where(co >= min_co, s, 0.0)
+    np.fill_diagonal(s, 0.0)
+    return np.nan_to_num(s)
+
+
+@pytest.mark.parametrize("kind", ["jaccard", "lift", "conditional"])
+@given(ds=matrices(), min_co=st.integers(1, 3))
+def test_count_similarities_equal_a_dense_reference(kind, ds, min_co):
+    model = ItemKNN(similarity=kind, k_neighbours=ds.n_items, min_co_count=min_co).fit(ds)
+    np.testing.assert_allclose(dense_similarity(model), reference_counts(ds, kind, min_co), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["cosine", "bm25", "tfidf", "jaccard", "lift", "conditional"])
+@given(ds=matrices(), k=st.integers(1, 5), shrink=st.sampled_from([0.0, 1.5]))
+@settings(max_examples=15)
+def test_neighbour_properties(kind, ds, k, shrink):
+    model = ItemKNN(similarity=kind, k_neighbours=k, shrinkage=shrink, num_threads=1).fit(ds)
+    s = model.similarity_
+    assert (s.diagonal() == 0).all()  # never its own neighbour
+    assert np.diff(s.indptr).max() <= k  # at most k
+    assert (s.data > 0).all()
+    again = ItemKNN(similarity=kind, k_neighbours=k, shrinkage=shrink, num_threads=1).fit(ds).similarity_
+    assert (s != again).nnz == 0  # deterministic
+
+
+@pytest.mark.parametrize("kind", ["cosine", "jaccard", "lift"])
+@given(ds=matrices())
+def test_symmetric_similarities_are_symmetric(kind, ds):
+    full = dense_similarity(ItemKNN(similarity=kind, k_neighbours=ds.n_items).fit(ds))
+    np.testing.assert_allclose(full, full.T, rtol=1e-12)
+
+
+@given(ds=matrices())
+def test_conditional_probability_is_asymmetric_by_bayes(ds):
+    model = ItemKNN(similarity="conditional", k_neighbours=ds.n_items).fit(ds)
+    p = dense_similarity(model)
+    c = model.item_counts_.astype(float)
+    # P(j|i) c_i = c_ij = P(i|j) c_j
+    np.testing.assert_allclose(p * c[:, None], (p * c[:, None]).T, rtol=1e-12)
+
+
+@given(ds=matrices(), shrink=st.floats(0.5, 20))
+def test_shrinkage_formula(ds, shrink):
+    plain = dense_similarity(ItemKNN(similarity="jaccard", k_neighbours=ds.n_items).fit(ds))
+    shrunk = ItemKNN(similarity="jaccard", k_neighbours=ds.n_items, shrinkage=shrink).fit(ds)
+    co = shrunk.co_counts_.toarray()
+    np.testing.assert_allclose(dense_similarity(shrunk), plain * co / (co + shrink), rtol=1e-12)
+
+
+# -- known answers -------------------------------------------------------------------------------
+
+def checkerboard(n: int = 40) -> Dataset:
+    """implicit's fixture: customer i likes the items of its parity except item i."""
+    rows = [(i, j) for i in range(n) for j in range(n) if (i + j) % 2 == 0 and i != j]
+    return Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id"], orient="row"))
+
+
+@pytest.mark.parametrize("kind", ["cosine", "bm25", "tfidf", "jaccard", "lift", "conditional"])
+def test_checkerboard_learns_the_held_out_item(kind):
+    ds = checkerboard()
+    model = ItemKNN(similarity=kind, k_neighbours=40).fit(ds)
+    table = model.recommend_many(ds.customer_ids.to_list(), k=1, exclude_purchased=True, reasons=False)
+    assert table["item_id"].to_list() == table["customer_id"].to_list()
+
+
+def test_time_decay_prefers_recent_purchases_and_follows_now():
+    t0 = dt.datetime(2022, 1, 1)
+    rows = []
+    for c in range(6):  # A goes with A2, B goes with B2
+        rows += [(f"a{c}", "A", t0), (f"a{c}", "A2", t0), (f"b{c}", "B", t0), (f"b{c}", "B2", t0)]
+    rows += [("x", "A", t0), ("x", "B", t0 + dt.timedelta(days=700))]
+    ds = Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id", "ts"], orient="row"), time_col="ts")
+    flat = ItemKNN(similarity="jaccard").fit(ds).score(customer_id="x")
+    decayed = ItemKNN(similarity="jaccard", half_life_days=30).fit(ds)
+    s = decayed.score(customer_id="x")
+    idx = ds.item_ids.get
+    assert flat[idx("A2")] == flat[idx("B2")]
+    assert s[idx("B2")] > 100 * s[idx("A2")]
+    later = decayed.score(customer_id="x", now=ds.last_time + dt.timedelta(days=30))
+    np.testing.assert_allclose(later, s / 2, rtol=1e-12)  # one half-life later: everything halves
+    assert decayed.explain(Query(customer_id="x"), "B2") == "because you bought B"
+
+
+def test_explain_names_the_top_contributing_history_item():
+    rows = [(c, "shoes", "sock") for c in range(5)] + [(c, "bike", "pump") for c in range(5, 8)]
+    frame = pl.DataFrame(
+        [(f"c{c}", i) for c, a, b in rows for i in (a, b)] + [("me", "shoes"), ("me", "bike")], schema=["customer_id", "item_id"], orient="row"
+    )
+    catalog = pl.DataFrame({"item_id": ["bike", "pump", "shoes", "sock"], "name": ["City bike", "Pump", "Trail shoes X", "Socks"]})
+    model = ItemKNN(similarity="cosine").fit(Dataset(frame, catalog))
+    assert model.explain(Query(customer_id="me"), "sock") == "because you bought Trail shoes X"
+    assert model.explain(Query(customer_id="me"), "pump") == "because you bought City bike"
+    assert model.explain(Query(items=["shoes"]), "sock") == "customers who bought Trail shoes X also bought this"
+    cond = ItemKNN(similarity="conditional").fit(Dataset(frame, catalog))
+    # 6 buyers of shoes (5 + me), 5 of them bought socks
+    assert cond.explain(Query(items=["shoes"]), "sock") == "83% of the buyers of Trail shoes X also bought this"
+
+
+def test_customer_plus_context_combines_as_documented():
+    ds = shop_or_small()
+    model = ItemKNN(similarity="cosine", k_neighbours=10, context_weight=0.5).fit(ds)
+    s = model.similarity_.toarray()
+    buyers = np.flatnonzero(np.diff(ds.user_items.indptr) > 1)
+    c = ds.customer_ids.id(int(buyers[3]))
+    h = ds.user_items[[ds.customer_ids.get(c)]].toarray()[0]
+    cart = ds.item_ids.to_list()[:2]
+    v = h.copy()
+    v[[ds.item_ids.get(i) for i in cart]] += 0.5 * h.max()
+    expected = v @ s
+    got = model.score(Query(customer_id=c, items=cart))
+    reachable = (v > 0).astype(float) @ (s > 0) > 0
+    np.testing.assert_allclose(got[reachable], expected[reachable], rtol=1e-12)
+    assert np.isnan(got[~reachable]).all()  # no similarity path: no opinion
+
+
+def test_batch_scores_equal_single_scores_bit_for_bit():
+    ds = shop_or_small()
+    model = ItemKNN(similarity="bm25", k_neighbours=8, half_life_days=45).fit(ds)
+    cidx = np.arange(0, ds.n_customers, 7)
+    now = ds.last_time - dt.timedelta(days=100)
+    batch = model._score_many(cidx, now).toarray()
+    for r, c in enumerate(cidx):
+        one = model.score(Query(customer_id=ds.customer_ids.id(int(c)), now=now))
+        assert np.array_equal(np.where(np.isnan(one), 0.0, one), batch[r])
+
+
+def test_similar_items():
+    ds = shop_or_small()
+    model = ItemKNN(similarity="jaccard", k_neighbours=6).fit(ds)
+    item = ds.item_ids.to_list()[4]
+    recs = model.similar_items(item, k=4)
+    row = model.similarity_[[ds.item_ids.get(item)]].toarray()[0]
+    order = np.lexsort((np.arange(len(row)), -row))[:4]
+    expected = [ds.item_ids.id(int(i)) for i in order if row[i] > 0]
+    assert recs.item_ids == expected
+    assert item not in recs.item_ids
+    assert all(r.reason.startswith("customers who bought") for r in recs)
+    assert len(model.similar_items("no-such-item", k=3)) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"similarity": "pearson"}, "'similarity' parameter of ItemKNN must be one of"),
+        ({"k_neighbours": 0}, "'k_neighbours' parameter of ItemKNN must be an int >= 1. Got 0 instead."),
+        ({"shrinkage": -1}, "'shrinkage'"),
+        ({"half_life_days": 0}, "'half_life_days'"),
+        ({"bm25_b": 2}, "'bm25_b'"),
+        ({"min_co_count": 0}, "'min_co_count'"),
+    ],
+)
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        ItemKNN(**kwargs).fit(checkerboard(6))
+
+
+def test_decay_needs_timestamps():
+    with pytest.raises(DataError, match="needs timestamps"):
+        ItemKNN(half_life_days=30).fit(checkerboard(6))
+
+
+def test_unsupported_implicit_version_fails_loudly(monkeypatch):
+    import implicit
+
+    monkeypatch.setattr(implicit, "__version__", "0.9.0")
+    with pytest.raises(RecokitError, match="written for implicit 0.7.x; found implicit 0.9.0"):
+        ItemKNN().fit(checkerboard(6))
+
+
+def test_changed_implicit_api_fails_with_a_recokit_error(monkeypatch):
+    import implicit.nearest_neighbours as nn
+
+    class Renamed:
+        def __init__(self, neighbours=20):  # a release that renamed K
+            pass
+
+    monkeypatch.setattr(nn, "CosineRecommender", Renamed)
+    with pytest.raises(RecokitError, match="its API may have changed"):
+        ItemKNN().fit(checkerboard(6))
+
+
+@pytest.mark.parametrize("kind", ["cosine", "bm25"])
+def test_thread_count_does_not_change_the_neighbours(kind):
+    ds = shop_or_small()
+    one = ItemKNN(similarity=kind, k_neighbours=10, num_threads=1).fit(ds).similarity_
+    two = ItemKNN(similarity=kind, k_neighbours=10, num_threads=2).fit(ds).similarity_
+    assert (one != two).nnz == 0
+
+
+@pytest.mark.parametrize("exclude_purchased", [False, True])
+def test_sparse_batch_ranking_equals_one_by_one(exclude_purchased):
+    # few neighbours: each customer scores few items, so recommend_many ranks the sparse
+    # batch (packed rows, long rows sorted apart, back-fill) instead of a dense array
+    ds = shop_or_small()
+    model = ItemKNN(similarity="jaccard", k_neighbours=3).fit(ds)
+    customers = [*ds.customer_ids.to_list(), "stranger"]
+    part = model._score_many(np.arange(ds.n_customers), None)
+    assert part.nnz < 0.1 * part.shape[0] * part.shape[1]
+    table = model.recommend_many(customers, k=7, exclude_purchased=exclude_purchased, batch_size=256)
+    for c, rows in table.group_by("customer_id", maintain_order=True):
+        one = model.recommend(Query(customer_id=c[0], k=7, exclude_purchased=exclude_purchased))
+        assert rows["item_id"].to_list() == one.item_ids
+        np.testing.assert_array_equal(rows["score"].to_numpy(), one.scores)
+        assert rows["reason"].to_list() == [r.reason for r in one]
+    assert table["customer_id"].n_unique() == len(customers)
+
+
+def _brute_force_sources(model: ItemKNN, ds: Dataset, cidx: np.ndarray, items: np.ndarray) -> list:
+    h = ds.user_items.toarray()
+    s = model.similarity_.toarray()
+    out = []
+    for c, j in zip(cidx.tolist(), items.tolist(), strict=True):
+        contrib = np.where((h[c] > 0) & (s[:, j] > 0), h[c] * s[:, j], -np.inf)
+        out.append(None if not np.isfinite(contrib.max()) else f"because you bought {int(np.argmax(contrib))}")
+    return out
+
+
+@pytest.mark.parametrize("k_neighbours, basket", [(2, 8), (12, 2)])  # in-neighbour walk / key look-up
+@given(data=st.data())
+@settings(max_examples=10)
+def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
+    seed = data.draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    rows = [(c, int(i)) for c in range(30) for i in rng.choice(12, basket, replace=False)]
+    ds = Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id"], orient="row"), pl.DataFrame({"item_id": list(range(12))}))
+    model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours).fit(ds)
+    cidx = rng.integers(0, 30, 40)
+    items = rng.integers(0, 12, 40)
+    assert model._explain_many(cidx, items, None).tolist() == _brute_force_sources(model, ds, cidx, items)
