@@ -10,7 +10,7 @@ import pytest
 
 import recokit
 
-MODULES = sorted(
+MODULES = ["recokit"] + sorted(
     m.name for m in pkgutil.walk_packages(recokit.__path__, prefix="recokit.") if m.name not in {"recokit.__main__"}
 )
 

@@ -1,8 +1,17 @@
 """recokit: product recommendations for small and medium shops.
 
->>> import recokit
->>> sorted(recokit.__all__)[:3]
-['ConfigError', 'Context', 'DataError']
+Fit a model on the built-in synthetic sports shop and ask for a product page's pack:
+
+>>> from recokit import AssociationRules, Query
+>>> from recokit.datasets import sports_shop
+>>> shop = sports_shop(2000, seed=0)
+>>> rules = AssociationRules().fit(shop)
+>>> bikes = shop.interactions.join(shop.catalog, on="item_id").filter(category="adult_bike")
+>>> counts = bikes["item_id"].value_counts().sort(["count", "item_id"], descending=[True, False])
+>>> bike = counts["item_id"][0]                                  # the best-selling bike
+>>> recs = rules.recommend(Query(items=[bike], k=3))
+>>> sorted(shop.catalog.filter(item_id=r.item_id)["category"][0] for r in recs)
+['helmet', 'lock', 'pump']
 """
 
 from recokit._errors import (
