@@ -13,8 +13,17 @@ import polars as pl
 
 from recokit.base import Query
 from recokit.data import Dataset
+from recokit.hybrid import Hybrid
 from recokit.models import AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
-from recokit.rules import Boost, Filter, MaxPerGroup, OnePerGroup, Ruled
+from recokit.rules import (
+    Boost,
+    ExcludeOwned,
+    Filter,
+    MaxPerGroup,
+    OnePerGroup,
+    RequireConsent,
+    Ruled,
+)
 
 
 def _name(shop: Dataset, item_id) -> str:
@@ -41,16 +50,34 @@ def _pick_customers(shop: Dataset, show: int) -> list:
     return counts["customer_id"].head(show).to_list()
 
 
+def home_rules() -> list:
+    """The home page's rules: the shop's full set (docs/examples/sports_shop_rules.toml)."""
+    return [
+        Filter("stock > 0", name="in stock only"),
+        ExcludeOwned(match="category <> 'running_shoes'", unless="consumable", name="durables once"),
+        ExcludeOwned(match="category = 'running_shoes'", renew_after=180, name="running shoes again after 180 days"),
+        OnePerGroup("category = 'child_bike'", within=730, name="no second child bike"),
+        MaxPerGroup("category", 2, name="at most 2 per category"),
+        Boost("eco_label", 1.2, name="eco up 20%"),
+        RequireConsent("consent_personalization", name="personalise with consent only"),
+    ]
+
+
 def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
-    model = models["popularity"]
+    model = models["home"]
     print("== Home page: what this customer may want next", file=out)
+    print("   Hybrid(Renewal, ItemKNN, trending) under the shop's rules; each reason comes from", file=out)
+    print("   the model that contributed most.", file=out)
     for c in _pick_customers(shop, show):
         hist = shop.history(c).sort("timestamp", descending=True).head(4)
+        declared = shop.customer_row(c) or {}
+        consent = bool(declared.get("consent_personalization"))
         print(f"\n  Customer {c}, recent purchases:", file=out)
         for row in hist.iter_rows(named=True):
             print(f"    {row['timestamp']:%Y-%m-%d}  {_name(shop, row['item_id'])}", file=out)
-        print("  Recommended:", file=out)
-        _print_recs(shop, model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)), out)
+        note = "" if consent else " (no consent to personalisation: the shop's trending products, never their history)"
+        print(f"  Recommended{note}:", file=out)
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=5)), out)
 
 
 def _adult_bike(shop: Dataset):
@@ -200,6 +227,11 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
     models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
     models["itemknn"] = ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop)
+    home = Hybrid(
+        {"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trending": Popularity(half_life_days=30)},
+        weights={"renewal": 2.0, "because": 1.0, "trending": 0.3},
+    )
+    models["home"] = Ruled(home, home_rules(), fallback=Popularity(half_life_days=30)).fit(shop)
     for section in SECTIONS:
         section(shop, models, out, show)
         print(file=out)

@@ -142,8 +142,9 @@ class Popularity(Recommender):
         when = f" in the last {self.window_days:g} days" if self.window_days is not None else ""
         where = f" in {self.group_names_[self.groups_[item_idx]]}" if self.groups_ is not None else ""
         if self.half_life_days is not None:
-            amount = f"{n:.1f} recency-weighted {'buyers' if self.count == 'customers' else 'units'}"
-        elif self.count == "customers":
+            unit = "recent buyers" if self.count == "customers" else "recent units"
+            return f"trending{where}: {n:.0f} {unit} (recency-weighted){when}"
+        if self.count == "customers":
             amount = f"{n:.0f} customer{'s' if n != 1 else ''}"
         else:
             amount = f"{n:g} unit{'s' if n != 1 else ''}"
