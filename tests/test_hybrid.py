@@ -15,9 +15,11 @@ from recokit import (
     ContentBased,
     Dataset,
     Hybrid,
+    ItemKNN,
     Popularity,
     Query,
     Recommender,
+    Renewal,
 )
 from recokit.hybrid import _ranks
 
@@ -32,6 +34,13 @@ class TestBlendContract(RecommenderContract):
 class TestRRFContract(RecommenderContract):
     def make_model(self):
         return Hybrid([AssociationRules(), Popularity(half_life_days=60)], method="rrf")
+
+
+class TestHomeBlendContract(RecommenderContract):
+    """Components whose batch scores come back sparse (ItemKNN) or time-dependent (Renewal)."""
+
+    def make_model(self):
+        return Hybrid({"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trend": Popularity(half_life_days=30)})
 
 
 class TestCascadeContract(RecommenderContract):

@@ -27,9 +27,10 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
+import scipy.sparse as sp
 
 from recokit._errors import ConfigError
-from recokit.base import Context, Recommender
+from recokit.base import Context, Recommender, _densify
 from recokit.data import Dataset
 
 __all__ = ["Hybrid"]
@@ -194,7 +195,9 @@ class Hybrid(Recommender):
         return self._combine(stack)[0][0]
 
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        stack = np.stack([np.asarray(m._score_many(customer_idx, now), dtype=np.float64) for m in self.components_])
+        parts = [m._score_many(customer_idx, now) for m in self.components_]
+        # a component may answer a batch as a sparse matrix (stored = scored): no opinion elsewhere
+        stack = np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
         return self._combine(stack)[0]
 
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
