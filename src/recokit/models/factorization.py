@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError
+from recokit._validate import check_number
 from recokit.base import Context, Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
@@ -21,19 +21,6 @@ from recokit.models import _implicit
 __all__ = ["ALS", "BPR"]
 
 
-def _check_int(name: str, value, owner: str, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        extra = " or None" if allow_none else ""
-        raise ConfigError(f"The '{name}' parameter of {owner} must be an int >= {low}{extra}. Got {value!r} instead.")
-
-
-def _check_positive(name: str, value, owner: str, *, zero_ok: bool = False) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)
-    ok = ok and (value >= 0 if zero_ok else value > 0)
-    if not ok:
-        raise ConfigError(f"The '{name}' parameter of {owner} must be a number {'>=' if zero_ok else '>'} 0. Got {value!r} instead.")
 
 
 class _Factorization(Recommender):
@@ -44,12 +31,12 @@ class _Factorization(Recommender):
 
     def _validate(self) -> None:
         owner = type(self).__name__
-        _check_int("factors", self.factors, owner, 1)
-        _check_int("iterations", self.iterations, owner, 1)
-        _check_int("num_threads", self.num_threads, owner, 0)
-        _check_int("random_state", self.random_state, owner, 0, allow_none=True)
-        _check_positive("regularization", self.regularization, owner, zero_ok=True)
-        _check_positive("context_weight", self.context_weight, owner, zero_ok=True)
+        check_number(owner, "factors", self.factors, low=1, integer=True)
+        check_number(owner, "iterations", self.iterations, low=1, integer=True)
+        check_number(owner, "num_threads", self.num_threads, low=0, integer=True)
+        check_number(owner, "random_state", self.random_state, low=0, integer=True, allow_none=True)
+        check_number(owner, "regularization", self.regularization, low=0)
+        check_number(owner, "context_weight", self.context_weight, low=0)
 
     def _fit(self, dataset: Dataset) -> None:
         self._validate()
@@ -210,7 +197,7 @@ class ALS(_Factorization):
 
     def _validate(self) -> None:
         super()._validate()
-        _check_positive("alpha", self.alpha, "ALS")
+        check_number("ALS", "alpha", self.alpha, low=0, strict=True)
 
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -275,7 +262,7 @@ class BPR(_Factorization):
 
     def _validate(self) -> None:
         super()._validate()
-        _check_positive("learning_rate", self.learning_rate, "BPR")
+        check_number("BPR", "learning_rate", self.learning_rate, low=0, strict=True)
 
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
+from recokit._validate import check_number
 from recokit.base import Context, Query, Recommendations, Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
@@ -29,20 +30,6 @@ _COUNTS = ("jaccard", "lift", "conditional")
 SIMILARITIES = _IMPLICIT + _COUNTS
 
 
-def _check_number(name: str, value, owner: str, *, low: float, inclusive: bool, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)
-    ok = ok and (value >= low if inclusive else value > low)
-    if not ok:
-        op = ">=" if inclusive else ">"
-        extra = " or None" if allow_none else ""
-        raise ConfigError(f"The '{name}' parameter of {owner} must be a number {op} {low:g}{extra}. Got {value!r} instead.")
-
-
-def _check_int(name: str, value, owner: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ConfigError(f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead.")
 
 
 def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
@@ -174,14 +161,14 @@ class ItemKNN(Recommender):
             raise ConfigError(
                 f"The 'similarity' parameter of ItemKNN must be one of {list(SIMILARITIES)}. Got {self.similarity!r} instead."
             )
-        _check_int("k_neighbours", self.k_neighbours, "ItemKNN", 1)
-        _check_int("min_co_count", self.min_co_count, "ItemKNN", 1)
-        _check_int("num_threads", self.num_threads, "ItemKNN", 0)
-        _check_number("shrinkage", self.shrinkage, "ItemKNN", low=0, inclusive=True)
-        _check_number("half_life_days", self.half_life_days, "ItemKNN", low=0, inclusive=False, allow_none=True)
-        _check_number("context_weight", self.context_weight, "ItemKNN", low=0, inclusive=True)
-        _check_number("bm25_k1", self.bm25_k1, "ItemKNN", low=0, inclusive=True)
-        _check_number("bm25_b", self.bm25_b, "ItemKNN", low=0, inclusive=True)
+        check_number("ItemKNN", "k_neighbours", self.k_neighbours, low=1, integer=True)
+        check_number("ItemKNN", "min_co_count", self.min_co_count, low=1, integer=True)
+        check_number("ItemKNN", "num_threads", self.num_threads, low=0, integer=True)
+        check_number("ItemKNN", "shrinkage", self.shrinkage, low=0)
+        check_number("ItemKNN", "half_life_days", self.half_life_days, low=0, strict=True, allow_none=True)
+        check_number("ItemKNN", "context_weight", self.context_weight, low=0)
+        check_number("ItemKNN", "bm25_k1", self.bm25_k1, low=0)
+        check_number("ItemKNN", "bm25_b", self.bm25_b, low=0)
         if self.bm25_b > 1:
             raise ConfigError(f"The 'bm25_b' parameter of ItemKNN must be a number in [0, 1]. Got {self.bm25_b!r} instead.")
 

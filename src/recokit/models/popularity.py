@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, _hint
+from recokit._validate import check_number
 from recokit.base import Context, Recommender
 from recokit.data import Dataset
 
@@ -16,12 +17,6 @@ __all__ = ["Popularity"]
 
 _DAY_US = 86_400 * 1_000_000
 
-
-def _check_positive(name: str, value: float | None, owner: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-        raise ConfigError(f"The '{name}' parameter of {owner} must be a number > 0 or None. Got {value!r} instead.")
 
 
 class Popularity(Recommender):
@@ -70,8 +65,8 @@ class Popularity(Recommender):
         self.count = count
 
     def _fit(self, dataset: Dataset) -> None:
-        _check_positive("window_days", self.window_days, "Popularity")
-        _check_positive("half_life_days", self.half_life_days, "Popularity")
+        check_number("Popularity", "window_days", self.window_days, low=0, strict=True, allow_none=True)
+        check_number("Popularity", "half_life_days", self.half_life_days, low=0, strict=True, allow_none=True)
         if self.count not in ("customers", "quantity"):
             raise ConfigError(f"The 'count' parameter of Popularity must be 'customers' or 'quantity'. Got {self.count!r} instead.")
         inter = dataset.interactions

@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, _hint
+from recokit._validate import check_number
 from recokit.base import Context, Recommender
 from recokit.data import Dataset
 from recokit.models.content import _ranges
@@ -47,19 +48,6 @@ __all__ = ["Renewal"]
 _DAY_US = 86_400 * 1_000_000
 _MONTH_DAYS = 365.25 / 12
 
-
-def _number(owner: str, name: str, value: Any, *, low: float, strict: bool = False, integer: bool = False, high: float | None = None) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-    if integer:
-        bad = bad or not isinstance(value, int)
-    if not bad:
-        bad = value <= low if strict else value < low
-        if high is not None:
-            bad = bad or value > high
-    if bad:
-        kind = "an int" if integer else "a number"
-        rng = f"{'>' if strict else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
-        raise ConfigError(f"The '{name}' parameter of {owner} must be {kind} {rng}. Got {value!r} instead.")
 
 
 def _unit(q25: float, q75: float) -> tuple[str, float]:
@@ -155,13 +143,13 @@ class Renewal(Recommender):
         self.event = event
 
     def _check_params(self) -> None:
-        _number("Renewal", "min_support", self.min_support, low=1, integer=True)
-        _number("Renewal", "min_repeat_share", self.min_repeat_share, low=0, high=1)
-        _number("Renewal", "max_spread", self.max_spread, low=0, strict=True)
-        _number("Renewal", "min_gap_days", self.min_gap_days, low=0)
-        _number("Renewal", "early", self.early, low=0, strict=True, high=1)
-        _number("Renewal", "late", self.late, low=1)
-        _number("Renewal", "popularity_days", self.popularity_days, low=0, strict=True)
+        check_number("Renewal", "min_support", self.min_support, low=1, integer=True)
+        check_number("Renewal", "min_repeat_share", self.min_repeat_share, low=0, high=1)
+        check_number("Renewal", "max_spread", self.max_spread, low=0, strict=True)
+        check_number("Renewal", "min_gap_days", self.min_gap_days, low=0)
+        check_number("Renewal", "early", self.early, low=0, strict=True, high=1)
+        check_number("Renewal", "late", self.late, low=1)
+        check_number("Renewal", "popularity_days", self.popularity_days, low=0, strict=True)
         if not isinstance(self.prefer_previous, bool):
             raise ConfigError(f"The 'prefer_previous' parameter of Renewal must be a bool. Got {self.prefer_previous!r} instead.")
         if not isinstance(self.category_column, str):
