@@ -200,6 +200,35 @@ class Hybrid(Recommender):
         stack = np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
         return self._combine(stack)[0]
 
+    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None]:
+        """Reasons for many (customer, item) pairs: each customer's components scored once, not per item."""
+        out: list[str | None] = [None] * len(item_idx)
+        uniq, inv = np.unique(customer_idx, return_inverse=True)
+        for lo in range(0, len(uniq), 256):  # bounded memory: models x 256 x items
+            in_chunk = np.flatnonzero((inv >= lo) & (inv < lo + 256))
+            if len(in_chunk) == 0:
+                continue
+            parts = [m._score_many(uniq[lo : lo + 256], now) for m in self.components_]
+            stack = np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
+            contrib = self._combine(stack)[1][:, inv[in_chunk] - lo, item_idx[in_chunk]]  # models x pairs
+            strength = np.where(np.isfinite(contrib), contrib, -np.inf)
+            order = np.argsort(-strength, axis=0, kind="stable")
+            pending = np.ones(len(in_chunk), dtype=bool)
+            for level in range(len(self.components_)):  # the strongest contributor with a reason
+                for m in range(len(self.components_)):
+                    sel = np.flatnonzero(pending & (order[level] == m) & np.isfinite(contrib[m]))
+                    if len(sel) == 0:
+                        continue
+                    pairs = in_chunk[sel]
+                    comp = self.components_[m]
+                    reasons = comp._explain_many(customer_idx[pairs], item_idx[pairs], now)
+                    if reasons is None:
+                        reasons = [comp._explain(comp._context_for(int(c), now), int(i)) for c, i in zip(customer_idx[pairs], item_idx[pairs], strict=True)]
+                    for j, r in zip(pairs.tolist(), reasons, strict=True):
+                        out[j] = r
+                    pending[sel[[r is not None and r != "" for r in reasons]]] = False
+        return out
+
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
         stack = np.stack([np.asarray(m._score(ctx), dtype=np.float64) for m in self.components_])[:, None, :]
         contrib = self._combine(stack)[1][:, 0, item_idx]
