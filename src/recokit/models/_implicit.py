@@ -160,12 +160,24 @@ def fit_factorization(
     return user_f, item_f, model
 
 
+_CONTROLLER: Any = None
+
+
+def _one_blas_thread():
+    """``threadpool_limits(1, "blas")`` with the library scan done once per process, not per
+    request (a fresh scan reads /proc and costs about 0.5 ms)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
     """ALS user factors for an ad-hoc history row (1 x items), computed by implicit."""
-    from threadpoolctl import threadpool_limits
-
     try:
-        with threadpool_limits(1, "blas"):
+        with _one_blas_thread():
             return np.asarray(model.recalculate_user(0, sp.csr_matrix(row, dtype=np.float32))).reshape(-1)
     except (TypeError, AttributeError) as exc:
         raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc
