@@ -86,6 +86,30 @@ def _hybrid() -> Callable[[], Recommender] | None:
 REGISTRY.append(("Hybrid cascade", _hybrid()))
 
 
+def _home_blend() -> Callable[[], Recommender] | None:
+    """The demo's home page blend: renewals due, item neighbours, trending products."""
+    names = ("Hybrid", "Renewal", "ItemKNN", "Popularity")
+    hybrid, renewal, knn, popular = (getattr(recokit, n, None) for n in names)
+    if None in (hybrid, renewal, knn, popular):
+        return None
+    return lambda: hybrid(
+        {"renewal": renewal(), "because": knn(half_life_days=180), "trending": popular(half_life_days=30)},
+        weights={"renewal": 2.0, "because": 1.0, "trending": 0.3},
+    )
+
+
+def _knn_rrf() -> Callable[[], Recommender] | None:
+    """Item neighbours fused with best sellers by reciprocal rank (works on every dataset)."""
+    hybrid, knn, popular = (getattr(recokit, n, None) for n in ("Hybrid", "ItemKNN", "Popularity"))
+    if None in (hybrid, knn, popular):
+        return None
+    return lambda: hybrid([knn(similarity="bm25"), popular()], weights=[1.0, 0.5], method="rrf")
+
+
+REGISTRY.append(("Hybrid home blend", _home_blend()))
+REGISTRY.append(("Hybrid BM25+Popularity rrf", _knn_rrf()))
+
+
 # Models also evaluated wrapped in the shop's business rules ("<name> + rules"), on the datasets
 # that have rules (the sports shop: docs/examples/sports_shop_rules.toml). Their rule_violations
 # must be 0; the unwrapped models show how often a raw model would break a rule.
