@@ -110,7 +110,7 @@ _CATS: tuple[_Cat, ...] = (
          age_group="child"),
     _Cat("pump", "cycling", 8, (10, 60), ("Floor", "Mini", "CO2"), ("bike pump",),
          ("pressure gauge", "presta and schrader head", "high-pressure 11 bar", "frame mount")),
-    _Cat("lock", "cycling", 10, (15, 90), ("U-", "Folding", "Chain", "Cable"), ("bike lock",),
+    _Cat("lock", "cycling", 10, (15, 90), ("Shackle", "Folding", "Chain", "Cable"), ("bike lock",),
          ("hardened steel", "key and spare keys", "frame bracket", "anti-theft rating", "combination code")),
     _Cat("bike_light", "cycling", 10, (10, 70), ("Front", "Rear", "Set of"), ("bike light",),
          ("USB rechargeable", "400 lumens", "flash mode", "wide beam", "daylight visible")),
