@@ -193,14 +193,13 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     if allowed is not None:
         valid &= np.atleast_2d(allowed)
     work = np.where(valid, s, -np.inf)
-    # the kk largest, unordered (partitioning ascending avoids negating the whole matrix)
-    part = np.argpartition(work, m - kk, axis=1)[:, m - kk :]
+    part = np.argpartition(-work, kk - 1, axis=1)[:, :kk]
     vals = np.take_along_axis(work, part, axis=1)
     thr = vals.min(axis=1)
-    # every value above thr is selected, so more than kk values >= thr means an unselected item
-    # ties the k-th: resolve those rows by index, exactly
-    ambiguous = (work >= thr[:, None]).sum(axis=1) > kk
-    for r in np.flatnonzero(ambiguous & np.isfinite(thr)):
+    # rows where the k-th value is tied with unselected items: resolve by index, exactly
+    n_tied_all = (work == thr[:, None]).sum(axis=1)
+    n_tied_sel = (vals == thr[:, None]).sum(axis=1)
+    for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
         above = np.flatnonzero(work[r] > thr[r])
         tied = np.flatnonzero(work[r] == thr[r])[: kk - len(above)]
         part[r] = np.concatenate([above, tied])
