@@ -24,3 +24,26 @@ def test_quick_start_is_two_commands_demo_then_tests():
 def test_ci_runs_exactly_the_readme_test_command():
     ci_lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln and not ln.startswith(("#", "set ", "cd "))]
     assert ci_lines == [quick_start_commands()[1]]
+
+
+def test_in_your_code_example_runs_on_shop_files(tmp_path, monkeypatch):
+    """The README's library example, run against the sports shop exported as the files it reads."""
+    import contextlib
+    import io
+    import shutil
+
+    from recokit.datasets import sports_shop_tables
+
+    t = sports_shop_tables(1500, seed=0)
+    t.interactions.rename({"timestamp": "ordered_at"}).write_csv(tmp_path / "orders.csv")
+    t.catalog.write_csv(tmp_path / "catalog.csv")
+    t.customers.write_csv(tmp_path / "customers.csv")
+    shutil.copy(ROOT / "docs" / "examples" / "sports_shop_rules.toml", tmp_path / "rules.toml")
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"## In your code.*?```python\n(.*?)```", text, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(code, "README.md", "exec"), namespace)  # the project's own README
+    assert "bought with" in out.getvalue()
+    assert namespace["table"].columns[:5] == ["customer_id", "rank", "item_id", "score", "reason"]
