@@ -139,7 +139,14 @@ def test_basket_completion_hides_one_item_of_whole_test_baskets(ds, seed, tempor
         with pytest.raises(DataError, match="at least 2"):
             basket_completion_split(ds, seed=seed, temporal=temporal)
         return
-    split = basket_completion_split(ds, test_fraction=0.5, seed=seed, temporal=temporal)
+    try:
+        split = basket_completion_split(ds, test_fraction=0.5, seed=seed, temporal=temporal)
+    except DataError as exc:
+        # only the time cut can leave nothing to train on (every earlier basket dated at or after
+        # the first test basket); a random choice of test baskets always leaves one
+        assert temporal and "no interaction is left to train on" in str(exc)
+        assert basket_completion_split(ds, test_fraction=0.5, seed=seed, temporal=False).train.n_baskets >= 1
+        return
     assert split.train.n_baskets >= 1
     _check_partition(ds, split)
     # every case is one basket of the test part: context + hidden = the basket's distinct items
@@ -199,3 +206,15 @@ def test_split_parameters_are_checked():
     with pytest.raises(ConfigError, match="expects a recokit.Dataset"):
         random_holdout(ds.interactions)
     assert np.isfinite(random_holdout(ds).report.n_cases)
+
+
+def test_temporal_basket_completion_with_nothing_earlier_is_a_clear_error():
+    same_time = Dataset(
+        pl.DataFrame({"customer_id": [1, 1, 2, 2], "item_id": ["a", "b", "a", "c"], "order": [1, 1, 2, 2], "ts": ["2024-01-01"] * 4}),
+        basket_col="order",
+        time_col="ts",
+    )
+    with pytest.raises(DataError, match="no interaction is left to train on before the cut-off 2024-01-01"):
+        basket_completion_split(same_time, temporal=True)
+    with pytest.raises(DataError, match="leaves every row for testing"):
+        temporal_split(same_time)

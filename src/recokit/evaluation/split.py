@@ -158,6 +158,19 @@ def _check_dataset(ds: Any, fn: str) -> None:
         raise DataError(f"{fn}: the dataset has no interactions to split.")
 
 
+def _require_training(train: Dataset, protocol: str, cutoff: dt.datetime | None) -> None:
+    """A split whose training part is empty cannot evaluate anything: say so instead of fitting on nothing."""
+    if train.n_interactions == 0:
+        when = f" before the cut-off {cutoff:%Y-%m-%d %H:%M}" if cutoff is not None else ""
+        raise DataError(
+            _hint(
+                f"{protocol} split: no interaction is left to train on{when}.",
+                "the data's timestamps leave nothing earlier than the test part: use more history, a smaller "
+                "test_fraction, or a non-temporal protocol.",
+            )
+        )
+
+
 def _assemble(
     ds: Dataset,
     in_test: np.ndarray,
@@ -457,6 +470,7 @@ def basket_completion_split(
     in_test = is_test_basket[b]
     drop = ~in_test & late
     train = dataset.filter(~in_test & ~drop)
+    _require_training(train, "basket_completion", cutoff)
     test = dataset.filter(in_test)
     dropped = inter.filter(pl.Series(drop))
     bi = dataset.basket_items
