@@ -185,7 +185,8 @@ class _Writer:
     def ndarray(self, a: np.ndarray, where: str) -> dict[str, Any]:
         if a.dtype.hasobject:
             flat = a.ravel().tolist()
-            if all(isinstance(x, str) for x in flat):  # names, reasons: stored as a numpy unicode array
+            # names, reasons: a numpy unicode array (which would drop a trailing NUL: those go to JSON)
+            if all(isinstance(x, str) and not x.endswith("\x00") for x in flat):
                 return {"$": "ndarray", "key": self.array(np.array(flat, dtype=np.str_).reshape(a.shape)), "object": "str"}
             return {"$": "object_array", "shape": list(a.shape), "v": [self.encode(x, f"{where}[{i}]") for i, x in enumerate(flat)]}
         if a.dtype.fields is not None or a.dtype.kind == "V":
