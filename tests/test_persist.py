@@ -178,6 +178,31 @@ def test_pickled_array_is_refused(knn_dir, tmp_path):
         load(path)
 
 
+def test_tampered_dataset_and_attribute_names_are_refused(knn_dir, tmp_path):
+    path = _copy(knn_dir, tmp_path)
+    original = _doc(path)
+    doc = json.loads(json.dumps(original))
+    doc["datasets"][0]["interactions"] = 3
+    _write_doc(path, doc)
+    with pytest.raises(PersistError, match=r"dataset 0\.interactions: expected DataFrame; got int"):
+        load(path)
+    doc = json.loads(json.dumps(original))
+    doc["datasets"][0]["__class__"] = None
+    _write_doc(path, doc)
+    with pytest.raises(PersistError, match="dataset 0: expected the attributes"):
+        load(path)
+    doc = json.loads(json.dumps(original))
+    doc["models"][0]["state"]["__class__"] = "Popularity"
+    _write_doc(path, doc)
+    with pytest.raises(PersistError, match="bad attribute name"):
+        load(path)
+    doc = json.loads(json.dumps(original))
+    doc["models"][0]["params"]["no_such_param"] = 1
+    _write_doc(path, doc)
+    with pytest.raises(PersistError, match="do not fit ItemKNN.*no_such_param"):
+        load(path)
+
+
 def test_not_a_saved_model(tmp_path):
     with pytest.raises(PersistError, match="not a saved recokit model"):
         load(tmp_path)

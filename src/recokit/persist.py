@@ -88,6 +88,17 @@ _SPARSE = {
     "coo_array": sp.coo_array,
     "coo_matrix": sp.coo_matrix,
 }
+#: what a saved Dataset holds (its ``_matrices`` cache is rebuilt on demand, not saved)
+_DATASET_TYPES: dict[str, tuple[type, ...]] = {
+    "columns": (dict,),
+    "interactions": (pl.DataFrame,),
+    "catalog": (pl.DataFrame,),
+    "customers": (pl.DataFrame, type(None)),
+    "item_ids": (IdMap,),
+    "customer_ids": (IdMap,),
+    "_basket_customer": (np.ndarray,),
+    "_basket_time": (np.ndarray, type(None)),
+}
 _SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices", "indptr"), "coo": ("data", "row", "col")}
 
 
@@ -213,6 +224,8 @@ class _Writer:
         self._keep.append(ds)
         self.datasets.append(None)
         attrs = {k: v for k, v in vars(ds).items() if k != "_matrices"}  # a cache, rebuilt on demand
+        if set(attrs) != set(_DATASET_TYPES):  # Dataset gained an attribute: teach _DATASET_TYPES
+            raise PersistError(f"cannot save {where}: a Dataset with attributes {sorted(attrs)}; recokit.persist knows {sorted(_DATASET_TYPES)}.")
         self.datasets[ref] = {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items()}
         return ref
 
@@ -485,13 +498,15 @@ class _Reader:
         attrs = entries[ref]
         if not isinstance(attrs, dict):
             raise self.bad(f"dataset {ref}: expected an object.")
+        if set(attrs) != set(_DATASET_TYPES):
+            raise self.bad(f"dataset {ref}: expected the attributes {sorted(_DATASET_TYPES)}; got {sorted(attrs)}.")
+        values = {k: self.decode(x, f"dataset {ref}.{k}") for k, x in attrs.items()}
+        for k, types in _DATASET_TYPES.items():
+            if not isinstance(values[k], types):
+                raise self.bad(f"dataset {ref}.{k}: expected {' or '.join(t.__name__ for t in types)}; got {type(values[k]).__name__}.")
         ds = Dataset.__new__(Dataset)
-        for k, x in attrs.items():
-            setattr(ds, k, self.decode(x, f"dataset {ref}.{k}"))
+        vars(ds).update(values)
         ds._matrices = {}
-        missing = [a for a in ("columns", "interactions", "catalog", "customers", "item_ids", "customer_ids", "_basket_customer", "_basket_time") if a not in attrs]
-        if missing:
-            raise self.bad(f"dataset {ref}: missing {missing}.")
         self.datasets[ref] = ds
         return ds
 
@@ -525,8 +540,11 @@ class _Reader:
         if entry["state"] is not None:
             if not isinstance(entry["state"], dict):
                 raise self.bad(f"{where}: 'state' must be an object.")
+            bad_names = [k for k in entry["state"] if not k.isidentifier() or k.startswith("__")]
+            if bad_names:
+                raise self.bad(f"{where}: bad attribute name(s) {bad_names}.")
             state = {k: self.decode(x, f"{where}.{k}") for k, x in entry["state"].items()}
-            if "dataset_" not in state:
+            if not isinstance(state.get("dataset_"), Dataset):
                 raise self.bad(f"{where}: the fitted state has no dataset_.")
             if hasattr(m, "_set_state"):
                 m._set_state(state)
