@@ -358,6 +358,8 @@ _scalars = st.one_of(
     st.timedeltas(),
     st.integers(-1000, 1000).map(np.int64),
     st.floats(width=32).map(np.float32),
+    st.integers(-(10**15), 10**15).map(lambda us: np.datetime64(us, "us")),
+    st.integers(-(10**6), 10**6).map(lambda s: np.timedelta64(s, "s")),
 )
 _values = st.recursive(
     _scalars,
@@ -384,6 +386,8 @@ def _identical(a, b) -> bool:
         return list(a) == list(b) and all(_identical(a[k], b[k]) for k in a)
     if isinstance(a, (float, np.floating)) and math.isnan(a):
         return math.isnan(b)
+    if isinstance(a, (np.datetime64, np.timedelta64)):
+        return a.dtype == b.dtype and a == b
     return a == b
 
 

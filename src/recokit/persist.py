@@ -136,9 +136,11 @@ class _Writer:
         if type(v) is float:
             return v if np.isfinite(v) else {"$": "float", "v": repr(v)}
         if isinstance(v, np.generic):
-            if v.dtype.kind not in "biuf":
-                raise self._unsupported(v, where)
-            return {"$": "np_scalar", "dtype": v.dtype.str, "v": self.encode(v.item(), where)}
+            if v.dtype.kind in "biuf":
+                return {"$": "np_scalar", "dtype": v.dtype.str, "v": self.encode(v.item(), where)}
+            if v.dtype.kind in "Mm":  # datetime64 / timedelta64: a 0-d array keeps the unit
+                return {"$": "np_scalar", "key": self.array(np.asarray(v))}
+            raise self._unsupported(v, where)
         if isinstance(v, Recommender):
             return {"$": "model", "ref": self.model(v, where)}
         if isinstance(v, Dataset):
@@ -400,6 +402,11 @@ class _Reader:
         return float(v["v"])
 
     def _d_np_scalar(self, v: dict, where: str) -> Any:
+        if "key" in v:
+            a = self.array(v["key"], where)
+            if a.ndim != 0 or a.dtype.kind not in "Mm":
+                raise self.bad(f"{where}: array {v['key']!r} is not a datetime64 / timedelta64 scalar.")
+            return a[()]
         dtype = np.dtype(v["dtype"])
         if dtype.kind not in "biuf":
             raise self.bad(f"{where}: bad scalar type {v['dtype']!r}.")
