@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import NotFittedError, Query, Recommender
+from recokit import NotFittedError, Query, Recommender, RuleSet
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -26,6 +26,8 @@ def same_params(a, b) -> bool:
     """Constructor parameters equal, nested models compared by class and parameters (not identity)."""
     if isinstance(a, Recommender) or isinstance(b, Recommender):
         return type(a) is type(b) and same_params(a.get_params(), b.get_params())
+    if isinstance(a, RuleSet):
+        return type(b) is RuleSet and list(a) == list(b)
     if isinstance(a, dict):
         return type(a) is type(b) and list(a) == list(b) and all(same_params(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
