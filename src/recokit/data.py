@@ -120,6 +120,26 @@ class IdMap:
             self._list = self._series.to_list()
         return self._list
 
+    def check_kind(self, ids: Iterable[Hashable], where: str) -> None:
+        """Raise :class:`~recokit.ConfigError` when an id is not of this map's kind (int or str).
+
+        An id of the other kind can never match (``"42"`` is not ``42``), so it would silently be
+        treated as unknown: a request carrying ids as strings would get cold-start answers for
+        every customer.
+        """
+        want_int = self._series.dtype.is_integer()
+        for pos, v in enumerate(ids):
+            ok = (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) if want_int else isinstance(v, str)
+            if not ok:
+                kind = "integers" if want_int else "strings"
+                raise ConfigError(
+                    _hint(
+                        f"{where}: {self.name} ids are {kind} in the fitted data, but got {v!r} "
+                        f"({type(v).__name__}) at position {pos}.",
+                        f"convert the id (e.g. {'int' if want_int else 'str'}({v!r})); for an anonymous visitor pass None.",
+                    )
+                )
+
     def _mapping(self) -> dict[Any, int]:
         if self._dict is None:
             self._dict = {v: i for i, v in enumerate(self.to_list())}
@@ -151,7 +171,8 @@ class IdMap:
         ``missing="ignore"`` returns ``-1`` for them.
         """
         mapping = self._mapping()
-        out = np.fromiter((mapping.get(i, -1) for i in ids), dtype=np.int64)
+        ids = list(ids)  # may be a generator: it is read twice when reporting unknown ids
+        out = np.fromiter((mapping.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
         if missing == "raise" and (out < 0).any():
             unknown = [i for i, j in zip(ids, out, strict=False) if j < 0][:_EXAMPLES]
             raise DataError(

@@ -1218,6 +1218,7 @@ class Ruled(Recommender):
         self._check_fitted()
         Query(k=k)
         customers = list(customers)
+        self.dataset_.customer_ids.check_kind(customers, "recommend_many")
         cols: dict[str, list] = {"customer_id": [], "rank": [], "item_id": [], "score": [], "reason": [], "rules": []}
         for c in customers:
             recs = self.recommend(Query(customer_id=c, k=k, now=now, exclude_purchased=exclude_purchased), backfill=backfill)
@@ -1229,10 +1230,9 @@ class Ruled(Recommender):
                 cols["reason"].append(r.reason if reasons else None)
                 cols["rules"].append(list(r.rules))
         ds = self.dataset_
-        known = all(ds.customer_ids.get(c) is not None for c in customers)
         return pl.DataFrame(
             {
-                "customer_id": pl.Series("customer_id", cols["customer_id"], dtype=ds.customer_ids.dtype if known else None),
+                "customer_id": pl.Series("customer_id", cols["customer_id"], dtype=ds.customer_ids.dtype),
                 "rank": pl.Series(cols["rank"], dtype=pl.Int64),
                 "item_id": pl.Series(cols["item_id"], dtype=ds.item_ids.dtype),
                 "score": pl.Series(cols["score"], dtype=pl.Float64),
