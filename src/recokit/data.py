@@ -696,6 +696,21 @@ class Dataset:
         m = self.user_items
         return np.bincount(m.indices, minlength=self.n_items).astype(np.int64)
 
+    @property
+    def only_purchases(self) -> bool:
+        """True unless an event column holds other events than ``"purchase"`` (views, cart adds):
+        models then say "chosen" / "interest in" instead of claiming a purchase in their reasons."""
+        return "event" not in self.interactions.columns or bool((self.interactions["event"] == "purchase").all())
+
+    def item_labels(self) -> list[str]:
+        """What to call each item in a reason, in ``item_idx`` order: the catalogue's ``name``,
+        or the item id where there is no name (never the text "None")."""
+        ids = [str(i) for i in self.item_ids.to_list()]
+        if "name" not in self.catalog.columns:
+            return ids
+        names = self.catalog["name"].cast(pl.String).to_list()
+        return [n if n is not None and n.strip() else i for n, i in zip(names, ids, strict=True)]
+
     # -- per-customer views -------------------------------------------------------------
     def history(self, customer_id: Hashable) -> pl.DataFrame:
         """A customer's interactions, oldest first (empty for an unknown customer)."""

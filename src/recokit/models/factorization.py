@@ -58,9 +58,10 @@ class _Factorization(Recommender):
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_unit_ = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
         self.has_history_ = np.diff(ui.indptr) > 0
-        names = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else [str(i) for i in dataset.item_ids.to_list()]
+        names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
-        self.because_ = np.array([f"customers with tastes like yours bought this (like your {n})" for n in names], dtype=object)
+        verb, yours = ("bought", "your") if dataset.only_purchases else ("chose", "your interest in")
+        self.because_ = np.array([f"customers with tastes like yours {verb} this (like {yours} {n})" for n in names], dtype=object)
 
     # -- scoring -------------------------------------------------------------------------------
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
