@@ -219,9 +219,10 @@ class BPR(_Factorization):
     random_state : int or None
         Seed of implicit's sampling.
     num_threads : int
-        implicit's threads (0: all cores). implicit's BPR updates the factors from several
-        threads without locks, so it is bit-for-bit reproducible only with ``num_threads=1``
-        (measured: two runs with 2 threads differ; with 1 thread they are identical).
+        implicit's threads (0: all cores). Default 1: implicit's BPR updates the factors from
+        several threads without locks, so it is bit-for-bit reproducible only with one thread
+        (measured: two runs with 2 threads differ; with 1 thread they are identical). Raise it
+        for speed when reproducibility does not matter.
     context_weight : float
         As in :class:`ALS`.
 
@@ -250,7 +251,7 @@ class BPR(_Factorization):
         regularization: float = 0.01,
         iterations: int = 100,
         random_state: int | None = 0,
-        num_threads: int = 0,
+        num_threads: int = 1,
         context_weight: float = 1.0,
     ) -> None:
         self.factors = factors
