@@ -140,6 +140,20 @@ class RecommenderContract:
             np.testing.assert_allclose(rows["score"].to_numpy(), one.scores, rtol=1e-9, atol=1e-12)
             assert rows["reason"].to_list() == [r.reason for r in one]
 
+    def test_recommend_many_with_an_earlier_now_equals_one_by_one(self):
+        import datetime as dt
+
+        model = self.fitted
+        last = self.dataset.last_time
+        now = None if last is None else last - dt.timedelta(days=90)
+        customers = self.some_customers(6)
+        table = model.recommend_many(customers, k=5, now=now)
+        for c in customers:
+            one = model.recommend(Query(customer_id=c, k=5, now=now))
+            rows = table.filter(table["customer_id"] == c).sort("rank")
+            assert rows["item_id"].to_list() == one.item_ids
+            assert rows["reason"].to_list() == [r.reason for r in one]
+
     def test_recommend_many_exclude_purchased(self):
         model = self.fitted
         customers = self.some_customers(6)

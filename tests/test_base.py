@@ -70,3 +70,25 @@ def test_recommend_takes_a_query_or_keywords_not_both(shop):
 def test_fit_rejects_a_frame(shop):
     with pytest.raises(ConfigError, match="expects a recokit.Dataset"):
         recokit.Popularity().fit(shop.interactions)
+
+
+def test_ids_of_the_wrong_kind_are_a_clear_error_not_a_silent_cold_start():
+    import polars as pl
+
+    from recokit import Dataset, Ruled
+    from recokit.rules import Filter
+
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 2], "item_id": [10, 20]}))
+    model = recokit.Popularity().fit(ds)
+    with pytest.raises(ConfigError, match=r"customer ids are integers in the fitted data, but got '1' \(str\)"):
+        model.recommend(Query(customer_id="1"))
+    with pytest.raises(ConfigError, match=r"item ids are integers .* got '10' \(str\) at position 1"):
+        model.recommend(Query(items=[20, "10"]))
+    with pytest.raises(ConfigError, match=r"recommend_many: customer ids are integers.*'guest-7'"):
+        model.recommend_many([1, "guest-7"], k=2)
+    ruled = Ruled(recokit.Popularity(), [Filter("item_id > 0")]).fit(ds)
+    with pytest.raises(ConfigError, match="recommend_many: customer ids are integers"):
+        ruled.recommend_many([1, "guest-7"], k=2)
+    # an unknown id of the right kind stays a cold start, in both paths
+    assert model.recommend_many([1, 999], k=2).filter(pl.col("customer_id") == 999).height == 2
+    assert len(model.recommend(Query(customer_id=999, k=2))) == 2

@@ -273,3 +273,28 @@ def test_pandas_nullable_and_categorical_ids():
     ds = Dataset(frame)
     assert ds.item_ids.to_list() == [1, 2] and ds.customer_ids.to_list() == ["a", "b"]
     assert Dataset(pa.table({"customer_id": [1], "item_id": ["x"]})).n_interactions == 1
+
+
+def test_unix_milliseconds_are_refused_with_a_hint():
+    with pytest.raises(DataError, match=r"(?s)are not Unix seconds between 1900 and 2200.*milliseconds: divide them by 1000"):
+        Dataset(orders(ts=[1_700_000_000_000] * 4), time_col="ts")
+
+
+def test_null_order_ids():
+    with pytest.raises(DataError, match=r"column 'order_id' has 1 null value\(s\), e.g. at rows \[3\]"):
+        Dataset(orders(order_id=[1, 1, 2, None]), basket_col="order_id")
+
+
+def test_with_catalog_errors_are_recokit_errors():
+    ds = Dataset(orders(), CATALOG)
+    with pytest.raises(DataError, match=r"with_catalog: missing required column\(s\) \['item_id'\]"):
+        ds.with_catalog(CATALOG.rename({"item_id": "sku"}))
+    with pytest.raises(DataError, match="item ids are String in the dataset but Int64 in the new catalogue"):
+        ds.with_catalog(CATALOG.with_columns(pl.int_range(pl.len()).alias("item_id")))
+
+
+def test_history_and_customer_row_of_unknown_or_wrong_kind_ids_are_empty():
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 2], "item_id": ["a", "b"]}), customers=pl.DataFrame({"customer_id": [1]}))
+    assert ds.history("1").height == 0 and ds.history(3).height == 0
+    assert ds.history(1)["item_id"].to_list() == ["a"]
+    assert ds.customer_row("1") is None and ds.customer_row(1) == {"customer_id": 1}

@@ -642,3 +642,31 @@ def test_docs_show_the_shipped_example_file_and_their_code_runs():
     finally:
         os.chdir(cwd)
     assert "removed by rule 'no second child bike'" in out.getvalue()
+
+
+def _evented_orders(event_name: str) -> Dataset:
+    frame = pl.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3, 3],
+            "item_id": ["a", "b", "a", "a", "c"],
+            "event": [event_name, "view", event_name, event_name, event_name],
+        }
+    )
+    return Dataset(frame, event_col="event", event_weights={event_name: 1.0, "view": 0.1})
+
+
+def test_history_rules_read_a_custom_purchase_event():
+    ds = _evented_orders("order")
+    with pytest.raises(RuleError, match=r"no interaction has the event 'purchase' \(events seen: \['order', 'view'\]\)"):
+        Ruled(Popularity(), [ExcludeOwned()]).fit(ds)
+    ruled = Ruled(Popularity(), RuleSet([ExcludeOwned()], purchase_event="order")).fit(ds)
+    got = ruled.recommend(Query(customer_id=1, k=3)).item_ids
+    assert "a" not in got and "b" in got  # bought 'a' (an order), only viewed 'b'
+    assert ruled.violations(Query(customer_id=1), ["a", "b"]) == [("a", "exclude owned")]
+
+
+def test_rules_file_names_the_purchase_event():
+    rs = parse_rules('purchase_event = "order"\n[[rule]]\nname = "once"\ntype = "exclude_owned"\n')
+    assert rs.purchase_event == "order"
+    with pytest.raises(RuleError, match="purchase_event must be a non-empty string"):
+        parse_rules('purchase_event = 3\n[[rule]]\nname = "once"\ntype = "exclude_owned"\n')

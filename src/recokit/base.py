@@ -352,6 +352,10 @@ class Recommender:
         if not isinstance(query, Query):
             raise ConfigError(f"expected a recokit.Query; got {type(query).__name__}.")
         ds = self.dataset_
+        if query.customer_id is not None:
+            ds.customer_ids.check_kind([query.customer_id], "Query.customer_id")
+        ds.item_ids.check_kind(query.items, "Query.items")
+        ds.item_ids.check_kind(query.exclude, "Query.exclude")
         cidx = ds.customer_ids.get(query.customer_id) if query.customer_id is not None else None
         idx = ds.item_ids.index(query.items, missing="ignore")
         unknown = tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0)
@@ -523,6 +527,7 @@ class Recommender:
         Query(k=k)  # validates k
         ds = self.dataset_
         customers = list(customers)
+        ds.customer_ids.check_kind(customers, "recommend_many")
         cidx = np.array([ds.customer_ids.get(c) if ds.customer_ids.get(c) is not None else -1 for c in customers], dtype=np.int64)
         use_backfill = self.backfill if backfill is None else backfill
         ids = ds.item_ids
@@ -583,8 +588,7 @@ class Recommender:
                 reasons_out.extend(out.tolist())
         pos = np.concatenate(pos_parts) if pos_parts else np.empty(0, dtype=np.int64)
         item_idx = np.concatenate(item_parts) if item_parts else np.empty(0, dtype=np.int64)
-        all_known = bool((cidx >= 0).all())
-        cust_series = pl.Series("customer_id", customers, dtype=ds.customer_ids.dtype if all_known else None)
+        cust_series = pl.Series("customer_id", customers, dtype=ds.customer_ids.dtype)
         return pl.DataFrame(
             {
                 "customer_id": cust_series.gather(pos) if len(customers) else cust_series,

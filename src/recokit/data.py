@@ -120,6 +120,26 @@ class IdMap:
             self._list = self._series.to_list()
         return self._list
 
+    def check_kind(self, ids: Iterable[Hashable], where: str) -> None:
+        """Raise :class:`~recokit.ConfigError` when an id is not of this map's kind (int or str).
+
+        An id of the other kind can never match (``"42"`` is not ``42``), so it would silently be
+        treated as unknown: a request carrying ids as strings would get cold-start answers for
+        every customer.
+        """
+        want_int = self._series.dtype.is_integer()
+        for pos, v in enumerate(ids):
+            ok = (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) if want_int else isinstance(v, str)
+            if not ok:
+                kind = "integers" if want_int else "strings"
+                raise ConfigError(
+                    _hint(
+                        f"{where}: {self.name} ids are {kind} in the fitted data, but got {v!r} "
+                        f"({type(v).__name__}) at position {pos}.",
+                        f"convert the id (e.g. {'int' if want_int else 'str'}({v!r})); for an anonymous visitor pass None.",
+                    )
+                )
+
     def _mapping(self) -> dict[Any, int]:
         if self._dict is None:
             self._dict = {v: i for i, v in enumerate(self.to_list())}
@@ -151,7 +171,8 @@ class IdMap:
         ``missing="ignore"`` returns ``-1`` for them.
         """
         mapping = self._mapping()
-        out = np.fromiter((mapping.get(i, -1) for i in ids), dtype=np.int64)
+        ids = list(ids)  # may be a generator: it is read twice when reporting unknown ids
+        out = np.fromiter((mapping.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
         if missing == "raise" and (out < 0).any():
             unknown = [i for i, j in zip(ids, out, strict=False) if j < 0][:_EXAMPLES]
             raise DataError(
@@ -243,7 +264,18 @@ def _parse_time(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
     elif dtype == pl.Date:
         parsed = frame.with_columns(col.cast(pl.Datetime("us")).alias(column))
     elif dtype.is_numeric():
-        # integers / floats are Unix seconds
+        # integers / floats are Unix seconds; milliseconds (JavaScript exports) would land in
+        # year 55,000 and break every time-based model later, so they are refused here
+        secs = frame[column].cast(pl.Float64)
+        bad = (secs < -2_208_988_800) | (secs > 7_258_118_400)  # outside 1900..2200
+        if bad.any():
+            raise DataError(
+                _hint(
+                    f"{what}: {int(bad.sum())} value(s) of column {column!r} are not Unix seconds between 1900 and 2200, "
+                    f"e.g. {_examples(frame, bad, column)}.",
+                    "values near 1.7e12 are milliseconds: divide them by 1000 first.",
+                )
+            )
         parsed = frame.with_columns((col.cast(pl.Float64) * 1e6).cast(pl.Int64).cast(pl.Datetime("us")).alias(column))
     elif dtype == pl.String:
         attempt = col.str.to_datetime(strict=False, time_unit="us")
@@ -472,6 +504,7 @@ class Dataset:
             cust_frame, on=customer_col, how="left"
         )
         if basket_col is not None:
+            _check_no_nulls(norm, basket_col, "interactions")
             owners = norm.group_by(basket_col).agg(pl.col(customer_col).n_unique().alias("n"))
             shared = owners.filter(pl.col("n") > 1)
             if len(shared):
@@ -564,8 +597,17 @@ class Dataset:
         this dataset stay valid, no refit needed.
         """
         item_col = "item_id"
-        cat = _normalise_ids(_to_frame(catalog, "catalog").rename({self.columns["item_col"]: item_col}, strict=False), item_col)
-        _require_columns(cat, [item_col], "catalog")
+        cat = _to_frame(catalog, "catalog").rename({self.columns["item_col"]: item_col}, strict=False)
+        _require_columns(cat, [item_col], "with_catalog")
+        _check_no_nulls(cat, item_col, "with_catalog")
+        cat = _normalise_ids(cat, item_col)
+        if cat.schema[item_col] != self.item_ids.dtype:
+            raise DataError(
+                _hint(
+                    f"with_catalog: item ids are {self.item_ids.dtype} in the dataset but {cat.schema[item_col]} in the new catalogue.",
+                    "cast the id column to the dataset's type (a CSV read may have guessed integers).",
+                )
+            )
         if cat[item_col].is_duplicated().any() or cat.height != self.n_items or not cat.select(pl.col(item_col).is_in(self.item_ids.series.implode()).all()).item():
             raise DataError(
                 _hint(
@@ -654,14 +696,30 @@ class Dataset:
         m = self.user_items
         return np.bincount(m.indices, minlength=self.n_items).astype(np.int64)
 
+    @property
+    def only_purchases(self) -> bool:
+        """True unless an event column holds other events than ``"purchase"`` (views, cart adds):
+        models then say "chosen" / "interest in" instead of claiming a purchase in their reasons."""
+        return "event" not in self.interactions.columns or bool((self.interactions["event"] == "purchase").all())
+
+    def item_labels(self) -> list[str]:
+        """What to call each item in a reason, in ``item_idx`` order: the catalogue's ``name``,
+        or the item id where there is no name (never the text "None")."""
+        ids = [str(i) for i in self.item_ids.to_list()]
+        if "name" not in self.catalog.columns:
+            return ids
+        names = self.catalog["name"].cast(pl.String).to_list()
+        return [n if n is not None and n.strip() else i for n, i in zip(names, ids, strict=True)]
+
     # -- per-customer views -------------------------------------------------------------
     def history(self, customer_id: Hashable) -> pl.DataFrame:
         """A customer's interactions, oldest first (empty for an unknown customer)."""
-        return self.interactions.filter(pl.col("customer_id") == customer_id)
+        idx = self.customer_ids.get(customer_id)
+        return self.interactions.filter(pl.col("customer_idx") == (-1 if idx is None else idx))
 
     def customer_row(self, customer_id: Hashable) -> dict[str, Any] | None:
         """The customer's declared data as a dict, or None when there is none."""
-        if self.customers is None:
+        if self.customers is None or self.customer_ids.get(customer_id) is None:
             return None
         rows = self.customers.filter(pl.col("customer_id") == customer_id)
         return rows.row(0, named=True) if rows.height else None

@@ -491,13 +491,18 @@ def parse_rules(text: str, catalog: Any = None, *, source: str = "rules") -> Rul
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML: {exc}") from None
-    extra = sorted(set(doc) - {"rule"})
+    extra = sorted(set(doc) - {"rule", "purchase_event"})
     if extra:
-        raise RuleError(_hint(f"{source}: unknown top-level key(s) {extra}.", "a rules file holds only [[rule]] tables."))
+        raise RuleError(
+            _hint(f"{source}: unknown top-level key(s) {extra}.", "a rules file holds [[rule]] tables and, optionally, purchase_event.")
+        )
+    purchase_event = doc.get("purchase_event", "purchase")
+    if not isinstance(purchase_event, str) or not purchase_event:
+        raise RuleError(f"{source}: purchase_event must be a non-empty string (the event type of a purchase). Got {purchase_event!r}.")
     tables = doc.get("rule")
     if not isinstance(tables, list) or not tables:
         raise RuleError(_hint(f"{source}: no rules found.", 'write each rule as a [[rule]] table with name = "..." and type = "...".'))
-    rules = RuleSet([_rule_from_table(i, t) for i, t in enumerate(tables, start=1)])
+    rules = RuleSet([_rule_from_table(i, t) for i, t in enumerate(tables, start=1)], purchase_event=purchase_event)
     if catalog is not None:
         rules.validate(catalog)
     return rules
@@ -579,6 +584,10 @@ class RuleSet:
     ----------
     rules : iterable of Rule
         Names must be unique; at most one :class:`RequireConsent`.
+    purchase_event : str
+        When the dataset has an event column, the event type that counts as a purchase for
+        :class:`ExcludeOwned` and :class:`OnePerGroup` (default ``"purchase"``). A dataset with
+        events but no row of this type is an error: the history rules would silently never fire.
 
     Examples
     --------
@@ -587,7 +596,10 @@ class RuleSet:
     ['in stock', 'at most 2 per category']
     """
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[Rule], *, purchase_event: str = "purchase") -> None:
+        if not isinstance(purchase_event, str) or not purchase_event:
+            raise RuleError(f"RuleSet's purchase_event must be a non-empty event name. Got {purchase_event!r}.")
+        self.purchase_event = purchase_event
         if isinstance(rules, (str, Path)):
             raise RuleError(_hint(f"RuleSet expects rules, not the path {str(rules)!r}.", "load a rules file with recokit.load_rules(path, catalog)."))
         if isinstance(rules, Rule):
@@ -721,7 +733,18 @@ class RuleSet:
         if any(isinstance(r, (ExcludeOwned, OnePerGroup)) for r in self.rules):
             inter = dataset.interactions
             if "event" in inter.columns:
-                inter = inter.filter(pl.col("event") == "purchase")
+                inter = inter.filter(pl.col("event") == self.purchase_event)
+                if inter.height == 0 and dataset.n_interactions:
+                    r = next(r for r in self.rules if isinstance(r, (ExcludeOwned, OnePerGroup)))
+                    kinds = dataset.interactions["event"].unique().sort().head(5).to_list()
+                    raise RuleError(
+                        _hint(
+                            f"rule {r.name!r} ({r.kind}) reads purchases, but no interaction has the event "
+                            f"{self.purchase_event!r} (events seen: {kinds}).",
+                            "name your purchase event: RuleSet(rules, purchase_event='order') or "
+                            "Ruled(model, RuleSet(rules, purchase_event='order')).",
+                        )
+                    )
             t = pl.col("timestamp").dt.epoch("us").max() if dataset.has_time else pl.lit(0, dtype=pl.Int64)
             h = inter.group_by("customer_idx", "item_idx").agg(t.alias("t")).sort("customer_idx", "item_idx")
             rows = h["customer_idx"].to_numpy()
@@ -1078,7 +1101,8 @@ class Ruled(Recommender):
         if self.fallback is not None and not isinstance(self.fallback, Recommender):
             raise ConfigError(f"The 'fallback' parameter of Ruled must be a recokit Recommender or None. Got {type(self.fallback).__name__} instead.")
         rules = self.rules if isinstance(self.rules, RuleSet) else RuleSet(self.rules)
-        compiled = RuleSet(rules.rules).fit(dataset)  # a private copy: the caller's RuleSet stays unfitted
+        # a private copy: the caller's RuleSet stays unfitted
+        compiled = RuleSet(rules.rules, purchase_event=rules.purchase_event).fit(dataset)
         self.model.fit(dataset)
         if self.fallback is not None:
             self.fallback.fit(dataset)
@@ -1194,6 +1218,7 @@ class Ruled(Recommender):
         self._check_fitted()
         Query(k=k)
         customers = list(customers)
+        self.dataset_.customer_ids.check_kind(customers, "recommend_many")
         cols: dict[str, list] = {"customer_id": [], "rank": [], "item_id": [], "score": [], "reason": [], "rules": []}
         for c in customers:
             recs = self.recommend(Query(customer_id=c, k=k, now=now, exclude_purchased=exclude_purchased), backfill=backfill)
@@ -1205,10 +1230,9 @@ class Ruled(Recommender):
                 cols["reason"].append(r.reason if reasons else None)
                 cols["rules"].append(list(r.rules))
         ds = self.dataset_
-        known = all(ds.customer_ids.get(c) is not None for c in customers)
         return pl.DataFrame(
             {
-                "customer_id": pl.Series("customer_id", cols["customer_id"], dtype=ds.customer_ids.dtype if known else None),
+                "customer_id": pl.Series("customer_id", cols["customer_id"], dtype=ds.customer_ids.dtype),
                 "rank": pl.Series(cols["rank"], dtype=pl.Int64),
                 "item_id": pl.Series(cols["item_id"], dtype=ds.item_ids.dtype),
                 "score": pl.Series(cols["score"], dtype=pl.Float64),

@@ -426,10 +426,12 @@ class AssociationRules(Recommender):
         names = [self._item_label(int(i)) for i in ante]
         cab, ca = int(r["count"][row]), int(r["antecedent_count"][row])
         pct = f"{100 * cab / ca:.0f}%"
+        # baskets of views / cart adds are not purchases: say "chosen", never a false "bought"
+        verb = "bought" if self.dataset_.only_purchases else "chosen"
         if len(names) == 1:
-            text = f"bought with {names[0]} in {pct} of its baskets ({cab} of {ca})"
+            text = f"{verb} with {names[0]} in {pct} of its baskets ({cab} of {ca})"
         else:
-            text = f"bought in {pct} of the baskets with {' and '.join(names)} ({cab} of {ca})"
+            text = f"{verb} in {pct} of the baskets with {' and '.join(names)} ({cab} of {ca})"
         if self.metric == "lift":
             lift = (cab / ca) / (int(r["consequent_count"][row]) / self.n_baskets_)
             text += f", {lift:.1f}x more often than on average"

@@ -58,9 +58,10 @@ class _Factorization(Recommender):
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_unit_ = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
         self.has_history_ = np.diff(ui.indptr) > 0
-        names = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else [str(i) for i in dataset.item_ids.to_list()]
+        names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
-        self.because_ = np.array([f"customers with tastes like yours bought this (like your {n})" for n in names], dtype=object)
+        verb, yours = ("bought", "your") if dataset.only_purchases else ("chose", "your interest in")
+        self.because_ = np.array([f"customers with tastes like yours {verb} this (like {yours} {n})" for n in names], dtype=object)
 
     # -- persistence (recokit.save / recokit.load) ----------------------------------------------
     def _get_state(self) -> dict[str, Any]:
@@ -228,9 +229,10 @@ class BPR(_Factorization):
     random_state : int or None
         Seed of implicit's sampling.
     num_threads : int
-        implicit's threads (0: all cores). implicit's BPR updates the factors from several
-        threads without locks, so it is bit-for-bit reproducible only with ``num_threads=1``
-        (measured: two runs with 2 threads differ; with 1 thread they are identical).
+        implicit's threads (0: all cores). Default 1: implicit's BPR updates the factors from
+        several threads without locks, so it is bit-for-bit reproducible only with one thread
+        (measured: two runs with 2 threads differ; with 1 thread they are identical). Raise it
+        for speed when reproducibility does not matter.
     context_weight : float
         As in :class:`ALS`.
 
@@ -259,7 +261,7 @@ class BPR(_Factorization):
         regularization: float = 0.01,
         iterations: int = 100,
         random_state: int | None = 0,
-        num_threads: int = 0,
+        num_threads: int = 1,
         context_weight: float = 1.0,
     ) -> None:
         self.factors = factors

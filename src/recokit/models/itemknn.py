@@ -200,9 +200,11 @@ class ItemKNN(Recommender):
         # scoring uses the CSR (rows = neighbours of an item); explanations need columns too
         self.similarity_t_ = self.similarity_.T.tocsr()
         self.similarity_keys_ = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(self.similarity_.indptr)) * n_items + self.similarity_.indices
-        names = dataset.catalog["name"].cast(str).to_list() if "name" in dataset.catalog.columns else [str(i) for i in dataset.item_ids.to_list()]
+        names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
-        self.because_ = np.array([f"because you bought {n}" for n in names], dtype=object)
+        # reasons never claim a purchase the data does not show (views and cart adds are interest)
+        self.bought_ = dataset.only_purchases
+        self.because_ = np.array([self._because(n) for n in names], dtype=object)
         self._fit_history(dataset)
 
     @staticmethod
@@ -378,19 +380,26 @@ class ItemKNN(Recommender):
             out[has] = self._reasons(src[has], item_idx[has], np.zeros(int(has.sum()), bool))
         return out
 
+    def _because(self, name: str) -> str:
+        return f"because you bought {name}" if self.bought_ else f"because of your interest in {name}"
+
     def _reasons(self, src: np.ndarray, item_idx: np.ndarray, from_context: np.ndarray) -> np.ndarray:
         if self.similarity != "conditional" and not from_context.any():
             return self.because_[src]  # the common case: precomputed sentences
         names = self.names_[src].tolist()
+        buyers, bought = ("buyers", "bought") if self.bought_ else ("customers interested", "chose")
         if self.similarity == "conditional":
             share = np.asarray(self.co_counts_[src, item_idx]).ravel() / self.item_counts_[src]
             out = [
-                f"{p:.0%} of the buyers of {n} also bought this" if c else f"because you bought {n} ({p:.0%} of its buyers also bought this)"
+                f"{p:.0%} of the {buyers} in {n} also {bought} this" if c and not self.bought_
+                else f"{p:.0%} of the buyers of {n} also bought this" if c
+                else f"{self._because(n)} ({p:.0%} of its {buyers} also {bought} this)"
                 for n, p, c in zip(names, share.tolist(), from_context.tolist(), strict=True)
             ]
         else:
+            who = "customers who bought" if self.bought_ else "customers interested in"
             out = [
-                f"customers who bought {n} also bought this" if c else f"because you bought {n}"
+                f"{who} {n} also {bought} this" if c else self._because(n)
                 for n, c in zip(names, from_context.tolist(), strict=True)
             ]
         result = np.empty(len(out), dtype=object)

@@ -105,6 +105,7 @@ class Popularity(Recommender):
             lookup = {g: i for i, g in enumerate(self.group_names_)}
             self.groups_ = np.array([lookup[g] for g in codes.to_list()], dtype=np.int64)
         self.as_of_ = dataset.last_time
+        self.bought_ = dataset.only_purchases
 
     def _score(self, ctx: Context) -> np.ndarray:
         scores = np.where(self.popularity_ > 0, self.popularity_, np.nan)
@@ -143,5 +144,7 @@ class Popularity(Recommender):
             amount = f"{n:.0f} customer{'s' if n != 1 else ''}"
         else:
             amount = f"{n:g} unit{'s' if n != 1 else ''}"
+        if not self.bought_:  # views / cart adds counted too: popular, not necessarily sold
+            return f"popular{where}: chosen by {amount}{when}" if self.count == "customers" else f"popular{where}: {amount}{when}"
         verb = "bought by" if self.count == "customers" else "sold:"
         return f"best seller{where}: {verb} {amount}{when}"
