@@ -309,6 +309,24 @@ def test_ruled_hybrid_with_every_rule_kind_round_trips(shop, tmp_path):
             assert loaded.why_not(q, item) == model.why_not(q, item)
 
 
+def test_rule_set_settings_are_kept(tmp_path):
+    orders = pl.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 2, 3, 3],
+            "item_id": ["tent", "stove", "tent", "mat", "stove", "mat"],
+            "event": ["order", "view", "order", "order", "view", "order"],
+        }
+    )
+    ds = recokit.Dataset(orders, event_col="event", event_weights={"order": 1.0, "view": 0.1})
+    model = Ruled(Popularity(), RuleSet([ExcludeOwned(name="once")], purchase_event="order")).fit(ds)
+    loaded = load(save(model, tmp_path / "m"))
+    assert loaded.rules_.purchase_event == "order" and loaded.get_params()["rules"].purchase_event == "order"
+    # customer 1 ordered the tent (excluded) and only viewed the stove (allowed)
+    assert loaded.recommend(customer_id=1, k=3).item_ids == model.recommend(customer_id=1, k=3).item_ids
+    assert "tent" not in loaded.recommend(customer_id=1, k=3).item_ids
+    assert "stove" in loaded.recommend(customer_id=1, k=3).item_ids
+
+
 def test_refreshed_ruled_keeps_its_refreshed_catalogue(shop, tmp_path):
     model = Ruled(Popularity(), [Filter("stock > 0", name="in stock")]).fit(shop)
     first5 = shop.catalog["item_id"][:5].to_list()

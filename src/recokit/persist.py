@@ -105,6 +105,23 @@ _SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices"
 # ------------------------------------------------------------------------------------------
 # saving
 # ------------------------------------------------------------------------------------------
+def _constructor_args(obj: Any, where: str) -> dict[str, Any]:
+    """The constructor arguments of a non-model object (a RuleSet), read back from its attributes.
+
+    Every public attribute that is not fitted state must be one of them: a new setting that this
+    module does not know fails here, loudly, instead of being reset to its default on load.
+    """
+    import inspect
+
+    names = [p for p in inspect.signature(type(obj).__init__).parameters if p != "self"]
+    public = [k for k in vars(obj) if not k.startswith("_") and not k.endswith("_")]
+    unknown = sorted(set(public) - set(names))
+    missing = [n for n in names if n not in vars(obj)]
+    if unknown or missing:
+        raise PersistError(f"cannot save {where}: {type(obj).__name__}'s settings {unknown or missing} do not match its constructor.")
+    return {n: getattr(obj, n) for n in names}
+
+
 class _Writer:
     """Encodes objects into JSON-able tagged values, collecting arrays and frames on the side."""
 
@@ -146,10 +163,11 @@ class _Writer:
         if isinstance(v, Dataset):
             return {"$": "dataset", "ref": self.dataset(v, where)}
         if isinstance(v, RuleSet):
+            config = _constructor_args(v, where)  # the whole config, e.g. purchase_event
             fitted = hasattr(v, "compiled_")
             return {
                 "$": "ruleset",
-                "rules": [self.encode(r, f"{where}.rules[{i}]") for i, r in enumerate(v.rules)],
+                "config": {k: self.encode(x, f"{where}.{k}") for k, x in config.items()},
                 "dataset": self.encode(v.dataset_, f"{where}.dataset_") if fitted else None,
             }
         if isinstance(v, IdMap):
@@ -490,7 +508,9 @@ class _Reader:
         return cls(**fields)
 
     def _d_ruleset(self, v: dict, where: str) -> RuleSet:
-        rs = RuleSet(self.decode(v["rules"], f"{where}.rules"))
+        if not isinstance(v["config"], dict):
+            raise self.bad(f"{where}: 'config' must be an object.")
+        rs = RuleSet(**{k: self.decode(x, f"{where}.{k}") for k, x in v["config"].items()})
         if v["dataset"] is not None:
             rs.fit(self.decode(v["dataset"], f"{where}.dataset_"))  # compiled masks: rebuilt, not stored
         return rs
