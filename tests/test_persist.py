@@ -233,6 +233,13 @@ def test_unsupported_attribute_is_named_and_nothing_is_left_behind(shop, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_parameter_not_stored_on_the_instance_is_refused(shop, tmp_path):
+    model = Popularity(by="category").fit(shop)
+    del model.by  # load would silently rebuild it with the default (implicit's BM25 K1/B trap)
+    with pytest.raises(PersistError, match=r"parameter\(s\) \['by'\] of Popularity"):
+        save(model, tmp_path / "m")
+
+
 def test_a_model_outside_recokit_is_refused(shop, tmp_path):
     class Mine(Popularity):
         pass

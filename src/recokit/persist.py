@@ -105,15 +105,19 @@ _SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices"
 # ------------------------------------------------------------------------------------------
 # saving
 # ------------------------------------------------------------------------------------------
+def _init_names(cls: type) -> list[str]:
+    import inspect
+
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
 def _constructor_args(obj: Any, where: str) -> dict[str, Any]:
     """The constructor arguments of a non-model object (a RuleSet), read back from its attributes.
 
     Every public attribute that is not fitted state must be one of them: a new setting that this
     module does not know fails here, loudly, instead of being reset to its default on load.
     """
-    import inspect
-
-    names = [p for p in inspect.signature(type(obj).__init__).parameters if p != "self"]
+    names = _init_names(type(obj))
     public = [k for k in vars(obj) if not k.startswith("_") and not k.endswith("_")]
     unknown = sorted(set(public) - set(names))
     missing = [n for n in names if n not in vars(obj)]
@@ -262,6 +266,9 @@ class _Writer:
         self._keep.append(m)
         self.models.append(None)
         params = m.get_params()
+        unstored = sorted(set(_init_names(type(m))) - set(params))
+        if unstored:  # would be reset to the default on load: implicit's BM25 K1/B trap
+            raise PersistError(f"cannot save {where}: parameter(s) {unstored} of {name} are not stored on the instance.")
         entry: dict[str, Any] = {
             "class": name,
             "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
