@@ -295,8 +295,9 @@ def save(model: Recommender, path: str | os.PathLike[str], *, overwrite: bool = 
     path : str or path
         The directory to create.
     overwrite : bool
-        Replace an existing saved model at ``path`` (a directory holding ``model.json``).
-        Anything else at ``path`` is never replaced.
+        Replace an existing saved model at ``path`` (a directory holding ``model.json``):
+        the old one is moved aside, the new one renamed in. Anything else at ``path`` is
+        never replaced.
 
     Returns
     -------
