@@ -15,11 +15,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import NotFittedError, Query, Recommender
+from recokit import NotFittedError, Query, Recommender, RuleSet
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return np.array_equal(a, b, equal_nan=True)
+
+
+def same_params(a, b) -> bool:
+    """Constructor parameters equal, nested models compared by class and parameters (not identity)."""
+    if isinstance(a, Recommender) or isinstance(b, Recommender):
+        return type(a) is type(b) and same_params(a.get_params(), b.get_params())
+    if isinstance(a, RuleSet):
+        return type(b) is RuleSet and list(a) == list(b)
+    if isinstance(a, dict):
+        return type(a) is type(b) and list(a) == list(b) and all(same_params(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_params(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and _same(a, b)
+    return type(a) is type(b) and a == b
 
 
 class RecommenderContract:
@@ -148,6 +163,27 @@ class RecommenderContract:
             got = table.filter(table["customer_id"] == c)["item_id"].to_list()
             assert not owned & set(got)
             assert got == model.recommend(Query(customer_id=c, k=5, exclude_purchased=True)).item_ids
+
+    def test_save_load_round_trip(self, tmp_path):
+        from recokit import load, save
+
+        model = self.fitted
+        ds = self.dataset
+        loaded = load(save(model, tmp_path / "model"))
+        assert type(loaded) is type(model)
+        assert same_params(loaded.get_params(), model.get_params())
+        cart = [ds.item_ids.id(0), ds.item_ids.id(ds.n_items // 2), "no-such-item-#"]
+        queries = [Query(customer_id=c, k=8) for c in self.some_customers(4)]
+        queries += [Query(items=cart, k=8), Query(customer_id=self.some_customers(2)[1], items=cart[:1], k=8)]
+        queries += [Query(customer_id="no-such-customer-#", k=8), Query(k=8)]
+        for q in queries:
+            assert _same(loaded.score(q), model.score(q)), q
+            want, got = model.recommend(q), loaded.recommend(q)
+            assert got.item_ids == want.item_ids, q
+            assert _same(got.scores, want.scores), q
+            assert [(r.reason, r.rules) for r in got] == [(r.reason, r.rules) for r in want], q
+        customers = self.some_customers(5)
+        assert loaded.recommend_many(customers, k=5).equals(model.recommend_many(customers, k=5))
 
     @given(data=st.data())
     def test_recommend_properties(self, data):

@@ -20,6 +20,7 @@ from recokit._errors import (
     DataWarning,
     NotFittedError,
     PerformanceWarning,
+    PersistError,
     RecokitError,
     RuleError,
 )
@@ -27,6 +28,7 @@ from recokit.base import Context, Query, Recommendation, Recommendations, Recomm
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.persist import load, save
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
@@ -46,6 +48,7 @@ __all__ = [
     "ItemKNN",
     "NotFittedError",
     "PerformanceWarning",
+    "PersistError",
     "Popularity",
     "Query",
     "RecokitError",
@@ -56,5 +59,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "Ruled",
+    "load",
     "load_rules",
+    "save",
 ]

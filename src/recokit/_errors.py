@@ -5,6 +5,7 @@ shop backend can catch the library's problems in one ``except`` clause::
 
     RecokitError (Exception)
     ├── DataError (+ ValueError)        bad input data: missing column, null ids, ...
+    │   └── PersistError                a saved model that cannot be written or read back
     ├── ConfigError (+ ValueError)      a bad constructor / function parameter
     ├── RuleError (+ ValueError)        a business rule that cannot be loaded or applied
     └── NotFittedError (+ RuntimeError) a model used before ``fit``
@@ -25,6 +26,7 @@ __all__ = [
     "DataWarning",
     "NotFittedError",
     "PerformanceWarning",
+    "PersistError",
     "RecokitError",
     "RuleError",
 ]
@@ -36,6 +38,11 @@ class RecokitError(Exception):
 
 class DataError(RecokitError, ValueError):
     """Input data that recokit cannot use as given (the message names the column and rows)."""
+
+
+class PersistError(DataError):
+    """A model that cannot be saved without pickle, or a saved model that cannot be loaded
+    (unknown class, other format version, missing or tampered file); the message names the part."""
 
 
 class ConfigError(RecokitError, ValueError):

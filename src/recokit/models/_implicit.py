@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, RecokitError, _hint
 
-__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "recalculate_user"]
+__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user"]
 
 #: implicit versions this adapter was written and tested against (major, minor).
 SUPPORTED = ((0, 7),)
@@ -158,6 +158,48 @@ def fit_factorization(
             _hint("implicit's factors do not have one row per customer / item; its fit orientation may have changed.", "install implicit 0.7.x.")
         )
     return user_f, item_f, model
+
+
+def rebuild_factorization(
+    kind: str,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    *,
+    factors: int,
+    regularization: float,
+    iterations: int,
+    random_state: int | None,
+    num_threads: int,
+    alpha: float = 1.0,
+    learning_rate: float = 0.01,
+) -> Any:
+    """implicit's CPU ``als`` / ``bpr`` model with given factors, as ``fit_factorization`` left it
+    (used by :func:`recokit.load`: implicit's model object is never pickled, only its factors).
+
+    implicit computes in float32: the float64 copies recokit keeps convert back exactly.
+    """
+    check_version()
+    import implicit.cpu.als
+    import implicit.cpu.bpr
+    from threadpoolctl import threadpool_limits
+
+    try:
+        with threadpool_limits(1, "blas"):
+            if kind == "als":
+                model = implicit.cpu.als.AlternatingLeastSquares(
+                    factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=random_state, num_threads=num_threads
+                )
+            elif kind == "bpr":
+                model = implicit.cpu.bpr.BayesianPersonalizedRanking(
+                    factors=factors, learning_rate=learning_rate, regularization=regularization, iterations=iterations, random_state=random_state, num_threads=num_threads
+                )
+            else:  # pragma: no cover - internal
+                raise ConfigError(f"unknown factorization {kind!r}")
+        model.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
+        model.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+    except (TypeError, AttributeError) as exc:
+        raise _api_error(f"{kind.upper()} model", exc) from exc
+    return model
 
 
 _CONTROLLER: Any = None

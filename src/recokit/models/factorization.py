@@ -63,6 +63,16 @@ class _Factorization(Recommender):
         verb, yours = ("bought", "your") if dataset.only_purchases else ("chose", "your interest in")
         self.because_ = np.array([f"customers with tastes like yours {verb} this (like {yours} {n})" for n in names], dtype=object)
 
+    # -- persistence (recokit.save / recokit.load) ----------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        """Fitted state to save: everything but implicit's model object (rebuilt from the factors)."""
+        return {k: v for k, v in vars(self).items() if k != "model_"}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        params = {k: getattr(self, k) for k in ("factors", "regularization", "iterations", "random_state", "num_threads")}
+        self.model_ = _implicit.rebuild_factorization(self._kind, self.user_factors_, self.item_factors_, **params, **self._implicit_kwargs())
+
     # -- scoring -------------------------------------------------------------------------------
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
         scores = self.user_factors_[customer_idx] @ self.item_factors_.T

@@ -1,0 +1,650 @@
+"""Save a fitted model to a directory and load it in another process -- without pickle.
+
+A nightly job fits the models; the web processes that serve them all day load them from disk.
+:func:`save` writes a directory (format described in ``docs/persistence.md``)::
+
+    model/
+      model.json         format version, recokit version, every model's class name, its full
+                         constructor parameters and a tagged description of its fitted state
+      arrays.npz         every numpy array (sparse matrices as their CSR/CSC/COO components)
+      frames/f<n>.parquet  every polars DataFrame / Series (catalogue, interactions, rules table)
+
+:func:`load` rebuilds the model. Nothing read from the files is ever executed or imported: class
+names are looked up in an explicit registry of recokit's own classes, arrays are read with
+``allow_pickle=False``, and anything unknown, missing or tampered with raises
+:class:`~recokit.PersistError` saying what and where.
+
+The fitted :class:`~recokit.Dataset` is saved once even when several nested models share it
+(a hybrid's components, a :class:`~recokit.Ruled` model and its fallback); after loading they
+share one Dataset object again, as they did when fitted.
+
+Models are encoded generically: every attribute of the model that is not a constructor
+parameter (fitted state ends with ``_``; some models keep private ``_x`` arrays) is encoded by
+type. A model holding an object of another library (ALS/BPR keep implicit's model) provides two
+small hooks, ``_get_state() -> dict`` (the attributes to save) and ``_set_state(state)`` (set them
+and rebuild the rest). An attribute of any other type makes :func:`save` fail with an error
+naming the attribute and its type, so a new model with unsupported state fails in the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recokit._errors import NotFittedError, PersistError, _hint
+from recokit.base import Recommender
+from recokit.data import Dataset, IdMap
+from recokit.hybrid import Hybrid
+from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.models.content import _Block
+from recokit.rules import (
+    Boost,
+    Bury,
+    ExcludeOwned,
+    Filter,
+    MaxPerGroup,
+    OnePerGroup,
+    Pin,
+    RequireConsent,
+    Ruled,
+    RuleSet,
+)
+
+__all__ = ["FORMAT_VERSION", "PersistError", "load", "save"]
+
+#: Version of the on-disk format written by :func:`save` and the only one :func:`load` reads.
+FORMAT_VERSION = 1
+_FORMAT = "recokit-model"
+_JSON = "model.json"
+_ARRAYS = "arrays.npz"
+_FRAMES = "frames"
+
+#: The only model classes a saved file may name (never a module path read from the file).
+MODELS: dict[str, type[Recommender]] = {
+    c.__name__: c for c in (ALS, AssociationRules, BPR, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
+}
+#: The only dataclasses a saved file may name: the business rules and ContentBased's column blocks.
+DATACLASSES: dict[str, type] = {
+    **{c.__name__: c for c in (Boost, Bury, ExcludeOwned, Filter, MaxPerGroup, OnePerGroup, Pin, RequireConsent)},
+    "ContentBased._Block": _Block,
+}
+_DATACLASS_NAMES = {c: n for n, c in DATACLASSES.items()}
+_SPARSE = {
+    "csr_array": sp.csr_array,
+    "csr_matrix": sp.csr_matrix,
+    "csc_array": sp.csc_array,
+    "csc_matrix": sp.csc_matrix,
+    "coo_array": sp.coo_array,
+    "coo_matrix": sp.coo_matrix,
+}
+#: what a saved Dataset holds (its ``_matrices`` cache is rebuilt on demand, not saved)
+_DATASET_TYPES: dict[str, tuple[type, ...]] = {
+    "columns": (dict,),
+    "interactions": (pl.DataFrame,),
+    "catalog": (pl.DataFrame,),
+    "customers": (pl.DataFrame, type(None)),
+    "item_ids": (IdMap,),
+    "customer_ids": (IdMap,),
+    "_basket_customer": (np.ndarray,),
+    "_basket_time": (np.ndarray, type(None)),
+}
+_SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices", "indptr"), "coo": ("data", "row", "col")}
+
+
+# ------------------------------------------------------------------------------------------
+# saving
+# ------------------------------------------------------------------------------------------
+def _init_names(cls: type) -> list[str]:
+    import inspect
+
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
+def _constructor_args(obj: Any, where: str) -> dict[str, Any]:
+    """The constructor arguments of a non-model object (a RuleSet), read back from its attributes.
+
+    Every public attribute that is not fitted state must be one of them: a new setting that this
+    module does not know fails here, loudly, instead of being reset to its default on load.
+    """
+    names = _init_names(type(obj))
+    public = [k for k in vars(obj) if not k.startswith("_") and not k.endswith("_")]
+    unknown = sorted(set(public) - set(names))
+    missing = [n for n in names if n not in vars(obj)]
+    if unknown or missing:
+        raise PersistError(f"cannot save {where}: {type(obj).__name__}'s settings {unknown or missing} do not match its constructor.")
+    return {n: getattr(obj, n) for n in names}
+
+
+class _Writer:
+    """Encodes objects into JSON-able tagged values, collecting arrays and frames on the side."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.frames: dict[str, pl.DataFrame] = {}
+        self.models: list[dict[str, Any] | None] = []
+        self.model_refs: dict[int, int] = {}
+        self.datasets: list[dict[str, Any] | None] = []
+        self.dataset_refs: dict[int, int] = {}
+        self._keep: list[Any] = []  # keep encoded objects alive so id() stays unique
+
+    def array(self, a: np.ndarray) -> str:
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = a
+        return key
+
+    def frame(self, df: pl.DataFrame) -> str:
+        name = f"{_FRAMES}/f{len(self.frames)}.parquet"
+        self.frames[name] = df
+        return name
+
+    # -- values ---------------------------------------------------------------------------
+    def encode(self, v: Any, where: str) -> Any:
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, int) and type(v) is int:
+            return v
+        if type(v) is float:
+            return v if np.isfinite(v) else {"$": "float", "v": repr(v)}
+        if isinstance(v, np.generic):
+            if v.dtype.kind in "biuf":
+                return {"$": "np_scalar", "dtype": v.dtype.str, "v": self.encode(v.item(), where)}
+            if v.dtype.kind in "Mm":  # datetime64 / timedelta64: a 0-d array keeps the unit
+                return {"$": "np_scalar", "key": self.array(np.asarray(v))}
+            raise self._unsupported(v, where)
+        if isinstance(v, Recommender):
+            return {"$": "model", "ref": self.model(v, where)}
+        if isinstance(v, Dataset):
+            return {"$": "dataset", "ref": self.dataset(v, where)}
+        if isinstance(v, RuleSet):
+            config = _constructor_args(v, where)  # the whole config, e.g. purchase_event
+            fitted = hasattr(v, "compiled_")
+            return {
+                "$": "ruleset",
+                "config": {k: self.encode(x, f"{where}.{k}") for k, x in config.items()},
+                "dataset": self.encode(v.dataset_, f"{where}.dataset_") if fitted else None,
+            }
+        if isinstance(v, IdMap):
+            return {"$": "idmap", "name": v.name, "ids": self.encode(v.series, f"{where}.series")}
+        if isinstance(v, np.ndarray):
+            return self.ndarray(v, where)
+        if sp.issparse(v):
+            return self.sparse(v, where)
+        if isinstance(v, pl.DataFrame):
+            return {"$": "frame", "file": self.frame(v)}
+        if isinstance(v, pl.Series):
+            return {"$": "series", "name": v.name, "file": self.frame(pl.DataFrame([v.alias("s")]))}
+        if isinstance(v, list):
+            return [self.encode(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, tuple) and type(v) is tuple:
+            return {"$": "tuple", "v": [self.encode(x, f"{where}[{i}]") for i, x in enumerate(v)]}
+        if isinstance(v, dict) and type(v) is dict:
+            return {"$": "dict", "v": [[self.encode(k, f"{where} key"), self.encode(x, f"{where}[{k!r}]")] for k, x in v.items()]}
+        if type(v) in (set, frozenset):
+            items = sorted(v, key=repr)  # a stable file for the same set
+            return {"$": type(v).__name__, "v": [self.encode(x, f"{where} item") for x in items]}
+        if type(v) is dt.datetime:
+            return {"$": "datetime", "v": v.isoformat()}
+        if type(v) is dt.date:
+            return {"$": "date", "v": v.isoformat()}
+        if type(v) is dt.timedelta:
+            return {"$": "timedelta", "days": v.days, "seconds": v.seconds, "microseconds": v.microseconds}
+        if isinstance(v, PurePath):
+            return {"$": "path", "v": str(v)}
+        if dataclasses.is_dataclass(v) and type(v) in _DATACLASS_NAMES:
+            fields = {f.name: self.encode(getattr(v, f.name), f"{where}.{f.name}") for f in dataclasses.fields(v) if f.init}
+            return {"$": "dataclass", "class": _DATACLASS_NAMES[type(v)], "fields": fields}
+        raise self._unsupported(v, where)
+
+    @staticmethod
+    def _unsupported(v: Any, where: str) -> PersistError:
+        t = type(v)
+        return PersistError(
+            _hint(
+                f"cannot save {where}: recokit does not know how to store a {t.__module__}.{t.__qualname__} without pickle.",
+                "store it as numpy arrays, scipy sparse matrices, polars frames or plain Python values, or give the "
+                "model _get_state()/_set_state() hooks (see recokit.persist).",
+            )
+        )
+
+    def ndarray(self, a: np.ndarray, where: str) -> dict[str, Any]:
+        if a.dtype.hasobject:
+            flat = a.ravel().tolist()
+            # names, reasons: a numpy unicode array (which would drop a trailing NUL: those go to JSON)
+            if all(isinstance(x, str) and not x.endswith("\x00") for x in flat):
+                return {"$": "ndarray", "key": self.array(np.array(flat, dtype=np.str_).reshape(a.shape)), "object": "str"}
+            return {"$": "object_array", "shape": list(a.shape), "v": [self.encode(x, f"{where}[{i}]") for i, x in enumerate(flat)]}
+        if a.dtype.fields is not None or a.dtype.kind == "V":
+            raise self._unsupported(a, where)
+        return {"$": "ndarray", "key": self.array(a)}
+
+    def sparse(self, m: Any, where: str) -> dict[str, Any]:
+        cls = type(m).__name__
+        if cls not in _SPARSE:
+            raise PersistError(_hint(f"cannot save {where}: sparse format {cls} is not supported.", "convert it to CSR (m.tocsr())."))
+        return {
+            "$": "sparse",
+            "class": cls,
+            "shape": list(m.shape),
+            "parts": {p: self.array(np.asarray(getattr(m, p))) for p in _SPARSE_PARTS[m.format]},
+        }
+
+    # -- shared objects -------------------------------------------------------------------
+    def dataset(self, ds: Dataset, where: str) -> int:
+        if id(ds) in self.dataset_refs:
+            return self.dataset_refs[id(ds)]
+        ref = len(self.datasets)
+        self.dataset_refs[id(ds)] = ref
+        self._keep.append(ds)
+        self.datasets.append(None)
+        attrs = {k: v for k, v in vars(ds).items() if k != "_matrices"}  # a cache, rebuilt on demand
+        if set(attrs) != set(_DATASET_TYPES):  # Dataset gained an attribute: teach _DATASET_TYPES
+            raise PersistError(f"cannot save {where}: a Dataset with attributes {sorted(attrs)}; recokit.persist knows {sorted(_DATASET_TYPES)}.")
+        self.datasets[ref] = {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items()}
+        return ref
+
+    def model(self, m: Recommender, where: str) -> int:
+        if id(m) in self.model_refs:
+            return self.model_refs[id(m)]
+        name = type(m).__name__
+        if MODELS.get(name) is not type(m):
+            raise PersistError(
+                _hint(f"cannot save {where}: {type(m).__module__}.{type(m).__qualname__} is not one of recokit's models.", f"save one of {sorted(MODELS)}.")
+            )
+        ref = len(self.models)
+        self.model_refs[id(m)] = ref
+        self._keep.append(m)
+        self.models.append(None)
+        params = m.get_params()
+        unstored = sorted(set(_init_names(type(m))) - set(params))
+        if unstored:  # would be reset to the default on load: implicit's BM25 K1/B trap
+            raise PersistError(f"cannot save {where}: parameter(s) {unstored} of {name} are not stored on the instance.")
+        entry: dict[str, Any] = {
+            "class": name,
+            "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
+            "state": None,
+        }
+        if m.is_fitted:
+            state = m._get_state() if hasattr(m, "_get_state") else dict(vars(m))
+            entry["state"] = {k: self.encode(v, f"{where}.{k}") for k, v in state.items() if k not in params}
+        self.models[ref] = entry
+        return ref
+
+
+def save(model: Recommender, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Save a fitted model (with its Dataset, nested models and rules) to the directory ``path``.
+
+    The directory holds ``model.json``, ``arrays.npz`` and Parquet files (see
+    ``docs/persistence.md``); no pickle. It is written next to ``path`` under a temporary name
+    and renamed into place, so a process loading ``path`` never sees a half-written model.
+
+    Parameters
+    ----------
+    model : Recommender
+        A fitted recokit model (any model, :class:`~recokit.Hybrid`, :class:`~recokit.Ruled`).
+    path : str or path
+        The directory to create.
+    overwrite : bool
+        Replace an existing saved model at ``path`` (a directory holding ``model.json``):
+        the old one is moved aside, the new one renamed in. Anything else at ``path`` is
+        never replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    NotFittedError
+        The model is not fitted.
+    PersistError
+        ``path`` exists (and ``overwrite`` is False or it is not a saved model), or the model
+        holds state recokit cannot store without pickle (the message names the attribute).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from recokit import Popularity, load, save
+    >>> from recokit.datasets import sports_shop
+    >>> model = Popularity().fit(sports_shop(300, seed=1))
+    >>> path = save(model, Path(tempfile.mkdtemp()) / "popularity")
+    >>> sorted(p.name for p in path.iterdir())
+    ['arrays.npz', 'frames', 'model.json']
+    >>> load(path).recommend(k=3).item_ids == model.recommend(k=3).item_ids
+    True
+    """
+    import recokit
+
+    if not isinstance(model, Recommender):
+        raise PersistError(f"recokit.save expects a fitted recokit model. Got {type(model).__name__}.")
+    if not model.is_fitted:
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet. Call 'fit' with a recokit.Dataset before saving it.")
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise PersistError(_hint(f"cannot save to {str(target)!r}: it already exists.", "pass overwrite=True to replace a saved model, or choose a new path."))
+        if not (target.is_dir() and (target / _JSON).is_file()):
+            raise PersistError(f"cannot save to {str(target)!r}: it exists and is not a saved recokit model; refusing to replace it.")
+    w = _Writer()
+    root = w.model(model, type(model).__name__)
+    doc = {
+        "format": _FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recokit_version": recokit.__version__,
+        "class": type(model).__name__,
+        "root": root,
+        "models": w.models,
+        "datasets": w.datasets,
+    }
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        (tmp / _FRAMES).mkdir()
+        np.savez(tmp / _ARRAYS, allow_pickle=False, **w.arrays)
+        for name, df in w.frames.items():
+            df.write_parquet(tmp / name)
+        (tmp / _JSON).write_text(json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False), encoding="utf-8")
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+# ------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, path: Path, doc: dict[str, Any], arrays: Any) -> None:
+        self.path = path
+        self.doc = doc
+        self.npz = arrays
+        self.models: dict[int, Recommender] = {}
+        self.building: set[int] = set()
+        self.datasets: dict[int, Dataset] = {}
+
+    def bad(self, msg: str) -> PersistError:
+        return PersistError(_hint(f"{self.path}: {msg}", "the saved model is damaged or was edited; save it again from the fitted model."))
+
+    def array(self, key: Any, where: str) -> np.ndarray:
+        if not isinstance(key, str) or key not in self.npz.files:
+            raise self.bad(f"{where}: the array {key!r} is missing from {_ARRAYS}.")
+        try:
+            return self.npz[key]
+        except ValueError as exc:  # an object (pickled) array: never loaded
+            raise self.bad(f"{where}: the array {key!r} in {_ARRAYS} cannot be read without pickle ({exc}).") from None
+
+    def frame(self, name: Any, where: str) -> pl.DataFrame:
+        if not isinstance(name, str) or not name.startswith(f"{_FRAMES}/") or "/" in name[len(_FRAMES) + 1 :] or ".." in name:
+            raise self.bad(f"{where}: bad frame file name {name!r}.")
+        file = self.path / name
+        if not file.is_file():
+            raise self.bad(f"{where}: the frame file {name!r} is missing.")
+        try:
+            return pl.read_parquet(file)
+        except Exception as exc:
+            raise self.bad(f"{where}: the frame file {name!r} is not readable Parquet ({exc}).") from None
+
+    def decode(self, v: Any, where: str) -> Any:
+        if v is None or isinstance(v, (bool, str, int, float)):
+            return v
+        if isinstance(v, list):
+            return [self.decode(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        if not isinstance(v, dict) or "$" not in v:
+            raise self.bad(f"{where}: unexpected value {v!r}.")
+        tag = v["$"]
+        handler: Callable[[dict[str, Any], str], Any] | None = getattr(self, f"_d_{tag}", None) if isinstance(tag, str) and tag.isidentifier() else None
+        if handler is None:
+            raise self.bad(f"{where}: unknown value type {tag!r}.")
+        try:
+            return handler(v, where)
+        except PersistError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise self.bad(f"{where}: cannot rebuild the {tag} value ({type(exc).__name__}: {exc}).") from None
+
+    # -- tag handlers ---------------------------------------------------------------------
+    def _d_float(self, v: dict, where: str) -> float:
+        if v["v"] not in ("nan", "inf", "-inf"):
+            raise self.bad(f"{where}: bad float {v['v']!r}.")
+        return float(v["v"])
+
+    def _d_np_scalar(self, v: dict, where: str) -> Any:
+        if "key" in v:
+            a = self.array(v["key"], where)
+            if a.ndim != 0 or a.dtype.kind not in "Mm":
+                raise self.bad(f"{where}: array {v['key']!r} is not a datetime64 / timedelta64 scalar.")
+            return a[()]
+        dtype = np.dtype(v["dtype"])
+        if dtype.kind not in "biuf":
+            raise self.bad(f"{where}: bad scalar type {v['dtype']!r}.")
+        return dtype.type(self.decode(v["v"], where))
+
+    def _d_tuple(self, v: dict, where: str) -> tuple:
+        return tuple(self.decode(x, where) for x in v["v"])
+
+    def _d_dict(self, v: dict, where: str) -> dict:
+        return {self.decode(k, f"{where} key"): self.decode(x, f"{where}[{k!r}]") for k, x in v["v"]}
+
+    def _d_set(self, v: dict, where: str) -> set:
+        return {self.decode(x, where) for x in v["v"]}
+
+    def _d_frozenset(self, v: dict, where: str) -> frozenset:
+        return frozenset(self._d_set(v, where))
+
+    def _d_datetime(self, v: dict, where: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(v["v"])
+
+    def _d_date(self, v: dict, where: str) -> dt.date:
+        return dt.date.fromisoformat(v["v"])
+
+    def _d_timedelta(self, v: dict, where: str) -> dt.timedelta:
+        return dt.timedelta(days=v["days"], seconds=v["seconds"], microseconds=v["microseconds"])
+
+    def _d_path(self, v: dict, where: str) -> Path:
+        return Path(v["v"])
+
+    def _d_ndarray(self, v: dict, where: str) -> np.ndarray:
+        a = self.array(v["key"], where)
+        if v.get("object") == "str":
+            if a.dtype.kind != "U":
+                raise self.bad(f"{where}: array {v['key']!r} should hold text.")
+            return a.astype(object)
+        return a
+
+    def _d_object_array(self, v: dict, where: str) -> np.ndarray:
+        items = [self.decode(x, where) for x in v["v"]]
+        out = np.empty(len(items), dtype=object)
+        out[:] = items
+        return out.reshape(tuple(v["shape"]))
+
+    def _d_sparse(self, v: dict, where: str) -> Any:
+        cls = _SPARSE.get(v["class"])
+        if cls is None:
+            raise self.bad(f"{where}: unknown sparse format {v['class']!r}.")
+        fmt = v["class"][:3]
+        names = _SPARSE_PARTS[fmt]
+        if set(v["parts"]) != set(names):
+            raise self.bad(f"{where}: a {v['class']} needs the parts {list(names)}; got {sorted(v['parts'])}.")
+        parts = {p: self.array(v["parts"][p], f"{where}.{p}") for p in names}
+        shape = tuple(int(s) for s in v["shape"])
+        if fmt == "coo":
+            m = cls((parts["data"], (parts["row"], parts["col"])), shape=shape)
+            m.row, m.col = parts["row"], parts["col"]  # the saved index types, not scipy's choice
+        else:
+            m = cls((parts["data"], parts["indices"], parts["indptr"]), shape=shape)
+            m.indices, m.indptr = parts["indices"], parts["indptr"]
+        return m
+
+    def _d_frame(self, v: dict, where: str) -> pl.DataFrame:
+        return self.frame(v["file"], where)
+
+    def _d_series(self, v: dict, where: str) -> pl.Series:
+        df = self.frame(v["file"], where)
+        if df.width != 1:
+            raise self.bad(f"{where}: a series file must hold one column.")
+        return df.to_series().alias(v["name"])
+
+    def _d_idmap(self, v: dict, where: str) -> IdMap:
+        return IdMap(self.decode(v["ids"], where), name=v["name"])
+
+    def _d_dataclass(self, v: dict, where: str) -> Any:
+        cls = DATACLASSES.get(v["class"])
+        if cls is None:
+            raise self.bad(f"{where}: unknown class {v['class']!r} (known: {sorted(DATACLASSES)}).")
+        if not isinstance(v["fields"], dict):
+            raise self.bad(f"{where}: 'fields' must be an object.")
+        fields = {k: self.decode(x, f"{where}.{k}") for k, x in v["fields"].items()}
+        return cls(**fields)
+
+    def _d_ruleset(self, v: dict, where: str) -> RuleSet:
+        if not isinstance(v["config"], dict):
+            raise self.bad(f"{where}: 'config' must be an object.")
+        rs = RuleSet(**{k: self.decode(x, f"{where}.{k}") for k, x in v["config"].items()})
+        if v["dataset"] is not None:
+            rs.fit(self.decode(v["dataset"], f"{where}.dataset_"))  # compiled masks: rebuilt, not stored
+        return rs
+
+    def _d_dataset(self, v: dict, where: str) -> Dataset:
+        ref = v["ref"]
+        if ref in self.datasets:
+            return self.datasets[ref]
+        entries = self.doc["datasets"]
+        if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(entries):
+            raise self.bad(f"{where}: no dataset number {ref!r}.")
+        attrs = entries[ref]
+        if not isinstance(attrs, dict):
+            raise self.bad(f"dataset {ref}: expected an object.")
+        if set(attrs) != set(_DATASET_TYPES):
+            raise self.bad(f"dataset {ref}: expected the attributes {sorted(_DATASET_TYPES)}; got {sorted(attrs)}.")
+        values = {k: self.decode(x, f"dataset {ref}.{k}") for k, x in attrs.items()}
+        for k, types in _DATASET_TYPES.items():
+            if not isinstance(values[k], types):
+                raise self.bad(f"dataset {ref}.{k}: expected {' or '.join(t.__name__ for t in types)}; got {type(values[k]).__name__}.")
+        ds = Dataset.__new__(Dataset)
+        vars(ds).update(values)
+        ds._matrices = {}
+        self.datasets[ref] = ds
+        return ds
+
+    def _d_model(self, v: dict, where: str) -> Recommender:
+        return self.model(v["ref"], where)
+
+    def model(self, ref: Any, where: str) -> Recommender:
+        if isinstance(ref, int) and ref in self.models:
+            return self.models[ref]
+        entries = self.doc["models"]
+        if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(entries):
+            raise self.bad(f"{where}: no model number {ref!r}.")
+        if ref in self.building:
+            raise self.bad(f"{where}: model {ref} contains itself.")
+        self.building.add(ref)
+        entry = entries[ref]
+        if not isinstance(entry, dict) or not {"class", "params", "state"} <= set(entry):
+            raise self.bad(f"model {ref}: expected an object with 'class', 'params' and 'state'.")
+        name = entry["class"]
+        cls = MODELS.get(name) if isinstance(name, str) else None
+        if cls is None:
+            raise self.bad(f"model {ref}: unknown model class {name!r}; recokit loads only {sorted(MODELS)}.")
+        where = f"{where} ({name})"
+        if not isinstance(entry["params"], dict):
+            raise self.bad(f"{where}: 'params' must be an object.")
+        params = {k: self.decode(x, f"{where}.{k}") for k, x in entry["params"].items()}
+        try:
+            m = cls(**params)
+        except TypeError as exc:
+            raise self.bad(f"{where}: the saved parameters do not fit {name} ({exc}).") from None
+        if entry["state"] is not None:
+            if not isinstance(entry["state"], dict):
+                raise self.bad(f"{where}: 'state' must be an object.")
+            bad_names = [k for k in entry["state"] if not k.isidentifier() or k.startswith("__")]
+            if bad_names:
+                raise self.bad(f"{where}: bad attribute name(s) {bad_names}.")
+            state = {k: self.decode(x, f"{where}.{k}") for k, x in entry["state"].items()}
+            if not isinstance(state.get("dataset_"), Dataset):
+                raise self.bad(f"{where}: the fitted state has no dataset_.")
+            if hasattr(m, "_set_state"):
+                m._set_state(state)
+            else:
+                vars(m).update(state)
+        self.building.discard(ref)
+        self.models[ref] = m
+        return m
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not allowed")
+
+
+def load(path: str | os.PathLike[str]) -> Recommender:
+    """Load a model saved by :func:`save`: ready to recommend, equal to the saved one.
+
+    Only recokit's own classes are rebuilt (looked up by name in a fixed registry); arrays are
+    read with ``allow_pickle=False``; nothing from the files is executed.
+
+    Raises
+    ------
+    PersistError
+        ``path`` is not a saved model, was written in another format version, names an unknown
+        class, misses an array or a file, or holds a pickled array.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from recokit import ItemKNN, Query, load, save
+    >>> from recokit.datasets import sports_shop
+    >>> shop = sports_shop(300, seed=2)
+    >>> model = ItemKNN(k_neighbours=20).fit(shop)
+    >>> again = load(save(model, Path(tempfile.mkdtemp()) / "knn"))
+    >>> again.get_params() == model.get_params()
+    True
+    >>> c = shop.customer_ids.to_list()[0]
+    >>> [(r.item_id, r.reason) for r in again.recommend(Query(customer_id=c, k=5))] == [
+    ...     (r.item_id, r.reason) for r in model.recommend(Query(customer_id=c, k=5))]
+    True
+    """
+    p = Path(path)
+    if not (p / _JSON).is_file():
+        raise PersistError(_hint(f"{str(p)!r} is not a saved recokit model (no {_JSON} in it).", "give the directory written by recokit.save."))
+    try:
+        doc = json.loads((p / _JSON).read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PersistError(f"{p / _JSON}: not valid JSON ({exc}).") from None
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+        raise PersistError(f"{p / _JSON}: not a recokit model file (format {doc.get('format') if isinstance(doc, dict) else None!r}).")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise PersistError(
+            _hint(
+                f"{p}: saved in model format version {version!r}; this recokit reads version {FORMAT_VERSION} only.",
+                "upgrade recokit to load it." if newer else "load it with the recokit that saved it, refit and save again.",
+            )
+        )
+    if not isinstance(doc.get("models"), list) or not isinstance(doc.get("datasets"), list):
+        raise PersistError(f"{p / _JSON}: 'models' and 'datasets' must be lists.")
+    if not (p / _ARRAYS).is_file():
+        raise PersistError(_hint(f"{p}: {_ARRAYS} is missing.", "the saved model is incomplete; save it again."))
+    with np.load(p / _ARRAYS, allow_pickle=False) as npz:
+        reader = _Reader(p, doc, npz)
+        model = reader.model(doc.get("root"), "root")
+    return model
