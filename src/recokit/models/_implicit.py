@@ -104,6 +104,20 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
     return sp.csr_matrix(sim, dtype=np.float64)
 
 
+_CONTROLLER: Any = None
+
+
+def _one_blas_thread():
+    """``threadpool_limits(1, "blas")`` with the library scan done once per process, not per
+    request (a fresh scan reads /proc and costs about 0.5 ms)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def fit_factorization(
     kind: str,
     user_items: Any,
@@ -123,12 +137,10 @@ def fit_factorization(
     check_version()
     import implicit.cpu.als
     import implicit.cpu.bpr
-    from threadpoolctl import threadpool_limits
-
     ui = sp.csr_matrix(user_items, dtype=np.float32)
     try:
         # implicit checks the BLAS thread count when the model is built: limit it before that
-        with threadpool_limits(1, "blas"):
+        with _one_blas_thread():
             if kind == "als":
                 model = implicit.cpu.als.AlternatingLeastSquares(
                     factors=factors,
@@ -181,10 +193,8 @@ def rebuild_factorization(
     check_version()
     import implicit.cpu.als
     import implicit.cpu.bpr
-    from threadpoolctl import threadpool_limits
-
     try:
-        with threadpool_limits(1, "blas"):
+        with _one_blas_thread():
             if kind == "als":
                 model = implicit.cpu.als.AlternatingLeastSquares(
                     factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=random_state, num_threads=num_threads
@@ -200,20 +210,6 @@ def rebuild_factorization(
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{kind.upper()} model", exc) from exc
     return model
-
-
-_CONTROLLER: Any = None
-
-
-def _one_blas_thread():
-    """``threadpool_limits(1, "blas")`` with the library scan done once per process, not per
-    request (a fresh scan reads /proc and costs about 0.5 ms)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
