@@ -189,21 +189,25 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     kk = min(k, m)
     if kk == 0:
         return np.full((n, k), -1, dtype=np.int64)
-    valid = np.isfinite(s)
+    # rank on negated scores (smallest first), disallowed / non-finite items at +inf: one pass
+    # to negate and one masked write, instead of a where() and a negated copy
+    neg = np.negative(s)
+    invalid = ~np.isfinite(neg)
     if allowed is not None:
-        valid &= np.atleast_2d(allowed)
-    work = np.where(valid, s, -np.inf)
-    part = np.argpartition(-work, kk - 1, axis=1)[:, :kk]
-    vals = np.take_along_axis(work, part, axis=1)
-    thr = vals.min(axis=1)
+        invalid |= ~np.atleast_2d(allowed)
+    np.copyto(neg, np.inf, where=invalid)
+    part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
+    vals = np.take_along_axis(neg, part, axis=1)
+    thr = vals.max(axis=1)
     # rows where the k-th value is tied with unselected items: resolve by index, exactly
-    n_tied_all = (work == thr[:, None]).sum(axis=1)
+    n_tied_all = (neg == thr[:, None]).sum(axis=1)
     n_tied_sel = (vals == thr[:, None]).sum(axis=1)
     for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
-        above = np.flatnonzero(work[r] > thr[r])
-        tied = np.flatnonzero(work[r] == thr[r])[: kk - len(above)]
+        above = np.flatnonzero(neg[r] < thr[r])
+        tied = np.flatnonzero(neg[r] == thr[r])[: kk - len(above)]
         part[r] = np.concatenate([above, tied])
-        vals[r] = work[r, part[r]]
+        vals[r] = neg[r, part[r]]
+    vals = -vals  # back to scores
     order = np.lexsort((part, -vals), axis=1)
     part = np.take_along_axis(part, order, axis=1)
     vals = np.take_along_axis(vals, order, axis=1)
