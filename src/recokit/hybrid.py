@@ -194,11 +194,14 @@ class Hybrid(Recommender):
         stack = np.stack([np.asarray(m._score(ctx), dtype=np.float64) for m in self.components_])[:, None, :]
         return self._combine(stack)[0][0]
 
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+    def _batch_stack(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        """models x customers x items: every component's batch scores, dense."""
         parts = [m._score_many(customer_idx, now) for m in self.components_]
         # a component may answer a batch as a sparse matrix (stored = scored): no opinion elsewhere
-        stack = np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
-        return self._combine(stack)[0]
+        return np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
+
+    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        return self._combine(self._batch_stack(customer_idx, now))[0]
 
     def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None]:
         """Reasons for many (customer, item) pairs: each customer's components scored once, not per item."""
@@ -208,9 +211,7 @@ class Hybrid(Recommender):
             in_chunk = np.flatnonzero((inv >= lo) & (inv < lo + 256))
             if len(in_chunk) == 0:
                 continue
-            parts = [m._score_many(uniq[lo : lo + 256], now) for m in self.components_]
-            stack = np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
-            contrib = self._combine(stack)[1][:, inv[in_chunk] - lo, item_idx[in_chunk]]  # models x pairs
+            contrib = self._combine(self._batch_stack(uniq[lo : lo + 256], now))[1][:, inv[in_chunk] - lo, item_idx[in_chunk]]  # models x pairs
             strength = np.where(np.isfinite(contrib), contrib, -np.inf)
             order = np.argsort(-strength, axis=0, kind="stable")
             pending = np.ones(len(in_chunk), dtype=bool)
