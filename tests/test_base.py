@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import recokit
 from recokit import ConfigError, Query
-from recokit.base import top_k
+from recokit.core import top_k
 
 
 def reference_top_k(row: np.ndarray, allowed: np.ndarray, k: int) -> list[int]:

@@ -24,7 +24,7 @@ from recokit._errors import (
     RecokitError,
     RuleError,
 )
-from recokit.base import Context, Query, Recommendation, Recommendations, Recommender
+from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
@@ -37,9 +37,9 @@ __all__ = [
     "ALS",
     "AssociationRules",
     "BPR",
+    "Batch",
     "ConfigError",
     "ContentBased",
-    "Context",
     "DataError",
     "DataWarning",
     "Dataset",
@@ -59,6 +59,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "Ruled",
+    "ScoreBlock",
     "load",
     "load_rules",
     "save",

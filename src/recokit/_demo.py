@@ -11,7 +11,7 @@ from typing import TextIO
 
 import polars as pl
 
-from recokit.base import Query
+from recokit.core import Query
 from recokit.data import Dataset
 from recokit.hybrid import Hybrid
 from recokit.models import AssociationRules, ContentBased, ItemKNN, Popularity, Renewal

@@ -22,18 +22,16 @@ Each recommended item's reason is the reason of the model that contributed most 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 
-from recokit._errors import ConfigError
-from recokit.base import Context, Recommender, _densify
+from recokit._errors import ConfigError, _hint
+from recokit.core import Batch, Recommender, ScoreBlock, clone
 from recokit.data import Dataset
 
-__all__ = ["Hybrid"]
+__all__ = ["Hybrid", "HybridScores"]
 
 Method = Literal["blend", "rrf", "cascade"]
 
@@ -131,6 +129,13 @@ class Hybrid(Recommender):
         for name, m in zip(names, models, strict=True):
             if not isinstance(m, Recommender):
                 raise ConfigError(f"Hybrid component {name!r} must be a recokit Recommender. Got {type(m).__name__}.")
+            if not m.composable:
+                raise ConfigError(
+                    _hint(
+                        f"Hybrid component {name!r} is a {type(m).__name__}: its rules would not apply inside a hybrid.",
+                        "wrap the hybrid instead: Ruled(Hybrid({...}), rules).",
+                    )
+                )
         if len({id(m) for m in models}) != len(models):
             raise ConfigError("Hybrid components must be distinct objects (the same model was given twice).")
         if self.weights is None:
@@ -158,10 +163,9 @@ class Hybrid(Recommender):
 
     def _fit(self, dataset: Dataset) -> None:
         names, models, w = self._components()
-        for m in models:
-            m.fit(dataset)
+        fitted = [clone(m).fit(dataset) for m in models]  # the given models stay as they were
         self.names_ = names
-        self.components_ = models
+        self.components_ = fitted
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
@@ -190,56 +194,41 @@ class Hybrid(Recommender):
         anyone = np.isfinite(contrib).any(axis=0)
         return np.where(anyone, combined, np.nan), contrib
 
-    def _score(self, ctx: Context) -> np.ndarray:
-        stack = np.stack([np.asarray(m._score(ctx), dtype=np.float64) for m in self.components_])[:, None, :]
-        return self._combine(stack)[0][0]
+    def _score(self, batch: Batch) -> ScoreBlock:
+        parts = [m._score(batch) for m in self.components_]
+        combined, contrib = self._combine(np.stack([p.to_dense() for p in parts]))
+        return HybridScores(combined, contrib, parts)
 
-    def _batch_stack(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        """models x customers x items: every component's batch scores, dense."""
-        parts = [m._score_many(customer_idx, now) for m in self.components_]
-        # a component may answer a batch as a sparse matrix (stored = scored): no opinion elsewhere
-        return np.stack([_densify(p) if sp.issparse(p) else np.asarray(p, dtype=np.float64) for p in parts])
-
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        return self._combine(self._batch_stack(customer_idx, now))[0]
-
-    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> list[str | None]:
-        """Reasons for many (customer, item) pairs: each customer's components scored once, not per item."""
-        out: list[str | None] = [None] * len(item_idx)
-        uniq, inv = np.unique(customer_idx, return_inverse=True)
-        for lo in range(0, len(uniq), 256):  # bounded memory: models x 256 x items
-            in_chunk = np.flatnonzero((inv >= lo) & (inv < lo + 256))
-            if len(in_chunk) == 0:
-                continue
-            contrib = self._combine(self._batch_stack(uniq[lo : lo + 256], now))[1][:, inv[in_chunk] - lo, item_idx[in_chunk]]  # models x pairs
-            strength = np.where(np.isfinite(contrib), contrib, -np.inf)
-            order = np.argsort(-strength, axis=0, kind="stable")
-            pending = np.ones(len(in_chunk), dtype=bool)
-            for level in range(len(self.components_)):  # the strongest contributor with a reason
-                for m in range(len(self.components_)):
-                    sel = np.flatnonzero(pending & (order[level] == m) & np.isfinite(contrib[m]))
-                    if len(sel) == 0:
-                        continue
-                    pairs = in_chunk[sel]
-                    comp = self.components_[m]
-                    reasons = comp._explain_many(customer_idx[pairs], item_idx[pairs], now)
-                    if reasons is None:
-                        reasons = [comp._explain(comp._context_for(int(c), now), int(i)) for c, i in zip(customer_idx[pairs], item_idx[pairs], strict=True)]
-                    for j, r in zip(pairs.tolist(), reasons, strict=True):
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        """Each pair's reason: that of the strongest contributor (in this request's block) that
+        gives one."""
+        if not isinstance(block, HybridScores):
+            raise TypeError("Hybrid._explain needs the block its own _score returned")
+        out: list[str | None] = [None] * len(rows)
+        contrib = block.contrib[:, rows, items]  # models x pairs
+        strength = np.where(np.isfinite(contrib), contrib, -np.inf)
+        order = np.argsort(-strength, axis=0, kind="stable")
+        pending = np.ones(len(rows), dtype=bool)
+        for level in range(len(self.components_)):
+            for m, comp in enumerate(self.components_):
+                sel = np.flatnonzero(pending & (order[level] == m) & np.isfinite(contrib[m]))
+                if len(sel) == 0:
+                    continue
+                reasons = comp._explain(batch, rows[sel], items[sel], block.parts[m])
+                for j, r in zip(sel.tolist(), reasons, strict=True):
+                    if r:
                         out[j] = r
-                    pending[sel[[r is not None and r != "" for r in reasons]]] = False
+                        pending[j] = False
         return out
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        stack = np.stack([np.asarray(m._score(ctx), dtype=np.float64) for m in self.components_])[:, None, :]
-        contrib = self._combine(stack)[1][:, 0, item_idx]
-        if not np.isfinite(contrib).any():
-            return None
-        # the strongest contributor that has a reason to give
-        for m in np.argsort(-np.where(np.isfinite(contrib), contrib, -np.inf), kind="stable"):
-            if not np.isfinite(contrib[m]):
-                break
-            reason = self.components_[m]._explain(ctx, item_idx)
-            if reason:
-                return reason
-        return None
+
+class HybridScores(ScoreBlock):
+    """A hybrid's block: the combined scores, plus each component's block and contribution
+    (kept so that reasons come from this request's scores, never from re-scoring)."""
+
+    __slots__ = ("contrib", "parts")
+
+    def __init__(self, combined: np.ndarray, contrib: np.ndarray, parts: list[ScoreBlock]) -> None:
+        super().__init__(dense=combined)
+        self.contrib = contrib
+        self.parts = parts

@@ -43,7 +43,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import NotFittedError, PersistError, _hint
-from recokit.base import Recommender
+from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal

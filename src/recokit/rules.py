@@ -70,9 +70,8 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, NotFittedError, RuleError, _hint
-from recokit.base import (
+from recokit.core import (
     BACKFILL_REASON,
-    Context,
     Query,
     Recommendation,
     Recommendations,

@@ -12,7 +12,7 @@ import polars as pl
 
 import recokit
 from recokit._errors import ConfigError, RecokitError, _hint
-from recokit.base import Recommender
+from recokit.core import Recommender
 
 #: Models tried by default, by public class name; a model not (yet) in this recokit is skipped.
 MODEL_NAMES: tuple[str, ...] = ("Popularity", "AssociationRules", "ItemKNN", "ContentBased", "Renewal", "ALS", "BPR")

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, _hint
-from recokit.base import Query, Recommender
+from recokit.core import Query, Recommender
 from recokit.evaluation import metrics as M
 from recokit.evaluation.split import Split
 

@@ -24,7 +24,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning, _hint
-from recokit.base import Context, Query, Recommendations, Recommender
+from recokit.core import Query, Recommendations, Recommender
 from recokit.data import Dataset
 
 __all__ = ["AssociationRules"]

@@ -27,7 +27,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit.base import Context, Query, Recommendation, Recommendations, Recommender, top_k
+from recokit.core import Query, Recommendation, Recommendations, Recommender, top_k
 from recokit.data import Dataset
 
 __all__ = ["ContentBased"]

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._validate import check_number
-from recokit.base import Context, Recommender
+from recokit.core import Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
 from recokit._validate import check_number
-from recokit.base import Context, Query, Recommendations, Recommender
+from recokit.core import Query, Recommendations, Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
 

@@ -7,10 +7,11 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
 from recokit._validate import check_number
-from recokit.base import Context, Recommender
+from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import Dataset
 
 __all__ = ["Popularity"]
@@ -107,31 +108,39 @@ class Popularity(Recommender):
         self.as_of_ = dataset.last_time
         self.bought_ = dataset.only_purchases
 
-    def _score(self, ctx: Context) -> np.ndarray:
-        scores = np.where(self.popularity_ > 0, self.popularity_, np.nan)
+    def _score(self, batch: Batch) -> ScoreBlock:
+        base = np.where(self.popularity_ > 0, self.popularity_, np.nan)
+        scores = np.broadcast_to(base, (batch.n, len(base))).copy()
         if self.groups_ is None:
-            return scores
-        ds = self.dataset_
-        if len(ctx.item_idx):
-            wanted = np.unique(self.groups_[ctx.item_idx])
-        elif ctx.known_customer:
-            ui = ds.user_items
-            bought = ui.indices[ui.indptr[ctx.customer_idx] : ui.indptr[ctx.customer_idx + 1]]
-            if len(bought) == 0:
-                return scores
-            per_group = np.bincount(self.groups_[bought], minlength=len(self.group_names_))
-            wanted = np.flatnonzero(per_group == per_group.max())
-        else:
-            return scores
-        return np.where(np.isin(self.groups_, wanted), scores, np.nan)
+            return ScoreBlock.dense(scores)
+        wanted = self._wanted_groups(batch)  # rows x groups; an all-False row = every group
+        keep = wanted[:, self.groups_] | ~wanted.any(axis=1, keepdims=True)
+        scores[~keep] = np.nan
+        return ScoreBlock.dense(scores)
 
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        if self.groups_ is not None:
-            return super()._score_many(customer_idx, now)
-        row = self._score(self._context_for(-1, now))
-        return np.broadcast_to(row, (len(customer_idx), len(row))).copy()
+    def _wanted_groups(self, batch: Batch) -> np.ndarray:
+        """The groups each row asks for: its context items' groups, else the known customer's
+        most-bought groups (ties: all of them), else none (every group)."""
+        n_groups = len(self.group_names_)
+        assert self.groups_ is not None
+        onehot = sp.csr_array(
+            (np.ones(len(self.groups_)), (np.arange(len(self.groups_)), self.groups_)), shape=(len(self.groups_), n_groups)
+        )
+        from_context = (batch.context @ onehot).toarray() > 0
+        wanted = from_context
+        rows = np.flatnonzero(~batch.has_context & batch.known)
+        if len(rows):
+            bought = sp.csr_array(self.dataset_.user_items[batch.customer_idx[rows]])
+            bought.data[:] = 1.0
+            per_group = (bought @ onehot).toarray()
+            top = per_group.max(axis=1, keepdims=True)
+            wanted[rows] = (per_group == top) & (top > 0)
+        return wanted
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        return [self._reason(int(i)) for i in items.tolist()]
+
+    def _reason(self, item_idx: int) -> str | None:
         n = self.popularity_[item_idx]
         if not n > 0:
             return None

@@ -39,7 +39,7 @@ import polars as pl
 
 from recokit._errors import ConfigError, DataError, _hint
 from recokit._validate import check_number
-from recokit.base import Context, Recommender
+from recokit.core import Recommender
 from recokit.data import Dataset
 from recokit.models.content import _ranges
 

@@ -1,0 +1,27 @@
+"""The core: the request (:class:`Query`), the stages of :class:`Recommender` on a
+:class:`Batch`, the :class:`ScoreBlock` models return, results, and the only top-k."""
+
+from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
+from recokit.core.query import Query
+from recokit.core.recommender import Recommender, clone
+from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
+from recokit.core.topk import densify, top_k, top_k_coo
+
+__all__ = [
+    "BACKFILL_REASON",
+    "PINNED_REASON",
+    "Batch",
+    "Query",
+    "Recommendation",
+    "Recommendations",
+    "Recommender",
+    "Restriction",
+    "ScoreBlock",
+    "Selection",
+    "Source",
+    "clone",
+    "densify",
+    "indicator",
+    "top_k",
+    "top_k_coo",
+]

@@ -1,0 +1,325 @@
+"""The data that flows between the request stages: a :class:`Batch` of resolved requests, the
+:class:`ScoreBlock` a model returns for it, the :class:`Restriction` of what may be shown, and the
+:class:`Selection` of what is shown.
+
+A single request is a batch of one: the web path and the newsletter path are the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from recokit.core.topk import densify
+
+__all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
+
+
+def indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
+    """A 0/1 CSR matrix with ones at ``(rows, cols)`` (duplicates collapse), indices sorted."""
+    m = sp.csr_array((np.ones(len(rows)), (np.asarray(rows, np.int64), np.asarray(cols, np.int64))), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    m.sort_indices()
+    return m
+
+
+def _take_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
+    return sp.csr_array(m[np.asarray(rows, dtype=np.int64)])
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """Requests resolved against a fitted model's data (internal indices), one row per request.
+
+    Models receive a Batch in their hooks. Every request of a batch shares ``now``, ``k`` and
+    ``exclude_purchased``.
+
+    Attributes
+    ----------
+    customer_ids : tuple
+        The customer ids as asked (None for an anonymous visitor), for output and reasons.
+    customer_idx : ndarray of int64
+        The customer whose **history** the models may read, or -1: an anonymous or unknown visitor,
+        or a customer whose history is hidden (no consent). Context items are always visible.
+    found_idx : ndarray of int64
+        The customer's index in the data whether or not their history is visible (-1: unknown).
+    context : scipy.sparse.csr_array
+        ``rows x items``, 1.0 at each known context item (the product on screen, the cart).
+    exclude : scipy.sparse.csr_array
+        ``rows x items``, 1.0 at each item the request excludes.
+    """
+
+    customer_ids: tuple[Hashable | None, ...]
+    customer_idx: np.ndarray
+    found_idx: np.ndarray
+    context: sp.csr_array
+    exclude: sp.csr_array
+    now: dt.datetime | None
+    k: int
+    exclude_purchased: bool = False
+    unknown_items: tuple[tuple[Hashable, ...], ...] = field(default=())
+
+    @property
+    def n(self) -> int:
+        """Number of requests (rows)."""
+        return len(self.customer_idx)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.context.shape[1])
+
+    @property
+    def known(self) -> np.ndarray:
+        """Rows whose history the models may read."""
+        return self.customer_idx >= 0
+
+    @property
+    def has_context(self) -> np.ndarray:
+        """Rows with at least one known context item."""
+        return np.diff(self.context.indptr) > 0
+
+    def context_items(self, row: int) -> np.ndarray:
+        """The context items of one row (sorted item indices)."""
+        c = self.context
+        return c.indices[c.indptr[row] : c.indptr[row + 1]].astype(np.int64)
+
+    def take(self, rows: np.ndarray | Sequence[int]) -> Batch:
+        """The sub-batch of the given rows, in that order."""
+        r = np.asarray(rows, dtype=np.int64)
+        return replace(
+            self,
+            customer_ids=tuple(self.customer_ids[i] for i in r.tolist()),
+            customer_idx=self.customer_idx[r],
+            found_idx=self.found_idx[r],
+            context=_take_rows(self.context, r),
+            exclude=_take_rows(self.exclude, r),
+            unknown_items=tuple(self.unknown_items[i] for i in r.tolist()) if self.unknown_items else (),
+        )
+
+    def hide_history(self, visible: np.ndarray) -> Batch:
+        """The same batch with the history of rows where ``visible`` is False hidden (idx -1)."""
+        return replace(self, customer_idx=np.where(visible, self.customer_idx, -1).astype(np.int64))
+
+
+class ScoreBlock:
+    """A model's scores for a batch: ``rows x items`` floats where *no opinion* is NaN (dense) or
+    an absent entry (sparse).
+
+    A model builds its block with :meth:`dense` or :meth:`sparse` — whichever is natural for it;
+    every stage after scoring reads it through this one API, never by checking the type.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> ScoreBlock.dense(np.array([[0.5, np.nan]])).to_dense().tolist()
+    [[0.5, nan]]
+    >>> ScoreBlock.sparse(sp.csr_array(np.array([[0.0, 2.0]]))).at(np.array([0, 0]), np.array([0, 1])).tolist()
+    [nan, 2.0]
+    """
+
+    __slots__ = ("_dense", "_sparse")
+
+    def __init__(self, dense: np.ndarray | None = None, sparse: sp.csr_array | None = None) -> None:
+        if (dense is None) == (sparse is None):
+            raise ValueError("a ScoreBlock holds exactly one of dense or sparse scores")
+        self._dense = dense
+        self._sparse = sparse
+
+    @classmethod
+    def dense(cls, values: np.ndarray) -> ScoreBlock:
+        """From a dense ``rows x items`` array (NaN = no opinion)."""
+        v = np.asarray(values, dtype=np.float64)
+        if v.ndim != 2:
+            raise ValueError(f"dense scores must be 2-D (rows x items); got shape {v.shape}")
+        return cls(dense=v)
+
+    @classmethod
+    def sparse(cls, matrix: sp.sparray | sp.spmatrix) -> ScoreBlock:
+        """From a sparse matrix whose **stored** entries are the scores (an explicit 0 is a score)."""
+        m = sp.csr_array(matrix, dtype=np.float64)
+        m.sort_indices()
+        return cls(sparse=m)
+
+    @classmethod
+    def empty(cls, n_rows: int, n_items: int) -> ScoreBlock:
+        """No opinion on anything."""
+        return cls.sparse(sp.csr_array((n_rows, n_items), dtype=np.float64))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        if self._dense is not None:
+            return (int(self._dense.shape[0]), int(self._dense.shape[1]))
+        assert self._sparse is not None
+        return (int(self._sparse.shape[0]), int(self._sparse.shape[1]))
+
+    @property
+    def is_sparse(self) -> bool:
+        return self._sparse is not None
+
+    @property
+    def density(self) -> float:
+        """Share of (row, item) cells stored (1.0 for a dense block)."""
+        if self._sparse is None:
+            return 1.0
+        n, m = self.shape
+        return self._sparse.nnz / max(n * m, 1)
+
+    def to_dense(self, *, copy: bool = False) -> np.ndarray:
+        """``rows x items`` with NaN for no opinion (a view of a dense block unless ``copy``)."""
+        if self._dense is not None:
+            return self._dense.copy() if copy else self._dense
+        return densify(self._sparse)
+
+    def to_csr(self) -> sp.csr_array:
+        """The finite scores as a CSR matrix (stored = opinion)."""
+        if self._sparse is not None:
+            return self._sparse
+        assert self._dense is not None
+        rows, cols = np.nonzero(np.isfinite(self._dense))
+        m = sp.csr_array((self._dense[rows, cols], (rows, cols)), shape=self.shape)
+        m.sort_indices()
+        return m
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The scores at ``(rows[j], cols[j])`` pairs, NaN where no opinion."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self._dense is not None:
+            return self._dense[rows, cols].astype(np.float64, copy=True)
+        m = self._sparse
+        assert m is not None
+        out = np.full(len(rows), np.nan)
+        if m.nnz == 0 or len(rows) == 0:
+            return out
+        # CSR with sorted indices: row * n_items + col is increasing over the stored entries
+        width = np.int64(m.shape[1])
+        keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
+        want = rows * width + cols
+        pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+        hit = keys[pos] == want
+        out[hit] = m.data[pos[hit]]
+        return out
+
+    def row(self, r: int) -> np.ndarray:
+        """One row, dense (NaN = no opinion)."""
+        if self._dense is not None:
+            return self._dense[r]
+        m = self._sparse
+        assert m is not None
+        out = np.full(self.shape[1], np.nan)
+        lo, hi = m.indptr[r], m.indptr[r + 1]
+        out[m.indices[lo:hi]] = m.data[lo:hi]
+        return out
+
+    def take(self, rows: np.ndarray) -> ScoreBlock:
+        """The block of the given rows."""
+        r = np.asarray(rows, dtype=np.int64)
+        if self._dense is not None:
+            return ScoreBlock.dense(self._dense[r])
+        assert self._sparse is not None
+        return ScoreBlock.sparse(self._sparse[r])
+
+    def scale(self, pos: np.ndarray, neg: np.ndarray) -> ScoreBlock:
+        """Scores ``>= 0`` of item ``i`` times ``pos[i]``, negative ones times ``neg[i]`` (NaN stays)."""
+        if self._dense is not None:
+            out = self._dense * pos[None, :]
+            below = self._dense < 0
+            if below.any():
+                rr, cc = np.nonzero(below)
+                out[rr, cc] = self._dense[rr, cc] * neg[cc]
+            return ScoreBlock.dense(out)
+        m = self._sparse
+        assert m is not None
+        data = m.data.copy()
+        f = np.where(data < 0, neg[m.indices], pos[m.indices])
+        return ScoreBlock.sparse(sp.csr_array((data * f, m.indices.copy(), m.indptr.copy()), shape=m.shape))
+
+    @staticmethod
+    def vstack(blocks: Sequence[ScoreBlock], order: np.ndarray | None = None) -> ScoreBlock:
+        """Stack blocks row-wise (sparse when all are sparse); ``order`` then permutes the rows."""
+        if all(b.is_sparse for b in blocks):
+            out = ScoreBlock.sparse(sp.vstack([b.to_csr() for b in blocks], format="csr"))
+        else:
+            out = ScoreBlock.dense(np.vstack([b.to_dense() for b in blocks]))
+        return out if order is None else out.take(order)
+
+
+@dataclass(frozen=True, eq=False)
+class Restriction:
+    """What may be shown, per row: an item mask for every row and per-row blocked items.
+
+    ``item_mask`` (length items, or None = every item) holds the catalogue-wide hard rules (in
+    stock, ...); ``blocked`` (``rows x items``, stored = blocked) the per-request ones (the context,
+    the query's exclusions, owned items, a customer's rule removals).
+    """
+
+    item_mask: np.ndarray | None
+    blocked: sp.csr_array
+
+    def allows(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Whether item ``cols[j]`` may be shown in row ``rows[j]``."""
+        ok = np.ones(len(rows), dtype=bool) if self.item_mask is None else self.item_mask[cols].copy()
+        b = self.blocked
+        if b.nnz:
+            m = b.shape[1]
+            keys = np.repeat(np.arange(b.shape[0], dtype=np.int64), np.diff(b.indptr)) * m + b.indices
+            ok &= ~np.isin(np.asarray(rows, np.int64) * m + cols, keys)
+        return ok
+
+    def row_mask(self, r: int) -> np.ndarray:
+        """Dense allowed mask of one row."""
+        out = np.ones(self.blocked.shape[1], dtype=bool) if self.item_mask is None else self.item_mask.copy()
+        b = self.blocked
+        out[b.indices[b.indptr[r] : b.indptr[r + 1]]] = False
+        return out
+
+    def take(self, rows: np.ndarray) -> Restriction:
+        """The restriction of some rows, in that order."""
+        return Restriction(self.item_mask, _take_rows(self.blocked, rows))
+
+    def dense(self) -> np.ndarray:
+        """Dense ``rows x items`` allowed mask."""
+        n, m = self.blocked.shape
+        out = np.ones((n, m), dtype=bool) if self.item_mask is None else np.repeat(self.item_mask[None, :], n, axis=0)
+        b = self.blocked
+        out[np.repeat(np.arange(n), np.diff(b.indptr)), b.indices] = False
+        return out
+
+    def also(self, item_mask: np.ndarray | None = None, blocked: sp.csr_array | None = None) -> Restriction:
+        """This restriction and more (masks ANDed, blocked items united)."""
+        mask = self.item_mask
+        if item_mask is not None:
+            mask = item_mask.copy() if mask is None else mask & item_mask
+        blk = self.blocked
+        if blocked is not None and blocked.nnz:
+            blk = sp.csr_array(blk + blocked)
+            blk.data[:] = 1.0
+            blk.sort_indices()
+        return Restriction(mask, blk)
+
+
+class Source:
+    """Where a selected item came from (codes of :attr:`Selection.source`)."""
+
+    MODEL = 0     #: the model scored it
+    FALLBACK = 1  #: back-filled from the fallback model's ranking
+    POPULAR = 2   #: back-filled from the shop's best sellers
+    PINNED = 3    #: placed by a pin rule
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The items shown: ``picked`` (rows x k item indices, -1 = empty slot, filled slots first),
+    their ``scores`` (NaN for back-fill) and ``source`` codes (:class:`Source`); ``fallback`` is
+    the fallback model's block over the back-filled rows ``fallback_rows`` (for their reasons)."""
+
+    picked: np.ndarray
+    scores: np.ndarray
+    source: np.ndarray
+    fallback: ScoreBlock | None = None
+    fallback_rows: np.ndarray | None = None

@@ -1,0 +1,423 @@
+"""The one interface every model implements: :class:`Recommender`.
+
+A request runs through stages, each on a whole :class:`~recokit.core.batch.Batch` (a single
+request is a batch of one, so the web path and the newsletter path are the same code)::
+
+    resolve   ids -> indices; _visible() decides whose HISTORY the models see (context always)
+    score     _score(batch) -> ScoreBlock            NaN / absent = no opinion
+    adjust    _adjust(batch, block) -> ScoreBlock     boosts, buries (soft rules)
+    restrict  query exclusions + _restrict(batch)     hard rules: an allowed mask
+    select    _select(...) -> Selection               top-k, group caps, pins, back-fill
+    explain   _explain(batch, rows, items, block)     only the selected items, from this block
+
+The base runs the stages; ``recommend``, ``recommend_many``, ``explain`` and ``score`` are written
+once, here. A model implements the two required hooks ``_fit`` and ``_score`` and ``_explain``
+(abstract: a model missing one fails when it is built); composites (:class:`~recokit.Hybrid`,
+:class:`~recokit.Ruled`) implement stages. Request-time code never mutates a fitted model, so one
+model can serve many threads.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import inspect
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, NotFittedError, _hint
+from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
+from recokit.core.query import Query
+from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
+from recokit.core.select import apply_restriction, fill_from_order, rank
+from recokit.data import Dataset
+
+__all__ = ["Recommender", "clone"]
+
+#: Rows of a back-fill computed at once (bounds a dense rows x items block).
+_FILL_CHUNK = 256
+
+
+class Recommender(abc.ABC):
+    """Base class of every recokit model.
+
+    Subclasses declare hyper-parameters (stored verbatim), keep fitted state in attributes with
+    a trailing underscore, and implement:
+
+    * ``_fit(dataset) -> None`` -- learn from the data (called on a fresh instance: the base
+      swaps the new state in only when it succeeds, so a failed fit changes nothing);
+    * ``_score(batch) -> ScoreBlock`` -- scores of every row of the batch, NaN / absent for "no
+      opinion";
+    * ``_explain(batch, rows, items, block) -> list[str | None]`` -- a reason a shopper can read
+      for each ``(rows[j], items[j])`` pair the model scored in ``block`` (this request's scores).
+
+    Composites override stage hooks (``_visible``, ``_adjust``, ``_restrict``, ``_select``,
+    ``_labels``, ``_fallback``); nothing overrides the public request methods.
+    """
+
+    #: Whether back-fill is on by default in recommend / recommend_many.
+    backfill: ClassVar[bool] = True
+    #: Whether the model's scores can be composed by a Hybrid (False for Ruled: its rules act
+    #: after scoring, so they would be lost inside a blend).
+    composable: ClassVar[bool] = True
+
+    # -- parameters (until every class declares a spec) ---------------------------------------
+    def _param_names(self) -> list[str]:
+        spec = getattr(type(self), "param_spec", None)
+        if callable(spec):
+            return [p.name for p in spec()]
+        sig = inspect.signature(type(self).__init__)
+        return [p for p in sig.parameters if p != "self" and hasattr(self, p)]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (the whole config, as given)."""
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # -- the required hooks --------------------------------------------------------------------
+    @abc.abstractmethod
+    def _fit(self, dataset: Dataset) -> None:
+        """Learn from ``dataset`` (on a fresh instance: never read a previous fit's state)."""
+
+    @abc.abstractmethod
+    def _score(self, batch: Batch) -> ScoreBlock:
+        """Scores for every row of ``batch`` (``batch.n x n_items``), NaN / absent = no opinion."""
+
+    @abc.abstractmethod
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        """One reason per ``(rows[j], items[j])`` pair scored (finite) in ``block``."""
+
+    # -- stage hooks with defaults (composites override) -----------------------------------------
+    def _visible(self, batch: Batch) -> np.ndarray | None:
+        """Rows whose history the models may read (None = all found customers)."""
+        return None
+
+    def _adjust(self, batch: Batch, block: ScoreBlock) -> ScoreBlock:
+        """Soft rules: re-weight scores (default: unchanged)."""
+        return block
+
+    def _restrict(self, batch: Batch) -> Restriction | None:
+        """Hard rules beyond the query's own exclusions (default: none)."""
+        return None
+
+    def _fallback(self) -> Recommender | None:
+        """A fitted model whose ranking back-fills short lists (default: the best sellers)."""
+        return None
+
+    def _labels(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[tuple[str, ...]] | None:
+        """Per selected slot (row-major, filled slots only), the rules that touched it."""
+        return None
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(self, dataset: Dataset) -> Self:
+        """Learn from ``dataset`` and return ``self``.
+
+        Atomic: the new state is built on a fresh instance and swapped in at the end, so a failed
+        fit leaves the model exactly as it was (unfitted, or with its previous fit).
+        """
+        if not isinstance(dataset, Dataset):
+            raise ConfigError(
+                _hint(f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", "wrap your table: Dataset(frame, ...).")
+            )
+        validate = getattr(self, "validate_params", None)
+        if callable(validate):
+            validate()
+        fresh = object.__new__(type(self))
+        fresh.__dict__.update({name: self.__dict__[name] for name in self._param_names() if name in self.__dict__})
+        fresh._fit(dataset)
+        counts = dataset.item_counts()
+        # back-fill order: most customers first, then catalogue order
+        fresh.fallback_order_ = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
+        fresh.dataset_ = dataset
+        self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return "dataset_" in self.__dict__
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            name = type(self).__name__
+            raise NotFittedError(f"This {name} instance is not fitted yet. Call 'fit' with a recokit.Dataset before using it.")
+
+    # -- resolve ----------------------------------------------------------------------------------
+    def _query(self, query: Query | None, kwargs: dict[str, Any]) -> Query:
+        if query is None:
+            return Query(**kwargs)
+        if kwargs:
+            raise ConfigError("pass either a Query or keyword arguments (customer_id=..., items=..., k=...), not both.")
+        if not isinstance(query, Query):
+            raise ConfigError(f"expected a recokit.Query; got {type(query).__name__}.")
+        return query
+
+    def resolve(self, query: Query) -> Batch:
+        """A query resolved against the fitted data, as a batch of one (history visibility applied)."""
+        self._check_fitted()
+        ds = self.dataset_
+        if query.customer_id is not None:
+            ds.customer_ids.check_kind([query.customer_id], "Query.customer_id")
+        ds.item_ids.check_kind(query.items, "Query.items")
+        ds.item_ids.check_kind(query.exclude, "Query.exclude")
+        cidx = ds.customer_ids.get(query.customer_id) if query.customer_id is not None else None
+        idx = ds.item_ids.index(query.items, missing="ignore")
+        excl = ds.item_ids.index(query.exclude, missing="ignore")
+        ctx, exc = idx[idx >= 0], excl[excl >= 0]
+        found = np.array([-1 if cidx is None else cidx], dtype=np.int64)
+        batch = Batch(
+            customer_ids=(query.customer_id,),
+            customer_idx=found.copy(),
+            found_idx=found,
+            context=indicator(np.zeros(len(ctx), np.int64), ctx, (1, ds.n_items)),
+            exclude=indicator(np.zeros(len(exc), np.int64), exc, (1, ds.n_items)),
+            now=query.now if query.now is not None else ds.last_time,
+            k=query.k,
+            exclude_purchased=query.exclude_purchased,
+            unknown_items=(tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0),),
+        )
+        return self._with_visibility(batch)
+
+    def resolve_customers(self, customers: Sequence[Hashable], *, k: int, now: dt.datetime | None, exclude_purchased: bool) -> Batch:
+        """Customer-only requests (no context items) resolved as one batch."""
+        self._check_fitted()
+        ds = self.dataset_
+        ids = ds.customer_ids
+        found = np.array([-1 if (c := ids.get(x)) is None else c for x in customers], dtype=np.int64)
+        empty = sp.csr_array((len(customers), ds.n_items), dtype=np.float64)
+        batch = Batch(
+            customer_ids=tuple(customers),
+            customer_idx=found.copy(),
+            found_idx=found,
+            context=empty,
+            exclude=empty,
+            now=now if now is not None else ds.last_time,
+            k=k,
+            exclude_purchased=exclude_purchased,
+        )
+        return self._with_visibility(batch)
+
+    def _with_visibility(self, batch: Batch) -> Batch:
+        visible = self._visible(batch)
+        return batch if visible is None else batch.hide_history(np.asarray(visible, dtype=bool))
+
+    # -- the stages, run once per batch ------------------------------------------------------------
+    def _query_restriction(self, batch: Batch) -> Restriction:
+        """The request's own exclusions: its context, its ``exclude`` list, owned items on demand."""
+        blocked = sp.csr_array(batch.context + batch.exclude)
+        if batch.exclude_purchased and batch.known.any():
+            rows = np.flatnonzero(batch.known)
+            sub = self.dataset_.user_items[batch.customer_idx[rows]]
+            owned = indicator(np.repeat(rows, np.diff(sub.indptr)), sub.indices, blocked.shape)
+            blocked = sp.csr_array(blocked + owned)
+        blocked.data[:] = 1.0
+        blocked.sort_indices()
+        return Restriction(None, blocked)
+
+    def _restriction(self, batch: Batch) -> Restriction:
+        base = self._query_restriction(batch)
+        extra = self._restrict(batch)
+        return base if extra is None else base.also(extra.item_mask, extra.blocked)
+
+    def _select(self, batch: Batch, block: ScoreBlock, restriction: Restriction, backfill: bool) -> Selection:
+        """Top-k of the adjusted scores under the restriction, then back-fill (default stage)."""
+        picked, scores = rank(block, restriction, batch.k)
+        source = np.where(picked >= 0, Source.MODEL, -1).astype(np.int8)
+        sel = Selection(picked, scores, source)
+        return self._backfill(batch, sel, restriction) if backfill else sel
+
+    def _backfill(self, batch: Batch, sel: Selection, restriction: Restriction) -> Selection:
+        """Fill empty slots from the fallback model's ranking, then from the best sellers, under
+        the same restriction; back-filled items keep a NaN score (the model had no opinion)."""
+        rows = np.flatnonzero((sel.picked < 0).any(axis=1))
+        if len(rows) == 0:
+            return sel
+        picked, source = sel.picked.copy(), sel.source.copy()
+        fallback = self._fallback()
+        fb_block = None
+        if fallback is not None:
+            fb_block = fallback._score(batch.take(rows))
+        pop = np.empty(batch.n_items)
+        pop[self.fallback_order_] = -np.arange(batch.n_items, dtype=np.float64)  # best seller first
+        for lo in range(0, len(rows), _FILL_CHUNK):
+            chunk = rows[lo : lo + _FILL_CHUNK]
+            allowed = restriction.take(chunk).dense()
+            if fb_block is not None:
+                fb_scores = fb_block.take(np.arange(lo, lo + len(chunk))).to_dense()
+                r, c = fill_from_order(picked, allowed, fb_scores, chunk)
+                source[r, c] = Source.FALLBACK
+            r, c = fill_from_order(picked, allowed, np.broadcast_to(pop, (len(chunk), batch.n_items)), chunk)
+            source[r, c] = Source.POPULAR
+        return Selection(picked, sel.scores, source, fb_block, rows if fb_block is not None else None)
+
+    def _run(self, batch: Batch, *, backfill: bool | None, reasons: bool) -> tuple[Selection, list[str | None] | None, list[tuple[str, ...]] | None]:
+        block = self._score(batch)
+        if block.shape != (batch.n, batch.n_items):
+            raise AssertionError(f"{type(self).__name__}._score returned shape {block.shape}, expected {(batch.n, batch.n_items)}")
+        adjusted = self._adjust(batch, block)
+        restriction = self._restriction(batch)
+        sel = self._select(batch, adjusted, restriction, self.backfill if backfill is None else backfill)
+        why = self._reasons(batch, sel, block) if reasons else None
+        return sel, why, self._labels(batch, sel, block)
+
+    def _reasons(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[str | None]:
+        """The explain stage: reasons of the selected slots (row-major, filled slots only)."""
+        rows, cols = np.nonzero(sel.picked >= 0)
+        items = sel.picked[rows, cols]
+        src = sel.source[rows, cols]
+        out = np.full(len(rows), BACKFILL_REASON, dtype=object)
+        scored = np.isfinite(block.at(rows, items)) & np.isin(src, (Source.MODEL, Source.PINNED))
+        if scored.any():
+            out[scored] = self._explain(batch, rows[scored], items[scored], block)
+        out[(src == Source.PINNED) & ~scored] = PINNED_REASON
+        fb = src == Source.FALLBACK
+        fallback = self._fallback()
+        if fb.any() and fallback is not None and sel.fallback is not None and sel.fallback_rows is not None:
+            local = np.searchsorted(sel.fallback_rows, rows[fb])
+            sub = batch.take(sel.fallback_rows)
+            out[fb] = fallback._explain(sub, local, items[fb], sel.fallback)
+        return out.tolist()
+
+    # -- public requests ----------------------------------------------------------------------------
+    def score(self, query: Query | None = None, **kwargs: Any) -> np.ndarray:
+        """One score per catalogue item (``float64``, NaN = no opinion), in ``item_idx`` order,
+        after the soft rules and with NaN where a hard rule removes the item.
+
+        Use ``dataset_.item_ids`` to map positions to item ids.
+        """
+        batch = self.resolve(self._query(query, kwargs))
+        adjusted = self._adjust(batch, self._score(batch))
+        row = adjusted.to_dense(copy=True)
+        extra = self._restrict(batch)
+        if extra is not None:
+            apply_restriction(row, extra)
+        return row[0]
+
+    def recommend(self, query: Query | None = None, *, backfill: bool | None = None, **kwargs: Any) -> Recommendations:
+        """The top ``query.k`` items for a request, best first, each with a reason.
+
+        Excluded and context items never appear, an item appears at most once, scores are
+        non-increasing. When the model has an opinion on fewer than ``k`` allowed items, the list
+        is back-filled (score NaN) unless ``backfill=False``.
+
+        Examples
+        --------
+        >>> from recokit import Popularity
+        >>> from recokit.datasets import sports_shop
+        >>> model = Popularity().fit(sports_shop(300, seed=1))
+        >>> recs = model.recommend(customer_id="C000001", k=3)
+        >>> len(recs)
+        3
+        """
+        q = self._query(query, kwargs)
+        batch = self.resolve(q)
+        sel, why, labels = self._run(batch, backfill=backfill, reasons=True)
+        ids = self.dataset_.item_ids
+        slots = np.flatnonzero(sel.picked[0] >= 0)
+        recs = tuple(
+            Recommendation(
+                rank=int(j) + 1,
+                item_id=ids.id(int(sel.picked[0, j])),
+                score=float(sel.scores[0, j]),
+                reason=why[n] if why is not None else None,
+                rules=labels[n] if labels is not None else (),
+            )
+            for n, j in enumerate(slots.tolist())
+        )
+        return Recommendations(items=recs, query=q)
+
+    def explain(self, query: Query | None = None, item_id: Hashable | None = None, **kwargs: Any) -> str | None:
+        """Why ``item_id`` would be recommended for this request, in words a shopper can read.
+
+        Returns None when the model has no opinion on the item, or the item is unknown.
+        """
+        batch = self.resolve(self._query(query, kwargs))
+        idx = self.dataset_.item_ids.get(item_id)
+        if idx is None:
+            return None
+        block = self._score(batch)
+        rows, items = np.zeros(1, dtype=np.int64), np.array([idx], dtype=np.int64)
+        if not np.isfinite(block.at(rows, items)[0]):
+            return None
+        return self._explain(batch, rows, items, block)[0]
+
+    def recommend_many(
+        self,
+        customers: Sequence[Hashable],
+        k: int = 10,
+        *,
+        exclude_purchased: bool = False,
+        now: dt.datetime | None = None,
+        reasons: bool = True,
+        backfill: bool | None = None,
+        batch_size: int = 2048,
+    ) -> pl.DataFrame:
+        """Top-``k`` lists for many customers at once, as one table.
+
+        The stages run on batches of ``batch_size`` customers. The result equals calling
+        :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
+        exclude_purchased=exclude_purchased)``.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``customer_id, rank, item_id, score, reason, rules`` (``reason`` null when
+            ``reasons=False``), ``k`` rows per customer (fewer when the catalogue runs out).
+        """
+        self._check_fitted()
+        Query(k=k)  # validates k
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"recommend_many: batch_size must be an int >= 1. Got {batch_size!r}.")
+        ds = self.dataset_
+        customers = list(customers)
+        ds.customer_ids.check_kind(customers, "recommend_many")
+        parts: list[dict[str, Any]] = []
+        for start in range(0, len(customers), batch_size):
+            batch = self.resolve_customers(customers[start : start + batch_size], k=k, now=now, exclude_purchased=exclude_purchased)
+            sel, why, labels = self._run(batch, backfill=backfill, reasons=reasons)
+            rows, cols = np.nonzero(sel.picked >= 0)  # filled slots lead each row: rank order
+            parts.append(
+                {
+                    "pos": rows + start,
+                    "rank": cols + 1,
+                    "item": sel.picked[rows, cols],
+                    "score": sel.scores[rows, cols],
+                    "reason": why if why is not None else [None] * len(rows),
+                    "rules": [list(x) for x in labels] if labels is not None else [[] for _ in range(len(rows))],
+                }
+            )
+        return self._frame(customers, parts)
+
+    def _frame(self, customers: list[Hashable], parts: list[dict[str, Any]]) -> pl.DataFrame:
+        ds = self.dataset_
+
+        def cat(key: str, dtype: Any) -> np.ndarray:
+            return np.concatenate([p[key] for p in parts]).astype(dtype) if parts else np.empty(0, dtype=dtype)
+
+        pos = cat("pos", np.int64)
+        cust = pl.Series("customer_id", customers, dtype=ds.customer_ids.dtype)
+        return pl.DataFrame(
+            {
+                "customer_id": cust.gather(pos) if len(customers) else cust,
+                "rank": cat("rank", np.int64),
+                "item_id": ds.item_ids.series.gather(cat("item", np.int64)),
+                "score": cat("score", np.float64),
+                "reason": pl.Series([r for p in parts for r in p["reason"]], dtype=pl.String),
+                "rules": pl.Series([r for p in parts for r in p["rules"]], dtype=pl.List(pl.String)),
+            }
+        )
+
+
+def clone(model: Recommender) -> Recommender:
+    """A new, unfitted model with the same parameters (nested models cloned too)."""
+    method = getattr(model, "clone", None)
+    if callable(method):
+        return method()  # type: ignore[no-any-return]
+    params = {n: model.__dict__[n] for n in model._param_names() if n in model.__dict__}
+    return type(model)(**params)

@@ -1,0 +1,95 @@
+"""The only top-k of recokit: deterministic (higher score first, then the smaller index)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["densify", "top_k", "top_k_coo"]
+
+
+def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
+    """Indices of the ``k`` best finite, allowed scores of each row, best first.
+
+    Ties are broken by the smaller index, so the answer never depends on the sort algorithm.
+    Rows with fewer than ``k`` candidates are padded with -1.
+
+    >>> top_k(np.array([[0.1, np.nan, 0.5, 0.5]]), None, 3).tolist()
+    [[2, 3, 0]]
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    n, m = s.shape
+    kk = min(k, m)
+    if kk == 0:
+        return np.full((n, k), -1, dtype=np.int64)
+    # rank on negated scores (smallest first), disallowed / non-finite items at +inf: one pass
+    # to negate and one masked write, instead of a where() and a negated copy
+    neg = np.negative(s)
+    invalid = ~np.isfinite(neg)
+    if allowed is not None:
+        invalid |= ~np.atleast_2d(allowed)
+    np.copyto(neg, np.inf, where=invalid)
+    part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
+    vals = np.take_along_axis(neg, part, axis=1)
+    thr = vals.max(axis=1)
+    # rows where the k-th value is tied with unselected items: resolve by index, exactly
+    n_tied_all = (neg == thr[:, None]).sum(axis=1)
+    n_tied_sel = (vals == thr[:, None]).sum(axis=1)
+    for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
+        above = np.flatnonzero(neg[r] < thr[r])
+        tied = np.flatnonzero(neg[r] == thr[r])[: kk - len(above)]
+        part[r] = np.concatenate([above, tied])
+        vals[r] = neg[r, part[r]]
+    vals = -vals  # back to scores
+    order = np.lexsort((part, -vals), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    part[~np.isfinite(vals)] = -1
+    if kk < k:
+        part = np.hstack([part, np.full((n, k - kk), -1, dtype=part.dtype)])
+    return part.astype(np.int64, copy=False)
+
+
+def densify(part: sp.sparray | sp.spmatrix) -> np.ndarray:
+    """A sparse score matrix as a dense one, NaN where nothing is stored."""
+    m = sp.csr_array(part)
+    out = np.full(m.shape, np.nan)
+    out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = m.data
+    return out
+
+
+def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
+
+    Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
+    :func:`top_k`: higher score first, then smaller column. Rows are packed into a small
+    ``rows x longest-row`` array (not ``rows x items``) and ranked there by :func:`top_k`.
+    """
+    # by row, then column, so that packed position order == column order (ties -> smaller column)
+    if len(rows) > 1 and not np.all(np.diff(rows * (int(cols.max()) + 1) + cols) > 0):
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(rows, minlength=n_rows)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(rows)) - starts[rows]
+    # very long rows (a customer who bought half the shop) would blow up the packed array
+    width = int(min(counts.max(initial=0), max(4 * k, np.quantile(counts, 0.99) if n_rows else 0)))
+    picked = np.full((n_rows, k), -1, dtype=np.int64)
+    picked_scores = np.full((n_rows, k), np.nan)
+    short = counts <= width
+    sel = short[rows]
+    packed = np.full((n_rows, max(width, 1)), np.nan)
+    packed[rows[sel], pos[sel]] = vals[sel]
+    packed_cols = np.zeros((n_rows, max(width, 1)), dtype=np.int64)
+    packed_cols[rows[sel], pos[sel]] = cols[sel]
+    slot = top_k(packed[short], None, k)
+    got = slot >= 0
+    sub_picked = np.where(got, np.take_along_axis(packed_cols[short], np.maximum(slot, 0), axis=1), -1)
+    sub_scores = np.where(got, np.take_along_axis(packed[short], np.maximum(slot, 0), axis=1), np.nan)
+    picked[short], picked_scores[short] = sub_picked, sub_scores
+    for r in np.flatnonzero(~short):  # a few long rows: sort just their entries
+        lo, hi = starts[r], starts[r] + counts[r]
+        best = np.lexsort((cols[lo:hi], -vals[lo:hi]))[:k]
+        picked[r, : len(best)] = cols[lo:hi][best]
+        picked_scores[r, : len(best)] = vals[lo:hi][best]
+    return picked, picked_scores
