@@ -1,0 +1,152 @@
+"""The select stage under list limits and pins: pins take their slots first, then the best
+allowed candidates are taken greedily, skipping any item that would break a list limit, then
+back-fill (the fallback model's ranking, then the best sellers) under the same rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recokit.core import Restriction, ScoreBlock, Selection, Source, top_k
+from recokit.core.select import rank
+from recokit.rules.compiled import Compiled, Limit
+from recokit.rules.rule import Rule
+
+__all__ = ["RowPicker", "select_under_limits"]
+
+
+@dataclass
+class RowPicker:
+    """Greedy selection for one row: list limits counted as items are taken."""
+
+    limits: list[Limit]
+    k: int
+    counts: list[dict[int, int]] = field(default_factory=list)
+    picked: list[int] = field(default_factory=list)
+    source: list[int] = field(default_factory=list)
+    blocked: dict[int, tuple[Rule, str]] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.counts = [{} for _ in self.limits]
+
+    def take(self, i: int) -> bool:
+        """Take item ``i`` unless a list limit forbids it (recorded in :attr:`blocked`)."""
+        for j, lim in enumerate(self.limits):
+            g = int(lim.codes[i])
+            if g >= 0 and self.counts[j].get(g, 0) >= lim.cap:
+                self.blocked.setdefault(i, (lim.rule, lim.names[g]))
+                return False
+        for j, lim in enumerate(self.limits):
+            g = int(lim.codes[i])
+            if g >= 0:
+                self.counts[j][g] = self.counts[j].get(g, 0) + 1
+        return True
+
+    def fill(self, candidates: Iterable[int], need: int, source: int) -> None:
+        """Take candidates in order until ``need`` items are picked (beyond pins)."""
+        for i in candidates:
+            if len(self.picked) >= need:
+                return
+            if i in self.seen:
+                continue
+            self.seen.add(i)
+            if self.take(i):
+                self.picked.append(i)
+                self.source.append(source)
+
+
+def _pins(picker: RowPicker, compiled: Compiled, allowed: Callable[[int], bool]) -> dict[int, tuple[int, Rule]]:
+    """Pins take their positions in rule order (a pin asking for a taken slot gets the next free
+    one; a pin whose slot falls beyond k is not shown). Returns position -> (item, rule)."""
+    taken: dict[int, tuple[int, Rule]] = {}
+    for slots in compiled.pins:
+        p = slots.position
+        for i in slots.items.tolist():
+            if not allowed(i) or i in picker.seen:
+                continue
+            while p in taken:
+                p += 1
+            if p > picker.k:
+                break
+            picker.seen.add(i)
+            if picker.take(i):
+                taken[p] = (i, slots.rule)
+                p += 1
+    return taken
+
+
+def _assemble(picker: RowPicker, taken: dict[int, tuple[int, Rule]], k: int) -> tuple[list[int], list[int]]:
+    """The ranked items fill the free slots in order; pins beyond a short list's end close it."""
+    items: list[int] = []
+    source: list[int] = []
+    rest = iter(zip(picker.picked, picker.source, strict=True))
+    for pos in range(1, len(picker.picked) + len(taken) + 1):
+        if pos in taken:
+            items.append(taken[pos][0])
+            source.append(Source.PINNED)
+        else:
+            nxt = next(rest, None)
+            if nxt is None:
+                break
+            items.append(nxt[0])
+            source.append(nxt[1])
+    placed = set(items)
+    for p in sorted(taken):
+        if taken[p][0] not in placed:
+            items.append(taken[p][0])
+            source.append(Source.PINNED)
+    return items[:k], source[:k]
+
+
+@dataclass(frozen=True, eq=False)
+class Backfill:
+    """Where a short list is filled from: the fallback model's block (rows of the batch) and the
+    best-seller order; None when back-fill is off."""
+
+    fallback: ScoreBlock | None
+    popular_order: np.ndarray
+
+
+def select_under_limits(
+    compiled: Compiled, block: ScoreBlock, restriction: Restriction, k: int, backfill: Backfill | None, *, record: list[dict[int, tuple[Rule, str]]] | None = None
+) -> Selection:
+    """Pins, then the best allowed candidates under the list limits, then back-fill, per row.
+
+    The candidates of every row are ranked at once (a few times ``k`` of them); only a row that
+    runs out of candidates before its list is full is ranked again in full.
+    """
+    n = block.shape[0]
+    width = max(4 * k, 16)
+    cand, _ = rank(block, restriction, width)
+    picked = np.full((n, k), -1, dtype=np.int64)
+    source = np.full((n, k), -1, dtype=np.int8)
+    fb_cand = rank(backfill.fallback, restriction, width)[0] if backfill is not None and backfill.fallback is not None else None
+    for r in range(n):
+        mask = restriction.row_mask(r)
+        picker = RowPicker(compiled.limits, k)
+        taken = _pins(picker, compiled, lambda i, m=mask: bool(m[i]))
+        need = k - len(taken)
+        row_cand = cand[r][cand[r] >= 0]
+        picker.fill(row_cand.tolist(), need, Source.MODEL)
+        if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: rank the row in full
+            full = top_k(block.row(r)[None, :], mask[None, :], block.shape[1])[0]
+            picker.fill(full[full >= 0].tolist(), need, Source.MODEL)
+        if backfill is not None and len(picker.picked) < need:
+            if fb_cand is not None and backfill.fallback is not None:
+                row_fb = fb_cand[r][fb_cand[r] >= 0]
+                if len(row_fb) == width:
+                    row_fb = top_k(backfill.fallback.row(r)[None, :], mask[None, :], block.shape[1])[0]
+                picker.fill([i for i in row_fb.tolist() if i >= 0], need, Source.FALLBACK)
+            order = backfill.popular_order
+            picker.fill(order[mask[order]].tolist(), need, Source.POPULAR)
+        items, src = _assemble(picker, taken, k)
+        picked[r, : len(items)] = items
+        source[r, : len(src)] = src
+        if record is not None:
+            record.append(picker.blocked)
+    scores = np.where(picked >= 0, block.at(np.repeat(np.arange(n), k), np.maximum(picked, 0).ravel()).reshape(n, k), np.nan)
+    scores[(source == Source.FALLBACK) | (source == Source.POPULAR)] = np.nan
+    return Selection(picked, scores, source, backfill.fallback if backfill is not None else None, np.arange(n) if backfill is not None and backfill.fallback is not None else None)
