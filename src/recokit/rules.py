@@ -79,7 +79,7 @@ from recokit.base import (
     Recommender,
     top_k,
 )
-from recokit.data import Dataset, _normalise_ids, _to_frame
+from recokit.data import Dataset, normalise_ids, to_frame
 
 __all__ = [
     "Boost",
@@ -1029,9 +1029,9 @@ def check_file(path: str | Path, catalog: Any, out: TextIO | None = None) -> pl.
     >>> print(buf.getvalue().splitlines()[1])
      1. in stock only (filter): keeps 2, removes 1 -- keeps items where stock > 0
     """
-    frame = _to_frame(catalog, "catalog")
+    frame = to_frame(catalog, "catalog")
     if "item_id" in frame.columns:
-        frame = _normalise_ids(frame, "item_id")
+        frame = normalise_ids(frame, "item_id")
     rules = load_rules(path, frame)
     table = rules.check(frame)
     print(f"{path}: {len(rules)} rule(s), all valid on a catalogue of {frame.height} items", file=out)
