@@ -79,7 +79,8 @@ from recokit.base import (
     Recommender,
     top_k,
 )
-from recokit.data import Dataset, normalise_ids, to_frame
+from recokit.data import DAY_US as _DAY_US
+from recokit.data import Dataset, group_codes, normalise_ids, to_frame
 
 __all__ = [
     "Boost",
@@ -100,8 +101,6 @@ __all__ = [
 
 #: Reason shown for a pinned item on which the model has no opinion.
 PINNED_REASON = "featured by the shop"
-
-_DAY_US = 86_400 * 1_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,13 +544,6 @@ def _catalog_of(data: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     raise ConfigError(f"expected a polars DataFrame catalogue or a recokit.Dataset. Got {type(data).__name__}.")
 
 
-def _group_codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
-    values = series.cast(pl.String).fill_null("(none)")
-    names = values.unique(maintain_order=True).to_list()
-    lookup = {v: i for i, v in enumerate(names)}
-    return np.fromiter((lookup[v] for v in values.to_list()), dtype=np.int64, count=len(values)), names
-
-
 @dataclass
 class _Limit:
     rule: Rule
@@ -672,7 +664,7 @@ class RuleSet:
             elif isinstance(r, MaxPerGroup):
                 if r.column not in catalog.columns:
                     raise RuleError(_hint(f"rule {r.name!r} (max_per_group): unknown column {r.column!r}.", f"the catalogue's columns are {catalog.columns}."))
-                codes, names = _group_codes(catalog[r.column])
+                codes, names = group_codes(catalog[r.column])
                 out["limits"].append(_Limit(r, codes, int(r.n), names))
             elif isinstance(r, Boost):  # Bury too
                 m = _evaluate(r, "match", catalog)
