@@ -275,7 +275,7 @@ def test_the_documentation_examples_run():
 
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=12))
 def test_ranges_equals_concatenated_aranges(spans):
-    from recokit.models.content import _ranges
+    from recokit.data import ragged_ranges as _ranges
 
     starts = np.array([a for a, _ in spans], dtype=np.int64)
     stops = starts + np.array([n for _, n in spans], dtype=np.int64)

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning, _hint
 from recokit.core import Query, Recommendations, Recommender
-from recokit.data import Dataset
+from recokit.data import Dataset, item_label, ragged_ranges
 
 __all__ = ["AssociationRules"]
 
@@ -438,12 +438,7 @@ class AssociationRules(Recommender):
         return text
 
     def _item_label(self, item_idx: int) -> str:
-        cat = self.dataset_.catalog
-        if "name" in cat.columns:
-            name = cat["name"][item_idx]
-            if name is not None:
-                return str(name)
-        return str(self.dataset_.item_ids.id(item_idx))
+        return item_label(self.dataset_, item_idx)
 
     # -- public helpers -----------------------------------------------------------------------
     def bundle(self, item_id: Hashable, k: int = 3, *, one_per: str | None = None) -> Recommendations:
@@ -634,7 +629,7 @@ def _take(rules: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray
         ptr = rules[f"{side}_ptr"]
         lengths = np.diff(ptr)[idx]
         starts = ptr[:-1][idx]
-        flat_idx = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        flat_idx = ragged_ranges(starts, starts + lengths)
         out[side] = rules[side][flat_idx.astype(np.int64)] if len(flat_idx) else np.empty(0, np.int64)
         out[f"{side}_ptr"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return out

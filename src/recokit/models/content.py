@@ -28,11 +28,10 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
 from recokit.core import Query, Recommendation, Recommendations, Recommender, top_k
-from recokit.data import Dataset
+from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 
 __all__ = ["ContentBased"]
 
-_DAY_US = 86_400 * 1_000_000
 #: columns never used as attributes by the automatic detection (availability, not likeness)
 _AUTO_SKIP = {"item_id", "stock", "name", "title", "sku", "ean", "url", "image"}
 _TEXT_NAMES = {"description", "tags", "keywords", "text"}
@@ -100,16 +99,6 @@ def _banded(pos: np.ndarray) -> tuple[sp.csr_array, int, int]:
     m = sp.csr_array((v[keep], (r[keep], c[keep])), shape=(n, n_bands))
     m.sum_duplicates()
     return m, base, n_bands
-
-
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(a, b) for a, b in zip(starts, stops)])``, vectorised."""
-    lengths = (stops - starts).astype(np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    shift = np.repeat(starts.astype(np.int64) - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
-    return shift + np.arange(total, dtype=np.int64)
 
 
 def _pretty(value: Any) -> str:
@@ -423,7 +412,7 @@ class ContentBased(Recommender):
     def _history_entries(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(batch row, item, weight) of each customer's recency-weighted purchases at ``now``."""
         starts, stops = self._hist_ptr[customer_idx], self._hist_ptr[customer_idx + 1]
-        take = _ranges(starts, stops)
+        take = ragged_ranges(starts, stops)
         rows = np.repeat(np.arange(len(customer_idx)), stops - starts)
         now_us = self._now_us(now)
         if now_us is not None:  # only what was bought up to the request's `now`
@@ -431,7 +420,7 @@ class ContentBased(Recommender):
             take, rows = take[before], rows[before]
         w = self._hist_w[take]
         if now_us is not None and self.half_life_days is not None:
-            age = (now_us - self._hist_t[take]) / _DAY_US
+            age = (now_us - self._hist_t[take]) / DAY_US
             w = w * np.power(0.5, age / float(self.half_life_days))
         items = self._hist_item[take]
         # one vote per product (its most recent, heaviest purchase): ten orders of the same gel
@@ -455,7 +444,7 @@ class ContentBased(Recommender):
         lo, hi = x.indptr[item_idx], x.indptr[item_idx + 1]
         dense[x.indices[lo:hi]] = x.data[lo:hi]
         starts, stops = x.indptr[rows], x.indptr[rows + 1]
-        take = _ranges(starts, stops)
+        take = ragged_ranges(starts, stops)
         owner = np.repeat(np.arange(len(rows)), stops - starts)
         return np.bincount(owner, weights=x.data[take] * dense[x.indices[take]], minlength=len(rows))
 
@@ -545,11 +534,7 @@ class ContentBased(Recommender):
         return [t for *_, t in found[:limit]]
 
     def _name(self, item_idx: int) -> str:
-        cat = self.dataset_.catalog
-        item_id = self.dataset_.item_ids.id(item_idx)
-        if "name" in cat.columns and cat["name"][item_idx] is not None:
-            return f"{cat['name'][item_idx]} ({item_id})"
-        return str(item_id)
+        return item_label(self.dataset_, item_idx, with_id=True)
 
     def _explain(self, ctx: Context, item_idx: int) -> str | None:
         if not self.has_vector_[item_idx]:

@@ -12,12 +12,9 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, DataError, _hint
 from recokit._validate import check_number
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import Dataset
+from recokit.data import DAY_US, Dataset, group_codes
 
 __all__ = ["Popularity"]
-
-_DAY_US = 86_400 * 1_000_000
-
 
 
 class Popularity(Recommender):
@@ -79,7 +76,7 @@ class Popularity(Recommender):
         w = inter["weight"].to_numpy() if self.count == "quantity" else np.ones(inter.height)
         if timed:
             end = np.datetime64(dataset.last_time, "us")
-            age_days = (end - inter["timestamp"].to_numpy().astype("datetime64[us]")).astype(np.int64) / _DAY_US
+            age_days = (end - inter["timestamp"].to_numpy().astype("datetime64[us]")).astype(np.int64) / DAY_US
             if self.window_days is not None:
                 w = np.where(age_days <= self.window_days, w, 0.0)
             if self.half_life_days is not None:
@@ -101,10 +98,7 @@ class Popularity(Recommender):
                         f"choose one of {dataset.catalog.columns}.",
                     )
                 )
-            codes = dataset.catalog[self.by].cast(pl.String).fill_null("(none)")
-            self.group_names_ = codes.unique(maintain_order=True).to_list()
-            lookup = {g: i for i, g in enumerate(self.group_names_)}
-            self.groups_ = np.array([lookup[g] for g in codes.to_list()], dtype=np.int64)
+            self.groups_, self.group_names_ = group_codes(dataset.catalog[self.by])
         self.as_of_ = dataset.last_time
         self.bought_ = dataset.only_purchases
 

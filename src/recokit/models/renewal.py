@@ -40,12 +40,10 @@ import polars as pl
 from recokit._errors import ConfigError, DataError, _hint
 from recokit._validate import check_number
 from recokit.core import Recommender
-from recokit.data import Dataset
-from recokit.models.content import _ranges
+from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 
 __all__ = ["Renewal"]
 
-_DAY_US = 86_400 * 1_000_000
 _MONTH_DAYS = 365.25 / 12
 
 
@@ -187,20 +185,20 @@ class Renewal(Recommender):
             .filter(pl.col("cat") >= 0)
             .sort(["customer_idx", "cat", "t", "item_idx"])
         )
-        gap = self.min_gap_days * _DAY_US
+        gap = self.min_gap_days * DAY_US
         gaps = ev.with_columns((pl.col("t") - pl.col("t").shift(1).over(["customer_idx", "cat"])).alias("gap")).filter(
             pl.col("gap") >= max(gap, 1)
         )
         #: every observed interval (customer_idx, category code, days): the sufficient statistics
         #: an exact incremental update or erasure of a customer would recompute the quartiles from
-        self.gaps_ = gaps.select("customer_idx", "cat", (pl.col("gap") / _DAY_US).alias("days"))
+        self.gaps_ = gaps.select("customer_idx", "cat", (pl.col("gap") / DAY_US).alias("days"))
         buyers = ev.group_by("cat").agg(pl.col("customer_idx").n_unique().alias("buyers"))
         stats = gaps.group_by("cat").agg(
             pl.col("customer_idx").n_unique().alias("repeaters"),
             pl.len().alias("intervals"),
-            (pl.col("gap").quantile(0.25, "linear") / _DAY_US).alias("q25_days"),
-            (pl.col("gap").median() / _DAY_US).alias("median_days"),
-            (pl.col("gap").quantile(0.75, "linear") / _DAY_US).alias("q75_days"),
+            (pl.col("gap").quantile(0.25, "linear") / DAY_US).alias("q25_days"),
+            (pl.col("gap").median() / DAY_US).alias("median_days"),
+            (pl.col("gap").quantile(0.75, "linear") / DAY_US).alias("q75_days"),
         )
         table = (
             pl.DataFrame({"cat": np.arange(len(names), dtype=np.int64), "category": names})
@@ -242,7 +240,7 @@ class Renewal(Recommender):
         # appeal of each product within its category: recent distinct buyers, all-time as tie-break
         end = int(np.datetime64(dataset.last_time, "us").astype(np.int64))
         all_ev = ev.unique(["customer_idx", "item_idx"], keep="last")
-        recent = ev.filter(pl.col("t") >= end - self.popularity_days * _DAY_US).unique(["customer_idx", "item_idx"])
+        recent = ev.filter(pl.col("t") >= end - self.popularity_days * DAY_US).unique(["customer_idx", "item_idx"])
         n = dataset.n_items
         pop_all = np.bincount(all_ev["item_idx"].to_numpy(), minlength=n).astype(np.float64)
         pop_recent = np.bincount(recent["item_idx"].to_numpy(), minlength=n).astype(np.float64)
@@ -275,14 +273,14 @@ class Renewal(Recommender):
         now_us = int(np.datetime64(when, "us").astype(np.int64))
         starts, stops = self._ptr[customer_idx], self._ptr[customer_idx + 1]
         lengths = stops - starts
-        take = _ranges(starts, stops)
+        take = ragged_ranges(starts, stops)
         rows = np.repeat(np.arange(len(customer_idx)), lengths)
         before = self._t[take] <= now_us
         take, rows = take[before], rows[before]
         cat = self._cat[take]
         key = rows * max(len(self.categories_), 1) + cat
         last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else np.empty(0, dtype=np.int64)
-        elapsed = (now_us - self._t[take[last]]) / _DAY_US
+        elapsed = (now_us - self._t[take[last]]) / DAY_US
         return rows[last], cat[last], elapsed, self._item[take[last]], rows, self._item[take]
 
     def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
@@ -329,11 +327,7 @@ class Renewal(Recommender):
         return f"{head}: bought {age} ago; customers renew {what} {every}"
 
     def _name(self, item_idx: int) -> str:
-        cat = self.dataset_.catalog
-        item_id = self.dataset_.item_ids.id(item_idx)
-        if "name" in cat.columns and cat["name"][item_idx] is not None:
-            return f"{cat['name'][item_idx]} ({item_id})"
-        return str(item_id)
+        return item_label(self.dataset_, item_idx, with_id=True)
 
     def due_categories(self, customer_id: Any, now: dt.datetime | None = None) -> pl.DataFrame:
         """The customer's renewable categories at ``now`` with elapsed days and due score.

@@ -1,0 +1,76 @@
+"""The validated data every model is fitted on.
+
+A :class:`Dataset` holds a shop's interactions (order lines, cart adds, views), its product
+catalogue and, optionally, declared customer data. It checks the input once, up front, maps the
+shop's ids to contiguous numbers and builds the sparse matrices the models use:
+
+* ``user_items`` -- customers x items, summed interaction weight (quantity x event weight);
+* ``basket_items`` -- baskets x items, 1 where the item is in the basket.
+
+Public methods take and return the shop's ids; matrix rows and columns (``*_idx``) stay internal.
+
+The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Dataset`),
+:mod:`~recokit.data.idmap` (:class:`IdMap`), :mod:`~recokit.data.frames` (reading input tables),
+:mod:`~recokit.data.validation` (column and value checks), :mod:`~recokit.data.time`
+(timestamps), :mod:`~recokit.data.weights` (interaction weights), :mod:`~recokit.data.baskets`
+(basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models) and
+:mod:`~recokit.data.catalog` (item labels).
+
+Examples
+--------
+>>> import polars as pl
+>>> from recokit import Dataset
+>>> orders = pl.DataFrame({
+...     "customer_id": ["ann", "ann", "bob"],
+...     "item_id": ["bike", "helmet", "bike"],
+...     "order_id": [1, 1, 2],
+... })
+>>> ds = Dataset(orders, basket_col="order_id")
+>>> ds.n_customers, ds.n_items, ds.n_baskets
+(2, 2, 2)
+>>> ds.item_ids.index(["helmet"]).tolist()
+[1]
+"""
+
+from __future__ import annotations
+
+from recokit.data.arrays import NO_GROUP, group_codes, ragged_ranges
+from recokit.data.baskets import assign_baskets
+from recokit.data.catalog import item_label, item_labels
+from recokit.data.dataset import Dataset
+from recokit.data.frames import normalise_ids, read_id_table, to_frame
+from recokit.data.idmap import IdMap
+from recokit.data.time import DAY_US, parse_time
+from recokit.data.validation import (
+    EXAMPLES,
+    check_no_nulls,
+    check_same_dtype,
+    check_unique,
+    examples,
+    require_columns,
+)
+from recokit.data.weights import DEFAULT_EVENT_WEIGHTS, interaction_weight
+
+__all__ = [
+    "DAY_US",
+    "DEFAULT_EVENT_WEIGHTS",
+    "EXAMPLES",
+    "NO_GROUP",
+    "Dataset",
+    "IdMap",
+    "assign_baskets",
+    "check_no_nulls",
+    "check_same_dtype",
+    "check_unique",
+    "examples",
+    "group_codes",
+    "interaction_weight",
+    "item_label",
+    "item_labels",
+    "normalise_ids",
+    "parse_time",
+    "ragged_ranges",
+    "read_id_table",
+    "require_columns",
+    "to_frame",
+]

@@ -1,0 +1,76 @@
+"""Array helpers shared by the models: ragged ranges and integer group codes.
+
+Examples
+--------
+>>> import numpy as np
+>>> import polars as pl
+>>> from recokit.data import group_codes, ragged_ranges
+>>> ragged_ranges(np.array([5, 0, 2]), np.array([7, 0, 5])).tolist()
+[5, 6, 2, 3, 4]
+>>> codes, names = group_codes(pl.Series(["shoes", None, "bikes", "shoes"]))
+>>> codes.tolist(), names
+([0, 1, 2, 0], ['shoes', '(none)', 'bikes'])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+__all__ = ["NO_GROUP", "group_codes", "ragged_ranges"]
+
+#: The group name of a null catalogue value in :func:`group_codes`.
+NO_GROUP = "(none)"
+
+
+def ragged_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, b) for a, b in zip(starts, stops)])``, vectorised, as ``int64``.
+
+    The positions of several CSR rows at once: ``ragged_ranges(indptr[rows], indptr[rows + 1])``.
+
+    Parameters
+    ----------
+    starts, stops : array of int, same length
+        Each range is ``starts[i] .. stops[i] - 1``; ``stops[i] >= starts[i]``.
+
+    Returns
+    -------
+    np.ndarray
+        ``int64``, of length ``sum(stops - starts)``.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ or a range has ``stops[i] < starts[i]``.
+    """
+    starts = np.asarray(starts).astype(np.int64, copy=False).ravel()
+    stops = np.asarray(stops).astype(np.int64, copy=False).ravel()
+    if starts.shape != stops.shape:
+        raise ValueError(f"ragged_ranges: {len(starts)} starts but {len(stops)} stops.")
+    lengths = stops - starts
+    if (lengths < 0).any():
+        raise ValueError(f"ragged_ranges: stops[i] < starts[i] at {int(np.argmax(lengths < 0))}.")
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    return shift + np.arange(total, dtype=np.int64)
+
+
+def group_codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """A column's values as integer codes: ``names[codes[i]]`` is value ``i`` as a string.
+
+    Names are in order of first appearance; a null becomes the group :data:`NO_GROUP`
+    (``"(none)"``), so every row has a code.
+
+    Returns
+    -------
+    codes : np.ndarray
+        ``int64``, one per value.
+    names : list of str
+        The distinct values.
+    """
+    values = series.cast(pl.String).fill_null(NO_GROUP)
+    names = values.unique(maintain_order=True).to_list()
+    lookup = {v: i for i, v in enumerate(names)}
+    return np.fromiter((lookup[v] for v in values.to_list()), dtype=np.int64, count=len(values)), names

@@ -1,0 +1,70 @@
+"""Baskets: which interactions were bought together, numbered independently of row order.
+
+With a basket column, a basket is one of its values (one customer's order); without one, a
+customer's purchases on one day (when times are known), else the customer's whole history.
+
+Examples
+--------
+>>> import polars as pl
+>>> from recokit.data import assign_baskets
+>>> rows = pl.DataFrame({"customer_id": ["b", "a", "b"], "customer_idx": [1, 0, 1]})
+>>> rows, baskets = assign_baskets(rows, customer_col="customer_id", basket_col=None, time_col=None)
+>>> rows.sort("customer_id")["basket_idx"].to_list(), baskets["__bc"].to_list()
+([0, 1, 1], [0, 1])
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from recokit._errors import DataError, _hint
+from recokit.data.validation import EXAMPLES, check_no_nulls
+
+__all__ = ["assign_baskets"]
+
+
+def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str) -> None:
+    owners = rows.group_by(basket_col, maintain_order=True).agg(pl.col(customer_col).n_unique().alias("n"))
+    shared = owners.filter(pl.col("n") > 1)
+    if len(shared):
+        raise DataError(
+            _hint(
+                f"interactions: {len(shared)} basket(s) in column {basket_col!r} belong to more than one customer, e.g. "
+                f"{shared[basket_col].head(EXAMPLES).to_list()}.",
+                "an order id must identify one customer's order; check the join that built the table.",
+            )
+        )
+
+
+def assign_baskets(
+    rows: pl.DataFrame, *, customer_col: str, basket_col: str | None, time_col: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Number the baskets of ``rows`` (which hold ``customer_idx``) and add a ``basket_idx`` column.
+
+    Baskets are ordered by their first time (when ``time_col`` is given), then by their key, so
+    the indices do not depend on row order.
+
+    Returns
+    -------
+    rows : pl.DataFrame
+        The input rows plus ``basket_idx`` (``Int64``).
+    baskets : pl.DataFrame
+        One row per basket in ``basket_idx`` order: ``__bc`` its customer index and, with
+        times, ``__bt`` its first time.
+    """
+    if basket_col is not None:
+        check_no_nulls(rows, basket_col, "interactions")
+        _check_one_owner(rows, basket_col, customer_col)
+        key = [basket_col]
+    elif time_col is not None:
+        rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))
+        key = ["customer_idx", "__day"]
+    else:
+        key = ["customer_idx"]
+    agg = [pl.col("customer_idx").first().alias("__bc")]
+    if time_col is not None:
+        agg.append(pl.col(time_col).min().alias("__bt"))
+    sort_by = (["__bt"] if time_col is not None else []) + key
+    baskets = rows.group_by(key).agg(agg).sort(sort_by)
+    baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
+    return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left"), baskets

@@ -1,0 +1,392 @@
+"""The validated data every model is fitted on.
+
+A :class:`Dataset` holds a shop's interactions (order lines, cart adds, views), its product
+catalogue and, optionally, declared customer data. It checks the input once, up front, maps the
+shop's ids to contiguous numbers and builds the sparse matrices the models use:
+
+* ``user_items`` -- customers x items, summed interaction weight (quantity x event weight);
+* ``basket_items`` -- baskets x items, 1 where the item is in the basket.
+
+Public methods take and return the shop's ids; matrix rows and columns (``*_idx``) stay internal.
+
+Examples
+--------
+>>> import polars as pl
+>>> from recokit import Dataset
+>>> orders = pl.DataFrame({
+...     "customer_id": ["ann", "ann", "bob"],
+...     "item_id": ["bike", "helmet", "bike"],
+...     "order_id": [1, 1, 2],
+... })
+>>> ds = Dataset(orders, basket_col="order_id")
+>>> ds.n_customers, ds.n_items, ds.n_baskets
+(2, 2, 2)
+>>> ds.item_ids.index(["helmet"]).tolist()
+[1]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Hashable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, DataError, DataWarning, _hint
+from recokit.data.baskets import assign_baskets
+from recokit.data.catalog import item_labels
+from recokit.data.frames import read_id_table, to_frame
+from recokit.data.idmap import IdMap
+from recokit.data.time import parse_time
+from recokit.data.validation import check_same_dtype, check_unique, examples
+from recokit.data.weights import interaction_weight
+
+__all__ = ["Dataset"]
+
+
+def _read_catalog(catalog: Any, item_col: str, inter: pl.DataFrame) -> pl.DataFrame:
+    """The catalogue, checked: one row per item, ids of the interactions' type."""
+    cat = read_id_table(catalog, "catalog", [item_col])
+    check_unique(
+        cat, item_col, "catalog", f"an item id in column {item_col!r}", "keep one row per product (deduplicate the catalogue)."
+    )
+    check_same_dtype(
+        inter,
+        cat,
+        item_col,
+        "item ids are {left} in interactions but {right} in the catalog.",
+        "cast both columns to the same type (str or int) before building the Dataset.",
+    )
+    return cat
+
+
+def _keep_catalog_items(
+    inter: pl.DataFrame, cat: pl.DataFrame, item_col: str, unknown_items: Literal["error", "drop"]
+) -> pl.DataFrame:
+    """The interactions on catalogue items; others raise, or are dropped with a warning."""
+    known = inter.select(pl.col(item_col).is_in(cat[item_col].implode()))[item_col]
+    n_unknown = int((~known).sum())
+    if not n_unknown:
+        return inter
+    msg = f"interactions: {n_unknown} row(s) refer to items absent from the catalog, e.g. {examples(inter, ~known, item_col)}."
+    if unknown_items == "error":
+        raise DataError(_hint(msg, "add the items to the catalog, or pass unknown_items='drop' to drop these rows with a warning."))
+    # stacklevel 3: the warning points at the Dataset(...) call, not at Dataset.__init__
+    warnings.warn(f"{msg} Dropped {n_unknown} of {len(inter)} rows (unknown_items='drop').", DataWarning, stacklevel=3)
+    return inter.filter(known)
+
+
+def _read_customers(customers: Any, customer_col: str, inter: pl.DataFrame) -> pl.DataFrame:
+    """The customer table, checked: one row per customer, ids of the interactions' type."""
+    cust = read_id_table(customers, "customers", [customer_col])
+    check_unique(cust, customer_col, "customers", "a customer id", "keep one row per customer.")
+    check_same_dtype(
+        inter,
+        cust,
+        customer_col,
+        "customer ids are {left} in interactions but {right} in customers.",
+        "cast both columns to the same type (str or int).",
+    )
+    return cust
+
+
+def _with_indices(
+    rows: pl.DataFrame, item_col: str, item_map: IdMap, customer_col: str, customer_map: IdMap
+) -> pl.DataFrame:
+    """``rows`` plus the ``item_idx`` and ``customer_idx`` of their ids."""
+    item_frame = pl.DataFrame({item_col: item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
+    cust_frame = pl.DataFrame({customer_col: customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
+    return rows.join(item_frame, on=item_col, how="left").join(cust_frame, on=customer_col, how="left")
+
+
+def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.DataFrame:
+    """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
+    quantity_col, time_col, event_col = columns["quantity_col"], columns["time_col"], columns["event_col"]
+    keep = [
+        pl.col(str(columns["customer_col"])).alias("customer_id"),
+        pl.col(str(columns["item_col"])).alias("item_id"),
+        "customer_idx",
+        "item_idx",
+        "basket_idx",
+        "weight",
+        (pl.col(quantity_col).cast(pl.Float64) if quantity_col else pl.lit(1.0)).alias("quantity"),
+    ]
+    if time_col is not None:
+        keep.append(pl.col(time_col).alias("timestamp"))
+    if event_col is not None:
+        keep.append(pl.col(event_col).alias("event"))
+    sort_cols = (["timestamp"] if time_col is not None else []) + ["basket_idx", "item_idx"]
+    return rows.select(keep).sort(sort_cols)
+
+
+class Dataset:
+    """Validated interactions + catalogue (+ customers), with id maps and sparse matrices.
+
+    Parameters
+    ----------
+    interactions : polars / pandas DataFrame, pyarrow Table, or path to a CSV / Parquet file
+        One row per interaction (an order line, a cart add, a view).
+    catalog : same kinds, optional
+        One row per product: ``item_col`` and any attributes (category, brand, price, stock,
+        age_group, description, ...). When given, it defines the item universe: every model
+        scores every catalogue item, including products nobody bought yet.
+    customers : same kinds, optional
+        One row per customer: ``customer_col`` and declared data (sports, level, consent flags).
+    customer_col, item_col : str
+        Names of the id columns (the catalogue uses ``item_col``, the customer table ``customer_col``).
+    time_col : str, optional
+        Timestamp of each interaction: Datetime, Date, ISO strings or Unix seconds.
+    basket_col : str, optional
+        Order / basket id. Without it, a basket is a customer's purchases on one day (when
+        ``time_col`` is given), else a customer's whole history.
+    quantity_col : str, optional
+        Quantity (or any positive weight) of each line; default 1.
+    event_col : str, optional
+        Event type of each row ('purchase', 'add_to_cart', 'view', ...).
+    event_weights : mapping, optional
+        Weight per event type (default :data:`DEFAULT_EVENT_WEIGHTS`). A type not in the mapping
+        is an error.
+    unknown_items : {'error', 'drop'}
+        What to do with interactions on items absent from the catalogue: raise (default) or drop
+        them with a :class:`~recokit.DataWarning` that says how many.
+
+    Attributes
+    ----------
+    interactions : pl.DataFrame
+        Normalised rows: ``customer_id, item_id, customer_idx, item_idx, basket_idx, weight,
+        quantity`` (+ ``timestamp`` and ``event`` when given).
+    catalog : pl.DataFrame
+        One row per item in ``item_idx`` order (just ``item_id`` when no catalogue was given).
+    customers : pl.DataFrame or None
+        The customer table as given (ids normalised).
+    item_ids, customer_ids : IdMap
+    user_items : scipy.sparse.csr_array
+        ``n_customers x n_items`` float64, summed weights.
+    basket_items : scipy.sparse.csr_array
+        ``n_baskets x n_items`` float64, 1.0 where the item is in the basket.
+    basket_customer_idx : np.ndarray
+        The customer of each basket.
+    basket_time : np.ndarray or None
+        ``datetime64[us]``: the first timestamp of each basket.
+    """
+
+    def __init__(
+        self,
+        interactions: Any,
+        catalog: Any = None,
+        customers: Any = None,
+        *,
+        customer_col: str = "customer_id",
+        item_col: str = "item_id",
+        time_col: str | None = None,
+        basket_col: str | None = None,
+        quantity_col: str | None = None,
+        event_col: str | None = None,
+        event_weights: Mapping[str, float] | None = None,
+        unknown_items: Literal["error", "drop"] = "error",
+    ) -> None:
+        if unknown_items not in ("error", "drop"):
+            raise ConfigError(f"unknown_items must be 'error' or 'drop'. Got {unknown_items!r}.")
+        self.columns = {
+            "customer_col": customer_col,
+            "item_col": item_col,
+            "time_col": time_col,
+            "basket_col": basket_col,
+            "quantity_col": quantity_col,
+            "event_col": event_col,
+        }
+        inter = read_id_table(interactions, "interactions", [customer_col, item_col], [time_col, basket_col, quantity_col, event_col])
+        if catalog is not None:
+            cat = _read_catalog(catalog, item_col, inter)
+            inter = _keep_catalog_items(inter, cat, item_col, unknown_items)
+        else:
+            cat = inter.select(pl.col(item_col).unique().sort())
+        item_map = IdMap(cat[item_col], name="item")
+        cust = None if customers is None else _read_customers(customers, customer_col, inter)
+        known_customers = inter[customer_col] if cust is None else pl.concat([cust[customer_col], inter[customer_col]])
+        customer_map = IdMap(known_customers.unique().sort(), name="customer")
+
+        if time_col is not None:
+            inter = parse_time(inter, time_col, "interactions")
+        inter, weight = interaction_weight(inter, quantity_col=quantity_col, event_col=event_col, event_weights=event_weights)
+        rows = _with_indices(inter.with_columns(weight.alias("weight")), item_col, item_map, customer_col, customer_map)
+        rows, baskets = assign_baskets(rows, customer_col=customer_col, basket_col=basket_col, time_col=time_col)
+
+        self.interactions: pl.DataFrame = _normalised(rows, self.columns)
+        self.catalog: pl.DataFrame = cat.rename({item_col: "item_id"}) if item_col != "item_id" else cat
+        if cust is not None and customer_col != "customer_id":
+            cust = cust.rename({customer_col: "customer_id"})
+        self.customers: pl.DataFrame | None = cust
+        self.item_ids = item_map
+        self.customer_ids = customer_map
+        self._basket_customer = baskets["__bc"].to_numpy().astype(np.int64)
+        self._basket_time = baskets["__bt"].to_numpy() if time_col is not None else None
+        self._matrices: dict[str, sp.csr_array] = {}
+
+    # -- construction helpers ------------------------------------------------------------
+    @classmethod
+    def _derive(cls, parent: Dataset, interactions: pl.DataFrame, catalog: pl.DataFrame | None = None) -> Dataset:
+        """A dataset sharing ``parent``'s id maps, customers and catalogue, with other interactions."""
+        new = cls.__new__(cls)
+        new.columns = dict(parent.columns)
+        new.catalog = parent.catalog if catalog is None else catalog
+        new.customers = parent.customers
+        new.item_ids = parent.item_ids
+        new.customer_ids = parent.customer_ids
+        used = interactions["basket_idx"].unique().sort()
+        remap = pl.DataFrame({"basket_idx": used, "__nb": np.arange(len(used), dtype=np.int64)})
+        inter = interactions.join(remap, on="basket_idx", how="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
+        new.interactions = inter.select(interactions.columns)
+        old = used.to_numpy()
+        new._basket_customer = parent._basket_customer[old]
+        new._basket_time = parent._basket_time[old] if parent._basket_time is not None else None
+        new._matrices = {}
+        return new
+
+    def filter(self, predicate: pl.Expr | pl.Series | np.ndarray) -> Dataset:
+        """A dataset with only the interactions where ``predicate`` holds, keeping the id maps.
+
+        Customers and items keep their indices (a model fitted on a filtered dataset scores the
+        same catalogue), which is what a train/test split needs.
+
+        >>> import polars as pl
+        >>> ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))
+        >>> ds.filter(pl.col("customer_id") == 1).n_interactions, ds.filter(pl.col("customer_id") == 1).n_customers
+        (2, 2)
+        """
+        if isinstance(predicate, np.ndarray):
+            predicate = pl.Series(predicate.astype(bool))
+        return Dataset._derive(self, self.interactions.filter(predicate))
+
+    def with_catalog(self, catalog: Any) -> Dataset:
+        """The same dataset with refreshed catalogue attributes (stock, price, promotion...).
+
+        The new catalogue must hold exactly the same item ids (any row order); models fitted on
+        this dataset stay valid, no refit needed.
+        """
+        item_col = "item_id"
+        cat = to_frame(catalog, "catalog").rename({self.columns["item_col"]: item_col}, strict=False)
+        cat = read_id_table(cat, "with_catalog", [item_col])
+        if cat.schema[item_col] != self.item_ids.dtype:
+            raise DataError(
+                _hint(
+                    f"with_catalog: item ids are {self.item_ids.dtype} in the dataset but {cat.schema[item_col]} in the new catalogue.",
+                    "cast the id column to the dataset's type (a CSV read may have guessed integers).",
+                )
+            )
+        if cat[item_col].is_duplicated().any() or cat.height != self.n_items or not cat.select(pl.col(item_col).is_in(self.item_ids.series.implode()).all()).item():
+            raise DataError(
+                _hint(
+                    f"with_catalog: the new catalogue must list exactly the dataset's {self.n_items} item ids, once each.",
+                    "to add products, build a new Dataset and refit.",
+                )
+            )
+        order = pl.DataFrame({item_col: self.item_ids.series})
+        aligned = order.join(cat, on=item_col, how="left", maintain_order="left")
+        new = Dataset._derive(self, self.interactions, catalog=aligned)
+        new._matrices = self._matrices
+        return new
+
+    # -- sizes ----------------------------------------------------------------------------
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    @property
+    def n_interactions(self) -> int:
+        return self.interactions.height
+
+    @property
+    def n_baskets(self) -> int:
+        return len(self._basket_customer)
+
+    @property
+    def has_time(self) -> bool:
+        return "timestamp" in self.interactions.columns
+
+    @property
+    def last_time(self) -> dt.datetime | None:
+        """The latest interaction timestamp (the default "now" of queries), or None."""
+        if not self.has_time or self.n_interactions == 0:
+            return None
+        return self.interactions["timestamp"].max()  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(customers={self.n_customers}, items={self.n_items}, interactions={self.n_interactions}, "
+            f"baskets={self.n_baskets}, time={'yes' if self.has_time else 'no'})"
+        )
+
+    # -- matrices --------------------------------------------------------------------------
+    def _csr(self, rows: np.ndarray, values: np.ndarray, n_rows: int) -> sp.csr_array:
+        cols = self.interactions["item_idx"].to_numpy()
+        m = sp.csr_array((values, (rows, cols)), shape=(n_rows, self.n_items), dtype=np.float64)
+        m.sum_duplicates()
+        m.sort_indices()
+        return m
+
+    @property
+    def user_items(self) -> sp.csr_array:
+        """Customers x items, float64: the summed weight of each customer's interactions."""
+        if "ui" not in self._matrices:
+            self._matrices["ui"] = self._csr(
+                self.interactions["customer_idx"].to_numpy(), self.interactions["weight"].to_numpy(), self.n_customers
+            )
+        return self._matrices["ui"]
+
+    @property
+    def basket_items(self) -> sp.csr_array:
+        """Baskets x items, float64: 1.0 where the item is in the basket."""
+        if "bi" not in self._matrices:
+            m = self._csr(self.interactions["basket_idx"].to_numpy(), np.ones(self.n_interactions), self.n_baskets)
+            m.data[:] = 1.0
+            self._matrices["bi"] = m
+        return self._matrices["bi"]
+
+    @property
+    def basket_customer_idx(self) -> np.ndarray:
+        """The customer index of each basket."""
+        return self._basket_customer
+
+    @property
+    def basket_time(self) -> np.ndarray | None:
+        """The first timestamp of each basket (``datetime64[us]``), or None without times."""
+        return self._basket_time
+
+    def item_counts(self) -> np.ndarray:
+        """Number of distinct customers who interacted with each item (length ``n_items``)."""
+        m = self.user_items
+        return np.bincount(m.indices, minlength=self.n_items).astype(np.int64)
+
+    @property
+    def only_purchases(self) -> bool:
+        """True unless an event column holds other events than ``"purchase"`` (views, cart adds):
+        models then say "chosen" / "interest in" instead of claiming a purchase in their reasons."""
+        return "event" not in self.interactions.columns or bool((self.interactions["event"] == "purchase").all())
+
+    def item_labels(self) -> list[str]:
+        """What to call each item in a reason, in ``item_idx`` order: the catalogue's ``name``,
+        or the item id where there is no name (never the text "None"); see
+        :func:`recokit.data.item_labels`."""
+        return item_labels(self)
+
+    # -- per-customer views -------------------------------------------------------------
+    def history(self, customer_id: Hashable) -> pl.DataFrame:
+        """A customer's interactions, oldest first (empty for an unknown customer)."""
+        idx = self.customer_ids.get(customer_id)
+        return self.interactions.filter(pl.col("customer_idx") == (-1 if idx is None else idx))
+
+    def customer_row(self, customer_id: Hashable) -> dict[str, Any] | None:
+        """The customer's declared data as a dict, or None when there is none."""
+        if self.customers is None or self.customer_ids.get(customer_id) is None:
+            return None
+        rows = self.customers.filter(pl.col("customer_id") == customer_id)
+        return rows.row(0, named=True) if rows.height else None

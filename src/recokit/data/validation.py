@@ -1,0 +1,74 @@
+"""Checks on input tables: required columns, nulls, unique ids, matching id types.
+
+Every check raises :class:`~recokit.DataError` naming the table, the column and a few offending
+rows, with a ``Hint:`` line saying how to fix the data.
+
+Examples
+--------
+>>> import polars as pl
+>>> from recokit.data import check_no_nulls
+>>> check_no_nulls(pl.DataFrame({"item_id": ["a", None]}), "item_id", "catalog")
+Traceback (most recent call last):
+...
+recokit._errors.DataError: catalog: column 'item_id' has 1 null value(s), e.g. at rows [1].
+Hint: remove or fill those rows first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from recokit._errors import DataError, _hint
+
+__all__ = ["EXAMPLES", "check_no_nulls", "check_same_dtype", "check_unique", "examples", "require_columns"]
+
+#: How many offending rows (or ids) an error message shows.
+EXAMPLES = 5
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str | None], what: str) -> None:
+    """Raise when one of ``columns`` (``None`` entries are skipped) is not in ``frame``."""
+    missing = [c for c in columns if c is not None and c not in frame.columns]
+    if missing:
+        raise DataError(
+            _hint(
+                f"{what}: missing required column(s) {missing}; the table has {frame.columns}.",
+                "name the columns with the Dataset(...) arguments, e.g. customer_col='client', item_col='sku'.",
+            )
+        )
+
+
+def examples(frame: pl.DataFrame, mask: pl.Series | pl.Expr, column: str) -> str:
+    """The first offending rows where ``mask`` holds, as ``"row 3: 'x', row 7: 'y'"``."""
+    bad = frame.with_row_index("row").filter(mask).head(EXAMPLES)
+    return ", ".join(f"row {r}: {v!r}" for r, v in zip(bad["row"].to_list(), bad[column].to_list(), strict=True))
+
+
+def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:
+    """Raise when ``column`` holds a null, naming the first rows that do."""
+    n = frame[column].null_count()
+    if n:
+        rows = frame.with_row_index("row").filter(pl.col(column).is_null())["row"].head(EXAMPLES).to_list()
+        raise DataError(
+            _hint(f"{what}: column {column!r} has {n} null value(s), e.g. at rows {rows}.", "remove or fill those rows first.")
+        )
+
+
+def check_unique(frame: pl.DataFrame, column: str, what: str, subject: str, hint: str) -> None:
+    """Raise when rows of ``frame`` share a value of ``column`` (``subject`` names the value)."""
+    dup = frame[column].is_duplicated()
+    if dup.any():
+        raise DataError(
+            _hint(f"{what}: {int(dup.sum())} rows share {subject}, e.g. {examples(frame, dup, column)}.", hint)
+        )
+
+
+def check_same_dtype(left: pl.DataFrame, right: pl.DataFrame, column: str, message: str, hint: str) -> None:
+    """Raise when ``column`` has another dtype in ``right`` than in ``left``.
+
+    ``message`` is formatted with ``left`` and ``right``, the two dtypes.
+    """
+    if right.schema[column] != left.schema[column]:
+        raise DataError(_hint(message.format(left=left.schema[column], right=right.schema[column]), hint))
