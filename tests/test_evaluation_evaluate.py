@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recokit import ConfigError, Popularity, Query, Recommender
+from recokit import ConfigError, Popularity, Query, Recommender, ScoreBlock
 from recokit.evaluation import (
     basket_completion_split,
     evaluate,
@@ -53,13 +53,17 @@ class Oracle(Recommender):
     def _fit(self, dataset):
         pass
 
-    def _score(self, ctx):
-        s = np.full(self.dataset_.n_items, np.nan)
-        if ctx.known_customer:
-            cid = self.dataset_.customer_ids.id(ctx.customer_idx)
-            for rank, item in enumerate(sorted(self.answers.get(cid, []))):
-                s[self.dataset_.item_ids.get(item)] = 100.0 - rank
-        return s
+    def _score(self, batch):
+        s = np.full((batch.n, self.dataset_.n_items), np.nan)
+        for r, c in enumerate(batch.customer_idx.tolist()):
+            if c >= 0:
+                cid = self.dataset_.customer_ids.id(c)
+                for rank, item in enumerate(sorted(self.answers.get(cid, []))):
+                    s[r, self.dataset_.item_ids.get(item)] = 100.0 - rank
+        return ScoreBlock.dense(s)
+
+    def _explain(self, batch, rows, items, block):
+        return ["in the test basket"] * len(rows)
 
 
 def test_evaluate_equals_one_request_at_a_time(split):
@@ -143,9 +147,9 @@ def test_basket_completion_cases_go_through_recommend_with_items():
     seen = []
 
     class Spy(Popularity):
-        def _score(self, ctx):
-            seen.append(len(ctx.item_idx))
-            return super()._score(ctx)
+        def _score(self, batch):
+            seen.extend(np.diff(batch.context.indptr).tolist())
+            return super()._score(batch)
 
     table = evaluate({"spy": Spy()}, split, k=5, n_boot=0, latency_queries=0, progress=False)
     assert table["n_cases"][0] == split.report.n_cases > 0

@@ -20,6 +20,7 @@ from recokit import (
     Query,
     Recommender,
     Renewal,
+    ScoreBlock,
 )
 from recokit.hybrid import _ranks
 
@@ -58,11 +59,11 @@ class Fixed(Recommender):
     def _fit(self, dataset):
         pass
 
-    def _score(self, ctx):
-        return self.scores.copy()
+    def _score(self, batch):
+        return ScoreBlock.dense(np.tile(np.asarray(self.scores, dtype=np.float64), (batch.n, 1)))
 
-    def _explain(self, ctx, item_idx):
-        return self.label if np.isfinite(self.scores[item_idx]) else None
+    def _explain(self, batch, rows, items, block):
+        return [self.label if np.isfinite(self.scores[i]) else None for i in items]
 
 
 def tiny(n_items: int) -> Dataset:

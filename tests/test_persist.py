@@ -306,7 +306,7 @@ def test_ruled_hybrid_with_every_rule_kind_round_trips(shop, tmp_path):
     loaded = load(save(model, tmp_path / "m"))
     assert [r for r in loaded.rules_] == [r for r in model.rules_]
     assert len(_doc(tmp_path / "m")["datasets"]) == 1
-    assert loaded.model.components_[0].dataset_ is loaded.dataset_ is loaded.fallback.dataset_ is loaded.rules_.dataset_
+    assert loaded.model_.components_[0].dataset_ is loaded.dataset_ is loaded.fallback_.dataset_ is loaded.rules_.dataset_
     customers = shop.customer_ids.to_list()[::60]
     queries = [Query(customer_id=c, k=10) for c in customers] + [Query(items=[pinned], k=6), Query(k=5)]
     _same_lists(model, loaded, queries)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import ConfigError, Dataset, NotFittedError, Popularity, Query, Recommender, RuleError
+from recokit import ConfigError, Dataset, NotFittedError, Popularity, Query, Recommender, RuleError, ScoreBlock
 from recokit.cli import main
 from recokit.rules import (
     Boost,
@@ -99,11 +99,11 @@ class Fixed(Recommender):
     def _fit(self, dataset):
         self.scores_ = np.asarray(self.scores, dtype=np.float64)
 
-    def _score(self, ctx):
-        return self.scores_.copy()
+    def _score(self, batch):
+        return ScoreBlock.dense(np.tile(self.scores_, (batch.n, 1)))
 
-    def _explain(self, ctx, item_idx):
-        return "fixed score" if np.isfinite(self.scores_[item_idx]) else None
+    def _explain(self, batch, rows, items, block):
+        return ["fixed score" if np.isfinite(self.scores_[i]) else None for i in items]
 
 
 @pytest.fixture(scope="module")
@@ -297,9 +297,9 @@ def test_the_child_bike_rule_holds_after_any_sequence_of_purchases(purchases, wi
     # the model fitted on the first purchases only, the rules refreshed with all of them
     first = purchases[: max(1, min(split, len(purchases)))]
     stale = Ruled(Popularity(), [rule]).fit(dataset(first))
-    stale_scores = stale.model.popularity_.copy()
+    stale_scores = stale.model_.popularity_.copy()
     stale.refresh(full)  # new purchases (and new customers) reach the rules at once
-    assert np.array_equal(stale.model.popularity_, stale_scores)  # no refit
+    assert np.array_equal(stale.model_.popularity_, stale_scores)  # no refit
     models = [fresh, stale]
     now = full.last_time
     for c in sorted({f"C{c}" for c, _, _ in purchases}):
@@ -388,13 +388,13 @@ def test_consent_gives_the_anonymous_list_and_never_reads_history(small):
 def test_refresh_reads_the_new_stock_without_refitting(small):
     model = Ruled(Popularity(), [Filter("stock > 0", name="in stock")]).fit(small)
     before = model.recommend(Query(k=3)).item_ids
-    pop = model.model.popularity_
+    pop = model.model_.popularity_
     sold_out = before[0]
     new_catalog = small.catalog.with_columns(pl.when(pl.col("item_id") == sold_out).then(0).otherwise(pl.col("stock")).alias("stock"))
     model.refresh(new_catalog.sample(fraction=1.0, shuffle=True, seed=1))
     after = model.recommend(Query(k=3)).item_ids
     assert sold_out not in after and after[:2] == before[1:]
-    assert model.model.popularity_ is pop
+    assert model.model_.popularity_ is pop
 
 
 def test_violations_on_the_wrapper_and_unknown_ids(small):

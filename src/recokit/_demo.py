@@ -172,7 +172,7 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     shown = 0
     for c in parents:
         q = Query(customer_id=c, k=6)
-        plain = ruled.model.recommend(q)
+        plain = ruled.model_.recommend(q)
         offered = [i for i in plain.item_ids if i in child_bikes]
         if not offered or shown >= 1:
             continue

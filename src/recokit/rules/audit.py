@@ -45,7 +45,7 @@ def why_not(model: Ruled, query: Query, item_id: Hashable, backfill: bool | None
         if i in ui.indices[ui.indptr[c] : ui.indptr[c + 1]].tolist():
             return "the customer already bought it (exclude_purchased)"
     rules = model.rules_
-    audit = rules.audit(int(batch.customer_idx[0]), batch.context_items(0), batch.now)
+    audit = rules.audit(int(model.rule_rows(batch)[0]), batch.context_items(0), batch.now)
     for first_pass in (True, False):  # catalogue rules first, then the customer's
         for r in rules.rules:
             if r.reads_history != first_pass:
@@ -75,11 +75,7 @@ def violations(rules: RuleSet, query: Query, item_ids: Sequence[Hashable]) -> li
     if not isinstance(query, Query):
         raise ConfigError(f"violations expects a recokit.Query; got {type(query).__name__}.")
     ds = rules.dataset_
-    cidx = ds.customer_ids.get(query.customer_id) if query.customer_id is not None else None
-    found = -1 if cidx is None else cidx
-    visible = rules.visible(np.array([found], dtype=np.int64))
-    if visible is not None and not visible[0]:
-        found = -1
+    found = int(rules.customer_rows([query.customer_id])[0])
     cart = ds.item_ids.index(query.items, missing="ignore")
     audit = rules.audit(found, cart[cart >= 0], query.now)
     ids = list(item_ids)

@@ -78,6 +78,7 @@ class Ruled(Recommender):
         self.model_ = clone(self.model).fit(dataset)
         self.fallback_ = clone(self.fallback).fit(dataset) if self.fallback is not None else None
         self.rules_ = rules
+        self.same_customers_ = True
 
     def refresh(self, data: Any) -> Ruled:
         """Re-read the catalogue (stock, price, promotion...) or a newer Dataset, without refitting.
@@ -94,12 +95,24 @@ class Ruled(Recommender):
             ds = data
         else:
             ds = self.dataset_.with_catalog(data)
-        self.rules_ = self.rules_.clone().fit(ds)  # one assignment: requests see the old or the new rules
+        rules = self.rules_.clone().fit(ds)
+        self.same_customers_ = ds.customer_ids is self.dataset_.customer_ids or ds.customer_ids == self.dataset_.customer_ids
+        self.rules_ = rules  # requests see the old or the new rules
         return self
+
+    def rule_rows(self, batch: Batch) -> np.ndarray:
+        """The batch's customers as the rules' dataset numbers them (it may be newer than the
+        model's, after :meth:`refresh`), history hidden where consent is missing."""
+        if self.same_customers_:
+            ok = self.rules_.visible(batch.found_idx)
+            return batch.found_idx if ok is None else np.where(ok, batch.found_idx, -1)
+        return self.rules_.customer_rows(batch.customer_ids)
 
     # -- stages ---------------------------------------------------------------------------------
     def _visible(self, batch: Batch) -> np.ndarray | None:
-        return self.rules_.visible(batch.found_idx)
+        if self.rules_.compiled_.consent is None:
+            return None
+        return self.rule_rows(batch) >= 0
 
     def _score(self, batch: Batch) -> ScoreBlock:
         return self.model_._score(batch)
@@ -111,7 +124,7 @@ class Ruled(Recommender):
         return self.rules_.adjust(block)
 
     def _restrict(self, batch: Batch) -> Restriction | None:
-        return self.rules_.restrict(batch)
+        return self.rules_.restrict(batch, self.rule_rows(batch))
 
     def _fallback(self) -> Recommender | None:
         return self.fallback_
@@ -135,7 +148,7 @@ class Ruled(Recommender):
         raw = block.at(rows, items)
         touched = np.isfinite(raw) & (raw != 0)
         boosts = [r for r in self.rules_.rules if r.kind in ("boost", "bury")]
-        visible = batch.customer_idx >= 0
+        visible = self.rule_rows(batch) >= 0
         consent = compiled.consent.label if compiled.consent is not None else None
         out: list[tuple[str, ...]] = []
         for j, (r, i) in enumerate(zip(rows.tolist(), items.tolist(), strict=True)):

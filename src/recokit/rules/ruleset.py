@@ -217,10 +217,20 @@ class RuleSet:
         now = batch_now if batch_now is not None else self.dataset_.last_time
         return None if now is None else int(np.datetime64(now, "us").astype(np.int64))
 
-    def restrict(self, batch: Batch) -> Restriction:
-        """The hard rules of a batch: the catalogue mask and each row's removals."""
+    def customer_rows(self, customer_ids: Sequence[Hashable | None]) -> np.ndarray:
+        """Each customer's number in the rule set's own dataset (-1: anonymous or unknown), with
+        the history of customers without consent hidden (-1 too)."""
+        self._check_fitted()
+        ids = self.dataset_.customer_ids
+        rows = np.array([-1 if c is None or (j := ids.get(c)) is None else j for c in customer_ids], dtype=np.int64)
+        ok = self.visible(rows)
+        return rows if ok is None else np.where(ok, rows, -1)
+
+    def restrict(self, batch: Batch, rows: np.ndarray) -> Restriction:
+        """The hard rules of a batch: the catalogue mask and each row's removals; ``rows`` are the
+        customers as this rule set's dataset numbers them (see :meth:`customer_rows`)."""
         c = self._check_fitted()
-        hist = c.history.gather(batch.customer_idx) if c.history is not None else (np.empty(0, np.int64),) * 3
+        hist = c.history.gather(rows) if c.history is not None else (np.empty(0, np.int64),) * 3
         now_us = self.now_us(batch.now)
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
