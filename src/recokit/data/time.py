@@ -16,7 +16,7 @@ import polars as pl
 from recokit._errors import DataError, _hint
 from recokit.data.validation import check_no_nulls, reject_rows
 
-__all__ = ["DAY_US", "parse_time"]
+__all__ = ["DAY_US", "UNIX_S_MAX", "UNIX_S_MIN", "parse_time"]
 
 #: Microseconds in a day (timestamps are ``Datetime('us')``).
 DAY_US = 86_400_000_000
