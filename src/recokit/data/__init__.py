@@ -47,6 +47,7 @@ from recokit.data.validation import (
     check_same_dtype,
     check_unique,
     examples,
+    reject_rows,
     require_columns,
 )
 from recokit.data.weights import DEFAULT_EVENT_WEIGHTS, interaction_weight
@@ -71,6 +72,7 @@ __all__ = [
     "parse_time",
     "ragged_ranges",
     "read_id_table",
+    "reject_rows",
     "require_columns",
     "to_frame",
 ]

@@ -1,28 +1,9 @@
-"""The validated data every model is fitted on.
+"""The :class:`Dataset`: reads and checks the input tables once, in named steps, then holds
+the normalised interactions, the catalogue, the id maps and the sparse matrices.
 
-A :class:`Dataset` holds a shop's interactions (order lines, cart adds, views), its product
-catalogue and, optionally, declared customer data. It checks the input once, up front, maps the
-shop's ids to contiguous numbers and builds the sparse matrices the models use:
-
-* ``user_items`` -- customers x items, summed interaction weight (quantity x event weight);
-* ``basket_items`` -- baskets x items, 1 where the item is in the basket.
-
-Public methods take and return the shop's ids; matrix rows and columns (``*_idx``) stay internal.
-
-Examples
---------
->>> import polars as pl
->>> from recokit import Dataset
->>> orders = pl.DataFrame({
-...     "customer_id": ["ann", "ann", "bob"],
-...     "item_id": ["bike", "helmet", "bike"],
-...     "order_id": [1, 1, 2],
-... })
->>> ds = Dataset(orders, basket_col="order_id")
->>> ds.n_customers, ds.n_items, ds.n_baskets
-(2, 2, 2)
->>> ds.item_ids.index(["helmet"]).tolist()
-[1]
+The steps live in their own modules (:mod:`recokit.data.frames`, ``validation``, ``time``,
+``weights``, ``baskets``); this module only puts them in order. See :mod:`recokit.data` for an
+example.
 """
 
 from __future__ import annotations
@@ -33,6 +14,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
@@ -269,7 +251,7 @@ class Dataset:
         this dataset stay valid, no refit needed.
         """
         item_col = "item_id"
-        cat = to_frame(catalog, "catalog").rename({self.columns["item_col"]: item_col}, strict=False)
+        cat = to_frame(catalog, "catalog").rename({str(self.columns["item_col"]): item_col}, strict=False)
         cat = read_id_table(cat, "with_catalog", [item_col])
         if cat.schema[item_col] != self.item_ids.dtype:
             raise DataError(
@@ -326,9 +308,10 @@ class Dataset:
         )
 
     # -- matrices --------------------------------------------------------------------------
-    def _csr(self, rows: np.ndarray, values: np.ndarray, n_rows: int) -> sp.csr_array:
-        cols = self.interactions["item_idx"].to_numpy()
-        m = sp.csr_array((values, (rows, cols)), shape=(n_rows, self.n_items), dtype=np.float64)
+    def _csr(self, rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n_rows: int) -> sp.csr_array:
+        cols: npt.NDArray[np.int64] = self.interactions["item_idx"].to_numpy()
+        data = np.asarray(values, dtype=np.float64)  # not dtype= below: scipy-stubs types that call as 1-d
+        m: sp.csr_array = sp.csr_array((data, (rows, cols)), shape=(n_rows, self.n_items))
         m.sum_duplicates()
         m.sort_indices()
         return m

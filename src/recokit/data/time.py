@@ -14,9 +14,9 @@ from __future__ import annotations
 import polars as pl
 
 from recokit._errors import DataError, _hint
-from recokit.data.validation import check_no_nulls, examples
+from recokit.data.validation import check_no_nulls, reject_rows
 
-__all__ = ["DAY_US", "parse_time"]
+__all__ = ["DAY_US", "UNIX_S_MAX", "UNIX_S_MIN", "parse_time"]
 
 #: Microseconds in a day (timestamps are ``Datetime('us')``).
 DAY_US = 86_400_000_000
@@ -38,15 +38,13 @@ def _parse_seconds(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
     # integers / floats are Unix seconds; milliseconds (JavaScript exports) would land in
     # year 55,000 and break every time-based model later, so they are refused here
     secs = frame[column].cast(pl.Float64)
-    bad = (secs < UNIX_S_MIN) | (secs > UNIX_S_MAX)
-    if bad.any():
-        raise DataError(
-            _hint(
-                f"{what}: {int(bad.sum())} value(s) of column {column!r} are not Unix seconds between 1900 and 2200, "
-                f"e.g. {examples(frame, bad, column)}.",
-                "values near 1.7e12 are milliseconds: divide them by 1000 first.",
-            )
-        )
+    reject_rows(
+        frame,
+        (secs < UNIX_S_MIN) | (secs > UNIX_S_MAX),
+        column,
+        f"{what}: {{n}} value(s) of column {column!r} are not Unix seconds between 1900 and 2200",
+        "values near 1.7e12 are milliseconds: divide them by 1000 first.",
+    )
     micros = (pl.col(column).cast(pl.Float64) * 1e6).cast(pl.Int64)
     return frame.with_columns(micros.cast(pl.Datetime("us")).alias(column))
 
@@ -61,16 +59,13 @@ def _parse_strings(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
             if trial["__t"].null_count() < parsed["__t"].null_count():
                 parsed = trial
     parsed = parsed.with_columns(_naive_utc(pl.col("__t"), parsed.schema["__t"]))
-    bad = pl.col("__t").is_null() & col.is_not_null()
-    n_bad = parsed.select(bad.sum()).item()
-    if n_bad:
-        raise DataError(
-            _hint(
-                f"{what}: {n_bad} value(s) of column {column!r} are not parseable timestamps, e.g. "
-                f"{examples(parsed, bad, column)}.",
-                "use ISO 8601 ('2024-05-31' or '2024-05-31T14:02:00'), or pass a Datetime column.",
-            )
-        )
+    reject_rows(
+        parsed,
+        pl.col("__t").is_null() & col.is_not_null(),
+        column,
+        f"{what}: {{n}} value(s) of column {column!r} are not parseable timestamps",
+        "use ISO 8601 ('2024-05-31' or '2024-05-31T14:02:00'), or pass a Datetime column.",
+    )
     return parsed.with_columns(pl.col("__t").alias(column)).drop("__t")
 
 

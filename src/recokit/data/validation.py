@@ -22,7 +22,15 @@ import polars as pl
 
 from recokit._errors import DataError, _hint
 
-__all__ = ["EXAMPLES", "check_no_nulls", "check_same_dtype", "check_unique", "examples", "require_columns"]
+__all__ = [
+    "EXAMPLES",
+    "check_no_nulls",
+    "check_same_dtype",
+    "check_unique",
+    "examples",
+    "reject_rows",
+    "require_columns",
+]
 
 #: How many offending rows (or ids) an error message shows.
 EXAMPLES = 5
@@ -44,6 +52,27 @@ def examples(frame: pl.DataFrame, mask: pl.Series | pl.Expr, column: str) -> str
     """The first offending rows where ``mask`` holds, as ``"row 3: 'x', row 7: 'y'"``."""
     bad = frame.with_row_index("row").filter(mask).head(EXAMPLES)
     return ", ".join(f"row {r}: {v!r}" for r, v in zip(bad["row"].to_list(), bad[column].to_list(), strict=True))
+
+
+def reject_rows(frame: pl.DataFrame, bad: pl.Series | pl.Expr, column: str, problem: str, hint: str) -> None:
+    """Raise when ``bad`` holds for some rows of ``frame``, showing their ``column`` values.
+
+    ``problem`` says what is wrong with ``{n}`` rows (it is formatted with their count); the
+    message goes on with ``", e.g. row 3: 'x', ..."``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.DataFrame({"qty": [1, -2]})
+    >>> reject_rows(rows, pl.col("qty") <= 0, "qty", "interactions: {n} row(s) are negative", "drop returns.")
+    Traceback (most recent call last):
+    ...
+    recokit._errors.DataError: interactions: 1 row(s) are negative, e.g. row 1: -2.
+    Hint: drop returns.
+    """
+    n = int(bad.sum()) if isinstance(bad, pl.Series) else int(frame.select(bad.sum()).item())
+    if n:
+        raise DataError(_hint(f"{problem.format(n=n)}, e.g. {examples(frame, bad, column)}.", hint))
 
 
 def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:

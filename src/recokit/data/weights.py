@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit.data.validation import EXAMPLES, check_no_nulls, examples
+from recokit.data.validation import EXAMPLES, check_no_nulls, reject_rows
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "interaction_weight"]
 
@@ -31,16 +31,13 @@ def _quantity(inter: pl.DataFrame, quantity_col: str) -> pl.Expr:
     if not q.is_numeric():
         raise DataError(_hint(f"interactions: column {quantity_col!r} must be numeric; got {q}.", "cast it to int or float."))
     qcol = pl.col(quantity_col).cast(pl.Float64)
-    bad = qcol.is_null() | qcol.is_nan() | (qcol <= 0)
-    n_bad = inter.select(bad.sum()).item()
-    if n_bad:
-        raise DataError(
-            _hint(
-                f"interactions: {n_bad} row(s) of column {quantity_col!r} are negative, zero, NaN or null, e.g. "
-                f"{examples(inter, bad, quantity_col)}.",
-                "quantities must be > 0: remove returns and cancellations before building the Dataset.",
-            )
-        )
+    reject_rows(
+        inter,
+        qcol.is_null() | qcol.is_nan() | (qcol <= 0),
+        quantity_col,
+        f"interactions: {{n}} row(s) of column {quantity_col!r} are negative, zero, NaN or null",
+        "quantities must be > 0: remove returns and cancellations before building the Dataset.",
+    )
     return qcol
 
 
