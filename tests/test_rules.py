@@ -665,6 +665,21 @@ def test_history_rules_read_a_custom_purchase_event():
     assert ruled.violations(Query(customer_id=1), ["a", "b"]) == [("a", "exclude owned")]
 
 
+def test_refresh_keeps_every_rule_set_setting():
+    """Regression: refresh rebuilt the RuleSet from hand-picked fields, lost purchase_event and
+    then raised RuleError (the history rules could no longer find a purchase)."""
+    ds = _evented_orders("order")
+    rules = RuleSet([ExcludeOwned()], purchase_event="order")
+    ruled = Ruled(Popularity(), rules).fit(ds)
+    before = ruled.recommend(Query(customer_id=1, k=3)).item_ids
+    ruled.refresh(ds)
+    ruled.refresh(ds.catalog)
+    assert ruled.rules_.get_params() == rules.get_params()
+    assert ruled.rules_.purchase_event == "order"
+    assert ruled.recommend(Query(customer_id=1, k=3)).item_ids == before
+    assert "a" not in before
+
+
 def test_rules_file_names_the_purchase_event():
     rs = parse_rules('purchase_event = "order"\n[[rule]]\nname = "once"\ntype = "exclude_owned"\n')
     assert rs.purchase_event == "order"
