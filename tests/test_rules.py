@@ -15,7 +15,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import ConfigError, Dataset, NotFittedError, Popularity, Query, Recommender, RuleError, ScoreBlock
+from recokit import (
+    ConfigError,
+    Dataset,
+    NotFittedError,
+    Popularity,
+    Query,
+    Recommender,
+    RuleError,
+    ScoreBlock,
+)
 from recokit.cli import main
 from recokit.rules import (
     Boost,

@@ -15,17 +15,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit.core.topk import densify
+from recokit.data import ragged_ranges
 
 __all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
 
 
 def indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
     """A 0/1 CSR matrix with ones at ``(rows, cols)`` (duplicates collapse), indices sorted."""
-    m = sp.csr_array((np.ones(len(rows)), (np.asarray(rows, np.int64), np.asarray(cols, np.int64))), shape=shape)
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    m.sort_indices()
-    return m
+    n, m = shape
+    keys = np.unique(np.asarray(rows, dtype=np.int64) * m + np.asarray(cols, dtype=np.int64))
+    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * m)
+    return sp.csr_array((np.ones(len(keys)), keys % m, indptr), shape=shape)
 
 
 def _take_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
@@ -254,53 +254,78 @@ class Restriction:
     """What may be shown, per row: an item mask for every row and per-row blocked items.
 
     ``item_mask`` (length items, or None = every item) holds the catalogue-wide hard rules (in
-    stock, ...); ``blocked`` (``rows x items``, stored = blocked) the per-request ones (the context,
-    the query's exclusions, owned items, a customer's rule removals).
+    stock, ...); ``keys`` the per-request ones (the context, the query's exclusions, owned items,
+    a customer's rule removals) as sorted unique ``row * n_items + item`` numbers: plain numpy,
+    so a request of one pays no sparse-matrix overhead.
     """
 
     item_mask: np.ndarray | None
-    blocked: sp.csr_array
+    keys: np.ndarray
+    n_rows: int
+    n_items: int
+
+    @classmethod
+    def from_pairs(cls, rows: np.ndarray, cols: np.ndarray, n_rows: int, n_items: int, item_mask: np.ndarray | None = None) -> Restriction:
+        """Block item ``cols[j]`` in row ``rows[j]``."""
+        keys = np.unique(np.asarray(rows, dtype=np.int64) * n_items + np.asarray(cols, dtype=np.int64))
+        return cls(item_mask, keys, n_rows, n_items)
+
+    @classmethod
+    def from_csr(cls, m: sp.csr_array, item_mask: np.ndarray | None = None) -> Restriction:
+        """Block every stored entry of a ``rows x items`` matrix."""
+        n, width = m.shape
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr))
+        return cls.from_pairs(rows, m.indices, int(n), int(width), item_mask)
+
+    def _span(self, r: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self.keys, [r * self.n_items, (r + 1) * self.n_items])
+        return self.keys[lo:hi] - r * self.n_items
 
     def allows(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Whether item ``cols[j]`` may be shown in row ``rows[j]``."""
-        ok = np.ones(len(rows), dtype=bool) if self.item_mask is None else self.item_mask[cols].copy()
-        b = self.blocked
-        if b.nnz:
-            m = b.shape[1]
-            keys = np.repeat(np.arange(b.shape[0], dtype=np.int64), np.diff(b.indptr)) * m + b.indices
-            ok &= ~np.isin(np.asarray(rows, np.int64) * m + cols, keys)
+        cols = np.asarray(cols, dtype=np.int64)
+        ok = np.ones(len(cols), dtype=bool) if self.item_mask is None else self.item_mask[cols].copy()
+        if len(self.keys) and len(cols):
+            want = np.asarray(rows, dtype=np.int64) * self.n_items + cols
+            pos = np.minimum(np.searchsorted(self.keys, want), len(self.keys) - 1)
+            ok &= self.keys[pos] != want
         return ok
 
     def row_mask(self, r: int) -> np.ndarray:
         """Dense allowed mask of one row."""
-        out = np.ones(self.blocked.shape[1], dtype=bool) if self.item_mask is None else self.item_mask.copy()
-        b = self.blocked
-        out[b.indices[b.indptr[r] : b.indptr[r + 1]]] = False
+        out = np.ones(self.n_items, dtype=bool) if self.item_mask is None else self.item_mask.copy()
+        out[self._span(r)] = False
         return out
-
-    def take(self, rows: np.ndarray) -> Restriction:
-        """The restriction of some rows, in that order."""
-        return Restriction(self.item_mask, _take_rows(self.blocked, rows))
 
     def dense(self) -> np.ndarray:
         """Dense ``rows x items`` allowed mask."""
-        n, m = self.blocked.shape
+        n, m = self.n_rows, self.n_items
         out = np.ones((n, m), dtype=bool) if self.item_mask is None else np.repeat(self.item_mask[None, :], n, axis=0)
-        b = self.blocked
-        out[np.repeat(np.arange(n), np.diff(b.indptr)), b.indices] = False
+        out[self.keys // m, self.keys % m] = False
         return out
 
-    def also(self, item_mask: np.ndarray | None = None, blocked: sp.csr_array | None = None) -> Restriction:
-        """This restriction and more (masks ANDed, blocked items united)."""
+    def blocked_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, items)`` of the per-row blocked entries."""
+        return self.keys // self.n_items, self.keys % self.n_items
+
+    def take(self, rows: np.ndarray) -> Restriction:
+        """The restriction of some rows, in that order."""
+        r = np.asarray(rows, dtype=np.int64)
+        m = self.n_items
+        lo = np.searchsorted(self.keys, r * m)
+        hi = np.searchsorted(self.keys, (r + 1) * m)
+        pos = ragged_ranges(lo, hi)
+        new_rows = np.repeat(np.arange(len(r), dtype=np.int64), hi - lo)
+        keys = new_rows * m + self.keys[pos] % m
+        return Restriction(self.item_mask, np.sort(keys), len(r), m)
+
+    def also(self, item_mask: np.ndarray | None = None, keys: np.ndarray | None = None) -> Restriction:
+        """This restriction and more (masks ANDed, blocked keys united)."""
         mask = self.item_mask
         if item_mask is not None:
             mask = item_mask.copy() if mask is None else mask & item_mask
-        blk = self.blocked
-        if blocked is not None and blocked.nnz:
-            blk = sp.csr_array(blk + blocked)
-            blk.data[:] = 1.0
-            blk.sort_indices()
-        return Restriction(mask, blk)
+        merged = self.keys if keys is None or not len(keys) else np.union1d(self.keys, keys)
+        return Restriction(mask, merged, self.n_rows, self.n_items)
 
 
 class Source:

@@ -210,20 +210,18 @@ class Recommender(abc.ABC):
     # -- the stages, run once per batch ------------------------------------------------------------
     def _query_restriction(self, batch: Batch) -> Restriction:
         """The request's own exclusions: its context, its ``exclude`` list, owned items on demand."""
-        blocked = sp.csr_array(batch.context + batch.exclude)
+        n, m = batch.n, batch.n_items
+        parts = [Restriction.from_csr(batch.context).keys, Restriction.from_csr(batch.exclude).keys]
         if batch.exclude_purchased and batch.known.any():
             rows = np.flatnonzero(batch.known)
             sub = self.dataset_.user_items[batch.customer_idx[rows]]
-            owned = indicator(np.repeat(rows, np.diff(sub.indptr)), sub.indices, blocked.shape)
-            blocked = sp.csr_array(blocked + owned)
-        blocked.data[:] = 1.0
-        blocked.sort_indices()
-        return Restriction(None, blocked)
+            parts.append(np.repeat(rows, np.diff(sub.indptr)) * m + sub.indices)
+        return Restriction(None, np.unique(np.concatenate(parts)), n, m)
 
     def _restriction(self, batch: Batch) -> Restriction:
         base = self._query_restriction(batch)
         extra = self._restrict(batch)
-        return base if extra is None else base.also(extra.item_mask, extra.blocked)
+        return base if extra is None else base.also(extra.item_mask, extra.keys)
 
     def _select(self, batch: Batch, block: ScoreBlock, restriction: Restriction, backfill: bool) -> Selection:
         """Top-k of the adjusted scores under the restriction, then back-fill (default stage)."""

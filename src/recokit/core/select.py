@@ -23,9 +23,8 @@ def apply_restriction(values: np.ndarray, restriction: Restriction) -> np.ndarra
     """Set the disallowed cells of a dense ``rows x items`` array to NaN, in place; returns it."""
     if restriction.item_mask is not None and not restriction.item_mask.all():
         np.copyto(values, np.nan, where=~restriction.item_mask[None, :])
-    b = restriction.blocked
-    if b.nnz:
-        values[np.repeat(np.arange(b.shape[0]), np.diff(b.indptr)), b.indices] = np.nan
+    rows, cols = restriction.blocked_pairs()
+    values[rows, cols] = np.nan
     return values
 
 

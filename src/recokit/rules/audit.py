@@ -10,8 +10,6 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from recokit._errors import ConfigError
 from recokit.core import Query, Source
 
@@ -33,7 +31,7 @@ def why_not(model: Ruled, query: Query, item_id: Hashable, backfill: bool | None
     picked = sel.picked[0].tolist()
     if i in picked:
         pos = picked.index(i)
-        pin = " (pinned by rule {!r})".format(_pin_rule(model, i)) if sel.source[0, pos] == Source.PINNED else ""
+        pin = f" (pinned by rule {_pin_rule(model, i)!r})" if sel.source[0, pos] == Source.PINNED else ""
         return f"recommended at rank {pos + 1}{pin}"
     if i in batch.context_items(0).tolist():
         return "it is in the query's context (the product on screen or the cart)"

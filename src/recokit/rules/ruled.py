@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 
 from recokit._errors import ConfigError, _hint
-from recokit.core import Batch, Query, Recommender, Restriction, ScoreBlock, Selection, Source, clone
+from recokit.core import (
+    Batch,
+    Query,
+    Recommender,
+    Restriction,
+    ScoreBlock,
+    Selection,
+    Source,
+    clone,
+)
 from recokit.data import Dataset
 from recokit.rules.audit import why_not
 from recokit.rules.rule import Rule

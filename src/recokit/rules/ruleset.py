@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from recokit._errors import ConfigError, NotFittedError, RuleError, _hint
-from recokit.core import Batch, Query, Restriction, ScoreBlock, indicator
+from recokit.core import Batch, Query, Restriction, ScoreBlock
 from recokit.data import Dataset
 from recokit.rules.compiled import Compiled, Compiler, History
 from recokit.rules.rule import RULE_TYPES, Audit, Rule
@@ -239,9 +238,9 @@ class RuleSet:
             if got is not None:
                 rows.append(got[0])
                 cols.append(got[1])
-        shape = (batch.n, batch.n_items)
-        blocked = indicator(np.concatenate(rows), np.concatenate(cols), shape) if rows else sp.csr_array(shape, dtype=np.float64)
-        return Restriction(c.keep, blocked)
+        if not rows:
+            return Restriction(c.keep, np.empty(0, dtype=np.int64), batch.n, batch.n_items)
+        return Restriction.from_pairs(np.concatenate(rows), np.concatenate(cols), batch.n, batch.n_items, c.keep)
 
     def audit(self, customer_idx: int, cart: np.ndarray, now: Any) -> Audit:
         """One request's view for :meth:`why_removed` (history empty when not visible)."""
