@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 import recokit
 from recokit import Recommender
-from recokit.base import Context
+from recokit.core import Batch, ScoreBlock
 from recokit.data import Dataset
 from recokit.evaluation import (
     Split,
@@ -166,15 +166,6 @@ class ImplicitPeer(Recommender):
         self.model_ = model
         self.ui_ = ui
 
-    def _row(self, ctx: Context) -> sp.csr_matrix:
-        if len(ctx.item_idx):
-            n = self.dataset_.n_items
-            data = np.ones(len(ctx.item_idx), dtype=self.ui_.dtype)
-            return sp.csr_matrix((data, (np.zeros(len(ctx.item_idx), dtype=np.int64), ctx.item_idx)), shape=(1, n))
-        if ctx.known_customer:
-            return self.ui_[ctx.customer_idx]
-        return sp.csr_matrix((1, self.dataset_.n_items), dtype=self.ui_.dtype)
-
     def _fill(self, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         out = np.full((ids.shape[0], self.dataset_.n_items), np.nan)
         rows = np.repeat(np.arange(ids.shape[0]), ids.shape[1])
@@ -182,23 +173,36 @@ class ImplicitPeer(Recommender):
         out[rows[ok], ids.ravel()[ok]] = scores.ravel()[ok]
         return out
 
-    def _score(self, ctx: Context) -> np.ndarray:
-        row = self._row(ctx)
+    def _score_row(self, batch: Batch, r: int) -> np.ndarray:
+        """One request the way implicit answers it: the cart when there is one, else the history."""
+        n = self.dataset_.n_items
+        items = batch.context_items(r)
+        c = int(batch.customer_idx[r])
+        if len(items):
+            row = sp.csr_matrix((np.ones(len(items), dtype=self.ui_.dtype), (np.zeros(len(items), dtype=np.int64), items)), shape=(1, n))
+        elif c >= 0:
+            row = self.ui_[c]
+        else:
+            row = sp.csr_matrix((1, n), dtype=self.ui_.dtype)
         if row.nnz == 0 and self.kind != "als":
-            return np.full(self.dataset_.n_items, np.nan)
-        recalc = self.kind == "als" and (len(ctx.item_idx) > 0 or not ctx.known_customer)
-        uid = 0 if recalc else max(ctx.customer_idx, 0)
-        ids, scores = self.model_.recommend(uid, row, N=self.dataset_.n_items, filter_already_liked_items=False, recalculate_user=recalc)
+            return np.full(n, np.nan)
+        recalc = self.kind == "als" and (len(items) > 0 or c < 0)
+        ids, scores = self.model_.recommend(0 if recalc else max(c, 0), row, N=n, filter_already_liked_items=False, recalculate_user=recalc)
         return self._fill(np.atleast_2d(ids), np.atleast_2d(scores))[0]
 
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        ids, scores = self.model_.recommend(
-            customer_idx, self.ui_[customer_idx], N=self.dataset_.n_items, filter_already_liked_items=False
-        )
-        return self._fill(np.atleast_2d(ids), np.atleast_2d(scores))
+    def _score(self, batch: Batch) -> ScoreBlock:
+        out = np.full((batch.n, self.dataset_.n_items), np.nan)
+        plain = np.flatnonzero(batch.known & ~batch.has_context)  # customer-only rows: one batched call
+        if len(plain):
+            cidx = batch.customer_idx[plain]
+            ids, scores = self.model_.recommend(cidx, self.ui_[cidx], N=self.dataset_.n_items, filter_already_liked_items=False)
+            out[plain] = self._fill(np.atleast_2d(ids), np.atleast_2d(scores))
+        for r in np.flatnonzero(~(batch.known & ~batch.has_context)).tolist():
+            out[r] = self._score_row(batch, r)
+        return ScoreBlock.dense(out)
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        return f"implicit {self.kind}"
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        return [f"implicit {self.kind}"] * len(rows)
 
 
 PEERS: list[tuple[str, Callable[[], Recommender]]] = [
