@@ -214,8 +214,8 @@ def test_not_a_saved_model(tmp_path):
         load(tmp_path)
 
 
-def test_persist_error_is_a_data_error():
-    assert issubclass(PersistError, DataError) and issubclass(PersistError, RecokitError)
+def test_persist_error_is_its_own_branch_of_the_error_tree():
+    assert issubclass(PersistError, RecokitError) and not issubclass(PersistError, DataError)
 
 
 # -- saving --------------------------------------------------------------------------------------
@@ -270,7 +270,11 @@ def test_dataset_is_stored_once_for_a_hybrid(shop, tmp_path):
     path = save(hybrid, tmp_path / "m")
     doc = _doc(path)
     assert len(doc["datasets"]) == 1
-    assert [m["class"] for m in doc["models"]] == ["Hybrid", "AssociationRules", "ContentBased", "Popularity"]
+    # the hybrid, its three configured (unfitted) models, and the three fitted copies it serves with
+    fitted = [m["class"] for m in doc["models"] if m["state"] is not None]
+    configured = [m["class"] for m in doc["models"] if m["state"] is None]
+    assert fitted == ["Hybrid", "AssociationRules", "ContentBased", "Popularity"]
+    assert configured == ["AssociationRules", "ContentBased", "Popularity"]
     n_frames = len(list((path / "frames").iterdir()))
     single = save(Popularity().fit(shop), tmp_path / "single")
     # the hybrid's files: one dataset (as many frames as one model's) plus the rules table

@@ -16,12 +16,16 @@ Fit a model on the built-in synthetic sports shop and ask for a product page's p
 
 from recokit._errors import (
     ConfigError,
+    ConfigTypeError,
+    ContractError,
     DataError,
     DataWarning,
+    DependencyError,
     NotFittedError,
     PerformanceWarning,
     PersistError,
     RecokitError,
+    RecokitWarning,
     RuleError,
 )
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
@@ -39,10 +43,13 @@ __all__ = [
     "BPR",
     "Batch",
     "ConfigError",
+    "ConfigTypeError",
     "ContentBased",
+    "ContractError",
     "DataError",
     "DataWarning",
     "Dataset",
+    "DependencyError",
     "Hybrid",
     "IdMap",
     "ItemKNN",
@@ -52,6 +59,7 @@ __all__ = [
     "Popularity",
     "Query",
     "RecokitError",
+    "RecokitWarning",
     "Recommendation",
     "Recommendations",
     "Recommender",

@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError, ContractError, _hint
 from recokit.core import Batch, Recommender, ScoreBlock, clone
 from recokit.data import Dataset
 
@@ -203,7 +203,7 @@ class Hybrid(Recommender):
         """Each pair's reason: that of the strongest contributor (in this request's block) that
         gives one."""
         if not isinstance(block, HybridScores):
-            raise TypeError("Hybrid._explain needs the block its own _score returned")
+            raise ContractError("Hybrid._explain needs the block its own _score returned (a HybridScores).")
         out: list[str | None] = [None] * len(rows)
         contrib = block.contrib[:, rows, items]  # models x pairs
         strength = np.where(np.isfinite(contrib), contrib, -np.inf)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
+from recokit._errors import ContractError
 from recokit.core.topk import densify
 from recokit.data import ragged_ranges
 
@@ -126,7 +127,7 @@ class ScoreBlock:
 
     def __init__(self, dense: np.ndarray | None = None, sparse: sp.csr_array | None = None) -> None:
         if (dense is None) == (sparse is None):
-            raise ValueError("a ScoreBlock holds exactly one of dense or sparse scores")
+            raise ContractError("a ScoreBlock holds exactly one of dense or sparse scores: use ScoreBlock.dense(...) or ScoreBlock.sparse(...).")
         self._dense = dense
         self._sparse = sparse
 
@@ -135,7 +136,7 @@ class ScoreBlock:
         """From a dense ``rows x items`` array (NaN = no opinion)."""
         v = np.asarray(values, dtype=np.float64)
         if v.ndim != 2:
-            raise ValueError(f"dense scores must be 2-D (rows x items); got shape {v.shape}")
+            raise ContractError(f"dense scores must be 2-D (rows x items); got shape {v.shape}.")
         return cls(dense=v)
 
     @classmethod

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, NotFittedError, _hint
+from recokit._errors import ConfigError, ContractError, NotFittedError, _hint
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.query import Query
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
@@ -256,8 +256,10 @@ class Recommender(abc.ABC):
 
     def _run(self, batch: Batch, *, backfill: bool | None, reasons: bool) -> tuple[Selection, list[str | None] | None, list[tuple[str, ...]] | None]:
         block = self._score(batch)
+        if not isinstance(block, ScoreBlock):
+            raise ContractError(f"{type(self).__name__}._score must return a recokit ScoreBlock (ScoreBlock.dense / ScoreBlock.sparse); got {type(block).__name__}.")
         if block.shape != (batch.n, batch.n_items):
-            raise AssertionError(f"{type(self).__name__}._score returned shape {block.shape}, expected {(batch.n, batch.n_items)}")
+            raise ContractError(f"{type(self).__name__}._score returned a block of shape {block.shape}; the batch needs {(batch.n, batch.n_items)} (rows x items).")
         adjusted = self._adjust(batch, block)
         restriction = self._restriction(batch)
         sel = self._select(batch, adjusted, restriction, self.backfill if backfill is None else backfill)
@@ -272,7 +274,10 @@ class Recommender(abc.ABC):
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
         scored = np.isfinite(block.at(rows, items)) & np.isin(src, (Source.MODEL, Source.PINNED))
         if scored.any():
-            out[scored] = self._explain(batch, rows[scored], items[scored], block)
+            given = self._explain(batch, rows[scored], items[scored], block)
+            if len(given) != int(scored.sum()):
+                raise ContractError(f"{type(self).__name__}._explain returned {len(given)} reasons for {int(scored.sum())} items.")
+            out[scored] = given
         out[(src == Source.PINNED) & ~scored] = PINNED_REASON
         fb = src == Source.FALLBACK
         fallback = self._fallback()
