@@ -15,7 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, NotFittedError, _hint
 from recokit.data import Dataset
+from recokit.params import Configurable
 
 __all__ = ["Context", "Query", "Recommendation", "Recommendations", "Recommender"]
 
@@ -262,7 +263,7 @@ def _top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int
     return picked, picked_scores
 
 
-class Recommender:
+class Recommender(Configurable):
     """Base class of every recokit model.
 
     Subclasses set hyper-parameters in ``__init__`` (stored verbatim), fitted state in
@@ -280,19 +281,7 @@ class Recommender:
     """
 
     #: Whether back-fill is on by default in recommend / recommend_many.
-    backfill: bool = True
-
-    # -- parameters ------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (the whole config, as given)."""
-        import inspect
-
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
+    backfill: ClassVar[bool] = True
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> Self:
