@@ -515,6 +515,8 @@ def _main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    from recokit.params import write_docs  # the imported module, not this __main__ copy of it
+
     for path in write_docs(argv[1] if len(argv) == 2 else "docs/models"):
         print(f"rewrote {path}")
     return 0
