@@ -281,7 +281,9 @@ def test_dataset_is_stored_once_for_a_hybrid(shop, tmp_path):
     assert n_frames == len(list((single / "frames").iterdir())) + 1
     loaded = load(path)
     assert all(c.dataset_ is loaded.dataset_ for c in loaded.components_)
-    assert list(loaded.models.values()) == loaded.components_  # the params are the fitted components
+    # the params are the configured models, unfitted; the fitted copies are the components
+    assert not any(m.is_fitted for m in loaded.models.values())
+    assert [m.get_params() for m in loaded.models.values()] == [c.get_params() for c in loaded.components_]
 
 
 def test_dataset_round_trip(shop, knn_dir):

@@ -30,10 +30,15 @@ import numpy as np
 from recokit._errors import ConfigError, ContractError, _hint
 from recokit.core import Batch, Recommender, ScoreBlock, clone
 from recokit.data import Dataset
+from recokit.params import Custom, Interval, OneOf, param
 
 __all__ = ["Hybrid", "HybridScores"]
 
 Method = Literal["blend", "rrf", "cascade"]
+
+
+def _is_models(value: object) -> bool:
+    return isinstance(value, (Mapping, list, tuple))
 
 
 def _normalise(scores: np.ndarray, how: str) -> np.ndarray:
@@ -101,21 +106,22 @@ class Hybrid(Recommender):
     (3, True)
     """
 
-    def __init__(
-        self,
-        models: Mapping[str, Recommender] | Sequence[Recommender],
-        *,
-        weights: Mapping[str, float] | Sequence[float] | None = None,
-        method: Method = "blend",
-        normalize: Literal["rank", "minmax", "none"] = "rank",
-        rrf_k: float = 60.0,
-    ) -> None:
-        self.models = models
-        self.weights = weights
-        self.method = method
-        self.normalize = normalize
-        self.rrf_k = rrf_k
-        self._components()  # validate early: a typo should fail where the hybrid is built
+    models: Mapping[str, Recommender] | Sequence[Recommender] = param(
+        check=Custom(_is_models, "a mapping name -> Recommender or a sequence of Recommenders"),
+        doc="The components, in order (order matters for 'cascade' and for tie-breaks); copies of them are fitted.",
+        kw_only=False,
+    )
+    weights: Mapping[str, float] | Sequence[float] | None = param(
+        default=None, doc="One non-negative weight per model (default 1 each). Ignored by 'cascade'."
+    )
+    method: Method = param(default="blend", check=OneOf("blend", "rrf", "cascade"), doc="How to compose the models.")
+    normalize: Literal["rank", "minmax", "none"] = param(
+        default="rank", check=OneOf("rank", "minmax", "none"), doc="Per-request normalisation of each model's scores ('blend' only)."
+    )
+    rrf_k: float = param(default=60.0, check=Interval(float, low=0, low_open=True), doc="The constant of reciprocal rank fusion.")
+
+    def _check_together(self) -> None:
+        self._components()  # a typo fails where the hybrid is built
 
     def _components(self) -> tuple[list[str], list[Recommender], np.ndarray]:
         if isinstance(self.models, Mapping):
@@ -151,14 +157,6 @@ class Hybrid(Recommender):
                 raise ConfigError(f"Hybrid got {len(w)} weights for {len(models)} models; give one weight per model.")
         if not np.all(np.isfinite(w)) or (w < 0).any():
             raise ConfigError(f"The 'weights' parameter of Hybrid must hold finite numbers >= 0. Got {w.tolist()} instead.")
-        if self.method not in ("blend", "rrf", "cascade"):
-            raise ConfigError(f"The 'method' parameter of Hybrid must be 'blend', 'rrf' or 'cascade'. Got {self.method!r} instead.")
-        if self.normalize not in ("rank", "minmax", "none"):
-            raise ConfigError(
-                f"The 'normalize' parameter of Hybrid must be 'rank', 'minmax' or 'none'. Got {self.normalize!r} instead."
-            )
-        if isinstance(self.rrf_k, bool) or not isinstance(self.rrf_k, (int, float)) or not self.rrf_k > 0:
-            raise ConfigError(f"The 'rrf_k' parameter of Hybrid must be a number > 0. Got {self.rrf_k!r} instead.")
         return names, models, w
 
     def _fit(self, dataset: Dataset) -> None:

@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import NotFittedError, PersistError, _hint
+from recokit._errors import ConfigError, NotFittedError, PersistError, _hint
 from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
@@ -266,7 +266,7 @@ class _Writer:
         self._keep.append(m)
         self.models.append(None)
         params = m.get_params()
-        unstored = sorted(set(_init_names(type(m))) - set(params))
+        unstored = [n for n in type(m).param_names() if n not in params]
         if unstored:  # would be reset to the default on load: implicit's BM25 K1/B trap
             raise PersistError(f"cannot save {where}: parameter(s) {unstored} of {name} are not stored on the instance.")
         entry: dict[str, Any] = {
@@ -548,6 +548,22 @@ class _Reader:
     def _d_model(self, v: dict, where: str) -> Recommender:
         return self.model(v["ref"], where)
 
+    def _construct(self, cls: type[Recommender], saved: dict[str, Any], where: str) -> Recommender:
+        """A model built from its saved parameters: exactly its declared ones, each validated."""
+        names = cls.param_names()
+        unknown = [k for k in saved if k not in names]
+        missing = [k for k in names if k not in saved]
+        if unknown or missing:
+            parts = ([f"unknown parameter(s) {unknown}"] if unknown else []) + ([f"missing parameter(s) {missing}"] if missing else [])
+            raise self.bad(f"{where}: the saved parameters do not fit {cls.__name__}: {'; '.join(parts)} (its parameters are {names}).")
+        params = {k: self.decode(x, f"{where}.{k}") for k, x in saved.items()}
+        try:
+            return cls(**params)
+        except ConfigError as exc:
+            raise self.bad(f"{where}: a saved parameter of {cls.__name__} is invalid: {exc}") from None
+        except TypeError as exc:
+            raise self.bad(f"{where}: the saved parameters do not fit {cls.__name__} ({exc}).") from None
+
     def model(self, ref: Any, where: str) -> Recommender:
         if isinstance(ref, int) and ref in self.models:
             return self.models[ref]
@@ -567,15 +583,11 @@ class _Reader:
         where = f"{where} ({name})"
         if not isinstance(entry["params"], dict):
             raise self.bad(f"{where}: 'params' must be an object.")
-        params = {k: self.decode(x, f"{where}.{k}") for k, x in entry["params"].items()}
-        try:
-            m = cls(**params)
-        except TypeError as exc:
-            raise self.bad(f"{where}: the saved parameters do not fit {name} ({exc}).") from None
+        m = self._construct(cls, entry["params"], where)
         if entry["state"] is not None:
             if not isinstance(entry["state"], dict):
                 raise self.bad(f"{where}: 'state' must be an object.")
-            bad_names = [k for k in entry["state"] if not k.isidentifier() or k.startswith("__")]
+            bad_names = [k for k in entry["state"] if not k.isidentifier() or k.startswith("__") or k in entry["params"]]
             if bad_names:
                 raise self.bad(f"{where}: bad attribute name(s) {bad_names}.")
             state = {k: self.decode(x, f"{where}.{k}") for k, x in entry["state"].items()}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import inspect
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar, Self
 
@@ -35,6 +34,7 @@ from recokit.core.query import Query
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import Dataset
+from recokit.params import Configurable
 
 __all__ = ["Recommender", "clone"]
 
@@ -42,7 +42,7 @@ __all__ = ["Recommender", "clone"]
 _FILL_CHUNK = 256
 
 
-class Recommender(abc.ABC):
+class Recommender(Configurable, abc.ABC):
     """Base class of every recokit model.
 
     Subclasses declare hyper-parameters (stored verbatim), keep fitted state in attributes with
@@ -64,22 +64,6 @@ class Recommender(abc.ABC):
     #: Whether the model's scores can be composed by a Hybrid (False for Ruled: its rules act
     #: after scoring, so they would be lost inside a blend).
     composable: ClassVar[bool] = True
-
-    # -- parameters (until every class declares a spec) ---------------------------------------
-    def _param_names(self) -> list[str]:
-        spec = getattr(type(self), "param_spec", None)
-        if callable(spec):
-            return [p.name for p in spec()]
-        sig = inspect.signature(type(self).__init__)
-        return [p for p in sig.parameters if p != "self" and hasattr(self, p)]
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (the whole config, as given)."""
-        return {p: getattr(self, p) for p in self._param_names()}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
     # -- the required hooks --------------------------------------------------------------------
     @abc.abstractmethod
@@ -126,11 +110,9 @@ class Recommender(abc.ABC):
             raise ConfigError(
                 _hint(f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", "wrap your table: Dataset(frame, ...).")
             )
-        validate = getattr(self, "validate_params", None)
-        if callable(validate):
-            validate()
+        self.validate_params()
         fresh = object.__new__(type(self))
-        fresh.__dict__.update({name: self.__dict__[name] for name in self._param_names() if name in self.__dict__})
+        fresh.__dict__.update({name: self.__dict__[name] for name in self.param_names() if name in self.__dict__})
         fresh._fit(dataset)
         counts = dataset.item_counts()
         # back-fill order: most customers first, then catalogue order
@@ -419,8 +401,4 @@ class Recommender(abc.ABC):
 
 def clone(model: Recommender) -> Recommender:
     """A new, unfitted model with the same parameters (nested models cloned too)."""
-    method = getattr(model, "clone", None)
-    if callable(method):
-        return method()  # type: ignore[no-any-return]
-    params = {n: model.__dict__[n] for n in model._param_names() if n in model.__dict__}
-    return type(model)(**params)
+    return model.clone()

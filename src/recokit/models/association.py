@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, DataError, DataWarning, _hint
 from recokit.core import Query, Recommendations, Recommender
 from recokit.data import Dataset, item_label, ragged_ranges
+from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
 
 __all__ = ["AssociationRules"]
 
@@ -61,12 +62,22 @@ def _ratio_at_least(num: np.ndarray, den: np.ndarray, threshold: Fraction) -> np
 
 
 # -- parameter checks -----------------------------------------------------------------------
-def _bad(name: str, rule: str, value: Any) -> ConfigError:
-    return ConfigError(f"The '{name}' parameter of {_OWNER} must be {rule}. Got {value!r} instead.")
+def _valid_support(value: Any) -> bool:
+    """An int >= 1 (a count of baskets) or a float in (0, 1] (a fraction); never a bool."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return bool(value >= 1)
+    return Interval(float, low=0, high=1, low_open=True).accepts(value)
 
 
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+def _valid_review(value: Any) -> bool:
+    return isinstance(value, (str, Path)) or (
+        isinstance(value, Iterable) and not isinstance(value, (bytes, dict))
+    )
+
+
+_REVIEW = Optional(
+    Custom(_valid_review, "a CSV/TOML file path or a list of (antecedent, consequent) pairs")
+)
 
 
 # -- the model ------------------------------------------------------------------------------
@@ -161,61 +172,75 @@ class AssociationRules(Recommender):
     'bought with bike in 67% of its baskets (2 of 3)'
     """
 
-    def __init__(
-        self,
-        *,
-        min_support: float | int = 5,
-        min_confidence: float = 0.1,
-        min_lift: float | None = 1.0,
-        max_len: int | None = 2,
-        max_basket_size: int | None = None,
-        metric: Literal["confidence", "lift"] = "confidence",
-        aggregate: Literal["max", "sum", "weighted"] = "max",
-        recent_baskets: int = 1,
-        rejected: str | Path | Sequence[Any] | None = None,
-        approved: str | Path | Sequence[Any] | None = None,
-        approved_only: bool = False,
-    ) -> None:
-        self.min_support = min_support
-        self.min_confidence = min_confidence
-        self.min_lift = min_lift
-        self.max_len = max_len
-        self.max_basket_size = max_basket_size
-        self.metric = metric
-        self.aggregate = aggregate
-        self.recent_baskets = recent_baskets
-        self.rejected = rejected
-        self.approved = approved
-        self.approved_only = approved_only
+    min_support: float | int = param(
+        default=5,
+        check=Custom(_valid_support, "a fraction in (0, 1] (float) or a count >= 1 (int)"),
+        doc="How often an itemset must occur to be mined. A float in (0, 1] is a fraction of the baskets; an int "
+        ">= 1 is an absolute number of baskets (default: at least 5 orders).",
+    )
+    min_confidence: float = param(
+        default=0.1,
+        check=Interval(float, low=0, high=1),
+        doc="Keep rules A -> C with ``count(A and C) / count(A) >= min_confidence``.",
+    )
+    min_lift: float | None = param(
+        default=1.0,
+        check=Optional(Interval(float, low=0)),
+        doc="Keep rules with lift >= ``min_lift`` (default 1.0: C is bought with A at least as often as on "
+        "average). None keeps every lift.",
+    )
+    max_len: int | None = param(
+        default=2,
+        check=Optional(Interval(int, low=2)),
+        doc="Largest itemset (antecedent + consequent). 2 (default) mines pairs exactly from sparse counts; larger "
+        "values (or None: no limit) use mlxtend ``fpgrowth``.",
+    )
+    max_basket_size: int | None = param(
+        default=None,
+        check=Optional(Interval(int, low=2)),
+        doc="Baskets with more distinct items are left out of mining (a few huge baskets make itemset mining "
+        "explode); how many is stored in ``n_baskets_excluded_`` and reported in a ``DataWarning``. They still "
+        "serve as a customer's context when scoring.",
+    )
+    metric: Literal["confidence", "lift"] = param(
+        default="confidence",
+        check=OneOf("confidence", "lift"),
+        doc="What a rule contributes to an item's score.",
+    )
+    aggregate: Literal["max", "sum", "weighted"] = param(
+        default="max",
+        check=OneOf("max", "sum", "weighted"),
+        doc="How the rules that fire for one item combine: the best rule (default), the sum, or the mean weighted "
+        "by each rule's support count.",
+    )
+    recent_baskets: int = param(
+        default=1,
+        check=Interval(int, low=1),
+        doc="For a known customer without context items, the context is the union of their last "
+        "``recent_baskets`` baskets (before the query's ``now``).",
+    )
+    rejected: str | Path | Sequence[Any] | None = param(
+        default=None,
+        check=_REVIEW,
+        doc="Rules a merchandiser rejected: never used for scoring (they stay in ``rules_`` with ``status = "
+        "'rejected'``). A CSV file with ``antecedent`` and ``consequent`` columns (several items joined with "
+        "``|``, like ``export_rules`` writes them), a TOML file with ``[[rule]]`` tables (``antecedent = "
+        '"B001"`` or a list, ``consequent = ...``), or a list of pairs whose sides are an item id or a list of '
+        "item ids.",
+    )
+    approved: str | Path | Sequence[Any] | None = param(
+        default=None,
+        check=_REVIEW,
+        doc="Rules a merchandiser approved (same formats); marked ``status = 'approved'``.",
+    )
+    approved_only: bool = param(
+        default=False,
+        check=Boolean(),
+        doc='Score with approved rules only ("the algorithm proposes, the merchandiser decides"); needs ``approved``.',
+    )
 
     # -- validation ---------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        s = self.min_support
-        if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-            if s < 1:
-                raise _bad("min_support", "a fraction in (0, 1] (float) or a count >= 1 (int)", s)
-        elif not _is_number(s) or not 0 < s <= 1:
-            raise _bad("min_support", "a fraction in (0, 1] (float) or a count >= 1 (int)", s)
-        if not _is_number(self.min_confidence) or not 0 <= self.min_confidence <= 1:
-            raise _bad("min_confidence", "a number in [0, 1]", self.min_confidence)
-        if self.min_lift is not None and (not _is_number(self.min_lift) or self.min_lift < 0):
-            raise _bad("min_lift", "a number >= 0 or None", self.min_lift)
-        if self.max_len is not None and (
-            isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer)) or self.max_len < 2
-        ):
-            raise _bad("max_len", "an int >= 2 or None", self.max_len)
-        m = self.max_basket_size
-        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2):
-            raise _bad("max_basket_size", "an int >= 2 or None", m)
-        if self.metric not in ("confidence", "lift"):
-            raise _bad("metric", "'confidence' or 'lift'", self.metric)
-        if self.aggregate not in ("max", "sum", "weighted"):
-            raise _bad("aggregate", "'max', 'sum' or 'weighted'", self.aggregate)
-        r = self.recent_baskets
-        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
-            raise _bad("recent_baskets", "an int >= 1", r)
-        if not isinstance(self.approved_only, bool):
-            raise _bad("approved_only", "True or False", self.approved_only)
+    def _check_together(self) -> None:
         if self.approved_only and self.approved is None:
             raise ConfigError(
                 _hint(
@@ -226,7 +251,7 @@ class AssociationRules(Recommender):
 
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
-        self._check_params()
+        self.validate_params()
         basket_items = sp.csr_array(dataset.basket_items)
         sizes = np.diff(basket_items.indptr)
         keep = np.ones(len(sizes), dtype=bool)

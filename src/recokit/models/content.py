@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, DataError, _hint
 from recokit.core import Query, Recommendation, Recommendations, Recommender, top_k
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
+from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ContentBased"]
 
@@ -70,6 +71,16 @@ def _as_weights(value: Any, param: str) -> dict[str, float] | None:
         return {str(c): 1.0 for c in value}
     except TypeError:
         raise ConfigError(f"The '{param}' parameter of ContentBased must be a list of column names or a dict {{column: weight}}. Got {type(value).__name__}.") from None
+
+
+def _weights_check(name: str) -> Custom:
+    """``columns`` / ``text_columns``: None, a list of names or {name: weight >= 0}."""
+
+    def valid(value: Any) -> bool:
+        _as_weights(value, name)  # raises the specific ConfigError
+        return True
+
+    return Custom(valid, "a list of column names or a dict {column: weight >= 0}, or None")
 
 
 def _unit_rows(m: sp.csr_array) -> sp.csr_array:
@@ -165,62 +176,79 @@ class ContentBased(Recommender):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        columns: Sequence[str] | Mapping[str, float] | None = None,
-        text_columns: Sequence[str] | Mapping[str, float] | None = None,
-        price_column: str | None = "price",
-        price_band_ratio: float = 1.5,
-        category_column: str | None = "category",
-        stock_column: str | None = "stock",
-        declared_mapping: Mapping[str, str] | None = None,
-        half_life_days: float | None = 180.0,
-        max_levels: int = 50,
-    ) -> None:
-        self.columns = columns
-        self.text_columns = text_columns
-        self.price_column = price_column
-        self.price_band_ratio = price_band_ratio
-        self.category_column = category_column
-        self.stock_column = stock_column
-        self.declared_mapping = declared_mapping
-        self.half_life_days = half_life_days
-        self.max_levels = max_levels
-
-    # -- configuration ---------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if self.half_life_days is not None and (
-            isinstance(self.half_life_days, bool)
-            or not isinstance(self.half_life_days, (int, float))
-            or not math.isfinite(self.half_life_days)
-            or self.half_life_days <= 0
-        ):
-            raise ConfigError(f"The 'half_life_days' parameter of ContentBased must be a number > 0 or None. Got {self.half_life_days!r} instead.")
-        r = self.price_band_ratio
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 1:
-            raise ConfigError(f"The 'price_band_ratio' parameter of ContentBased must be a number > 1. Got {r!r} instead.")
-        if isinstance(self.max_levels, bool) or not isinstance(self.max_levels, int) or self.max_levels < 1:
-            raise ConfigError(f"The 'max_levels' parameter of ContentBased must be an int >= 1. Got {self.max_levels!r} instead.")
-        if self.declared_mapping is not None and not isinstance(self.declared_mapping, Mapping):
-            raise ConfigError(
-                f"The 'declared_mapping' parameter of ContentBased must be a dict {{customer column: catalogue column}} or None. Got {type(self.declared_mapping).__name__}."
-            )
+    columns: Sequence[str] | Mapping[str, float] | None = param(
+        default=None,
+        check=_weights_check("columns"),
+        doc="Categorical and numeric catalogue columns to use, with optional weights (default 1). ``None`` "
+        "(default) detects them from the catalogue: boolean columns and string columns with at most "
+        "``max_levels`` distinct values (and not one value per product) are categorical; numeric columns are "
+        "scaled (``price_column`` as log-price bands). ``stock``, ``name`` and id-like columns are skipped; "
+        "``category_column`` gets weight 2.",
+    )
+    text_columns: Sequence[str] | Mapping[str, float] | None = param(
+        default=None,
+        check=_weights_check("text_columns"),
+        doc="Free-text columns vectorised with TF-IDF. ``None`` (default) takes string columns named "
+        "``description``/``tags``/``keywords``/``text`` or whose values average 30+ characters; ``[]`` uses none.",
+    )
+    price_column: str | None = param(
+        default="price",
+        check=Optional(InstanceOf(str)),
+        doc="The numeric column encoded as log-price bands.",
+    )
+    price_band_ratio: float = param(
+        default=1.5,
+        check=Interval(float, low=1, low_open=True),
+        doc="Width of one price band as a ratio: two prices overlap when within this factor of each other.",
+    )
+    category_column: str | None = param(
+        default="category",
+        check=Optional(InstanceOf(str)),
+        doc='The column that defines "comparable" for ``alternatives`` (weight 2 in the detection).',
+    )
+    stock_column: str | None = param(
+        default="stock",
+        check=Optional(InstanceOf(str)),
+        doc="Numeric or boolean availability column used by ``alternatives`` (a product is in stock when the "
+        "value is > 0 / True; null counts as out of stock).",
+    )
+    declared_mapping: Mapping[str, str] | None = param(
+        default=None,
+        check=Optional(
+            Custom(lambda v: isinstance(v, Mapping), "a dict {customer column: catalogue column}")
+        ),
+        doc="How declared customer data becomes a profile for customers without purchases. Values are split on "
+        "``, ; | /`` and matched, case-insensitively, against the values of the (categorical) catalogue column. "
+        "``None`` uses ``DEFAULT_DECLARED_MAPPING`` (``declared_sports -> sport``, ``level -> level``) wherever "
+        "both columns exist; ``{}`` turns declared profiles off.",
+    )
+    half_life_days: float | None = param(
+        default=180.0,
+        check=Optional(Interval(float, low=0, low_open=True)),
+        doc="Recency weighting of a customer's purchases: weight ``0.5 ** (age_days / half_life_days)`` at the "
+        "request's ``now``. ``None``: all purchases count the same. A product bought several times counts once, "
+        "with its most recent purchase.",
+    )
+    max_levels: int = param(
+        default=50,
+        check=Interval(int, low=1),
+        doc="The largest number of distinct values of an automatically detected categorical column.",
+    )
 
     def _resolve_columns(self, cat: pl.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
         cols = _as_weights(self.columns, "columns")
         texts = _as_weights(self.text_columns, "text_columns")
-        for param, given in (("columns", cols), ("text_columns", texts)):
+        for name, given in (("columns", cols), ("text_columns", texts)):
             for c in given or {}:
                 if c not in cat.columns:
                     raise DataError(
                         _hint(
-                            f"ContentBased({param}=...): the catalog has no column {c!r}.",
+                            f"ContentBased({name}=...): the catalog has no column {c!r}.",
                             f"choose among {[x for x in cat.columns if x != 'item_id']}.",
                         )
                     )
                 if c == "item_id":
-                    raise ConfigError(f"ContentBased({param}=...): 'item_id' is the product id, not an attribute.")
+                    raise ConfigError(f"ContentBased({name}=...): 'item_id' is the product id, not an attribute.")
         n = cat.height
         if texts is None:
             texts = {}
@@ -262,7 +290,7 @@ class ContentBased(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         from recokit._sklearn import tfidf_matrix
 
-        self._check_params()
+        self.validate_params()
         cat = dataset.catalog
         n = dataset.n_items
         cols, texts = self._resolve_columns(cat)

@@ -8,38 +8,52 @@ anonymous and cart queries (see :class:`ALS` for how a context is turned into a 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._validate import check_number
 from recokit.core import Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
+from recokit.params import Interval, Optional, param
 
 __all__ = ["ALS", "BPR"]
 
 
 
 
+_FACTORS = Interval(int, low=1)
+_ITERATIONS = Interval(int, low=1)
+_THREADS = Interval(int, low=0)
+_SEED = Optional(Interval(int, low=0))
+_NON_NEGATIVE = Interval(float, low=0)
+_POSITIVE = Interval(float, low=0, low_open=True)
+
+
 class _Factorization(Recommender):
     _kind = ""
+
+    if TYPE_CHECKING:  # declared as parameters by ALS and BPR, in their own positional order
+
+        @property
+        def factors(self) -> int: ...
+        @property
+        def regularization(self) -> float: ...
+        @property
+        def iterations(self) -> int: ...
+        @property
+        def random_state(self) -> int | None: ...
+        @property
+        def num_threads(self) -> int: ...
+        @property
+        def context_weight(self) -> float: ...
 
     def _implicit_kwargs(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _validate(self) -> None:
-        owner = type(self).__name__
-        check_number(owner, "factors", self.factors, low=1, integer=True)
-        check_number(owner, "iterations", self.iterations, low=1, integer=True)
-        check_number(owner, "num_threads", self.num_threads, low=0, integer=True)
-        check_number(owner, "random_state", self.random_state, low=0, integer=True, allow_none=True)
-        check_number(owner, "regularization", self.regularization, low=0)
-        check_number(owner, "context_weight", self.context_weight, low=0)
-
     def _fit(self, dataset: Dataset) -> None:
-        self._validate()
+        self.validate_params()
         ui = dataset.user_items
         user_f, item_f, model = _implicit.fit_factorization(
             self._kind,
@@ -188,27 +202,40 @@ class ALS(_Factorization):
 
     _kind = "als"
 
-    def __init__(
-        self,
-        factors: int = 64,
-        regularization: float = 0.01,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        random_state: int | None = 0,
-        num_threads: int = 0,
-        context_weight: float = 1.0,
-    ) -> None:
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.random_state = random_state
-        self.num_threads = num_threads
-        self.context_weight = context_weight
-
-    def _validate(self) -> None:
-        super()._validate()
-        check_number("ALS", "alpha", self.alpha, low=0, strict=True)
+    factors: int = param(
+        default=64, check=_FACTORS, kw_only=False, doc="Length of the customer and item vectors."
+    )
+    regularization: float = param(
+        default=0.01, check=_NON_NEGATIVE, kw_only=False, doc="L2 regularisation of the factors."
+    )
+    alpha: float = param(
+        default=1.0,
+        check=_POSITIVE,
+        kw_only=False,
+        doc="Confidence scale of the interaction weights (implicit's ``alpha``).",
+    )
+    iterations: int = param(
+        default=15, check=_ITERATIONS, kw_only=False, doc="Alternating least-squares sweeps."
+    )
+    random_state: int | None = param(
+        default=0,
+        check=_SEED,
+        kw_only=False,
+        doc="Seed of implicit's initialisation. ALS is deterministic for a fixed seed whatever the thread count.",
+    )
+    num_threads: int = param(
+        default=0,
+        check=_THREADS,
+        kw_only=False,
+        doc="implicit's threads (0: all cores). BLAS is limited to one thread during the fit.",
+    )
+    context_weight: float = param(
+        default=1.0,
+        check=_NON_NEGATIVE,
+        kw_only=False,
+        doc="For queries with context items (cart, product page): each counts ``context_weight`` times the "
+        "customer's strongest interaction weight (1 for an anonymous visitor).",
+    )
 
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -254,27 +281,38 @@ class BPR(_Factorization):
 
     _kind = "bpr"
 
-    def __init__(
-        self,
-        factors: int = 64,
-        learning_rate: float = 0.01,
-        regularization: float = 0.01,
-        iterations: int = 100,
-        random_state: int | None = 0,
-        num_threads: int = 1,
-        context_weight: float = 1.0,
-    ) -> None:
-        self.factors = factors
-        self.learning_rate = learning_rate
-        self.regularization = regularization
-        self.iterations = iterations
-        self.random_state = random_state
-        self.num_threads = num_threads
-        self.context_weight = context_weight
-
-    def _validate(self) -> None:
-        super()._validate()
-        check_number("BPR", "learning_rate", self.learning_rate, low=0, strict=True)
+    factors: int = param(
+        default=64,
+        check=_FACTORS,
+        kw_only=False,
+        doc="Length of the vectors (implicit adds one for an item bias).",
+    )
+    learning_rate: float = param(
+        default=0.01,
+        check=_POSITIVE,
+        kw_only=False,
+        doc="Step size of the stochastic gradient updates.",
+    )
+    regularization: float = param(
+        default=0.01, check=_NON_NEGATIVE, kw_only=False, doc="L2 regularisation of the factors."
+    )
+    iterations: int = param(
+        default=100, check=_ITERATIONS, kw_only=False, doc="Passes over the interactions."
+    )
+    random_state: int | None = param(
+        default=0, check=_SEED, kw_only=False, doc="Seed of implicit's sampling."
+    )
+    num_threads: int = param(
+        default=1,
+        check=_THREADS,
+        kw_only=False,
+        doc="implicit's threads (0: all cores). Default 1: implicit's BPR updates the factors from several threads "
+        "without locks, so it is bit-for-bit reproducible only with one thread. Raise it for speed when "
+        "reproducibility does not matter.",
+    )
+    context_weight: float = param(
+        default=1.0, check=_NON_NEGATIVE, kw_only=False, doc="As in ``ALS``."
+    )
 
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}

@@ -17,10 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit._validate import check_number
 from recokit.core import Query, Recommendations, Recommender
 from recokit.data import Dataset
 from recokit.models import _implicit
+from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
 
@@ -133,47 +133,75 @@ class ItemKNN(Recommender):
     True
     """
 
-    def __init__(
-        self,
-        similarity: Literal["cosine", "bm25", "tfidf", "jaccard", "lift", "conditional"] = "cosine",
-        k_neighbours: int = 50,
-        shrinkage: float = 0.0,
-        half_life_days: float | None = None,
-        min_co_count: int = 1,
-        context_weight: float = 1.0,
-        bm25_k1: float = 1.2,
-        bm25_b: float = 0.75,
-        num_threads: int = 0,
-    ) -> None:
-        self.similarity = similarity
-        self.k_neighbours = k_neighbours
-        self.shrinkage = shrinkage
-        self.half_life_days = half_life_days
-        self.min_co_count = min_co_count
-        self.context_weight = context_weight
-        self.bm25_k1 = bm25_k1
-        self.bm25_b = bm25_b
-        self.num_threads = num_threads
+    similarity: Literal["cosine", "bm25", "tfidf", "jaccard", "lift", "conditional"] = param(
+        default="cosine",
+        check=OneOf(*SIMILARITIES),
+        kw_only=False,
+        doc="``cosine``, ``bm25`` and ``tfidf`` are computed by implicit's nearest-neighbour models from the summed "
+        "interaction weights. ``jaccard``, ``lift`` and ``conditional`` come from co-occurrence counts (how many "
+        "customers interacted with both items), as in Microsoft's SAR: Jaccard ``c_ij / (c_i + c_j - c_ij)``, lift "
+        "``n c_ij / (c_i c_j)`` (SAR omits the constant ``n``; same ranking) and the asymmetric conditional "
+        'probability ``P(j | i) = c_ij / c_i`` (row ``i``: "of the buyers of i, the share who bought j").',
+    )
+    k_neighbours: int = param(
+        default=50,
+        check=Interval(int, low=1),
+        kw_only=False,
+        doc="Neighbours kept per item (the item itself never counts).",
+    )
+    shrinkage: float = param(
+        default=0.0,
+        check=Interval(float, low=0),
+        kw_only=False,
+        doc="Shrinks similarities computed from few customers: ``sim * c_ij / (c_ij + shrinkage)``. For the "
+        "implicit flavours the neighbours are re-ranked after shrinking among a candidate pool of "
+        "``4 * k_neighbours`` items with the highest raw similarity.",
+    )
+    half_life_days: float | None = param(
+        default=None,
+        check=Optional(Interval(float, low=0, low_open=True)),
+        kw_only=False,
+        doc="Time decay of a customer's history at scoring time: an interaction ``age`` days before the query's "
+        "``now`` (default: the data's last timestamp) weighs ``0.5 ** (age / half_life_days)`` times its weight "
+        "(event weights and quantities already included). Interactions after ``now`` count as age 0. Needs "
+        "timestamps. The similarity itself is learnt from undecayed weights.",
+    )
+    min_co_count: int = param(
+        default=1,
+        check=Interval(int, low=1),
+        kw_only=False,
+        doc="Count-based flavours only: pairs seen together by fewer customers are not neighbours.",
+    )
+    context_weight: float = param(
+        default=1.0,
+        check=Interval(float, low=0),
+        kw_only=False,
+        doc="When a query has both a known customer and context items (cart, product page), each context item "
+        "counts ``context_weight`` times the customer's strongest (decayed) history weight; the two parts are then "
+        "added before multiplying by the similarity.",
+    )
+    bm25_k1: float = param(
+        default=1.2,
+        check=Interval(float, low=0),
+        kw_only=False,
+        doc="BM25's ``K1`` (implicit's default).",
+    )
+    bm25_b: float = param(
+        default=0.75,
+        check=Interval(float, low=0, high=1),
+        kw_only=False,
+        doc="BM25's ``B`` (implicit's default).",
+    )
+    num_threads: int = param(
+        default=0,
+        check=Interval(int, low=0),
+        kw_only=False,
+        doc="Threads for implicit's similarity kernel (0: all cores). The result does not depend on it.",
+    )
 
     # -- fitting ---------------------------------------------------------------------------
-    def _validate(self) -> None:
-        if self.similarity not in SIMILARITIES:
-            raise ConfigError(
-                f"The 'similarity' parameter of ItemKNN must be one of {list(SIMILARITIES)}. Got {self.similarity!r} instead."
-            )
-        check_number("ItemKNN", "k_neighbours", self.k_neighbours, low=1, integer=True)
-        check_number("ItemKNN", "min_co_count", self.min_co_count, low=1, integer=True)
-        check_number("ItemKNN", "num_threads", self.num_threads, low=0, integer=True)
-        check_number("ItemKNN", "shrinkage", self.shrinkage, low=0)
-        check_number("ItemKNN", "half_life_days", self.half_life_days, low=0, strict=True, allow_none=True)
-        check_number("ItemKNN", "context_weight", self.context_weight, low=0)
-        check_number("ItemKNN", "bm25_k1", self.bm25_k1, low=0)
-        check_number("ItemKNN", "bm25_b", self.bm25_b, low=0)
-        if self.bm25_b > 1:
-            raise ConfigError(f"The 'bm25_b' parameter of ItemKNN must be a number in [0, 1]. Got {self.bm25_b!r} instead.")
-
     def _fit(self, dataset: Dataset) -> None:
-        self._validate()
+        self.validate_params()
         if self.half_life_days is not None and not dataset.has_time:
             raise DataError(_hint("ItemKNN(half_life_days=...) needs timestamps.", "build the Dataset with time_col=..., or drop half_life_days."))
         ui = dataset.user_items

@@ -9,9 +9,9 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit._validate import check_number
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, group_codes
+from recokit.params import InstanceOf, Interval, OneOf, Optional, param
 
 __all__ = ["Popularity"]
 
@@ -48,24 +48,32 @@ class Popularity(Recommender):
     {'helmet'}
     """
 
-    def __init__(
-        self,
-        *,
-        window_days: float | None = None,
-        half_life_days: float | None = None,
-        by: str | None = None,
-        count: Literal["customers", "quantity"] = "customers",
-    ) -> None:
-        self.window_days = window_days
-        self.half_life_days = half_life_days
-        self.by = by
-        self.count = count
+    window_days: float | None = param(
+        default=None,
+        check=Optional(Interval(float, low=0, low_open=True)),
+        doc='Count only interactions in the last ``window_days`` days before the data\'s end ("best sellers this month"). Needs timestamps.',
+    )
+    half_life_days: float | None = param(
+        default=None,
+        check=Optional(Interval(float, low=0, low_open=True)),
+        doc="Weight each interaction by ``0.5 ** (age_days / half_life_days)`` so recent sales count more "
+        '("trending"). Needs timestamps.',
+    )
+    by: str | None = param(
+        default=None,
+        check=Optional(InstanceOf(str)),
+        doc='A catalogue column (e.g. ``"category"``). The query\'s context items -- or, for a known customer '
+        "without context, the categories they bought most -- select the groups; items of those groups are "
+        "scored, other items get no opinion (NaN) and come only through back-fill.",
+    )
+    count: Literal["customers", "quantity"] = param(
+        default="customers",
+        check=OneOf("customers", "quantity"),
+        doc="Count distinct buyers (default: robust to one bulk order) or summed weights.",
+    )
 
     def _fit(self, dataset: Dataset) -> None:
-        check_number("Popularity", "window_days", self.window_days, low=0, strict=True, allow_none=True)
-        check_number("Popularity", "half_life_days", self.half_life_days, low=0, strict=True, allow_none=True)
-        if self.count not in ("customers", "quantity"):
-            raise ConfigError(f"The 'count' parameter of Popularity must be 'customers' or 'quantity'. Got {self.count!r} instead.")
+        self.validate_params()
         inter = dataset.interactions
         timed = self.window_days is not None or self.half_life_days is not None
         if timed and not dataset.has_time:

@@ -38,9 +38,9 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit._validate import check_number
 from recokit.core import Recommender
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
+from recokit.params import Boolean, InstanceOf, Interval, param
 
 __all__ = ["Renewal"]
 
@@ -115,47 +115,62 @@ class Renewal(Recommender):
     [False]
     """
 
-    def __init__(
-        self,
-        *,
-        category_column: str = "category",
-        min_support: int = 20,
-        min_repeat_share: float = 0.25,
-        max_spread: float = 1.0,
-        min_gap_days: float = 14.0,
-        early: float = 0.9,
-        late: float = 2.5,
-        popularity_days: float = 180.0,
-        prefer_previous: bool = True,
-        event: str = "purchase",
-    ) -> None:
-        self.category_column = category_column
-        self.min_support = min_support
-        self.min_repeat_share = min_repeat_share
-        self.max_spread = max_spread
-        self.min_gap_days = min_gap_days
-        self.early = early
-        self.late = late
-        self.popularity_days = popularity_days
-        self.prefer_previous = prefer_previous
-        self.event = event
-
-    def _check_params(self) -> None:
-        check_number("Renewal", "min_support", self.min_support, low=1, integer=True)
-        check_number("Renewal", "min_repeat_share", self.min_repeat_share, low=0, high=1)
-        check_number("Renewal", "max_spread", self.max_spread, low=0, strict=True)
-        check_number("Renewal", "min_gap_days", self.min_gap_days, low=0)
-        check_number("Renewal", "early", self.early, low=0, strict=True, high=1)
-        check_number("Renewal", "late", self.late, low=1)
-        check_number("Renewal", "popularity_days", self.popularity_days, low=0, strict=True)
-        if not isinstance(self.prefer_previous, bool):
-            raise ConfigError(f"The 'prefer_previous' parameter of Renewal must be a bool. Got {self.prefer_previous!r} instead.")
-        if not isinstance(self.category_column, str):
-            raise ConfigError(f"The 'category_column' parameter of Renewal must be a column name. Got {self.category_column!r} instead.")
+    category_column: str = param(
+        default="category",
+        check=InstanceOf(str),
+        doc="Catalogue column whose values are renewed (a column name).",
+    )
+    min_support: int = param(
+        default=20,
+        check=Interval(int, low=1),
+        doc="Fewest observed repurchase intervals for a category to be renewable.",
+    )
+    min_repeat_share: float = param(
+        default=0.25,
+        check=Interval(float, low=0, high=1),
+        doc="Fewest share of a category's buyers who bought it again.",
+    )
+    max_spread: float = param(
+        default=1.0,
+        check=Interval(float, low=0, low_open=True),
+        doc="Largest interquartile range of the intervals, as a multiple of their median.",
+    )
+    min_gap_days: float = param(
+        default=14.0,
+        check=Interval(float, low=0),
+        doc="Purchases of one category closer than this are the same need (a top-up, two sizes), not a renewal: "
+        "such gaps are not intervals.",
+    )
+    early: float = param(
+        default=0.9,
+        check=Interval(float, low=0, high=1, low_open=True),
+        doc="Start of the due window: ``early * q25`` days after the last purchase.",
+    )
+    late: float = param(
+        default=2.5,
+        check=Interval(float, low=1),
+        doc="End of the due window: ``late * q75`` days after the last purchase.",
+    )
+    popularity_days: float = param(
+        default=180.0,
+        check=Interval(float, low=0, low_open=True),
+        doc='Window of "current best products" (distinct recent buyers) before the data\'s end.',
+    )
+    prefer_previous: bool = param(
+        default=True,
+        check=Boolean(),
+        doc="Put the product the customer bought last first in its category, then the ones bought earlier, then "
+        "the best sellers.",
+    )
+    event: str = param(
+        default="purchase",
+        check=InstanceOf(str),
+        doc="With an event column in the data, only this event type counts as a purchase.",
+    )
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
-        self._check_params()
+        self.validate_params()
         if not dataset.has_time:
             raise DataError(_hint("Renewal needs purchase timestamps.", "build the Dataset with time_col=..."))
         col = self.category_column

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from recokit.core import (
     clone,
 )
 from recokit.data import Dataset
+from recokit.params import InstanceOf, Optional, param
 from recokit.rules.audit import why_not
 from recokit.rules.rule import Rule
 from recokit.rules.ruleset import RuleSet
@@ -67,12 +68,15 @@ class Ruled(Recommender):
     "removed by rule 'no second child bike' (one_per_group): the customer bought 'kid bike'"
     """
 
-    composable = False
+    composable: ClassVar[bool] = False
 
-    def __init__(self, model: Recommender, rules: RuleSet | Sequence[Rule], *, fallback: Recommender | None = None) -> None:
-        self.model = model
-        self.rules = rules
-        self.fallback = fallback
+    model: Recommender = param(check=InstanceOf(Recommender), doc="Any model; a copy of it is fitted (``model_``).", kw_only=False)
+    rules: RuleSet | Sequence[Rule] = param(doc="The business rules: a RuleSet or a list of rules (checked by RuleSet).", kw_only=False)
+    fallback: Recommender | None = param(
+        default=None, check=Optional(InstanceOf(Recommender)), doc="Back-fills a list the model cannot fill, under the same rules."
+    )
+
+    def _check_together(self) -> None:
         self._checked_rules()
 
     def _checked_rules(self) -> RuleSet:
