@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import polars as pl
@@ -25,11 +25,22 @@ from recokit.evaluation.split import Split
 __all__ = ["evaluate", "paired_test", "rank_cases", "to_markdown"]
 
 
-def _check_k(k: int | Sequence[int]) -> tuple[int, ...]:
-    ks = (k,) if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else tuple(k)
+def _check_k(k: int | Sequence[int], fn: str = "evaluate") -> tuple[int, ...]:
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        ks: tuple[Any, ...] = (k,)
+    elif isinstance(k, Sequence | np.ndarray) and not isinstance(k, str):
+        ks = tuple(k)
+    else:
+        ks = ()
     if not ks or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1 for x in ks):
-        raise ConfigError(f"The 'k' parameter of evaluate must be an int >= 1 or a list of them. Got {k!r} instead.")
+        raise ConfigError(f"The 'k' parameter of {fn} must be an int >= 1 or a list of them. Got {k!r} instead.")
     return tuple(sorted({int(x) for x in ks}))
+
+
+def _check_single_k(k: Any, fn: str) -> tuple[int]:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"The 'k' parameter of {fn} must be one int >= 1. Got {k!r} instead.")
+    return (int(k),)
 
 
 def _check_split(split: Any) -> None:
@@ -41,8 +52,12 @@ def _check_split(split: Any) -> None:
         raise ConfigError(_hint(f"the split has no evaluation case: {split.report}.", "use a larger test share or another protocol."))
 
 
-def _fit_timed(model: Recommender, split: Split) -> float:
-    """Fit ``model`` on the split's training data; the seconds it took."""
+def _fit_or_check(model: Recommender, split: Split, name: str, fit: bool) -> float | None:
+    """With ``fit``, fit ``model`` on the split's training data and return the seconds it took;
+    else check it is fitted on that data (:func:`_ensure_fitted`) and return None."""
+    if not fit:
+        _ensure_fitted(model, split, name)
+        return None
     t0 = time.perf_counter()
     model.fit(split.train)
     return time.perf_counter() - t0
@@ -80,6 +95,9 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
     (``recommend_many(..., reasons=False)``); cases with context items (basket completion) go one
     ``recommend(Query(items=...))`` at a time.
     """
+    (k,) = _check_single_k(k, "rank_cases")
+    _check_split(split)
+    _check_models({name or "model": model})
     ds = split.train
     cases = split.cases
     n = cases.height
@@ -110,6 +128,12 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
     return out
 
 
+class _Progress(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass
@@ -118,7 +142,7 @@ class _NoBar:
         pass
 
 
-def _bar(total: int, desc: str, enabled: bool):
+def _bar(total: int, desc: str, enabled: bool) -> _Progress:
     if not enabled or total == 0:
         return _NoBar()
     from tqdm.auto import tqdm
@@ -183,7 +207,10 @@ def _features(split: Split, diversity_by: str | np.ndarray | None) -> np.ndarray
             raise ConfigError(_hint(f"diversity_by={diversity_by!r}: the catalog has no such column.", f"choose one of {cat.columns}."))
         codes = cat[diversity_by].cast(pl.String).fill_null("(none)")
         return codes.rank("dense").to_numpy().astype(np.int64)
-    feats = np.asarray(diversity_by, dtype=np.float64)
+    try:
+        feats = np.asarray(diversity_by, dtype=np.float64)
+    except (TypeError, ValueError):
+        feats = np.empty(0)
     if feats.ndim != 2 or feats.shape[0] != split.train.n_items:
         raise ConfigError(
             f"diversity_by must be a catalogue column name or an (n_items x d) array of content vectors; got shape {feats.shape}."
@@ -261,7 +288,7 @@ def evaluate(
     ctx = _Context.of(split, diversity_by, price_col)
     rows: list[dict[str, Any]] = []
     for name, model in models.items():
-        fit_s = _fit_timed(model, split) if fit else _ensure_fitted(model, split, name)
+        fit_s = _fit_or_check(model, split, name, fit)
         recs = rank_cases(model, split, max(ks), progress=progress, name=name)
         p50, p99 = _latency(model, split, min(ks), latency_queries, seed)
         extra = {"fit_seconds": fit_s, "latency_p50_ms": p50, "latency_p99_ms": p99}
@@ -443,12 +470,17 @@ def paired_test(
     >>> 0.0 <= res["p_value"] <= 1.0
     True
     """
-    if metric not in M.ACCURACY_METRICS:
+    if not isinstance(metric, str) or metric not in M.ACCURACY_METRICS:
         raise ConfigError(f"The 'metric' parameter of paired_test must be one of {list(M.ACCURACY_METRICS)}. Got {metric!r} instead.")
-    if method not in ("bootstrap", "t-test"):
+    if not isinstance(method, str) or method not in ("bootstrap", "t-test"):
         raise ConfigError(f"The 'method' parameter of paired_test must be 'bootstrap' or 't-test'. Got {method!r} instead.")
-    (kk,) = _check_k(k)
+    (kk,) = _check_single_k(k, "paired_test")
     _check_split(split)
+    _check_models({"model_a": model_a, "model_b": model_b})
+    _check_count(n_boot, "n_boot", "paired_test")
+    _check_count(seed, "seed", "paired_test")
+    if method == "bootstrap" and n_boot < 1:
+        raise ConfigError("The 'n_boot' parameter of paired_test must be >= 1 with method='bootstrap'. Got 0 instead.")
     relevant = _relevant(split)
     n_rel = np.array([len(r) for r in relevant], dtype=np.int64)
     values = []
@@ -482,6 +514,19 @@ def paired_test(
     return out
 
 
+def _check_table(result: Any, metrics: Sequence[str], extra: Sequence[str], digits: Any) -> None:
+    if not isinstance(result, pl.DataFrame) or not {"model", "k"} <= set(result.columns):
+        raise ConfigError(_hint(f"to_markdown expects the table evaluate returns; got {type(result).__name__}.", "pass evaluate(...)'s result."))
+    for name, names in (("metrics", metrics), ("extra", extra)):
+        if isinstance(names, str) or not all(isinstance(m, str) for m in names):
+            raise ConfigError(f"The '{name}' parameter of to_markdown must be a list of column names. Got {names!r} instead.")
+    missing = [m for m in metrics if m not in result.columns]
+    if missing:
+        raise ConfigError(_hint(f"to_markdown: the table has no column {missing[0]!r}.", f"choose metrics among {list(M.ACCURACY_METRICS)}."))
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
+        raise ConfigError(f"The 'digits' parameter of to_markdown must be an int >= 0. Got {digits!r} instead.")
+
+
 def to_markdown(
     result: pl.DataFrame,
     metrics: Sequence[str] = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"),
@@ -499,6 +544,8 @@ def to_markdown(
     |---|---:|---:|
     | m | 10 | 0.500 [0.400, 0.600] |
     """
+
+    _check_table(result, metrics, extra, digits)
 
     def fmt(v: Any, d: int = digits) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):

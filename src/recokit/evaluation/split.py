@@ -512,7 +512,10 @@ def _choose_test_baskets(
     # basket indices are in time order: the last n_test baskets. A basket is dated by its first
     # row; rows of earlier baskets at or after the cut-off (a basket straddling it) must not
     # train, so they go to `dropped` and are counted.
-    cut = dataset.basket_time[nb - n_test].astype("datetime64[us]")
+    basket_time = dataset.basket_time
+    if basket_time is None:  # has_time was checked: a Dataset with timestamps dates every basket
+        raise DataError("basket_completion_split(temporal=True): the dataset has timestamps but no basket times.")
+    cut = basket_time[nb - n_test].astype("datetime64[us]")
     late = dataset.interactions["timestamp"].to_numpy().astype("datetime64[us]") >= cut
     return np.arange(nb - n_test, nb), cut.astype(dt.datetime), late
 
