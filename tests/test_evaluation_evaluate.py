@@ -180,3 +180,76 @@ def test_leak_guard_and_parameters(split):
         evaluate({"p": Popularity()}, split, rules=object(), n_boot=0, latency_queries=0, progress=False)
     with pytest.raises(ConfigError, match="'metric' parameter of paired_test"):
         paired_test(Popularity(), Popularity(), split, metric="auc")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"k": None}, "'k' parameter of evaluate must be an int >= 1 or a list of them. Got None"),  # was a TypeError
+        ({"k": 5.0}, "'k' parameter of evaluate"),
+        ({"k": "10"}, "'k' parameter of evaluate"),
+        ({"k": [5, -1]}, "'k' parameter of evaluate"),
+        ({"n_boot": -1}, "'n_boot' parameter of evaluate must be an int >= 0. Got -1"),
+        ({"seed": -1}, "'seed' parameter of evaluate must be an int >= 0. Got -1"),  # was numpy's ValueError
+        ({"seed": 1.5}, "'seed' parameter of evaluate"),
+        ({"latency_queries": -3}, "'latency_queries' parameter of evaluate must be an int >= 0"),
+        ({"diversity_by": "colour"}, "the catalog has no such column"),
+        ({"diversity_by": ["a", "b"]}, "diversity_by must be a catalogue column name or an"),  # was numpy's ValueError
+        ({"price_col": 3}, "'price_col' parameter of evaluate must be a catalogue column name or None"),
+    ],
+)
+def test_evaluate_rejects_bad_parameters(split, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        evaluate({"p": Popularity()}, split, progress=False, **kwargs)
+
+
+def test_evaluate_rejects_a_non_numeric_price_column(split):
+    from recokit import DataError
+
+    # price_col names the (text) category column: used to be a polars InvalidOperationError
+    with pytest.raises(DataError, match="evaluate: the catalogue column 'category' holds String, not numbers"):
+        evaluate({"p": Popularity()}, split, k=5, n_boot=0, latency_queries=0, price_col="category", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"k": [5, 10]}, "'k' parameter of paired_test must be one int >= 1"),  # was "too many values to unpack"
+        ({"k": 0}, "'k' parameter of paired_test must be one int >= 1. Got 0"),
+        ({"n_boot": -5}, "'n_boot' parameter of paired_test must be an int >= 0"),  # was numpy's ValueError
+        ({"n_boot": 0}, "must be >= 1 with method='bootstrap'"),  # was an IndexError (quantile of nothing)
+        ({"seed": -1}, "'seed' parameter of paired_test"),
+        ({"metric": ["ndcg"]}, "'metric' parameter of paired_test must be one of"),
+        ({"method": "wilcoxon"}, "'method' parameter of paired_test must be 'bootstrap' or 't-test'"),
+    ],
+)
+def test_paired_test_rejects_bad_parameters(split, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        paired_test(Popularity(), Popularity(), split, **kwargs)
+
+
+def test_paired_test_and_rank_cases_reject_what_is_not_a_model_or_a_split(split):
+    from recokit.evaluation import rank_cases
+
+    with pytest.raises(ConfigError, match="must be a recokit.Recommender; got str"):
+        paired_test("popular", Popularity(), split)  # was an AttributeError
+    with pytest.raises(ConfigError, match="expected a recokit.evaluation.Split; got DataFrame"):
+        rank_cases(Popularity().fit(split.train), split.cases, k=5)
+    with pytest.raises(ConfigError, match="'k' parameter of rank_cases must be one int >= 1. Got 0"):
+        rank_cases(Popularity().fit(split.train), split, k=0)
+
+
+@pytest.mark.parametrize(
+    ("table", "kwargs", "match"),
+    [
+        ({"x": [1]}, {}, "to_markdown expects the table evaluate returns"),
+        (None, {"metrics": ["auc"]}, "to_markdown: the table has no column 'auc'"),  # was a KeyError
+        (None, {"metrics": "ndcg"}, "'metrics' parameter of to_markdown must be a list of column names"),
+        (None, {"digits": -1}, "'digits' parameter of to_markdown must be an int >= 0. Got -1"),
+    ],
+)
+def test_to_markdown_rejects_bad_inputs(table, kwargs, match):
+    row = {"model": "m", "k": 10, "n_cases": 5, "ndcg": 0.5, "ndcg_lo": 0.4, "ndcg_hi": 0.6}
+    frame = pl.DataFrame([row]) if table is None else pl.DataFrame(table)
+    with pytest.raises(ConfigError, match=match):
+        to_markdown(frame, **{"metrics": ["ndcg"], "extra": [], **kwargs})

@@ -218,3 +218,29 @@ def test_temporal_basket_completion_with_nothing_earlier_is_a_clear_error():
         basket_completion_split(same_time, temporal=True)
     with pytest.raises(DataError, match="leaves every row for testing"):
         temporal_split(same_time)
+
+
+@pytest.mark.parametrize(
+    ("split_fn", "kwargs", "match"),
+    [
+        (random_holdout, {"seed": -1}, "'seed' parameter must be an int >= 0. Got -1"),  # was numpy's ValueError
+        (random_holdout, {"seed": "abc"}, "'seed' parameter must be an int >= 0"),
+        (basket_completion_split, {"seed": "abc"}, "'seed' parameter must be an int >= 0"),  # was a TypeError
+        (basket_completion_split, {"seed": 1.5}, "'seed' parameter must be an int >= 0"),
+        (basket_completion_split, {"min_size": 1}, "'min_size' parameter must be an int >= 2"),
+        (basket_completion_split, {"temporal": "no"}, "'temporal' parameter of basket_completion_split must be True or False"),
+        (basket_completion_split, {"with_customer": 1}, "'with_customer' parameter of basket_completion_split"),
+        (basket_completion_split, {"test_fraction": 0}, "strictly between 0 and 1. Got 0"),
+        (temporal_split, {"repeat": np.array(["drop"])}, "'repeat' parameter must be 'drop' or 'keep'"),  # was numpy's
+        (temporal_split, {"cutoff": "2024-01-01"}, "'cutoff' parameter must be a datetime or date. Got str"),
+        (leave_last_basket_out, {"repeat": None}, "'repeat' parameter must be 'drop' or 'keep'. Got None"),
+    ],
+)
+def test_bad_split_parameters_are_config_errors(split_fn, kwargs, match):
+    ds = Dataset(
+        pl.DataFrame({"customer_id": [1, 1, 2, 2], "item_id": ["a", "b", "a", "c"], "order": [1, 1, 2, 2], "t": [T0, T0, T0, T0]}),
+        basket_col="order",
+        time_col="t",
+    )
+    with pytest.raises(ConfigError, match=match):
+        split_fn(ds, **kwargs)

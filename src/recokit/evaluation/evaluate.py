@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError, DataError, _hint
 from recokit.core import Query, Recommender
 from recokit.evaluation import metrics as M
 from recokit.evaluation.split import Split
@@ -24,11 +25,22 @@ from recokit.evaluation.split import Split
 __all__ = ["evaluate", "paired_test", "rank_cases", "to_markdown"]
 
 
-def _check_k(k: int | Sequence[int]) -> tuple[int, ...]:
-    ks = (k,) if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else tuple(k)
+def _check_k(k: int | Sequence[int], fn: str = "evaluate") -> tuple[int, ...]:
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        ks: tuple[Any, ...] = (k,)
+    elif isinstance(k, Sequence | np.ndarray) and not isinstance(k, str):
+        ks = tuple(k)
+    else:
+        ks = ()
     if not ks or any(isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1 for x in ks):
-        raise ConfigError(f"The 'k' parameter of evaluate must be an int >= 1 or a list of them. Got {k!r} instead.")
+        raise ConfigError(f"The 'k' parameter of {fn} must be an int >= 1 or a list of them. Got {k!r} instead.")
     return tuple(sorted({int(x) for x in ks}))
+
+
+def _check_single_k(k: Any, fn: str) -> tuple[int]:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"The 'k' parameter of {fn} must be one int >= 1. Got {k!r} instead.")
+    return (int(k),)
 
 
 def _check_split(split: Any) -> None:
@@ -40,7 +52,19 @@ def _check_split(split: Any) -> None:
         raise ConfigError(_hint(f"the split has no evaluation case: {split.report}.", "use a larger test share or another protocol."))
 
 
+def _fit_or_check(model: Recommender, split: Split, name: str, fit: bool) -> float | None:
+    """With ``fit``, fit ``model`` on the split's training data and return the seconds it took;
+    else check it is fitted on that data (:func:`_ensure_fitted`) and return None."""
+    if not fit:
+        _ensure_fitted(model, split, name)
+        return None
+    t0 = time.perf_counter()
+    model.fit(split.train)
+    return time.perf_counter() - t0
+
+
 def _ensure_fitted(model: Recommender, split: Split, name: str) -> None:
+    """Fit an unfitted model on ``split.train``; refuse one fitted on other data (leak guard)."""
     if not model.is_fitted:
         model.fit(split.train)
     elif model.dataset_ is not split.train:
@@ -71,6 +95,9 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
     (``recommend_many(..., reasons=False)``); cases with context items (basket completion) go one
     ``recommend(Query(items=...))`` at a time.
     """
+    (k,) = _check_single_k(k, "rank_cases")
+    _check_split(split)
+    _check_models({name or "model": model})
     ds = split.train
     cases = split.cases
     n = cases.height
@@ -101,6 +128,12 @@ def rank_cases(model: Recommender, split: Split, k: int, *, progress: bool = Fal
     return out
 
 
+class _Progress(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass
@@ -109,7 +142,7 @@ class _NoBar:
         pass
 
 
-def _bar(total: int, desc: str, enabled: bool):
+def _bar(total: int, desc: str, enabled: bool) -> _Progress:
     if not enabled or total == 0:
         return _NoBar()
     from tqdm.auto import tqdm
@@ -174,7 +207,10 @@ def _features(split: Split, diversity_by: str | np.ndarray | None) -> np.ndarray
             raise ConfigError(_hint(f"diversity_by={diversity_by!r}: the catalog has no such column.", f"choose one of {cat.columns}."))
         codes = cat[diversity_by].cast(pl.String).fill_null("(none)")
         return codes.rank("dense").to_numpy().astype(np.int64)
-    feats = np.asarray(diversity_by, dtype=np.float64)
+    try:
+        feats = np.asarray(diversity_by, dtype=np.float64)
+    except (TypeError, ValueError):
+        feats = np.empty(0)
     if feats.ndim != 2 or feats.shape[0] != split.train.n_items:
         raise ConfigError(
             f"diversity_by must be a catalogue column name or an (n_items x d) array of content vectors; got shape {feats.shape}."
@@ -245,66 +281,128 @@ def evaluate(
     """
     ks = _check_k(k)
     _check_split(split)
+    _check_models(models)
+    _check_count(n_boot, "n_boot", "evaluate")
+    _check_count(seed, "seed", "evaluate")
+    _check_count(latency_queries, "latency_queries", "evaluate")
+    ctx = _Context.of(split, diversity_by, price_col)
+    rows: list[dict[str, Any]] = []
+    for name, model in models.items():
+        fit_s = _fit_or_check(model, split, name, fit)
+        recs = rank_cases(model, split, max(ks), progress=progress, name=name)
+        p50, p99 = _latency(model, split, min(ks), latency_queries, seed)
+        extra = {"fit_seconds": fit_s, "latency_p50_ms": p50, "latency_p99_ms": p99}
+        rows.extend(_model_rows(name, recs, ks, ctx, split, rules, n_boot, seed, extra))
+    return pl.DataFrame(rows, schema=_result_schema(), orient="row")
+
+
+def _check_models(models: Any) -> None:
     if not isinstance(models, Mapping) or not models:
         raise ConfigError("models must be a non-empty dict {name: Recommender}.")
     for name, model in models.items():
         if not isinstance(model, Recommender):
             raise ConfigError(f"models[{name!r}] must be a recokit.Recommender; got {type(model).__name__}.")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
-        raise ConfigError(f"The 'n_boot' parameter of evaluate must be an int >= 0. Got {n_boot!r} instead.")
-    train = split.train
-    relevant = _relevant(split)
-    n_rel = np.array([len(r) for r in relevant], dtype=np.int64)
-    feats = _features(split, diversity_by)
-    counts = train.item_counts()
-    n_train_customers = int((np.diff(train.user_items.indptr) > 0).sum())
-    p = M.item_probability(counts, n_train_customers)
-    share = counts / max(n_train_customers, 1)
-    prices = None
-    if price_col is not None and price_col in train.catalog.columns:
-        prices = train.catalog[price_col].cast(pl.Float64).fill_null(0.0).to_numpy()
-    kmax = max(ks)
-    rows: list[dict[str, Any]] = []
-    for name, model in models.items():
-        fit_s: float | None = None
-        if fit:
-            t0 = time.perf_counter()
-            model.fit(train)
-            fit_s = time.perf_counter() - t0
-        else:
-            _ensure_fitted(model, split, name)
-        recs = rank_cases(model, split, kmax, progress=progress, name=name)
-        hits = M.hit_matrix(recs, relevant)
-        p50, p99 = _latency(model, split, min(ks), latency_queries, seed)
-        accs = [M.accuracy(hits, n_rel, kk) for kk in ks]
-        stacked = np.column_stack([acc[m] for acc in accs for m in M.ACCURACY_METRICS])
-        lo, hi = _bootstrap(stacked, n_boot, seed)
-        n_m = len(M.ACCURACY_METRICS)
-        for j, (kk, acc) in enumerate(zip(ks, accs, strict=True)):
-            top = recs[:, :kk]
-            row: dict[str, Any] = {"model": name, "k": kk, "n_cases": len(top)}
-            for i, m in enumerate(M.ACCURACY_METRICS):
-                row[m] = float(acc[m].mean())
-                row[f"{m}_lo"], row[f"{m}_hi"] = float(lo[j * n_m + i]), float(hi[j * n_m + i])
-            row["coverage"] = M.catalog_coverage(top, train.n_items)
-            row["diversity"] = M.intra_list_diversity(top, feats) if feats is not None else None
-            row["novelty"] = M.novelty(top, p)
-            row["popularity"] = M.average_popularity(top, share)
-            row["rule_violations"] = _violations(rules, split, top) if rules is not None else None
-            if prices is not None:
-                hit_items = np.where(hits[:, :kk], top, -1)
-                captured = float(prices[hit_items[hit_items >= 0]].sum())
-                total = float(sum(prices[r].sum() for r in relevant))
-                row["revenue"] = captured
-                row["revenue_share"] = captured / total if total > 0 else None
-            else:
-                row["revenue"] = None
-                row["revenue_share"] = None
-            row["fit_seconds"] = fit_s
-            row["latency_p50_ms"] = p50
-            row["latency_p99_ms"] = p99
-            rows.append(row)
-    schema = {"model": pl.String, "k": pl.Int64, "n_cases": pl.Int64}
+
+
+def _check_count(value: Any, name: str, fn: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"The '{name}' parameter of {fn} must be an int >= 0. Got {value!r} instead.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every model of one evaluation is scored against (computed once from the split)."""
+
+    relevant: list[np.ndarray]
+    n_rel: np.ndarray
+    feats: np.ndarray | None
+    p: np.ndarray
+    share: np.ndarray
+    prices: np.ndarray | None
+
+    @classmethod
+    def of(cls, split: Split, diversity_by: str | np.ndarray | None, price_col: str | None) -> _Context:
+        train = split.train
+        relevant = _relevant(split)
+        counts = train.item_counts()
+        n_train_customers = int((np.diff(train.user_items.indptr) > 0).sum())
+        return cls(
+            relevant=relevant,
+            n_rel=np.array([len(r) for r in relevant], dtype=np.int64),
+            feats=_features(split, diversity_by),
+            p=M.item_probability(counts, n_train_customers),
+            share=counts / max(n_train_customers, 1),
+            prices=_prices(split, price_col),
+        )
+
+
+def _prices(split: Split, price_col: str | None) -> np.ndarray | None:
+    if price_col is None:
+        return None
+    cat = split.train.catalog
+    if not isinstance(price_col, str):
+        raise ConfigError(f"The 'price_col' parameter of evaluate must be a catalogue column name or None. Got {price_col!r} instead.")
+    if price_col not in cat.columns:
+        return None
+    if not cat[price_col].dtype.is_numeric():
+        raise DataError(
+            _hint(
+                f"evaluate: the catalogue column {price_col!r} holds {cat[price_col].dtype}, not numbers, so no revenue can be computed.",
+                "load prices as numbers, or pass price_col=None.",
+            )
+        )
+    return cat[price_col].cast(pl.Float64).fill_null(0.0).to_numpy()
+
+
+def _model_rows(
+    name: str,
+    recs: np.ndarray,
+    ks: tuple[int, ...],
+    ctx: _Context,
+    split: Split,
+    rules: Any,
+    n_boot: int,
+    seed: int,
+    extra: dict[str, float | None],
+) -> list[dict[str, Any]]:
+    """One result row per k for one model's ranked lists ``recs`` (ranked at ``max(ks)``)."""
+    n_items = split.train.n_items
+    hits = M.hit_matrix(recs, ctx.relevant)
+    accs = [M.accuracy(hits, ctx.n_rel, kk) for kk in ks]
+    stacked = np.column_stack([acc[m] for acc in accs for m in M.ACCURACY_METRICS])
+    lo, hi = _bootstrap(stacked, n_boot, seed)
+    n_m = len(M.ACCURACY_METRICS)
+    rows = []
+    for j, (kk, acc) in enumerate(zip(ks, accs, strict=True)):
+        top = recs[:, :kk]
+        row: dict[str, Any] = {"model": name, "k": kk, "n_cases": len(top)}
+        for i, m in enumerate(M.ACCURACY_METRICS):
+            row[m] = float(acc[m].mean())
+            row[f"{m}_lo"], row[f"{m}_hi"] = float(lo[j * n_m + i]), float(hi[j * n_m + i])
+        row["coverage"] = M.catalog_coverage(top, n_items)
+        row["diversity"] = M.intra_list_diversity(top, ctx.feats) if ctx.feats is not None else None
+        row["novelty"] = M.novelty(top, ctx.p)
+        row["popularity"] = M.average_popularity(top, ctx.share)
+        row["rule_violations"] = _violations(rules, split, top) if rules is not None else None
+        row["revenue"], row["revenue_share"] = _revenue(ctx, hits[:, :kk], top)
+        row.update(extra)
+        rows.append(row)
+    return rows
+
+
+def _revenue(ctx: _Context, hits: np.ndarray, top: np.ndarray) -> tuple[float | None, float | None]:
+    """Price of the hit items, and its share of the price of every relevant item (None without prices)."""
+    if ctx.prices is None:
+        return None, None
+    hit_items = np.where(hits, top, -1)
+    captured = float(ctx.prices[hit_items[hit_items >= 0]].sum())
+    total = float(sum(ctx.prices[r].sum() for r in ctx.relevant))
+    return captured, (captured / total if total > 0 else None)
+
+
+def _result_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = {"model": pl.String, "k": pl.Int64, "n_cases": pl.Int64}
     for m in M.ACCURACY_METRICS:
         schema.update({m: pl.Float64, f"{m}_lo": pl.Float64, f"{m}_hi": pl.Float64})
     schema.update(
@@ -321,7 +419,7 @@ def evaluate(
             "latency_p99_ms": pl.Float64,
         }
     )
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return schema
 
 
 def _violations(rules: Any, split: Split, top: np.ndarray) -> int:
@@ -372,12 +470,17 @@ def paired_test(
     >>> 0.0 <= res["p_value"] <= 1.0
     True
     """
-    if metric not in M.ACCURACY_METRICS:
+    if not isinstance(metric, str) or metric not in M.ACCURACY_METRICS:
         raise ConfigError(f"The 'metric' parameter of paired_test must be one of {list(M.ACCURACY_METRICS)}. Got {metric!r} instead.")
-    if method not in ("bootstrap", "t-test"):
+    if not isinstance(method, str) or method not in ("bootstrap", "t-test"):
         raise ConfigError(f"The 'method' parameter of paired_test must be 'bootstrap' or 't-test'. Got {method!r} instead.")
-    (kk,) = _check_k(k)
+    (kk,) = _check_single_k(k, "paired_test")
     _check_split(split)
+    _check_models({"model_a": model_a, "model_b": model_b})
+    _check_count(n_boot, "n_boot", "paired_test")
+    _check_count(seed, "seed", "paired_test")
+    if method == "bootstrap" and n_boot < 1:
+        raise ConfigError("The 'n_boot' parameter of paired_test must be >= 1 with method='bootstrap'. Got 0 instead.")
     relevant = _relevant(split)
     n_rel = np.array([len(r) for r in relevant], dtype=np.int64)
     values = []
@@ -411,6 +514,19 @@ def paired_test(
     return out
 
 
+def _check_table(result: Any, metrics: Sequence[str], extra: Sequence[str], digits: Any) -> None:
+    if not isinstance(result, pl.DataFrame) or not {"model", "k"} <= set(result.columns):
+        raise ConfigError(_hint(f"to_markdown expects the table evaluate returns; got {type(result).__name__}.", "pass evaluate(...)'s result."))
+    for name, names in (("metrics", metrics), ("extra", extra)):
+        if isinstance(names, str) or not all(isinstance(m, str) for m in names):
+            raise ConfigError(f"The '{name}' parameter of to_markdown must be a list of column names. Got {names!r} instead.")
+    missing = [m for m in metrics if m not in result.columns]
+    if missing:
+        raise ConfigError(_hint(f"to_markdown: the table has no column {missing[0]!r}.", f"choose metrics among {list(M.ACCURACY_METRICS)}."))
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
+        raise ConfigError(f"The 'digits' parameter of to_markdown must be an int >= 0. Got {digits!r} instead.")
+
+
 def to_markdown(
     result: pl.DataFrame,
     metrics: Sequence[str] = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate"),
@@ -428,6 +544,8 @@ def to_markdown(
     |---|---:|---:|
     | m | 10 | 0.500 [0.400, 0.600] |
     """
+
+    _check_table(result, metrics, extra, digits)
 
     def fmt(v: Any, d: int = digits) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):

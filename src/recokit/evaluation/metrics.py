@@ -29,8 +29,11 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from recokit._errors import ConfigError, DataError, _hint
 
 __all__ = [
     "ACCURACY_METRICS",
@@ -46,18 +49,65 @@ __all__ = [
 ACCURACY_METRICS: tuple[str, ...] = ("precision", "recall", "hit_rate", "ndcg", "map", "mrr")
 
 
+# -- input checks: every bad input is a recokit error naming the function and the fix ---------
+def _check_k(k: Any, fn: str) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(_hint(f"{fn}: the 'k' parameter must be an int >= 1. Got {k!r} instead.", "pass the list length to score, e.g. k=10."))
+    return int(k)
+
+
+def _int_array(values: Any, what: str, fn: str) -> np.ndarray:
+    """``values`` as an int64 array; floats, strings or objects are a DataError (no silent truncation)."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as exc:  # ragged nesting and the like
+        raise DataError(_hint(f"{fn}: {what} is not a rectangular array ({exc}).", f"pass {what} as a numpy array of item indices.")) from None
+    if arr.size and arr.dtype.kind not in "iu":
+        raise DataError(
+            _hint(f"{fn}: {what} must hold integer item indices; got dtype {arr.dtype}.", "map item ids to indices first (Dataset.item_ids.index).")
+        )
+    return arr.astype(np.int64)
+
+
+def _check_recs(recs: Any, fn: str, n_items: int | None = None, n_items_name: str = "n_items") -> np.ndarray:
+    """Validated ``n_cases x K`` ranked item indices: integers, ``>= -1`` (``-1`` pads), below ``n_items``."""
+    arr = _int_array(recs, "recs", fn)
+    arr = np.atleast_2d(arr) if arr.ndim < 2 else arr
+    if arr.ndim != 2:
+        raise DataError(_hint(f"{fn}: recs must be 2-D (n_cases x K); got shape {arr.shape}.", "stack one ranked list per row, -1 padding short lists."))
+    if arr.size and arr.min() < -1:
+        raise DataError(_hint(f"{fn}: recs holds the index {int(arr.min())}; item indices are >= 0 and -1 pads a short list.", "pad with -1 only."))
+    if n_items is not None and arr.size and arr.max() >= n_items:
+        raise DataError(
+            _hint(
+                f"{fn}: recs holds the item index {int(arr.max())}, outside the {n_items} items of {n_items_name}.",
+                "score lists against the catalogue (or the per-item array) they were ranked from.",
+            )
+        )
+    return arr
+
+
 def hit_matrix(recs: np.ndarray, relevant: Sequence[np.ndarray]) -> np.ndarray:
     """``hits[c, r]`` is True when the item at rank ``r + 1`` of case ``c`` is relevant.
 
     ``recs`` is ``n_cases x K`` item indices (``-1`` pads a short list); ``relevant[c]`` the
     relevant item indices of case ``c``.
     """
-    recs = np.atleast_2d(np.asarray(recs, dtype=np.int64))
+    recs = _check_recs(recs, "hit_matrix")
     n, width = recs.shape
+    if isinstance(relevant, (str, bytes)) or not isinstance(relevant, Sequence | np.ndarray):
+        raise DataError(_hint(f"hit_matrix: relevant must be a sequence of index arrays, one per case; got {type(relevant).__name__}.", "pass a list."))
+    if len(relevant) != n:
+        raise DataError(
+            _hint(f"hit_matrix: recs has {n} case(s) but relevant has {len(relevant)}.", "give one array of relevant item indices per row of recs.")
+        )
     if n == 0:
         return np.zeros((0, width), dtype=bool)
-    lens = np.fromiter((len(r) for r in relevant), dtype=np.int64, count=n)
-    rel = np.concatenate([np.asarray(r, dtype=np.int64) for r in relevant]) if lens.sum() else np.empty(0, np.int64)
+    rel_arrays = [_int_array(r, f"relevant[{c}]", "hit_matrix").ravel() for c, r in enumerate(relevant)]
+    lens = np.fromiter((len(r) for r in rel_arrays), dtype=np.int64, count=n)
+    rel = np.concatenate(rel_arrays) if lens.sum() else np.empty(0, np.int64)
+    if len(rel) and rel.min() < 0:
+        raise DataError(_hint(f"hit_matrix: relevant holds the index {int(rel.min())}; item indices are >= 0.", "drop unknown items before scoring."))
     case_of_rel = np.repeat(np.arange(n, dtype=np.int64), lens)
     # encode (case, item) pairs as one int64 and look them up
     span = int(max(recs.max(initial=0), rel.max(initial=0))) + 2
@@ -73,10 +123,9 @@ def accuracy(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[str, np.n
     ``hits`` comes from :func:`hit_matrix` (at least ``k`` columns are not required: a shorter
     list simply has fewer hits); ``n_relevant`` is ``|R|`` per case (must be >= 1).
     """
-    hits = np.asarray(hits, dtype=bool)[:, :k]
-    n_rel = np.asarray(n_relevant, dtype=np.float64)
-    if (n_rel < 1).any():
-        raise ValueError("every case needs at least one relevant item")
+    k = _check_k(k, "accuracy")
+    hits, n_rel = _check_hits(hits, n_relevant)
+    hits = hits[:, :k]
     h = hits.astype(np.float64)
     width = h.shape[1]
     ranks = np.arange(1, width + 1, dtype=np.float64)
@@ -99,11 +148,60 @@ def accuracy(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[str, np.n
     }
 
 
+def _check_hits(hits: Any, n_relevant: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``hits`` as a 2-D bool matrix and ``n_relevant`` as whole counts >= 1, one per row, consistent with it."""
+    h = np.asarray(hits)
+    if h.ndim != 2 or (h.size and h.dtype.kind != "b"):
+        raise DataError(
+            _hint(f"accuracy: hits must be a 2-D bool matrix (n_cases x K); got shape {h.shape}, dtype {h.dtype}.", "build it with hit_matrix(recs, relevant).")
+        )
+    h = h.astype(bool)
+    n_rel = np.asarray(n_relevant)
+    if n_rel.ndim != 1 or len(n_rel) != len(h):
+        raise DataError(
+            _hint(f"accuracy: hits has {len(h)} case(s) but n_relevant has shape {n_rel.shape}.", "give one count of relevant items per row of hits.")
+        )
+    if n_rel.size and (n_rel.dtype.kind not in "iuf" or not np.all(np.isfinite(n_rel)) or np.any(n_rel != np.round(n_rel))):
+        raise DataError(_hint(f"accuracy: n_relevant must hold whole counts; got {n_rel[:5].tolist()}...", "pass len(relevant) per case."))
+    n_rel = n_rel.astype(np.float64)
+    if (n_rel < 1).any():
+        raise DataError(
+            _hint(
+                f"accuracy: every case needs at least one relevant item; case {int(np.argmax(n_rel < 1))} has {n_rel[n_rel < 1][0]:g}.",
+                "leave cases without relevant items out of the evaluation (a split never makes them).",
+            )
+        )
+    over = h.sum(axis=1) > n_rel
+    if over.any():
+        c = int(np.argmax(over))
+        raise DataError(
+            _hint(
+                f"accuracy: case {c} has {int(h[c].sum())} hits but only {n_rel[c]:g} relevant item(s).",
+                "a ranked list must not repeat an item, and n_relevant must count every relevant item of the case.",
+            )
+        )
+    return h, n_rel
+
+
+def _check_n_items(n_items: Any) -> int:
+    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
+        raise ConfigError(_hint(f"catalog_coverage: the 'n_items' parameter must be an int >= 1. Got {n_items!r} instead.", "pass the catalogue size."))
+    return int(n_items)
+
+
+def _per_item(values: Any, what: str, fn: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        raise DataError(_hint(f"{fn}: {what} must be a 1-D numeric array, one value per item; got shape {arr.shape}, dtype {arr.dtype}.", None))
+    return arr.astype(np.float64)
+
+
 def catalog_coverage(recs: np.ndarray, n_items: int) -> float:
     """Share of the catalogue that appears in at least one list: ``|union of L_c| / n_items``."""
-    recs = np.asarray(recs)
+    n_items = _check_n_items(n_items)
+    recs = _check_recs(recs, "catalog_coverage", n_items)
     shown = np.unique(recs[recs >= 0])
-    return float(len(shown) / n_items) if n_items else float("nan")
+    return float(len(shown) / n_items)
 
 
 def intra_list_diversity(recs: np.ndarray, features: np.ndarray) -> float:
@@ -114,8 +212,15 @@ def intra_list_diversity(recs: np.ndarray, features: np.ndarray) -> float:
     categories), or a 2-D array of content vectors (distance = 1 - cosine similarity). Lists with
     fewer than two items have no pairs and are left out; NaN when no list has two items.
     """
-    recs = np.atleast_2d(np.asarray(recs, dtype=np.int64))
     feats = np.asarray(features)
+    if feats.ndim not in (1, 2) or (feats.ndim == 2 and feats.dtype.kind not in "iuf"):
+        raise DataError(
+            _hint(
+                f"intra_list_diversity: features must be 1-D category codes or a 2-D numeric (n_items x d) array; got shape {feats.shape}, dtype {feats.dtype}.",
+                "pass a catalogue column's codes or content vectors.",
+            )
+        )
+    recs = _check_recs(recs, "intra_list_diversity", len(feats), "features")
     values = []
     if feats.ndim == 2:
         norms = np.linalg.norm(feats, axis=1)
@@ -143,18 +248,32 @@ def item_probability(train_counts: np.ndarray, n_customers: int) -> np.ndarray:
     number of training customers with any interaction; smoothing keeps items unseen in training
     finite (``-log2 p = log2(N + 1)``, the rarest possible).
     """
-    return (np.asarray(train_counts, dtype=np.float64) + 1.0) / (n_customers + 1.0)
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) or n_customers < 0:
+        raise ConfigError(f"item_probability: the 'n_customers' parameter must be an int >= 0. Got {n_customers!r} instead.")
+    counts = _per_item(train_counts, "train_counts", "item_probability")
+    if counts.size and (counts.min() < 0 or counts.max() > n_customers):
+        raise DataError(
+            _hint(
+                f"item_probability: train_counts must lie in [0, n_customers={n_customers}]; got values in [{counts.min():g}, {counts.max():g}].",
+                "count distinct training customers per item, and pass the number of customers with any interaction.",
+            )
+        )
+    return (counts + 1.0) / (n_customers + 1.0)
 
 
 def novelty(recs: np.ndarray, p: np.ndarray) -> float:
     """Mean self-information of the recommended items, ``mean over (c, r) of -log2 p(L_c[r])``."""
-    recs = np.asarray(recs)
+    prob = _per_item(p, "p", "novelty")
+    if prob.size and not ((prob > 0) & (prob <= 1)).all():
+        raise DataError(_hint("novelty: p must hold probabilities in (0, 1].", "compute it with item_probability(train_counts, n_customers)."))
+    recs = _check_recs(recs, "novelty", len(prob), "p")
     items = recs[recs >= 0]
-    return float(np.mean(-np.log2(p[items]))) if len(items) else float("nan")
+    return float(np.mean(-np.log2(prob[items]))) if len(items) else float("nan")
 
 
 def average_popularity(recs: np.ndarray, share: np.ndarray) -> float:
     """Mean, over all recommended slots, of the share of training customers who had the item."""
-    recs = np.asarray(recs)
+    shares = _per_item(share, "share", "average_popularity")
+    recs = _check_recs(recs, "average_popularity", len(shares), "share")
     items = recs[recs >= 0]
-    return float(np.mean(share[items])) if len(items) else float("nan")
+    return float(np.mean(shares[items])) if len(items) else float("nan")

@@ -137,7 +137,7 @@ class Split:
 
 # -- helpers --------------------------------------------------------------------------------
 def _check_repeat(repeat: str) -> None:
-    if repeat not in ("drop", "keep"):
+    if not isinstance(repeat, str) or repeat not in ("drop", "keep"):
         raise ConfigError(
             _hint(
                 f"The 'repeat' parameter must be 'drop' or 'keep'. Got {repeat!r} instead.",
@@ -149,6 +149,11 @@ def _check_repeat(repeat: str) -> None:
 def _check_fraction(value: float, name: str = "test_fraction") -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise ConfigError(f"The '{name}' parameter must be a number strictly between 0 and 1. Got {value!r} instead.")
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(_hint(f"The 'seed' parameter must be an int >= 0. Got {seed!r} instead.", "any fixed non-negative int, e.g. seed=0."))
 
 
 def _check_dataset(ds: Any, fn: str) -> None:
@@ -383,8 +388,7 @@ def random_holdout(
     _check_dataset(dataset, "random_holdout")
     _check_repeat(repeat)
     _check_fraction(test_fraction)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(f"The 'seed' parameter must be an int. Got {seed!r} instead.")
+    _check_seed(seed)
     inter = dataset.interactions
     c = inter["customer_idx"].to_numpy()
     i = inter["item_idx"].to_numpy()
@@ -439,65 +443,20 @@ def basket_completion_split(
     ['a', 'b']
     """
     _check_dataset(dataset, "basket_completion_split")
-    _check_fraction(test_fraction)
-    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 2:
-        raise ConfigError(f"The 'min_size' parameter must be an int >= 2. Got {min_size!r} instead.")
-    if temporal is None:
-        temporal = dataset.has_time
-    if temporal and not dataset.has_time:
-        raise DataError(_hint("basket_completion_split(temporal=True) needs timestamps.", "pass temporal=False for a seeded random choice."))
+    temporal = _check_basket_completion_args(dataset, test_fraction, seed, min_size, temporal, with_customer)
     rng = np.random.default_rng(seed)
-    nb = dataset.n_baskets
-    if nb < 2:
-        raise DataError(_hint(f"basket_completion_split: the dataset has {nb} basket(s); at least 2 are needed.", "give more data."))
-    n_test = min(nb - 1, max(1, int(round(test_fraction * nb))))
-    inter = dataset.interactions
-    b = inter["basket_idx"].to_numpy()
-    if temporal:
-        # basket indices are in time order: the last n_test baskets. A basket is dated by its first
-        # row; rows of earlier baskets at or after the cut-off (a basket straddling it) must not
-        # train, so they go to `dropped` and are counted.
-        test_baskets = np.arange(nb - n_test, nb)
-        cut = dataset.basket_time[nb - n_test].astype("datetime64[us]")
-        cutoff = cut.astype(dt.datetime)
-        late = inter["timestamp"].to_numpy().astype("datetime64[us]") >= cut
-    else:
-        test_baskets = np.sort(rng.choice(nb, size=n_test, replace=False))
-        cutoff = None
-        late = np.zeros(len(b), dtype=bool)
-    is_test_basket = np.zeros(nb, dtype=bool)
-    is_test_basket[test_baskets] = True
-    in_test = is_test_basket[b]
+    test_baskets, cutoff, late = _choose_test_baskets(dataset, test_fraction, temporal, rng)
+    in_test = np.zeros(dataset.n_baskets, dtype=bool)
+    in_test[test_baskets] = True
+    in_test = in_test[dataset.interactions["basket_idx"].to_numpy()]
     drop = ~in_test & late
     train = dataset.filter(~in_test & ~drop)
     _require_training(train, "basket_completion", cutoff)
     test = dataset.filter(in_test)
-    dropped = inter.filter(pl.Series(drop))
-    bi = dataset.basket_items
-    sizes = np.diff(bi.indptr)
+    dropped = dataset.interactions.filter(pl.Series(drop))
+    sizes = np.diff(dataset.basket_items.indptr)
     usable = test_baskets[sizes[test_baskets] >= min_size]
-    ids = dataset.item_ids
-    cust_ids = dataset.customer_ids
-    rows_items: list[list[Any]] = []
-    rows_rel: list[list[Any]] = []
-    rows_cust: list[Any] = []
-    hidden_idx = np.empty(len(usable), dtype=np.int64)
-    for n, basket in enumerate(usable.tolist()):
-        members = bi.indices[bi.indptr[basket] : bi.indptr[basket + 1]]
-        h = int(members[rng.integers(len(members))])
-        hidden_idx[n] = h
-        rows_items.append(ids.ids(members[members != h]))
-        rows_rel.append([ids.id(h)])
-        rows_cust.append(cust_ids.id(dataset.basket_customer_idx[basket]) if with_customer else None)
-    dtype = ids.dtype
-    cases = pl.DataFrame(
-        {
-            "case": np.arange(len(usable), dtype=np.int64),
-            "customer_id": pl.Series(rows_cust, dtype=cust_ids.dtype),
-            "items": pl.Series(rows_items, dtype=pl.List(dtype)),
-            "relevant": pl.Series(rows_rel, dtype=pl.List(dtype)),
-        }
-    )
+    cases, hidden_idx = _hide_one_item(dataset, usable, rng, with_customer)
     item_seen = np.bincount(train.interactions["item_idx"].to_numpy(), minlength=dataset.n_items) > 0
     if with_customer:
         train_counts = np.bincount(train.interactions["customer_idx"].to_numpy(), minlength=dataset.n_customers)
@@ -518,12 +477,71 @@ def basket_completion_split(
         n_not_evaluated=int(len(test_baskets) - len(usable)),
         cutoff=cutoff,
     )
-    return Split(
-        train=train,
-        test=test,
-        dropped=dropped,
-        cases=cases,
-        exclude_purchased=False,
-        report=report,
-        now=cutoff,
+    return Split(train=train, test=test, dropped=dropped, cases=cases, exclude_purchased=False, report=report, now=cutoff)
+
+
+def _check_basket_completion_args(
+    dataset: Dataset, test_fraction: float, seed: Any, min_size: Any, temporal: Any, with_customer: Any
+) -> bool:
+    """Validate basket_completion_split's parameters; returns the effective ``temporal``."""
+    _check_fraction(test_fraction)
+    _check_seed(seed)
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 2:
+        raise ConfigError(f"The 'min_size' parameter must be an int >= 2. Got {min_size!r} instead.")
+    for name, value in (("temporal", temporal), ("with_customer", with_customer)):
+        if not isinstance(value, (bool, np.bool_)) and not (name == "temporal" and value is None):
+            raise ConfigError(f"The '{name}' parameter of basket_completion_split must be True or False. Got {value!r} instead.")
+    if temporal is None:
+        temporal = dataset.has_time
+    if temporal and not dataset.has_time:
+        raise DataError(_hint("basket_completion_split(temporal=True) needs timestamps.", "pass temporal=False for a seeded random choice."))
+    nb = dataset.n_baskets
+    if nb < 2:
+        raise DataError(_hint(f"basket_completion_split: the dataset has {nb} basket(s); at least 2 are needed.", "give more data."))
+    return bool(temporal)
+
+
+def _choose_test_baskets(
+    dataset: Dataset, test_fraction: float, temporal: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, dt.datetime | None, np.ndarray]:
+    """The sorted test basket indices, the cut-off (temporal only) and the rows dated at or after it."""
+    nb = dataset.n_baskets
+    n_test = min(nb - 1, max(1, int(round(test_fraction * nb))))
+    if not temporal:
+        return np.sort(rng.choice(nb, size=n_test, replace=False)), None, np.zeros(dataset.n_interactions, dtype=bool)
+    # basket indices are in time order: the last n_test baskets. A basket is dated by its first
+    # row; rows of earlier baskets at or after the cut-off (a basket straddling it) must not
+    # train, so they go to `dropped` and are counted.
+    basket_time = dataset.basket_time
+    if basket_time is None:  # has_time was checked: a Dataset with timestamps dates every basket
+        raise DataError("basket_completion_split(temporal=True): the dataset has timestamps but no basket times.")
+    cut = basket_time[nb - n_test].astype("datetime64[us]")
+    late = dataset.interactions["timestamp"].to_numpy().astype("datetime64[us]") >= cut
+    return np.arange(nb - n_test, nb), cut.astype(dt.datetime), late
+
+
+def _hide_one_item(dataset: Dataset, usable: np.ndarray, rng: np.random.Generator, with_customer: bool) -> tuple[pl.DataFrame, np.ndarray]:
+    """One case per usable basket: a seeded random hidden item is relevant, the rest is the context."""
+    bi = dataset.basket_items
+    ids = dataset.item_ids
+    cust_ids = dataset.customer_ids
+    rows_items: list[list[Any]] = []
+    rows_rel: list[list[Any]] = []
+    rows_cust: list[Any] = []
+    hidden_idx = np.empty(len(usable), dtype=np.int64)
+    for n, basket in enumerate(usable.tolist()):
+        members = bi.indices[bi.indptr[basket] : bi.indptr[basket + 1]]
+        h = int(members[rng.integers(len(members))])
+        hidden_idx[n] = h
+        rows_items.append(ids.ids(members[members != h]))
+        rows_rel.append([ids.id(h)])
+        rows_cust.append(cust_ids.id(dataset.basket_customer_idx[basket]) if with_customer else None)
+    cases = pl.DataFrame(
+        {
+            "case": np.arange(len(usable), dtype=np.int64),
+            "customer_id": pl.Series(rows_cust, dtype=cust_ids.dtype),
+            "items": pl.Series(rows_items, dtype=pl.List(ids.dtype)),
+            "relevant": pl.Series(rows_rel, dtype=pl.List(ids.dtype)),
+        }
     )
+    return cases, hidden_idx
