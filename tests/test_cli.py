@@ -23,7 +23,7 @@ def test_demo_runs_and_every_suggestion_has_a_reason(capsys):
 
 
 def test_demo_home_page_respects_consent_and_stock(capsys):
-    from recokit._demo import _pick_customers, run_demo
+    from recokit.cli.demo import pick_customers, run_demo
     from recokit.datasets import sports_shop
 
     shop = sports_shop(1500, seed=3)
@@ -33,7 +33,7 @@ def test_demo_home_page_respects_consent_and_stock(capsys):
     sold_out = set(shop.catalog.filter(pl.col("stock") <= 0)["item_id"].to_list())
     shown = set(re.findall(r"\[(P\d{4})\]", home.split("Recommended", 1)[1]))
     assert shown and not shown & sold_out
-    for c in _pick_customers(shop, 3):
+    for c in pick_customers(shop, 3):
         row = shop.customer_row(c)
         block = home.split(f"Customer {c}", 1)[1].split("Customer ", 1)[0]
         assert ("no consent" in block) == (not row["consent_personalization"])

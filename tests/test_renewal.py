@@ -229,7 +229,7 @@ def test_demo_sections_show_an_alternative_and_a_renewal(shop, model):
     import io
 
     from recokit import ContentBased
-    from recokit._demo import section_out_of_stock, section_renewal
+    from recokit.cli.demo import section_out_of_stock, section_renewal
 
     out = io.StringIO()
     models = {"content": ContentBased().fit(shop), "renewal": model}

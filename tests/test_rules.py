@@ -604,7 +604,7 @@ def test_cli_rules_check_reports_a_bad_file(tmp_path, capsys, small):
 def test_demo_shows_the_child_bike_rule(shop):
     import io
 
-    from recokit._demo import demo_rules, section_rules
+    from recokit.cli.demo import demo_rules, section_rules
 
     buf = io.StringIO()
     ruled = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)

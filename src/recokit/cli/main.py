@@ -23,7 +23,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check = rules_sub.add_parser("check", help="validate a TOML rules file and show what each rule keeps/removes on a catalogue")
     check.add_argument("file", help="the TOML rules file")
     check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
-    from recokit.evaluation._cli import add_parser as add_evaluate
+    from recokit.cli.evaluate import add_parser as add_evaluate
 
     add_evaluate(sub)
     return parser
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from recokit._demo import run_demo
+            from recokit.cli.demo import run_demo
 
             run_demo(n_customers=args.customers, seed=args.seed, show=args.show, out=sys.stdout)
             return 0
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_file(args.file, args.catalog, out=sys.stdout)
             return 0
         if args.command == "evaluate":
-            from recokit.evaluation._cli import run as run_evaluate
+            from recokit.cli.evaluate import run as run_evaluate
 
             return run_evaluate(args, out=sys.stdout)
     except RecokitError as exc:

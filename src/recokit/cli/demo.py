@@ -40,7 +40,7 @@ def _print_recs(shop: Dataset, recs, out: TextIO, indent: str = "    ") -> None:
         print(f"{indent}{r.rank}. {_name(shop, r.item_id)} -- {r.reason}", file=out)
 
 
-def _pick_customers(shop: Dataset, show: int) -> list:
+def pick_customers(shop: Dataset, show: int) -> list:
     """Customers with the longest histories first (the most interesting to look at), by id on ties."""
     counts = (
         shop.interactions.group_by("customer_id")
@@ -68,7 +68,7 @@ def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> No
     print("== Home page: what this customer may want next", file=out)
     print("   Hybrid(Renewal, ItemKNN, trending) under the shop's rules; each reason comes from", file=out)
     print("   the model that contributed most.", file=out)
-    for c in _pick_customers(shop, show):
+    for c in pick_customers(shop, show):
         hist = shop.history(c).sort("timestamp", descending=True).head(4)
         declared = shop.customer_row(c) or {}
         consent = bool(declared.get("consent_personalization"))
@@ -198,7 +198,7 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
 def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     model = models["itemknn"]
     print("== Because you bought ...: item-based collaborative filtering (ItemKNN, cosine)", file=out)
-    for c in _pick_customers(shop, show):
+    for c in pick_customers(shop, show):
         hist = shop.history(c).sort("timestamp", descending=True).head(3)
         bought = ", ".join(_name(shop, i) for i in hist["item_id"].to_list())
         print(f"\n  Customer {c}, recently bought: {bought}", file=out)
