@@ -281,12 +281,20 @@ class ContentBased(Recommender):
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
+        self._check_params()
+        cols, texts = self._resolve_columns(dataset.catalog)
+        parts, blocks, names = self._encode_columns(dataset.catalog, dataset.n_items, cols, texts)
+        self._fit_vectors(dataset, parts, blocks, names, cols)
+        self._fit_history(dataset)
+        self._fit_declared(dataset)
+
+    def _encode_columns(
+        self, cat: pl.DataFrame, n: int, cols: dict[str, float], texts: dict[str, float]
+    ) -> tuple[list[sp.csr_array], list[_Block], list[str]]:
+        """Each used column as a unit-row block (items x its features), its :class:`_Block` and
+        its feature names; columns without a feature or with weight 0 are left out."""
         from recokit._sklearn import tfidf_matrix
 
-        self._check_params()
-        cat = dataset.catalog
-        n = dataset.n_items
-        cols, texts = self._resolve_columns(cat)
         parts: list[sp.csr_array] = []
         blocks: list[_Block] = []
         names: list[str] = []
@@ -302,36 +310,46 @@ class ContentBased(Recommender):
             start += m.shape[1]
 
         for c, w in cols.items():
-            s = cat[c]
-            if s.dtype.is_numeric() and s.dtype != pl.Boolean:
-                x = s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
-                if c == self.price_column:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        pos = np.where(x > 0, np.log(x) / math.log(self.price_band_ratio), np.nan)
-                    m, base, nb = _banded(pos)
-                    labels = [f"{c}~{self.price_band_ratio ** (base + b):.4g}" for b in range(nb)]
-                    add(c, "price", m, labels, w)
-                else:
-                    finite = np.isfinite(x)
-                    sd = float(np.std(x[finite])) if finite.sum() > 1 else 0.0
-                    if sd == 0:
-                        continue  # a constant column says nothing about likeness
-                    pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
-                    m, base, nb = _banded(pos)
-                    add(c, "numeric", m, [f"{c}@{base + b}" for b in range(nb)], w)
-            else:
-                vals = s.cast(pl.String)
-                levels = sorted(vals.drop_nulls().unique().to_list())
-                lookup = {v: j for j, v in enumerate(levels)}
-                v_list = vals.to_list()
-                rows = np.array([i for i, v in enumerate(v_list) if v is not None], dtype=np.int64)
-                colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
-                m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
-                add(c, "categorical", m, [f"{c}={v}" for v in levels], w)
+            encoded = self._encode_column(c, cat[c], n)
+            if encoded is not None:
+                add(c, *encoded, w)
         for c, w in texts.items():
             m, vocab = tfidf_matrix(cat[c].to_list())
             add(c, "text", m, [f"{c}:{t}" for t in vocab], w)
+        return parts, blocks, names
 
+    def _encode_column(self, c: str, s: pl.Series, n: int) -> tuple[str, sp.csr_array, list[str]] | None:
+        """``(kind, items x features, feature names)`` of one attribute column (None: a constant
+        numeric column, which says nothing about likeness)."""
+        if s.dtype.is_numeric() and s.dtype != pl.Boolean:
+            x = s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+            if c == self.price_column:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    pos = np.where(x > 0, np.log(x) / math.log(self.price_band_ratio), np.nan)
+                m, base, nb = _banded(pos)
+                return "price", m, [f"{c}~{self.price_band_ratio ** (base + b):.4g}" for b in range(nb)]
+            finite = np.isfinite(x)
+            sd = float(np.std(x[finite])) if finite.sum() > 1 else 0.0
+            if sd == 0:
+                return None
+            pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
+            m, base, nb = _banded(pos)
+            return "numeric", m, [f"{c}@{base + b}" for b in range(nb)]
+        vals = s.cast(pl.String)
+        levels = sorted(vals.drop_nulls().unique().to_list())
+        lookup = {v: j for j, v in enumerate(levels)}
+        v_list = vals.to_list()
+        rows = np.array([i for i, v in enumerate(v_list) if v is not None], dtype=np.int64)
+        colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
+        m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
+        return "categorical", m, [f"{c}={v}" for v in levels]
+
+    def _fit_vectors(
+        self, dataset: Dataset, parts: list[sp.csr_array], blocks: list[_Block], names: list[str], cols: dict[str, float]
+    ) -> None:
+        """The item vectors from the column blocks, and what explanations need about features."""
+        cat = dataset.catalog
+        n = dataset.n_items
         self.blocks_ = tuple(blocks)
         self.feature_names_ = names
         self.attribute_columns_ = {b.column: b.kind for b in blocks}
@@ -354,7 +372,8 @@ class ContentBased(Recommender):
         self._feature_share = np.bincount(unit.indices, minlength=unit.shape[1]) / max(n, 1)
         self._boolean = {c for c in cols if cat.schema[c] == pl.Boolean}
 
-        # purchase history, grouped by customer, for recency-weighted profiles at request time
+    def _fit_history(self, dataset: Dataset) -> None:
+        """Purchase history, grouped by customer, for recency-weighted profiles at request time."""
         inter = dataset.interactions.sort(["customer_idx", "item_idx"], maintain_order=True)
         c_idx = inter["customer_idx"].to_numpy()
         self._hist_ptr = np.searchsorted(c_idx, np.arange(dataset.n_customers + 1)).astype(np.int64)
@@ -363,7 +382,6 @@ class ContentBased(Recommender):
         self._hist_t = (
             inter["timestamp"].to_numpy().astype("datetime64[us]").astype(np.int64) if dataset.has_time else None
         )
-        self._fit_declared(dataset)
 
     def _fit_declared(self, dataset: Dataset) -> None:
         n_c = dataset.n_customers
