@@ -308,3 +308,115 @@ def test_only_purchases_up_to_now_count():
     assert s[i("bike2")] > 0 and s[i("shoe2")] == 0
     assert np.isnan(m.score(Query(customer_id="bob", now=then))).all()
     assert m.explain(Query(customer_id="ann", now=then), "shoe2") == "unlike your purchases (no attribute in common)"
+
+
+# -- the batch hooks ------------------------------------------------------------------------
+def _stacked(model, queries):
+    """One Batch holding the rows of several single-request batches (all with the same now/k)."""
+    import scipy.sparse as sp
+
+    from recokit.core import Batch
+
+    parts = [model.resolve(q) for q in queries]
+    return Batch(
+        customer_ids=tuple(c for b in parts for c in b.customer_ids),
+        customer_idx=np.concatenate([b.customer_idx for b in parts]),
+        found_idx=np.concatenate([b.found_idx for b in parts]),
+        context=sp.csr_array(sp.vstack([b.context for b in parts], format="csr")),
+        exclude=sp.csr_array(sp.vstack([b.exclude for b in parts], format="csr")),
+        now=parts[0].now,
+        k=parts[0].k,
+        unknown_items=tuple(u for b in parts for u in b.unknown_items),
+    )
+
+
+def _mixed_queries(ds: Dataset, now=None):
+    """Customer-only, context-only, customer + context, anonymous, unknown and declared-only rows, interleaved."""
+    customers = ds.customer_ids.to_list()
+    items = ds.item_ids.to_list()
+    qs = []
+    for n, c in enumerate(customers[:: max(1, len(customers) // 12)]):
+        cart = [items[(7 * n) % len(items)], items[(13 * n + 5) % len(items)]]
+        qs += [Query(customer_id=c, now=now), Query(items=cart[:1], now=now), Query(customer_id=c, items=cart, now=now)]
+        qs += [Query(now=now), Query(customer_id="stranger", items=["no-such-item"], now=now)]
+    return qs + [Query(customer_id=c, now=now) for c in customers if str(c).startswith("NEW")]
+
+
+def _with_newcomers(shop: Dataset) -> Dataset:
+    """The shop plus customers who declared sports but bought nothing."""
+    inter, cat, customers = _tables(shop)
+    extra = [
+        {c: None for c in customers.columns} | {"customer_id": f"NEW{i}", "declared_sports": s}
+        for i, s in enumerate(["Running, chess", "cycling;hiking", "chess"])
+    ]
+    return Dataset(inter, cat, pl.concat([customers, pl.DataFrame(extra, schema=customers.schema)]), time_col="timestamp")
+
+
+@pytest.mark.parametrize("months_back", [0, 6])
+def test_a_mixed_batch_scores_and_explains_like_one_request_at_a_time(shop, months_back, monkeypatch):
+    """Every kind of row in one batch: the block's rows and the reasons equal the single-request answers."""
+    import recokit.models.content as content
+
+    ds = _with_newcomers(shop)
+    model = ContentBased(half_life_days=60).fit(ds)
+    now = ds.last_time - dt.timedelta(days=30 * months_back) if months_back else None
+    queries = _mixed_queries(ds, now)
+    batch = _stacked(model, queries)
+    block = model._score(batch)
+    assert block.shape == (len(queries), ds.n_items)
+    for r, q in enumerate(queries):
+        assert np.array_equal(block.row(r), model.score(q), equal_nan=True), q
+    # reasons of a few scored items per row, asked all at once (tiny chunks: many rounds)
+    rows, items = [], []
+    for r in range(len(queries)):
+        scored = np.flatnonzero(np.isfinite(block.row(r)))
+        rows += [r] * len(scored[::17]) + [r] * min(1, len(scored))
+        items += scored[::17].tolist() + scored[-1:].tolist()
+    rows_a, items_a = np.array(rows, dtype=np.int64), np.array(items, dtype=np.int64)
+    assert len(rows_a) > 50
+    monkeypatch.setattr(content, "_PAIR_CHUNK", 7)
+    small_chunks = model._explain(batch, rows_a, items_a, block)
+    monkeypatch.undo()
+    reasons = model._explain(batch, rows_a, items_a, block)
+    assert small_chunks == reasons
+    expected = [model.explain(queries[r], ds.item_ids.id(i)) for r, i in zip(rows, items, strict=True)]
+    assert reasons == expected
+    assert all(isinstance(x, str) and x for x in reasons)
+    kinds = {x.split(" ")[0] for x in reasons}
+    assert {"like", "similar", "matches"} <= kinds  # context, history and declared rows were all explained
+
+
+def test_the_purchase_named_is_the_one_that_weighs_most(shop):
+    """Independent check: without decay a purchase weighs (its largest weight) x (its similarity to
+    the suggestion); the reason names a purchase of maximal weight, or says it was bought."""
+    import re
+
+    model = ContentBased(half_life_days=None).fit(shop)
+    checked = 0
+    for c in shop.customer_ids.to_list()[::40]:
+        bought = shop.history(c).group_by("item_id").agg(pl.col("weight").max())
+        w = dict(zip(bought["item_id"].to_list(), bought["weight"].to_list(), strict=True))
+        for rec in model.recommend(Query(customer_id=c, k=8), backfill=False):
+            best = max(w[b] * model.similarity(b, rec.item_id) for b in w)
+            if rec.reason == "you bought this before":
+                assert rec.item_id in w and w[rec.item_id] == pytest.approx(best, abs=1e-9)
+            else:
+                named = re.match(r"^similar to your .*\((P\d+)\)", rec.reason)
+                assert named is not None, rec.reason
+                j = named.group(1)
+                assert j in w and w[j] * model.similarity(j, rec.item_id) == pytest.approx(best, abs=1e-9)
+            checked += 1
+    assert checked > 50
+
+
+def test_context_items_take_precedence_over_the_history(shop):
+    """Documented order: a known customer with context items is profiled from the context alone."""
+    model = ContentBased().fit(shop)
+    items = shop.item_ids.to_list()
+    for n, c in enumerate(shop.customer_ids.to_list()[::60]):
+        cart = [items[(11 * n) % len(items)], items[(3 * n + 1) % len(items)]]
+        with_customer, anonymous = Query(customer_id=c, items=cart, k=6), Query(items=cart, k=6)
+        assert np.array_equal(model.score(with_customer), model.score(anonymous), equal_nan=True)
+        assert not np.array_equal(model.score(Query(customer_id=c)), model.score(anonymous), equal_nan=True)
+        got, want = model.recommend(with_customer), model.recommend(anonymous)
+        assert [(r.item_id, r.reason) for r in got] == [(r.item_id, r.reason) for r in want]

@@ -27,12 +27,22 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, _hint
-from recokit.core import Query, Recommendation, Recommendations, Recommender, top_k
+from recokit.core import (
+    Batch,
+    Query,
+    Recommendation,
+    Recommendations,
+    Recommender,
+    ScoreBlock,
+    top_k,
+)
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ContentBased"]
 
+#: (pair, source feature) products computed at once when explaining (bounds memory)
+_PAIR_CHUNK = 1 << 20
 #: columns never used as attributes by the automatic detection (availability, not likeness)
 _AUTO_SKIP = {"item_id", "stock", "name", "title", "sku", "ean", "url", "image"}
 _TEXT_NAMES = {"description", "tags", "keywords", "text"}
@@ -288,12 +298,19 @@ class ContentBased(Recommender):
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
+        cols, texts = self._resolve_columns(dataset.catalog)
+        parts, blocks, names = self._encode_columns(dataset.catalog, dataset.n_items, cols, texts)
+        self._fit_vectors(dataset, parts, blocks, names, cols)
+        self._fit_history(dataset)
+        self._fit_declared(dataset)
+
+    def _encode_columns(
+        self, cat: pl.DataFrame, n: int, cols: dict[str, float], texts: dict[str, float]
+    ) -> tuple[list[sp.csr_array], list[_Block], list[str]]:
+        """Each used column as a unit-row block (items x its features), its :class:`_Block` and
+        its feature names; columns without a feature or with weight 0 are left out."""
         from recokit._sklearn import tfidf_matrix
 
-        self.validate_params()
-        cat = dataset.catalog
-        n = dataset.n_items
-        cols, texts = self._resolve_columns(cat)
         parts: list[sp.csr_array] = []
         blocks: list[_Block] = []
         names: list[str] = []
@@ -309,36 +326,46 @@ class ContentBased(Recommender):
             start += m.shape[1]
 
         for c, w in cols.items():
-            s = cat[c]
-            if s.dtype.is_numeric() and s.dtype != pl.Boolean:
-                x = s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
-                if c == self.price_column:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        pos = np.where(x > 0, np.log(x) / math.log(self.price_band_ratio), np.nan)
-                    m, base, nb = _banded(pos)
-                    labels = [f"{c}~{self.price_band_ratio ** (base + b):.4g}" for b in range(nb)]
-                    add(c, "price", m, labels, w)
-                else:
-                    finite = np.isfinite(x)
-                    sd = float(np.std(x[finite])) if finite.sum() > 1 else 0.0
-                    if sd == 0:
-                        continue  # a constant column says nothing about likeness
-                    pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
-                    m, base, nb = _banded(pos)
-                    add(c, "numeric", m, [f"{c}@{base + b}" for b in range(nb)], w)
-            else:
-                vals = s.cast(pl.String)
-                levels = sorted(vals.drop_nulls().unique().to_list())
-                lookup = {v: j for j, v in enumerate(levels)}
-                v_list = vals.to_list()
-                rows = np.array([i for i, v in enumerate(v_list) if v is not None], dtype=np.int64)
-                colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
-                m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
-                add(c, "categorical", m, [f"{c}={v}" for v in levels], w)
+            encoded = self._encode_column(c, cat[c], n)
+            if encoded is not None:
+                add(c, *encoded, w)
         for c, w in texts.items():
             m, vocab = tfidf_matrix(cat[c].to_list())
             add(c, "text", m, [f"{c}:{t}" for t in vocab], w)
+        return parts, blocks, names
 
+    def _encode_column(self, c: str, s: pl.Series, n: int) -> tuple[str, sp.csr_array, list[str]] | None:
+        """``(kind, items x features, feature names)`` of one attribute column (None: a constant
+        numeric column, which says nothing about likeness)."""
+        if s.dtype.is_numeric() and s.dtype != pl.Boolean:
+            x = s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+            if c == self.price_column:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    pos = np.where(x > 0, np.log(x) / math.log(self.price_band_ratio), np.nan)
+                m, base, nb = _banded(pos)
+                return "price", m, [f"{c}~{self.price_band_ratio ** (base + b):.4g}" for b in range(nb)]
+            finite = np.isfinite(x)
+            sd = float(np.std(x[finite])) if finite.sum() > 1 else 0.0
+            if sd == 0:
+                return None
+            pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
+            m, base, nb = _banded(pos)
+            return "numeric", m, [f"{c}@{base + b}" for b in range(nb)]
+        vals = s.cast(pl.String)
+        levels = sorted(vals.drop_nulls().unique().to_list())
+        lookup = {v: j for j, v in enumerate(levels)}
+        v_list = vals.to_list()
+        rows = np.array([i for i, v in enumerate(v_list) if v is not None], dtype=np.int64)
+        colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
+        m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
+        return "categorical", m, [f"{c}={v}" for v in levels]
+
+    def _fit_vectors(
+        self, dataset: Dataset, parts: list[sp.csr_array], blocks: list[_Block], names: list[str], cols: dict[str, float]
+    ) -> None:
+        """The item vectors from the column blocks, and what explanations need about features."""
+        cat = dataset.catalog
+        n = dataset.n_items
         self.blocks_ = tuple(blocks)
         self.feature_names_ = names
         self.attribute_columns_ = {b.column: b.kind for b in blocks}
@@ -361,7 +388,8 @@ class ContentBased(Recommender):
         self._feature_share = np.bincount(unit.indices, minlength=unit.shape[1]) / max(n, 1)
         self._boolean = {c for c in cols if cat.schema[c] == pl.Boolean}
 
-        # purchase history, grouped by customer, for recency-weighted profiles at request time
+    def _fit_history(self, dataset: Dataset) -> None:
+        """Purchase history, grouped by customer, for recency-weighted profiles at request time."""
         inter = dataset.interactions.sort(["customer_idx", "item_idx"], maintain_order=True)
         c_idx = inter["customer_idx"].to_numpy()
         self._hist_ptr = np.searchsorted(c_idx, np.arange(dataset.n_customers + 1)).astype(np.int64)
@@ -370,7 +398,6 @@ class ContentBased(Recommender):
         self._hist_t = (
             inter["timestamp"].to_numpy().astype("datetime64[us]").astype(np.int64) if dataset.has_time else None
         )
-        self._fit_declared(dataset)
 
     def _fit_declared(self, dataset: Dataset) -> None:
         n_c = dataset.n_customers
@@ -465,16 +492,31 @@ class ContentBased(Recommender):
         rows, items, w = self._history_entries(customer_idx, now)
         return sp.csr_array((w, (rows, items)), shape=(len(customer_idx), self.dataset_.n_items))
 
-    def _dots(self, rows: np.ndarray, item_idx: int) -> np.ndarray:
-        """Cosine of item ``item_idx`` with each item of ``rows`` (no sparse-matrix overhead)."""
+    def _pair_dots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Cosine of item ``a[t]`` with item ``b[t]``, for every pair ``t`` at once.
+
+        Summed over ``a[t]``'s stored features in order, one product per feature (0 where
+        ``b[t]`` lacks it): the same additions whichever pairs are asked together.
+        """
         x = self.item_vectors_
-        dense = np.zeros(x.shape[1])
-        lo, hi = x.indptr[item_idx], x.indptr[item_idx + 1]
-        dense[x.indices[lo:hi]] = x.data[lo:hi]
-        starts, stops = x.indptr[rows], x.indptr[rows + 1]
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        starts, stops = x.indptr[a], x.indptr[a + 1]
         take = ragged_ranges(starts, stops)
-        owner = np.repeat(np.arange(len(rows)), stops - starts)
-        return np.bincount(owner, weights=x.data[take] * dense[x.indices[take]], minlength=len(rows))
+        owner = np.repeat(np.arange(len(a)), stops - starts)
+        other = np.zeros(len(take))
+        if len(take):
+            # b's values at a's features: look (local row, feature) keys up in b's rows only
+            ub, local = np.unique(b, return_inverse=True)
+            sub = sp.csr_array(x[ub])
+            sub.sort_indices()
+            width = np.int64(x.shape[1])
+            keys = np.repeat(np.arange(len(ub), dtype=np.int64), np.diff(sub.indptr)) * width + sub.indices
+            want = local[owner] * width + x.indices[take]
+            if len(keys):
+                pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+                hit = keys[pos] == want
+                other[hit] = sub.data[pos[hit]]
+        return np.bincount(owner, weights=x.data[take] * other, minlength=len(a))
 
     def _profiles(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[sp.csr_array, np.ndarray]:
         """Profiles (batch x features) and their source: 1 history, 2 declared, 0 none."""
@@ -502,20 +544,20 @@ class ContentBased(Recommender):
         scores[:, ~self.has_vector_] = np.nan
         return np.clip(scores, 0.0, 1.0, out=scores, where=np.isfinite(scores))
 
-    def _context_profile(self, item_idx: np.ndarray) -> sp.csr_array:
-        w = sp.csr_array((np.ones(len(item_idx)), (np.zeros(len(item_idx), dtype=np.int64), item_idx)), shape=(1, self.dataset_.n_items))
-        return sp.csr_array(w @ self.item_vectors_)
-
-    def _score(self, ctx: Context) -> np.ndarray:
-        if len(ctx.item_idx):
-            return self._score_profiles(self._context_profile(ctx.item_idx))[0]
-        if ctx.known_customer:
-            return self._score_many(np.array([ctx.customer_idx]), ctx.now)[0]
-        return np.full(self.dataset_.n_items, np.nan)
-
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        prof, _ = self._profiles(customer_idx, now)
-        return self._score_profiles(prof)
+    def _score(self, batch: Batch) -> ScoreBlock:
+        """Rows with context items: the context's profile (their history is not used); other rows
+        with a visible customer: their purchases up to ``now``, else their declared data; the
+        rest: no profile, no opinion. Each group is scored with one matrix product."""
+        scores = np.full((batch.n, batch.n_items), np.nan)
+        ctx_rows = np.flatnonzero(batch.has_context)
+        if len(ctx_rows):
+            prof = sp.csr_array(sp.csr_array(batch.context[ctx_rows]) @ self.item_vectors_)
+            scores[ctx_rows] = self._score_profiles(prof)
+        cust_rows = np.flatnonzero(batch.known & ~batch.has_context)
+        if len(cust_rows):
+            prof, _ = self._profiles(batch.customer_idx[cust_rows], batch.now)
+            scores[cust_rows] = self._score_profiles(prof)
+        return ScoreBlock.dense(scores)
 
     # -- explanations ------------------------------------------------------------------------
     def _matched(self, a: int, b: int, limit: int = 3) -> list[str]:
@@ -564,23 +606,68 @@ class ContentBased(Recommender):
     def _name(self, item_idx: int) -> str:
         return item_label(self.dataset_, item_idx, with_id=True)
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        if not self.has_vector_[item_idx]:
-            return None
-        if len(ctx.item_idx):
-            sims = self._dots(ctx.item_idx, item_idx)
-            j = int(ctx.item_idx[int(np.argmax(sims))])
-            return self._reason_like(j, item_idx, "like")
-        if not ctx.known_customer:
-            return None
-        c = ctx.customer_idx
-        _, bought, w = self._history_entries(np.array([c]), ctx.now)
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        """Context rows: the context item most like the suggestion; customer rows: the purchase
+        contributing most to its score (else the declared data that matched)."""
+        rows, items = np.asarray(rows, dtype=np.int64), np.asarray(items, dtype=np.int64)
+        out: list[str | None] = [None] * len(rows)
+        usable = self.has_vector_[items]
+        ctx = np.flatnonzero(usable & batch.has_context[rows])
+        if len(ctx):
+            c = batch.context
+            best, dots = self._best_sources(c.indptr, c.indices.astype(np.int64), None, rows[ctx], items[ctx])
+            for j, src, dot in zip(ctx.tolist(), c.indices[best].tolist(), dots.tolist(), strict=True):
+                out[j] = self._reason_like(int(src), int(items[j]), "like", dot)
+        cust = np.flatnonzero(usable & batch.known[rows] & ~batch.has_context[rows])
+        if len(cust):
+            self._explain_customers(batch, rows[cust], items[cust], cust, out)
+        return out
+
+    def _explain_customers(self, batch: Batch, rows: np.ndarray, items: np.ndarray, slots: np.ndarray, out: list[str | None]) -> None:
+        """Reasons of customer-only pairs, written to ``out[slots[j]]``."""
+        urows, local = np.unique(rows, return_inverse=True)
+        customers = batch.customer_idx[urows]
+        h_rows, h_items, h_w = self._history_entries(customers, batch.now)
+        ptr = np.searchsorted(h_rows, np.arange(len(urows) + 1)).astype(np.int64)
+        has = np.diff(ptr)[local] > 0
+        bought = np.flatnonzero(has)
         if len(bought):
-            contrib = w * self._dots(bought, item_idx)
-            best = int(bought[np.lexsort((bought, -contrib))[0]])
-            if best == item_idx:
-                return "you bought this before"
-            return self._reason_like(best, item_idx, "similar to your")
+            best, dots = self._best_sources(ptr, h_items, h_w, local[bought], items[bought])
+            for j, src, dot in zip(bought.tolist(), h_items[best].tolist(), dots.tolist(), strict=True):
+                i = int(items[j])
+                out[slots[j]] = "you bought this before" if src == i else self._reason_like(int(src), i, "similar to your", dot)
+        for j in np.flatnonzero(~has).tolist():
+            out[slots[j]] = self._declared_reason(int(customers[local[j]]), int(items[j]))
+
+    def _best_sources(
+        self, ptr: np.ndarray, src: np.ndarray, weight: np.ndarray | None, rows: np.ndarray, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each pair ``(rows[j], items[j])``: among the row's source items
+        ``src[ptr[r]:ptr[r+1]]`` (sorted, at least one), the one with the largest
+        ``weight x cosine`` with ``items[j]`` (ties: the smaller item). Returns its position in
+        ``src`` and its cosine with ``items[j]``.
+        """
+        best = np.zeros(len(rows), dtype=np.int64)
+        best_dot = np.zeros(len(rows))
+        nnz = np.diff(self.item_vectors_.indptr)
+        cum = np.concatenate([[0], np.cumsum(nnz[src])])
+        cost = (cum[ptr[rows + 1]] - cum[ptr[rows]]).astype(np.int64)  # features summed per pair
+        bounds = np.searchsorted(np.cumsum(cost), np.arange(1, int(cost.sum()) // _PAIR_CHUNK + 1) * _PAIR_CHUNK)
+        for chunk in np.split(np.arange(len(rows)), np.unique(bounds)):
+            if not len(chunk):
+                continue
+            starts, stops = ptr[rows[chunk]], ptr[rows[chunk] + 1]
+            ent = ragged_ranges(starts, stops)
+            pair = np.repeat(np.arange(len(chunk)), stops - starts)
+            dots = self._pair_dots(src[ent], items[chunk][pair])
+            score = dots if weight is None else weight[ent] * dots
+            order = np.lexsort((src[ent], -score, pair))
+            first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
+            best[chunk[pair[first]]] = ent[first]
+            best_dot[chunk[pair[first]]] = dots[first]
+        return best, best_dot
+
+    def _declared_reason(self, c: int, item_idx: int) -> str | None:
         d = self.declared_profiles_
         feats = d.indices[d.indptr[c] : d.indptr[c + 1]]
         decl = [(self.blocks_[self._feature_block[f]].column, self.feature_names_[f].split("=", 1)[1]) for f in feats.tolist()]
@@ -593,8 +680,9 @@ class ContentBased(Recommender):
             return f"not linked to your declared interests ({declared})"
         return None
 
-    def _reason_like(self, j: int, i: int, lead: str) -> str:
-        if self._dots(np.array([j]), i)[0] <= 0:
+    def _reason_like(self, j: int, i: int, lead: str, dot: float) -> str:
+        """The reason for item ``i`` from source item ``j`` (``dot``: their cosine)."""
+        if dot <= 0:
             return "unlike your purchases (no attribute in common)" if lead != "like" else f"unlike {self._name(j)} (no attribute in common)"
         matched = self._matched(j, i)
         if lead == "similar to your":
