@@ -70,6 +70,13 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
+def _csr_from_keys(keys: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
+    """The CSR matrix with ``data`` at the sorted, distinct flat keys ``row * n_cols + col``."""
+    rows = keys // shape[1]
+    indptr = np.searchsorted(rows, np.arange(shape[0] + 1)).astype(np.int64)
+    return sp.csr_array((data, (keys % shape[1]).astype(np.int64), indptr), shape=shape)
+
+
 # -- parameter checks -----------------------------------------------------------------------
 def _bad(name: str, rule: str, value: Any) -> ConfigError:
     return ConfigError(f"The '{name}' parameter of {_OWNER} must be {rule}. Got {value!r} instead.")
@@ -354,11 +361,11 @@ class AssociationRules(Recommender):
         self._basket_matrix_ = sp.csr_array(dataset.basket_items)
 
     # -- scoring ------------------------------------------------------------------------------
-    def _recent_items(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
-        """Rows: the union of each customer's last ``recent_baskets`` baskets up to ``now``."""
-        ds = self.dataset_
+    def _recent_items(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(position, item)`` pairs (repeats possible): the items of each customer's last
+        ``recent_baskets`` baskets up to ``now``, ``position`` indexing ``customer_idx``."""
         starts, stops = self._cust_ptr_[customer_idx], self._cust_ptr_[customer_idx + 1]
-        times = ds.basket_time
+        times = self.dataset_.basket_time
         if now is not None and times is not None:
             # a customer's baskets are in time order: those up to ``now`` are a prefix
             cut = np.datetime64(now, "us")
@@ -367,25 +374,22 @@ class AssociationRules(Recommender):
             stops = starts + np.bincount(owner[times[self._cust_baskets_[take]] <= cut], minlength=len(starts))
         lo = np.maximum(stops - self.recent_baskets, starts)
         chosen = self._cust_baskets_[_ranges(lo, stops)]
-        select = sp.csr_array(
-            (np.ones(len(chosen)), (np.repeat(np.arange(len(lo)), stops - lo), chosen)),
-            shape=(len(lo), ds.n_baskets),
-        )
-        out = sp.csr_array(select @ self._basket_matrix_)
-        out.data[:] = 1.0
-        return out
+        owner = np.repeat(np.arange(len(lo)), stops - lo)
+        m = self._basket_matrix_
+        first, last = m.indptr[chosen], m.indptr[chosen + 1]
+        return np.repeat(owner, last - first), m.indices[_ranges(first, last)].astype(np.int64)
 
     def _contexts(self, batch: Batch) -> sp.csr_array:
-        """Each row's antecedent side: its context items, else (a known customer without context)
-        the items of their last baskets, else nothing."""
+        """Each row's antecedent side (rows x items, int32 ones): its context items, else (a
+        known customer without context) the items of their last baskets, else nothing."""
         need = np.flatnonzero(batch.known & ~batch.has_context)
         if not len(need):
             return batch.context
-        recent = self._recent_items(batch.customer_idx[need], batch.now)
-        place = sp.csr_array((np.ones(len(need)), (need, np.arange(len(need)))), shape=(batch.n, len(need)))
-        out = sp.csr_array(batch.context + place @ recent)  # the rows in ``need`` have no context
-        out.data[:] = 1.0
-        return out
+        pos, items = self._recent_items(batch.customer_idx[need], batch.now)
+        ctx = batch.context
+        rows = np.concatenate([np.repeat(np.arange(batch.n), np.diff(ctx.indptr)), need[pos]])
+        keys = np.unique(rows * batch.n_items + np.concatenate([ctx.indices, items]))
+        return _csr_from_keys(keys, np.ones(len(keys), dtype=np.int32), (batch.n, batch.n_items))
 
     def _fire(self, context: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
         """(row, rule) pairs of the rules whose whole antecedent lies in each context row."""
@@ -413,7 +417,7 @@ class AssociationRules(Recommender):
             norm = np.bincount(cell, weights=weights, minlength=len(cells))
             seen = norm > 0
             cells, out = cells[seen], total[seen] / norm[seen]
-        return sp.csr_array((out, (cells // n_items, cells % n_items)), shape=(n_rows, n_items))
+        return _csr_from_keys(cells, out, (n_rows, n_items))
 
     def _score(self, batch: Batch) -> ScoreBlock:
         return ScoreBlock.sparse(self._score_rows(self._contexts(batch)))
