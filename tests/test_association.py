@@ -316,13 +316,15 @@ def test_export_rules_round_trips_as_a_rejection_list(mini, tmp_path):
 def test_customer_context_is_the_last_baskets(mini):
     model = AssociationRules(min_support=0.01, min_confidence=0.05, recent_baskets=2).fit(mini)
     hist = mini.interactions.sort("timestamp")
-    for c in mini.customer_ids.to_list()[:25]:
+    customers = mini.customer_ids.to_list()[:25]
+    # the batch path: all these customers scored at once, one row each
+    batch = model._score(model.resolve_customers(customers, k=1, now=None, exclude_purchased=False)).to_dense()
+    for r, c in enumerate(customers):
         orders = hist.filter(pl.col("customer_id") == c)["basket_idx"].unique(maintain_order=True).to_list()
         last_items = hist.filter(pl.col("basket_idx").is_in(orders[-2:]))["item_id"].to_list()
         expected = reference_scores(model, mini, last_items)
         np.testing.assert_allclose(model.score(Query(customer_id=c)), expected)
-        idx = np.array([mini.customer_ids.get(c)])
-        np.testing.assert_allclose(model._score_many(idx, None)[0], expected)
+        np.testing.assert_allclose(batch[r], expected)
     # "now" before a customer's last order: that order is not yet known
     c = hist["customer_id"][-1]
     first_time = hist.filter(pl.col("customer_id") == c)["timestamp"].min()
@@ -449,3 +451,52 @@ def test_review_file_with_integer_item_ids(tmp_path):
     assert model.rules_.filter(pl.col("status") == "rejected")["antecedent"].to_list() == [[10]]
     assert model.bundle(10).item_ids == []
     assert model.bundle(20).item_ids == [10]
+
+
+# -- a batch mixing every kind of row ---------------------------------------------------------
+def _stacked(model, queries):
+    """The resolved queries as one batch (they share ``now`` and ``k``), as a composite sends it."""
+    from dataclasses import replace
+
+    parts = [model.resolve(q) for q in queries]
+    cat = lambda name: np.concatenate([getattr(b, name) for b in parts])  # noqa: E731
+    return replace(
+        parts[0],
+        customer_ids=tuple(c for b in parts for c in b.customer_ids),
+        customer_idx=cat("customer_idx"),
+        found_idx=cat("found_idx"),
+        context=sp.csr_array(sp.vstack([b.context for b in parts])),
+        exclude=sp.csr_array(sp.vstack([b.exclude for b in parts])),
+        unknown_items=tuple(u for b in parts for u in b.unknown_items),
+    )
+
+
+@pytest.mark.parametrize("key", [("confidence", "max"), ("lift", "sum"), ("lift", "weighted")])
+def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):
+    """Customer-only, customer-with-cart, anonymous-cart, unknown and empty rows in one batch:
+    each row's scores and reasons equal those of its own request."""
+    model = fitted_models[key]
+    customers = mini.customer_ids.to_list()
+    now = mini.last_time - dt.timedelta(days=40)
+    queries = [
+        Query(customer_id=customers[0], now=now),
+        Query(customer_id=customers[1], items=["B1", "H1"], now=now),
+        Query(items=["B2"], now=now),
+        Query(customer_id="nobody", items=["P1", "L1", "nothing"], now=now),
+        Query(now=now),
+        *(Query(customer_id=c, now=now) for c in customers[2:40]),
+        Query(customer_id=customers[3], items=["B1"], now=now),
+    ]
+    batch = _stacked(model, queries)
+    block = model._score(batch)
+    n_reasons = 0
+    for r, q in enumerate(queries):
+        want = model.score(q)
+        np.testing.assert_array_equal(block.row(r), want)
+        if q.items:  # a cart speaks for itself: the customer's history plays no part
+            np.testing.assert_allclose(want, reference_scores(model, mini, q.items, *key), rtol=1e-12)
+        items = np.flatnonzero(np.isfinite(want))
+        got = model._explain(batch, np.full(len(items), r), items, block)
+        assert got == [model.explain(q, mini.item_ids.id(int(i))) for i in items]
+        n_reasons += len(items)
+    assert n_reasons > len(queries)  # the rules do fire

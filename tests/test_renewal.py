@@ -138,9 +138,8 @@ def test_suggests_running_shoes_to_a_runner_due_for_renewal(model, shop):
 
 def test_batch_equals_one_by_one_at_any_date(model, shop):
     customers = shop.customer_ids.to_list()[::5]
-    cidx = shop.customer_ids.index(customers)
     for now in _dates(shop, 3):
-        batch = model._score_many(cidx, now)
+        batch = model._score(model.resolve_customers(customers, k=1, now=now, exclude_purchased=False)).to_dense()
         for r, c in enumerate(customers):
             np.testing.assert_array_equal(batch[r], model.score(Query(customer_id=c, now=now)))
 
@@ -238,3 +237,48 @@ def test_demo_sections_show_an_alternative_and_a_renewal(shop, model):
     text = out.getvalue()
     assert "is out of stock. Instead:" in text and "1. " in text
     assert "time to renew your " in text and "customers renew running shoes every " in text
+
+
+# -- a batch mixing every kind of row ---------------------------------------------------------
+def _stacked(model, queries):
+    """The resolved queries as one batch (they share ``now`` and ``k``), as a composite sends it."""
+    from dataclasses import replace
+
+    import scipy.sparse as sp
+
+    parts = [model.resolve(q) for q in queries]
+    cat = lambda name: np.concatenate([getattr(b, name) for b in parts])  # noqa: E731
+    return replace(
+        parts[0],
+        customer_ids=tuple(c for b in parts for c in b.customer_ids),
+        customer_idx=cat("customer_idx"),
+        found_idx=cat("found_idx"),
+        context=sp.csr_array(sp.vstack([b.context for b in parts])),
+        exclude=sp.csr_array(sp.vstack([b.exclude for b in parts])),
+        unknown_items=tuple(u for b in parts for u in b.unknown_items),
+    )
+
+
+def test_a_mixed_batch_equals_its_requests_one_by_one(model, shop):
+    """Customers with and without context items, anonymous and unknown rows in one batch, at
+    several dates: each row's scores and reasons equal those of its own request."""
+    customers = shop.customer_ids.to_list()
+    items = shop.item_ids.to_list()
+    n_reasons = 0
+    for now in _dates(shop, 3):
+        queries = [
+            *(Query(customer_id=c, now=now) for c in customers[::7]),
+            Query(customer_id=customers[1], items=items[:2], now=now),
+            Query(items=items[3:5], now=now),
+            Query(customer_id="nobody", now=now),
+        ]
+        batch = _stacked(model, queries)
+        block = model._score(batch)
+        for r, q in enumerate(queries):
+            want = model.score(q)
+            np.testing.assert_array_equal(block.row(r), want)
+            due = np.flatnonzero(np.isfinite(want))
+            got = model._explain(batch, np.full(len(due), r), due, block)
+            assert got == [model.explain(q, shop.item_ids.id(int(i))) for i in due]
+            n_reasons += len(due)
+    assert n_reasons > 0

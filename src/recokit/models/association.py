@@ -24,7 +24,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning, _hint
-from recokit.core import Query, Recommendations, Recommender
+from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
 from recokit.data import Dataset, item_label, ragged_ranges
 from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
 
@@ -59,6 +59,14 @@ def _ratio_at_least(num: np.ndarray, den: np.ndarray, threshold: Fraction) -> np
     for i in np.flatnonzero(close):
         out[i] = int(num[i]) * q >= p * int(den[i])
     return out
+
+
+
+def _csr_from_keys(keys: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
+    """The CSR matrix with ``data`` at the sorted, distinct flat keys ``row * n_cols + col``."""
+    rows = keys // shape[1]
+    indptr = np.searchsorted(rows, np.arange(shape[0] + 1)).astype(np.int64)
+    return sp.csr_array((data, (keys % shape[1]).astype(np.int64), indptr), shape=shape)
 
 
 # -- parameter checks -----------------------------------------------------------------------
@@ -369,26 +377,35 @@ class AssociationRules(Recommender):
         self._basket_matrix_ = sp.csr_array(dataset.basket_items)
 
     # -- scoring ------------------------------------------------------------------------------
-    def _recent_items(self, customer_idx: np.ndarray, now: dt.datetime | None) -> sp.csr_array:
-        """Rows: the union of each customer's last ``recent_baskets`` baskets up to ``now``."""
-        ds = self.dataset_
-        times = ds.basket_time
-        cut = np.datetime64(now, "us") if (now is not None and times is not None) else None
-        chosen: list[np.ndarray] = []
-        for c in customer_idx.tolist():
-            baskets = self._cust_baskets_[self._cust_ptr_[c] : self._cust_ptr_[c + 1]]
-            if cut is not None:
-                baskets = baskets[: np.searchsorted(times[baskets], cut, side="right")]
-            chosen.append(baskets[-self.recent_baskets :])
-        lengths = np.array([len(b) for b in chosen], dtype=np.int64)
-        flat = np.concatenate(chosen) if chosen else np.empty(0, np.int64)
-        select = sp.csr_array(
-            (np.ones(len(flat)), (np.repeat(np.arange(len(chosen)), lengths), flat)),
-            shape=(len(chosen), ds.n_baskets),
-        )
-        out = sp.csr_array(select @ self._basket_matrix_)
-        out.data[:] = 1.0
-        return out
+    def _recent_items(self, customer_idx: np.ndarray, now: dt.datetime | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(position, item)`` pairs (repeats possible): the items of each customer's last
+        ``recent_baskets`` baskets up to ``now``, ``position`` indexing ``customer_idx``."""
+        starts, stops = self._cust_ptr_[customer_idx], self._cust_ptr_[customer_idx + 1]
+        times = self.dataset_.basket_time
+        if now is not None and times is not None:
+            # a customer's baskets are in time order: those up to ``now`` are a prefix
+            cut = np.datetime64(now, "us")
+            take = ragged_ranges(starts, stops)
+            owner = np.repeat(np.arange(len(starts)), stops - starts)
+            stops = starts + np.bincount(owner[times[self._cust_baskets_[take]] <= cut], minlength=len(starts))
+        lo = np.maximum(stops - self.recent_baskets, starts)
+        chosen = self._cust_baskets_[ragged_ranges(lo, stops)]
+        owner = np.repeat(np.arange(len(lo)), stops - lo)
+        m = self._basket_matrix_
+        first, last = m.indptr[chosen], m.indptr[chosen + 1]
+        return np.repeat(owner, last - first), m.indices[ragged_ranges(first, last)].astype(np.int64)
+
+    def _contexts(self, batch: Batch) -> sp.csr_array:
+        """Each row's antecedent side (rows x items, int32 ones): its context items, else (a
+        known customer without context) the items of their last baskets, else nothing."""
+        need = np.flatnonzero(batch.known & ~batch.has_context)
+        if not len(need):
+            return batch.context
+        pos, items = self._recent_items(batch.customer_idx[need], batch.now)
+        ctx = batch.context
+        rows = np.concatenate([np.repeat(np.arange(batch.n), np.diff(ctx.indptr)), need[pos]])
+        keys = np.unique(rows * batch.n_items + np.concatenate([ctx.indices, items]))
+        return _csr_from_keys(keys, np.ones(len(keys), dtype=np.int32), (batch.n, batch.n_items))
 
     def _fire(self, context: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
         """(row, rule) pairs of the rules whose whole antecedent lies in each context row."""
@@ -398,52 +415,53 @@ class AssociationRules(Recommender):
         fired = hits.data == self._rule_size_[hits.indices]
         return rows[fired], hits.indices[fired].astype(np.int64)
 
-    def _score_rows(self, context: sp.csr_array) -> np.ndarray:
+    def _score_rows(self, context: sp.csr_array) -> sp.csr_array:
+        """Scores (stored = an opinion) of the consequents of the rules fired by each row."""
         n_rows, n_items = context.shape[0], self.dataset_.n_items
         rows, rules = self._fire(context)
-        cols = self._rule_cons_[rules]
+        flat = rows * n_items + self._rule_cons_[rules]
         values = self._rule_value_[rules]
-        out = np.full((n_rows, n_items), np.nan)
+        cells, cell = np.unique(flat, return_inverse=True)
         if self.aggregate == "max":
-            np.fmax.at(out, (rows, cols), values)
-            return out
-        flat = rows * n_items + cols
-        weights = np.ones_like(values) if self.aggregate == "sum" else self._rule_weight_[rules]
-        total = np.bincount(flat, weights=weights * values, minlength=n_rows * n_items).reshape(n_rows, n_items)
-        if self.aggregate == "sum":
-            seen = np.bincount(flat, minlength=n_rows * n_items).reshape(n_rows, n_items) > 0
-            out[seen] = total[seen]
+            out = np.full(len(cells), -np.inf)
+            np.maximum.at(out, cell, values)  # rule values are finite
+        elif self.aggregate == "sum":
+            out = np.bincount(cell, weights=values, minlength=len(cells))
         else:
-            norm = np.bincount(flat, weights=weights, minlength=n_rows * n_items).reshape(n_rows, n_items)
+            weights = self._rule_weight_[rules]
+            total = np.bincount(cell, weights=weights * values, minlength=len(cells))
+            norm = np.bincount(cell, weights=weights, minlength=len(cells))
             seen = norm > 0
-            out[seen] = total[seen] / norm[seen]
+            cells, out = cells[seen], total[seen] / norm[seen]
+        return _csr_from_keys(cells, out, (n_rows, n_items))
+
+    def _score(self, batch: Batch) -> ScoreBlock:
+        return ScoreBlock.sparse(self._score_rows(self._contexts(batch)))
+
+    def _best_rules(self, batch: Batch, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Per ``(rows[j], items[j])``: the row of ``rules_`` of the strongest fired rule
+        recommending the item (ties: more baskets, then the earlier rule), -1 when none fires."""
+        n_items = self.dataset_.n_items
+        uniq, local = np.unique(rows, return_inverse=True)
+        f_row, f_rule = self._fire(self._contexts(batch.take(uniq)))
+        f_key = f_row * n_items + self._rule_cons_[f_rule]
+        want = local * n_items + items
+        hit = np.isin(f_key, want)
+        f_key, f_rule = f_key[hit], f_rule[hit]
+        order = np.lexsort((self._rule_row_[f_rule], -self._rule_weight_[f_rule], -self._rule_value_[f_rule], f_key))
+        f_key, f_rule = f_key[order], f_rule[order]
+        first = np.r_[True, f_key[1:] != f_key[:-1]] if len(f_key) else np.empty(0, dtype=bool)
+        keys, best = f_key[first], self._rule_row_[f_rule[first]]
+        out = np.full(len(want), -1, dtype=np.int64)
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+            found = keys[pos] == want
+            out[found] = best[pos[found]]
         return out
 
-    def _context_row(self, ctx: Context) -> sp.csr_array:
-        if len(ctx.item_idx) or not ctx.known_customer:
-            idx = np.asarray(ctx.item_idx, dtype=np.int64)
-            return sp.csr_array((np.ones(len(idx)), (np.zeros(len(idx), dtype=np.int64), idx)), shape=(1, self.dataset_.n_items))
-        return self._recent_items(np.array([ctx.customer_idx]), ctx.now)
-
-    def _score(self, ctx: Context) -> np.ndarray:
-        return self._score_rows(self._context_row(ctx))[0]
-
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        now = now if now is not None else self.dataset_.last_time
-        return self._score_rows(self._recent_items(np.asarray(customer_idx, dtype=np.int64), now))
-
-    def _best_rule(self, ctx: Context, item_idx: int) -> int | None:
-        """Row of ``rules_`` of the strongest fired rule recommending ``item_idx`` (ties: more baskets)."""
-        _, rules = self._fire(self._context_row(ctx))
-        rules = rules[self._rule_cons_[rules] == item_idx]
-        if not len(rules):
-            return None
-        order = np.lexsort((self._rule_row_[rules], -self._rule_weight_[rules], -self._rule_value_[rules]))
-        return int(self._rule_row_[rules[order[0]]])
-
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        row = self._best_rule(ctx, item_idx)
-        return None if row is None else self._rule_text(row)
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        best = self._best_rules(batch, np.asarray(rows, np.int64), np.asarray(items, np.int64))
+        return [None if r < 0 else self._rule_text(r) for r in best.tolist()]
 
     def _rule_text(self, row: int) -> str:
         r = self._rule_arrays_
@@ -494,7 +512,7 @@ class AssociationRules(Recommender):
         ranked = self.recommend(Query(items=[item_id], k=self.dataset_.n_items), backfill=False)
         groups = cat[one_per].to_list()
         seen: set[Any] = set()
-        kept = []
+        kept: list[Recommendation] = []
         for rec in ranked:
             group = groups[self.dataset_.item_ids.get(rec.item_id)]
             if group not in seen:

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, _hint
-from recokit.core import Recommender
+from recokit._errors import DataError, _hint
+from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 from recokit.params import Boolean, InstanceOf, Interval, param
 
@@ -298,10 +298,9 @@ class Renewal(Recommender):
         elapsed = (now_us - self._t[take[last]]) / DAY_US
         return rows[last], cat[last], elapsed, self._item[take[last]], rows, self._item[take]
 
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        customer_idx = np.asarray(customer_idx, dtype=np.int64)
-        n_items = self.dataset_.n_items
-        scores = np.full((len(customer_idx), n_items), np.nan)
+    def _score_customers(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+        """Dense scores (NaN = not due) of known customers, one row each."""
+        scores = np.full((len(customer_idx), self.dataset_.n_items), np.nan)
         if len(customer_idx) == 0 or len(self.categories_) == 0:
             return scores
         r, c, elapsed, last_item, all_rows, all_items = self._last_purchases(customer_idx, now)
@@ -314,30 +313,40 @@ class Renewal(Recommender):
             scores[r, last_item] = due[r, c]
         return scores
 
-    def _score(self, ctx: Context) -> np.ndarray:
-        if not ctx.known_customer:
-            return np.full(self.dataset_.n_items, np.nan)
-        return self._score_many(np.array([ctx.customer_idx]), ctx.now)[0]
+    def _score(self, batch: Batch) -> ScoreBlock:
+        # only a known customer's history says what is due; context items play no part
+        known = np.flatnonzero(batch.known)
+        scores = np.full((batch.n, self.dataset_.n_items), np.nan)
+        scores[known] = self._score_customers(batch.customer_idx[known], batch.now)
+        return ScoreBlock.dense(scores)
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        if not ctx.known_customer:
-            return None
-        cat = int(self.item_category_[item_idx])
-        if cat < 0 or not self._renewable[cat]:
-            return None
-        r, c, elapsed, last_item, _, _ = self._last_purchases(np.array([ctx.customer_idx]), ctx.now)
-        hit = np.flatnonzero(c == cat)
-        if len(hit) == 0:
-            return None
-        j = hit[0]
-        due = self._due(np.array([cat]), elapsed[j : j + 1])[0]
-        if not np.isfinite(due):
-            return None
-        prev = int(last_item[j])
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        rows, items = np.asarray(rows, np.int64), np.asarray(items, np.int64)
+        out: list[str | None] = [None] * len(rows)
+        cat = self.item_category_[items]
+        ok = batch.customer_idx[rows] >= 0
+        ok[ok] = (cat[ok] >= 0) & self._renewable[np.maximum(cat[ok], 0)]
+        if not ok.any():
+            return out
+        uniq, local = np.unique(rows[ok], return_inverse=True)
+        r, c, elapsed, last_item, _, _ = self._last_purchases(batch.customer_idx[uniq], batch.now)
+        # each (row, category) appears once in (r, c), sorted by row then category
+        n_cat = max(len(self.categories_), 1)
+        keys, want = r * n_cat + c, local * n_cat + cat[ok]
+        pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+        hit = keys[pos] == want if len(keys) else np.zeros(len(want), dtype=bool)
+        due = np.full(len(want), np.nan)
+        due[hit] = self._due(cat[ok][hit], elapsed[pos[hit]])
+        for j, p, d in zip(np.flatnonzero(ok).tolist(), pos.tolist(), due.tolist(), strict=True):
+            if math.isfinite(d):
+                out[j] = self._reason(int(cat[j]), int(last_item[p]), float(elapsed[p]), int(items[j]))
+        return out
+
+    def _reason(self, cat: int, prev: int, elapsed: float, item_idx: int) -> str:
         unit = _unit(self._q25[cat], self._q75[cat])
         every = _every(self._q25[cat], self._q75[cat], unit)
         what = self.categories_[cat].replace("_", " ")
-        age = _duration(float(elapsed[j]), unit)
+        age = _duration(elapsed, unit)
         head = f"time to renew your {self._name(prev)}" if prev == item_idx else f"your {self._name(prev)}"
         return f"{head}: bought {age} ago; customers renew {what} {every}"
 
