@@ -351,7 +351,11 @@ class ItemKNN(Recommender):
     def _score(self, batch: Batch) -> ScoreBlock:
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
-        return ScoreBlock.sparse(_keep_zero_sums(q, self.similarity_, sp.csr_array(q @ self.similarity_)))
+        # q @ similarity_ computed as (similarity_t_ @ q.T).T: the same products summed in the same
+        # order (query items ascending), and the CSC -> CSR conversion leaves the indices sorted,
+        # which is cheaper than sorting long rows (ml-100k: 19 ms of a 100 ms batch)
+        product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
+        return ScoreBlock.sparse(_keep_zero_sums(q, self.similarity_, product))
 
     # -- explanations -------------------------------------------------------------------------
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
