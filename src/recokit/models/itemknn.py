@@ -351,11 +351,16 @@ class ItemKNN(Recommender):
     def _score(self, batch: Batch) -> ScoreBlock:
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
-        # q @ similarity_ computed as (similarity_t_ @ q.T).T: the same products summed in the same
-        # order (query items ascending), and the CSC -> CSR conversion leaves the indices sorted,
-        # which is cheaper than sorting long rows (ml-100k: 19 ms of a 100 ms batch)
-        product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
-        return ScoreBlock.sparse(_keep_zero_sums(q, self.similarity_, product))
+        sim = self.similarity_
+        if int(np.diff(sim.indptr)[q.indices].sum()) >= sim.nnz:
+            # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
+            # items ascending) and its CSC -> CSR conversion leaves the indices sorted, cheaper than
+            # sorting long rows (ml-100k: 19 ms of a 100 ms batch); its cost grows with the whole
+            # similarity matrix, so small batches (one request) take the direct product
+            product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
+        else:
+            product = sp.csr_array(q @ sim)
+        return ScoreBlock.sparse(_keep_zero_sums(q, sim, product))
 
     # -- explanations -------------------------------------------------------------------------
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
