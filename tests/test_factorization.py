@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from recokit import ALS, BPR, ConfigError, Query
-from test_itemknn import checkerboard, shop_or_small
+from test_itemknn import checkerboard, mixed_queries, shop_or_small, stack_batch
 
 from contract import RecommenderContract
 
@@ -112,3 +112,32 @@ def test_fit_does_not_trip_implicits_blas_warning(ds, monkeypatch):
 def test_bad_parameters(ds, cls, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         cls(**kwargs).fit(ds)
+
+
+@pytest.mark.parametrize("cls, kw", [(ALS, {"iterations": 3}), (BPR, {"iterations": 10})])
+def test_a_mixed_batch_equals_one_request_at_a_time(ds, cls, kw):
+    # customer-only rows, carts with and without a customer, empty and unknown requests in one batch
+    model = cls(factors=6, num_threads=1, context_weight=0.6, **kw).fit(ds)
+    queries = mixed_queries(ds, seed=2)
+    batch = stack_batch(model, queries)
+    block = model._score(batch)
+    for r, q in enumerate(queries):
+        one = model.score(q)
+        assert np.array_equal(np.isnan(block.row(r)), np.isnan(one)), q
+        np.testing.assert_allclose(block.row(r), one, rtol=1e-12, atol=1e-15)  # BLAS: batch vs one row
+    rows, items = np.nonzero(np.isfinite(block.to_dense()))
+    got = model._explain(batch, rows, items, block)
+    want = [model.explain(queries[r], ds.item_ids.id(int(i))) for r, i in zip(rows.tolist(), items.tolist(), strict=True)]
+    assert got == want
+    assert any(w.startswith("shoppers with tastes like yours chose this with") for w in want)
+    assert any(w.startswith("customers with tastes like yours") for w in want)
+
+
+@pytest.mark.parametrize("cls", [ALS, BPR])
+def test_context_customer_vectors_of_a_batch_equal_one_row_at_a_time(ds, cls):
+    model = cls(factors=6, iterations=3, num_threads=1).fit(ds)
+    rng = np.random.default_rng(4)
+    rows = sp.csr_array(sp.random(9, ds.n_items, density=0.01, random_state=rng, format="csr") * 3)
+    together = model._context_vectors(rows)
+    for r in range(rows.shape[0]):
+        assert np.array_equal(together[r], model._context_vectors(sp.csr_array(rows[[r]]))[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -251,15 +252,85 @@ def test_customer_plus_context_combines_as_documented():
     assert np.isnan(got[~reachable]).all()  # no similarity path: no opinion
 
 
+def stack_batch(model, queries: list[Query]):
+    """One Batch of several resolved queries (same ``now`` and ``k``), as a composite builds it."""
+    parts = [model.resolve(q) for q in queries]
+    return dataclasses.replace(
+        parts[0],
+        customer_ids=tuple(c for p in parts for c in p.customer_ids),
+        customer_idx=np.concatenate([p.customer_idx for p in parts]),
+        found_idx=np.concatenate([p.found_idx for p in parts]),
+        context=sp.csr_array(sp.vstack([p.context for p in parts], format="csr")),
+        exclude=sp.csr_array(sp.vstack([p.exclude for p in parts], format="csr")),
+        unknown_items=tuple(u for p in parts for u in p.unknown_items),
+    )
+
+
+def mixed_queries(ds: Dataset, now=None, seed: int = 0) -> list[Query]:
+    """Customer-only, customer plus context, context-only, empty and unknown-customer requests."""
+    rng = np.random.default_rng(seed)
+    cust, items = ds.customer_ids.to_list(), ds.item_ids.to_list()
+    out = []
+    for n in range(24):
+        who = [cust[int(rng.integers(len(cust)))], None, "stranger"][n % 3 if n % 4 else 0]
+        ctx = [items[int(j)] for j in rng.choice(len(items), int(rng.integers(0, 4)), replace=False)] if n % 2 else []
+        out.append(Query(customer_id=who, items=ctx, now=now))
+    return out
+
+
 def test_batch_scores_equal_single_scores_bit_for_bit():
     ds = shop_or_small()
-    model = ItemKNN(similarity="bm25", k_neighbours=8, half_life_days=45).fit(ds)
-    cidx = np.arange(0, ds.n_customers, 7)
+    model = ItemKNN(similarity="bm25", k_neighbours=8, half_life_days=45, context_weight=0.7).fit(ds)
     now = ds.last_time - dt.timedelta(days=100)
-    batch = model._score_many(cidx, now).toarray()
-    for r, c in enumerate(cidx):
-        one = model.score(Query(customer_id=ds.customer_ids.id(int(c)), now=now))
-        assert np.array_equal(np.where(np.isnan(one), 0.0, one), batch[r])
+    cidx = np.arange(0, ds.n_customers, 7)
+    customers = model.resolve_customers(ds.customer_ids.ids(cidx), k=10, now=now, exclude_purchased=False)
+    queries = mixed_queries(ds, now)
+    for batch, qs in [(customers, [Query(customer_id=c, now=now) for c in ds.customer_ids.ids(cidx)]), (stack_batch(model, queries), queries)]:
+        block = model._score(batch)
+        assert block.is_sparse  # ranked without a dense rows x items array
+        for r, q in enumerate(qs):
+            assert np.array_equal(block.row(r), model.score(q), equal_nan=True), q
+
+
+def test_batch_reasons_equal_single_reasons():
+    ds = shop_or_small()
+    for model in (ItemKNN(similarity="conditional", k_neighbours=10, half_life_days=60).fit(ds), ItemKNN(k_neighbours=3).fit(ds)):
+        queries = mixed_queries(ds, seed=1)
+        batch = stack_batch(model, queries)
+        block = model._score(batch)
+        rows, items = np.nonzero(np.isfinite(block.to_dense()))
+        got = model._explain(batch, rows, items, block)
+        want = [model.explain(queries[r], ds.item_ids.id(int(i))) for r, i in zip(rows.tolist(), items.tolist(), strict=True)]
+        assert got == want
+        assert all(isinstance(w, str) for w in want)
+
+
+def zero_link_shops() -> list[Dataset]:
+    """Two shops where "me" reaches item B only through a weight of exactly 0: a view weighted 0,
+    and a purchase so old that its decayed weight underflows to 0."""
+    t0 = dt.datetime(2020, 1, 1)
+    buyers = [(f"c{c}", i, t0, "purchase") for c in range(5) for i in ("A", "B")]
+    views = pl.DataFrame([*buyers, ("me", "A", t0, "view"), ("me", "C", t0, "purchase")], schema=["customer_id", "item_id", "ts", "ev"], orient="row")
+    late = t0 + dt.timedelta(days=2000)
+    old = pl.DataFrame([(c, i, late, e) for c, i, _, e in buyers] + [("me", "A", t0, "purchase")], schema=["customer_id", "item_id", "ts", "ev"], orient="row")
+    return [
+        Dataset(views, time_col="ts", event_col="ev", event_weights={"view": 0.0, "purchase": 1.0}),
+        Dataset(old, time_col="ts"),
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_an_item_reached_through_a_zero_weight_scores_zero_in_every_path(which):
+    ds = zero_link_shops()[which]
+    model = ItemKNN(similarity="cosine", half_life_days=None if which == 0 else 1.0).fit(ds)
+    b = ds.item_ids.get("B")
+    assert model.score(customer_id="me")[b] == 0.0  # reachable: a score, not "no opinion"
+    one = model.recommend(Query(customer_id="me", k=1, exclude_purchased=True), backfill=False)
+    table = model.recommend_many(["me"], k=1, exclude_purchased=True, backfill=False)
+    assert one.item_ids == table["item_id"].to_list() == ["B"]
+    assert one.scores.tolist() == table["score"].to_list() == [0.0]
+    assert one[0].reason == table["reason"][0] == model.explain(Query(customer_id="me"), "B")
+    assert "A" in one[0].reason
 
 
 def test_similar_items():
@@ -332,8 +403,10 @@ def test_sparse_batch_ranking_equals_one_by_one(exclude_purchased):
     ds = shop_or_small()
     model = ItemKNN(similarity="jaccard", k_neighbours=3).fit(ds)
     customers = [*ds.customer_ids.to_list(), "stranger"]
-    part = model._score_many(np.arange(ds.n_customers), None)
-    assert part.nnz < 0.1 * part.shape[0] * part.shape[1]
+    from recokit.core.select import DENSE_ABOVE
+
+    block = model._score(model.resolve_customers(ds.customer_ids.to_list(), k=7, now=None, exclude_purchased=False))
+    assert block.is_sparse and block.density < DENSE_ABOVE
     table = model.recommend_many(customers, k=7, exclude_purchased=exclude_purchased, batch_size=256)
     for c, rows in table.group_by("customer_id", maintain_order=True):
         one = model.recommend(Query(customer_id=c[0], k=7, exclude_purchased=exclude_purchased))
@@ -343,13 +416,24 @@ def test_sparse_batch_ranking_equals_one_by_one(exclude_purchased):
     assert table["customer_id"].n_unique() == len(customers)
 
 
-def _brute_force_sources(model: ItemKNN, ds: Dataset, cidx: np.ndarray, items: np.ndarray) -> list:
+def _brute_force_reasons(model: ItemKNN, ds: Dataset, queries: list[Query], rows: np.ndarray, items: np.ndarray) -> list:
+    """Dense, from scratch: the query item (history + context at weight 1 x the top history
+    weight) with the largest weight x similarity towards the item; ties: the smaller index."""
     h = ds.user_items.toarray()
     s = model.similarity_.toarray()
     out = []
-    for c, j in zip(cidx.tolist(), items.tolist(), strict=True):
-        contrib = np.where((h[c] > 0) & (s[:, j] > 0), h[c] * s[:, j], -np.inf)
-        out.append(None if not np.isfinite(contrib.max()) else f"because you bought {int(np.argmax(contrib))}")
+    for r, j in zip(rows.tolist(), items.tolist(), strict=True):
+        q = queries[r]
+        c = ds.customer_ids.get(q.customer_id) if q.customer_id is not None else None
+        v = h[c].copy() if c is not None else np.zeros(ds.n_items)
+        ctx = [ds.item_ids.get(i) for i in q.items]
+        v[ctx] += v.max() if c is not None and v.max() > 0 else 1.0
+        contrib = np.where((v > 0) & (s[:, j] > 0), v * s[:, j], -np.inf)
+        src = int(np.argmax(contrib))
+        if not np.isfinite(contrib.max()):
+            out.append(None)
+        else:
+            out.append(f"customers who bought {src} also bought this" if src in ctx else f"because you bought {src}")
     return out
 
 
@@ -362,6 +446,12 @@ def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
     rows = [(c, int(i)) for c in range(30) for i in rng.choice(12, basket, replace=False)]
     ds = Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id"], orient="row"), pl.DataFrame({"item_id": list(range(12))}))
     model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours).fit(ds)
-    cidx = rng.integers(0, 30, 40)
+    queries = [
+        Query(customer_id=int(c) if c < 30 else None, items=[int(i) for i in rng.choice(12, int(rng.integers(0, 3)), replace=False)])
+        for c in rng.integers(0, 36, 15)
+    ]
+    batch = stack_batch(model, queries)
+    pairs = rng.integers(0, 15, 40)
     items = rng.integers(0, 12, 40)
-    assert model._explain_many(cidx, items, None).tolist() == _brute_force_sources(model, ds, cidx, items)
+    got = model._explain(batch, pairs, items, model._score(batch))
+    assert got == _brute_force_reasons(model, ds, queries, pairs, items)

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, RecokitError, _hint
 
-__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user"]
+__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
 
 #: implicit versions this adapter was written and tested against (major, minor).
 SUPPORTED = ((0, 7),)
@@ -217,5 +217,16 @@ def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
     try:
         with _one_blas_thread():
             return np.asarray(model.recalculate_user(0, sp.csr_matrix(row, dtype=np.float32))).reshape(-1)
+    except (TypeError, AttributeError) as exc:
+        raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc
+
+
+def recalculate_users(model: Any, rows: sp.csr_matrix) -> np.ndarray:
+    """ALS user factors for ad-hoc history rows (rows x items), one row of factors each, computed
+    by implicit (each row on its own: the same numbers as one row at a time)."""
+    try:
+        with _one_blas_thread():
+            m = sp.csr_matrix(rows, dtype=np.float32)
+            return np.asarray(model.recalculate_user(np.arange(m.shape[0]), m)).reshape(m.shape[0], -1)
     except (TypeError, AttributeError) as exc:
         raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc

@@ -7,13 +7,12 @@ anonymous and cart queries (see :class:`ALS` for how a context is turned into a 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recokit.core import Recommender
+from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import Dataset
 from recokit.models import _implicit
 from recokit.params import Interval, Optional, param
@@ -21,6 +20,19 @@ from recokit.params import Interval, Optional, param
 __all__ = ["ALS", "BPR"]
 
 
+def _ragged(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Positions ``starts[r] .. starts[r] + lens[r]`` of every row r, concatenated."""
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    return np.repeat(starts.astype(np.int64) - offsets, lens) + np.arange(int(lens.sum()), dtype=np.int64)
+
+
+def _stored(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Whether ``(rows[j], cols[j])`` is a stored entry of ``m`` (CSR, sorted indices, nnz > 0)."""
+    width = np.int64(m.shape[1])
+    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
+    want = np.asarray(rows, np.int64) * width + np.asarray(cols, np.int64)
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.asarray(keys[pos] == want)
 
 
 _FACTORS = Interval(int, low=1)
@@ -88,34 +100,52 @@ class _Factorization(Recommender):
         self.model_ = _implicit.rebuild_factorization(self._kind, self.user_factors_, self.item_factors_, **params, **self._implicit_kwargs())
 
     # -- scoring -------------------------------------------------------------------------------
-    def _score_many(self, customer_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
+    def _score(self, batch: Batch) -> ScoreBlock:
+        """Known customers without context: the learnt factors (NaN without history). Rows with
+        context items: a customer vector computed from the history plus the context. Others: NaN."""
+        ctx = np.flatnonzero(batch.has_context)
+        cust = np.flatnonzero(batch.known & ~batch.has_context)
+        if len(cust) == batch.n:
+            return ScoreBlock.dense(self._customer_scores(batch.customer_idx))
+        out = np.full((batch.n, batch.n_items), np.nan)
+        if len(cust):
+            out[cust] = self._customer_scores(batch.customer_idx[cust])
+        if len(ctx):
+            q = self._query_rows(batch.customer_idx[ctx], sp.csr_array(batch.context[ctx]))
+            out[ctx] = self._context_vectors(q) @ self.item_factors_.T
+        return ScoreBlock.dense(out)
+
+    def _customer_scores(self, customer_idx: np.ndarray) -> np.ndarray:
         scores = self.user_factors_[customer_idx] @ self.item_factors_.T
         scores[~self.has_history_[customer_idx]] = np.nan  # nothing learnt about them
         return scores
 
-    def _query_row(self, ctx: Context) -> sp.csr_array:
-        """1 x items: the customer's history plus the context items (as in ItemKNN)."""
-        n = self.dataset_.n_items
-        h = self.dataset_.user_items[[ctx.customer_idx]] if ctx.known_customer else sp.csr_array((1, n))
-        top = float(h.data.max()) if h.nnz else 1.0
-        c = sp.csr_array(
-            (np.full(len(ctx.item_idx), self.context_weight * top), (np.zeros(len(ctx.item_idx), dtype=np.int64), ctx.item_idx)),
-            shape=(1, n),
-        )
-        v = (h + c).tocsr()
+    def _history(self, customer_idx: np.ndarray) -> sp.csr_array:
+        """rows x items: the stored history of each known customer (an empty row for -1)."""
+        ui = self.dataset_.user_items
+        safe = np.maximum(customer_idx, 0)
+        lens = np.where(customer_idx >= 0, np.diff(ui.indptr)[safe], 0)
+        pos = _ragged(ui.indptr[safe], lens)
+        indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        return sp.csr_array((ui.data[pos], ui.indices[pos], indptr), shape=(len(customer_idx), ui.shape[1]))
+
+    def _query_rows(self, customer_idx: np.ndarray, context: sp.csr_array) -> sp.csr_array:
+        """rows x items for rows with context: a known customer's history plus each context item
+        at ``context_weight`` times the row's strongest history weight (1 without history)."""
+        h = self._history(customer_idx)
+        top = np.ones(len(customer_idx))
+        has = np.diff(h.indptr) > 0
+        if has.any():
+            top[has] = np.maximum.reduceat(h.data, h.indptr[:-1][has])
+        c = sp.csr_array(context, dtype=np.float64, copy=True)
+        c.data = self.context_weight * np.repeat(top, np.diff(c.indptr))
+        v = sp.csr_array(h + c)  # scipy's sum (as one request always was): a zero sum is dropped
         v.sum_duplicates()
+        v.sort_indices()
         return v
 
-    def _context_vector(self, row: sp.csr_array) -> np.ndarray:  # pragma: no cover - abstract
+    def _context_vectors(self, rows: sp.csr_array) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def _score(self, ctx: Context) -> np.ndarray:
-        if len(ctx.item_idx) == 0:
-            if not ctx.known_customer:
-                return np.full(self.dataset_.n_items, np.nan)
-            return self._score_many(np.array([ctx.customer_idx]), ctx.now)[0]
-        u = self._context_vector(self._query_row(ctx))
-        return self.item_factors_ @ u
 
     # -- explanations ---------------------------------------------------------------------------
     def _closeness(self, sources: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -128,38 +158,41 @@ class _Factorization(Recommender):
             out[sl] = (self.item_unit_[sources[sl]] * self.item_unit_[items[sl]]).sum(axis=1)
         return out
 
-    def _explain(self, ctx: Context, item_idx: int) -> str | None:
-        if len(ctx.item_idx) == 0:
-            if not ctx.known_customer:
-                return None
-            return self._explain_many(np.array([ctx.customer_idx]), np.array([item_idx]), ctx.now)[0]
-        row = self._query_row(ctx)
-        sources = row.indices.astype(np.int64)
-        sims = self._closeness(sources, np.full(len(sources), item_idx))
-        src = int(sources[int(np.argmax(sims))])  # first (smallest index) on ties
-        if src in set(ctx.item_idx.tolist()):
-            return f"shoppers with tastes like yours chose this with {self.names_[src]}"
-        return self.because_[src]
-
-    def _explain_many(self, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None) -> np.ndarray:
-        """For each (customer, item): the history item whose vector is closest to the item's."""
-        ui = self.dataset_.user_items
-        lens = np.diff(ui.indptr)[customer_idx]
-        starts = ui.indptr[customer_idx]
-        offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-        pos = np.repeat(starts.astype(np.int64) - offsets, lens) + np.arange(int(lens.sum()), dtype=np.int64)
-        pair = np.repeat(np.arange(len(item_idx)), lens)
-        sources = ui.indices[pos].astype(np.int64)
-        out = np.full(len(item_idx), None, dtype=object)
+    def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+        """For each (row, item): the query item (history, or history plus context) whose vector
+        is closest to the item's (the smallest index on ties), as a sentence."""
+        items = np.asarray(items, dtype=np.int64)
+        uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
+        cidx = batch.customer_idx[uniq]
+        if batch.context.nnz:
+            context = sp.csr_array(batch.context[uniq])
+            context.sort_indices()
+        else:
+            context = sp.csr_array((len(uniq), batch.n_items), dtype=np.float64)
+        q = self._history(cidx)  # customer-only rows: every stored history item is a candidate
+        ctx = np.flatnonzero(np.diff(context.indptr) > 0)
+        if len(ctx):
+            plain = np.flatnonzero(np.diff(context.indptr) == 0)
+            parts = [sp.csr_array(q[plain]), self._query_rows(cidx[ctx], sp.csr_array(context[ctx]))]
+            q = sp.csr_array(sp.vstack(parts, format="csr")[np.argsort(np.concatenate([plain, ctx]))])
+        lens = np.diff(q.indptr)[inverse]
+        pos = _ragged(q.indptr[inverse], lens)
+        pair = np.repeat(np.arange(len(items)), lens)
+        sources = q.indices[pos].astype(np.int64)
+        out = np.full(len(items), None, dtype=object)
         if len(pair) == 0:
-            return out
-        sims = self._closeness(sources, item_idx[pair])
+            return out.tolist()
+        sims = self._closeness(sources, items[pair])
         seg = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
         best = np.repeat(np.maximum.reduceat(sims, seg), np.diff(np.append(seg, len(pair))))
         at_max = np.flatnonzero(sims == best)
         first_pairs, first = np.unique(pair[at_max], return_index=True)  # sources ascending: smallest wins
-        out[first_pairs] = self.because_[sources[at_max[first]]]
-        return out
+        src = sources[at_max[first]]
+        out[first_pairs] = self.because_[src]
+        if context.nnz:
+            mine = _stored(context, inverse[first_pairs], src)
+            out[first_pairs[mine]] = [f"shoppers with tastes like yours chose this with {n}" for n in self.names_[src[mine]].tolist()]
+        return out.tolist()
 
 
 class ALS(_Factorization):
@@ -240,8 +273,8 @@ class ALS(_Factorization):
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
 
-    def _context_vector(self, row: sp.csr_array) -> np.ndarray:
-        return _implicit.recalculate_user(self.model_, row).astype(np.float64)
+    def _context_vectors(self, rows: sp.csr_array) -> np.ndarray:
+        return _implicit.recalculate_users(self.model_, rows).astype(np.float64)
 
 
 class BPR(_Factorization):
@@ -317,8 +350,16 @@ class BPR(_Factorization):
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}
 
-    def _context_vector(self, row: sp.csr_array) -> np.ndarray:
-        w = row.data / row.data.sum()
-        u = w @ self.item_factors_[row.indices]
-        u[-1] = 1.0  # implicit's BPR: the last item coordinate is a bias, matched by a constant 1
+    def _context_vectors(self, rows: sp.csr_array) -> np.ndarray:
+        """Each row: the weighted mean of its items' vectors. Rows of one length go through one
+        stacked product, which sums exactly as a single request does (same numbers)."""
+        lens = np.diff(rows.indptr)
+        u = np.zeros((rows.shape[0], self.item_factors_.shape[1]))
+        for length in np.unique(lens[lens > 0]).tolist():
+            group = np.flatnonzero(lens == length)
+            pos = rows.indptr[group][:, None] + np.arange(length)
+            data = rows.data[pos]
+            weights = data / data.sum(axis=1, keepdims=True)
+            u[group] = np.matmul(weights[:, None, :], self.item_factors_[rows.indices[pos]])[:, 0, :]
+        u[:, -1] = 1.0  # implicit's BPR: the last item coordinate is a bias, matched by a constant 1
         return u

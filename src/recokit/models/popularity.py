@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import DataError, _hint
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, group_codes
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
