@@ -35,7 +35,7 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from recokit.models import _mlxtend  # noqa: E402
+from recokit.adapters import mlxtend as _mlxtend  # noqa: E402
 from recokit.models.association import mine_rules, rule_metrics  # noqa: E402
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift", "leverage", "conviction"]

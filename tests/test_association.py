@@ -10,8 +10,16 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import AssociationRules, ConfigError, DataError, Dataset, DataWarning, Query
-from recokit.models import _mlxtend
+from recokit import (
+    AssociationRules,
+    ConfigError,
+    DataError,
+    Dataset,
+    DataWarning,
+    DependencyError,
+    Query,
+)
+from recokit.adapters import mlxtend as _mlxtend
 from recokit.models.association import mine_rules, rule_metrics
 
 from contract import RecommenderContract
@@ -424,7 +432,7 @@ def test_adapter_rejects_an_unsupported_mlxtend(monkeypatch):
     import mlxtend
 
     monkeypatch.setattr(mlxtend, "__version__", "0.27.0")
-    with pytest.raises(_mlxtend.MlxtendChangedError, match="0.27.0"):
+    with pytest.raises(DependencyError, match="0.27.0"):
         _mlxtend.check_version()
 
 

@@ -2,7 +2,7 @@
 
 Pairs (``max_len=2``, the common case) are counted exactly from the sparse basket x item matrix
 (``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets go through mlxtend's
-``fpgrowth`` (see :mod:`recokit.models._mlxtend`). Every threshold is compared on integer counts
+``fpgrowth`` (see :mod:`recokit.adapters.mlxtend`). Every threshold is compared on integer counts
 with exact rational arithmetic, so a rule exactly at a threshold is kept. The metrics are those of
 mlxtend 0.25's ``association_rules``.
 """
@@ -628,7 +628,7 @@ def _pair_rules(cooc: sp.csr_array, item_counts: np.ndarray, min_count: int) -> 
 def _long_rules(b: sp.csr_array, item_counts: np.ndarray, min_count: int, max_len: int | None) -> dict[str, np.ndarray]:
     from itertools import combinations
 
-    from recokit.models import _mlxtend
+    from recokit.adapters import mlxtend as _mlxtend
 
     frequent = np.flatnonzero(item_counts >= min_count)
     sub = sp.csr_array(b[:, frequent])

@@ -309,7 +309,7 @@ class ContentBased(Recommender):
     ) -> tuple[list[sp.csr_array], list[_Block], list[str]]:
         """Each used column as a unit-row block (items x its features), its :class:`_Block` and
         its feature names; columns without a feature or with weight 0 are left out."""
-        from recokit._sklearn import tfidf_matrix
+        from recokit.adapters.sklearn import tfidf_matrix
 
         parts: list[sp.csr_array] = []
         blocks: list[_Block] = []

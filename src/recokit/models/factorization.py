@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import Dataset
-from recokit.models import _implicit
 from recokit.params import Interval, Optional, param
 
 __all__ = ["ALS", "BPR"]

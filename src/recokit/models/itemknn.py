@@ -17,9 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import DataError, _hint
+from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
 from recokit.data import Dataset
-from recokit.models import _implicit
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recokit._errors import RecokitError, _hint
+from recokit._errors import DependencyError, _hint
 
 __all__ = ["MLXTEND_RULE_COLUMNS", "association_rules", "check_version", "frequent_itemsets"]
 
@@ -34,10 +34,6 @@ MLXTEND_RULE_COLUMNS = (
 )
 
 
-class MlxtendChangedError(RecokitError, RuntimeError):
-    """mlxtend is missing, of an unsupported version, or returned something unexpected."""
-
-
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split(".")[:3]:
@@ -51,17 +47,17 @@ def check_version() -> str:
     try:
         import mlxtend
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise MlxtendChangedError(
+        raise DependencyError(
             _hint("AssociationRules(max_len > 2) needs mlxtend, which is not installed.", "pip install 'mlxtend>=0.23.1,<0.26'.")
         ) from exc
     version = getattr(mlxtend, "__version__", "0")
     low, high = SUPPORTED
     if not (low <= _version_tuple(version) < high):
-        raise MlxtendChangedError(
+        raise DependencyError(
             _hint(
                 f"recokit's mlxtend adapter supports mlxtend >= {'.'.join(map(str, low))}, < "
                 f"{'.'.join(map(str, high))}; found {version}.",
-                "install a supported mlxtend, or check recokit/models/_mlxtend.py against the new release.",
+                "install a supported mlxtend, or check recokit/adapters/mlxtend.py against the new release.",
             )
         )
     return version
@@ -70,7 +66,7 @@ def check_version() -> str:
 def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], where: str) -> None:
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise MlxtendChangedError(
+        raise DependencyError(
             _hint(
                 f"mlxtend's {where} no longer returns the column(s) {missing} (it returned {list(frame.columns)}).",
                 "the mlxtend release changed its output: pin mlxtend to a supported version.",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError
+from recokit._errors import ConfigError, DependencyError
 
 __all__ = ["SKLEARN_VERSION", "tfidf_matrix"]
 
@@ -21,7 +21,7 @@ def _version() -> tuple[int, int]:
 
     major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
     if not (1, 3) <= (major, minor) < (2, 0):
-        raise ImportError(f"recokit needs scikit-learn >=1.3,<2; found {sklearn.__version__}.")
+        raise DependencyError(f"recokit needs scikit-learn >=1.3,<2; found {sklearn.__version__}.", hint="pip install 'scikit-learn>=1.3,<2'.")
     return major, minor
 
 

@@ -15,16 +15,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, RecokitError, _hint
+from recokit._errors import ConfigError, DependencyError, _hint
 
 __all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
 
 #: implicit versions this adapter was written and tested against (major, minor).
 SUPPORTED = ((0, 7),)
-
-
-class ImplicitAPIError(RecokitError):
-    """implicit is missing or its API is not the one recokit was written for."""
 
 
 def _import():
@@ -34,7 +30,7 @@ def _import():
         import implicit.cpu.bpr
         import implicit.nearest_neighbours
     except ImportError as exc:  # pragma: no cover - implicit is a hard dependency
-        raise ImplicitAPIError(_hint(f"recokit needs the 'implicit' package: {exc}.", "pip install 'implicit>=0.7,<0.8'")) from exc
+        raise DependencyError(_hint(f"recokit needs the 'implicit' package: {exc}.", "pip install 'implicit>=0.7,<0.8'")) from exc
     return implicit
 
 
@@ -47,7 +43,7 @@ def check_version() -> str:
     except ValueError:
         major_minor = (-1, -1)
     if major_minor not in SUPPORTED:
-        raise ImplicitAPIError(
+        raise DependencyError(
             _hint(
                 f"recokit's item-item, ALS and BPR models were written for implicit 0.7.x; found implicit {version}.",
                 "install a supported version: pip install 'implicit>=0.7,<0.8'.",
@@ -66,8 +62,8 @@ def _csr64(matrix: Any) -> sp.csr_matrix:
     return m
 
 
-def _api_error(what: str, exc: Exception) -> ImplicitAPIError:
-    return ImplicitAPIError(
+def _api_error(what: str, exc: Exception) -> DependencyError:
+    return DependencyError(
         _hint(
             f"implicit's {what} did not accept recokit's call ({type(exc).__name__}: {exc}); its API may have changed.",
             "install a supported version: pip install 'implicit>=0.7,<0.8', or report this to recokit.",
@@ -98,7 +94,7 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{_ITEM_ITEM[kind]}", exc) from exc
     if not sp.issparse(sim) or sim.shape != (user_items.shape[1],) * 2:
-        raise ImplicitAPIError(
+        raise DependencyError(
             _hint(f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", "install implicit 0.7.x.")
         )
     return sp.csr_matrix(sim, dtype=np.float64)
@@ -166,7 +162,7 @@ def fit_factorization(
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{kind.upper()} model", exc) from exc
     if user_f.shape[0] != ui.shape[0] or item_f.shape[0] != ui.shape[1]:
-        raise ImplicitAPIError(
+        raise DependencyError(
             _hint("implicit's factors do not have one row per customer / item; its fit orientation may have changed.", "install implicit 0.7.x.")
         )
     return user_f, item_f, model
