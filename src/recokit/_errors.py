@@ -117,7 +117,3 @@ class DataWarning(RecokitWarning):
 
 class PerformanceWarning(RecokitWarning):
     """An input forced a slow conversion; the message says how to avoid it."""
-
-
-def _hint(message: str, hint: str | None) -> str:
-    return f"{message}\nHint: {hint}" if hint else message

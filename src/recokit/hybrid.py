@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from recokit._errors import ConfigError, ContractError, _hint
+from recokit._errors import ConfigError, ContractError
 from recokit.core import Batch, Recommender, ScoreBlock, clone
 from recokit.data import Dataset
 from recokit.params import Custom, Interval, OneOf, param
@@ -137,10 +137,7 @@ class Hybrid(Recommender):
                 raise ConfigError(f"Hybrid component {name!r} must be a recokit Recommender. Got {type(m).__name__}.")
             if not m.composable:
                 raise ConfigError(
-                    _hint(
-                        f"Hybrid component {name!r} is a {type(m).__name__}: its rules would not apply inside a hybrid.",
-                        "wrap the hybrid instead: Ruled(Hybrid({...}), rules).",
-                    )
+                    f"Hybrid component {name!r} is a {type(m).__name__}: its rules would not apply inside a hybrid.", hint="wrap the hybrid instead: Ruled(Hybrid({...}), rules)."
                 )
         if len({id(m) for m in models}) != len(models):
             raise ConfigError("Hybrid components must be distinct objects (the same model was given twice).")

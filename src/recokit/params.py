@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Protocol, Self, dataclass_transform
 
 import numpy as np
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError, ContractError
 
 __all__ = [
     "Boolean",
@@ -318,12 +318,10 @@ def _check_declarations(cls: type) -> None:
             continue
         value = cls.__dict__.get(name, MISSING)
         if not (isinstance(value, dataclasses.Field) and _META in value.metadata):
-            raise TypeError(
-                _hint(
-                    f"{cls.__qualname__}.{name} is annotated but not declared with param().",
-                    f"declare a parameter as `{name}: {annotation} = param(default=..., check=..., doc=...)`, "
-                    f"or a class constant as `{name}: ClassVar[{annotation}] = ...`.",
-                )
+            raise ContractError(
+                f"{cls.__qualname__}.{name} is annotated but not declared with param().",
+                hint=f"declare a parameter as `{name}: {annotation} = param(default=..., check=..., doc=...)`, "
+                    f"or a class constant as `{name}: ClassVar[{annotation}] = ...`."
             )
 
 
@@ -425,10 +423,7 @@ class Configurable:
         owner = type(self).__name__
         if unknown:
             raise ConfigError(
-                _hint(
-                    f"{owner} has no parameter {', '.join(map(repr, unknown))}.",
-                    f"the parameters of {owner} are: {', '.join(names)}.",
-                )
+                f"{owner} has no parameter {', '.join(map(repr, unknown))}.", hint=f"the parameters of {owner} are: {', '.join(names)}."
             )
         old = {k: self.__dict__[k] for k in params if k in self.__dict__}
         try:

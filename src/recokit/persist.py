@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, NotFittedError, PersistError, _hint
+from recokit._errors import ConfigError, NotFittedError, PersistError
 from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
@@ -210,11 +210,8 @@ class _Writer:
     def _unsupported(v: Any, where: str) -> PersistError:
         t = type(v)
         return PersistError(
-            _hint(
-                f"cannot save {where}: recokit does not know how to store a {t.__module__}.{t.__qualname__} without pickle.",
-                "store it as numpy arrays, scipy sparse matrices, polars frames or plain Python values, or give the "
-                "model _get_state()/_set_state() hooks (see recokit.persist).",
-            )
+            f"cannot save {where}: recokit does not know how to store a {t.__module__}.{t.__qualname__} without pickle.", hint="store it as numpy arrays, scipy sparse matrices, polars frames or plain Python values, or give the "
+                "model _get_state()/_set_state() hooks (see recokit.persist)."
         )
 
     def ndarray(self, a: np.ndarray, where: str) -> dict[str, Any]:
@@ -231,7 +228,7 @@ class _Writer:
     def sparse(self, m: Any, where: str) -> dict[str, Any]:
         cls = type(m).__name__
         if cls not in _SPARSE:
-            raise PersistError(_hint(f"cannot save {where}: sparse format {cls} is not supported.", "convert it to CSR (m.tocsr())."))
+            raise PersistError(f"cannot save {where}: sparse format {cls} is not supported.", hint="convert it to CSR (m.tocsr()).")
         return {
             "$": "sparse",
             "class": cls,
@@ -259,7 +256,7 @@ class _Writer:
         name = type(m).__name__
         if MODELS.get(name) is not type(m):
             raise PersistError(
-                _hint(f"cannot save {where}: {type(m).__module__}.{type(m).__qualname__} is not one of recokit's models.", f"save one of {sorted(MODELS)}.")
+                f"cannot save {where}: {type(m).__module__}.{type(m).__qualname__} is not one of recokit's models.", hint=f"save one of {sorted(MODELS)}."
             )
         ref = len(self.models)
         self.model_refs[id(m)] = ref
@@ -334,7 +331,7 @@ def save(model: Recommender, path: str | os.PathLike[str], *, overwrite: bool = 
     target = Path(path)
     if target.exists() or target.is_symlink():
         if not overwrite:
-            raise PersistError(_hint(f"cannot save to {str(target)!r}: it already exists.", "pass overwrite=True to replace a saved model, or choose a new path."))
+            raise PersistError(f"cannot save to {str(target)!r}: it already exists.", hint="pass overwrite=True to replace a saved model, or choose a new path.")
         if not (target.is_dir() and (target / _JSON).is_file()):
             raise PersistError(f"cannot save to {str(target)!r}: it exists and is not a saved recokit model; refusing to replace it.")
     w = _Writer()
@@ -382,7 +379,7 @@ class _Reader:
         self.datasets: dict[int, Dataset] = {}
 
     def bad(self, msg: str) -> PersistError:
-        return PersistError(_hint(f"{self.path}: {msg}", "the saved model is damaged or was edited; save it again from the fitted model."))
+        return PersistError(f"{self.path}: {msg}", hint="the saved model is damaged or was edited; save it again from the fitted model.")
 
     def array(self, key: Any, where: str) -> np.ndarray:
         if not isinstance(key, str) or key not in self.npz.files:
@@ -636,7 +633,7 @@ def load(path: str | os.PathLike[str]) -> Recommender:
     """
     p = Path(path)
     if not (p / _JSON).is_file():
-        raise PersistError(_hint(f"{str(p)!r} is not a saved recokit model (no {_JSON} in it).", "give the directory written by recokit.save."))
+        raise PersistError(f"{str(p)!r} is not a saved recokit model (no {_JSON} in it).", hint="give the directory written by recokit.save.")
     try:
         doc = json.loads((p / _JSON).read_text(encoding="utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -647,15 +644,12 @@ def load(path: str | os.PathLike[str]) -> Recommender:
     if version != FORMAT_VERSION:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise PersistError(
-            _hint(
-                f"{p}: saved in model format version {version!r}; this recokit reads version {FORMAT_VERSION} only.",
-                "upgrade recokit to load it." if newer else "load it with the recokit that saved it, refit and save again.",
-            )
+            f"{p}: saved in model format version {version!r}; this recokit reads version {FORMAT_VERSION} only.", hint="upgrade recokit to load it." if newer else "load it with the recokit that saved it, refit and save again."
         )
     if not isinstance(doc.get("models"), list) or not isinstance(doc.get("datasets"), list):
         raise PersistError(f"{p / _JSON}: 'models' and 'datasets' must be lists.")
     if not (p / _ARRAYS).is_file():
-        raise PersistError(_hint(f"{p}: {_ARRAYS} is missing.", "the saved model is incomplete; save it again."))
+        raise PersistError(f"{p}: {_ARRAYS} is missing.", hint="the saved model is incomplete; save it again.")
     with np.load(p / _ARRAYS, allow_pickle=False) as npz:
         reader = _Reader(p, doc, npz)
         model = reader.model(doc.get("root"), "root")

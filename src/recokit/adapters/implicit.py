@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DependencyError, _hint
+from recokit._errors import ConfigError, DependencyError
 
 __all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
 
@@ -30,7 +30,7 @@ def _import():
         import implicit.cpu.bpr
         import implicit.nearest_neighbours
     except ImportError as exc:  # pragma: no cover - implicit is a hard dependency
-        raise DependencyError(_hint(f"recokit needs the 'implicit' package: {exc}.", "pip install 'implicit>=0.7,<0.8'")) from exc
+        raise DependencyError(f"recokit needs the 'implicit' package: {exc}.", hint="pip install 'implicit>=0.7,<0.8'") from exc
     return implicit
 
 
@@ -44,10 +44,7 @@ def check_version() -> str:
         major_minor = (-1, -1)
     if major_minor not in SUPPORTED:
         raise DependencyError(
-            _hint(
-                f"recokit's item-item, ALS and BPR models were written for implicit 0.7.x; found implicit {version}.",
-                "install a supported version: pip install 'implicit>=0.7,<0.8'.",
-            )
+            f"recokit's item-item, ALS and BPR models were written for implicit 0.7.x; found implicit {version}.", hint="install a supported version: pip install 'implicit>=0.7,<0.8'."
         )
     return version
 
@@ -64,10 +61,7 @@ def _csr64(matrix: Any) -> sp.csr_matrix:
 
 def _api_error(what: str, exc: Exception) -> DependencyError:
     return DependencyError(
-        _hint(
-            f"implicit's {what} did not accept recokit's call ({type(exc).__name__}: {exc}); its API may have changed.",
-            "install a supported version: pip install 'implicit>=0.7,<0.8', or report this to recokit.",
-        )
+        f"implicit's {what} did not accept recokit's call ({type(exc).__name__}: {exc}); its API may have changed.", hint="install a supported version: pip install 'implicit>=0.7,<0.8', or report this to recokit."
     )
 
 
@@ -95,7 +89,7 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
         raise _api_error(f"{_ITEM_ITEM[kind]}", exc) from exc
     if not sp.issparse(sim) or sim.shape != (user_items.shape[1],) * 2:
         raise DependencyError(
-            _hint(f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", "install implicit 0.7.x.")
+            f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", hint="install implicit 0.7.x."
         )
     return sp.csr_matrix(sim, dtype=np.float64)
 
@@ -163,7 +157,7 @@ def fit_factorization(
         raise _api_error(f"{kind.upper()} model", exc) from exc
     if user_f.shape[0] != ui.shape[0] or item_f.shape[0] != ui.shape[1]:
         raise DependencyError(
-            _hint("implicit's factors do not have one row per customer / item; its fit orientation may have changed.", "install implicit 0.7.x.")
+            "implicit's factors do not have one row per customer / item; its fit orientation may have changed.", hint="install implicit 0.7.x."
         )
     return user_f, item_f, model
 

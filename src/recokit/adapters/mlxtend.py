@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recokit._errors import DependencyError, _hint
+from recokit._errors import DependencyError
 
 __all__ = ["MLXTEND_RULE_COLUMNS", "association_rules", "check_version", "frequent_itemsets"]
 
@@ -48,17 +48,14 @@ def check_version() -> str:
         import mlxtend
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise DependencyError(
-            _hint("AssociationRules(max_len > 2) needs mlxtend, which is not installed.", "pip install 'mlxtend>=0.23.1,<0.26'.")
+            "AssociationRules(max_len > 2) needs mlxtend, which is not installed.", hint="pip install 'mlxtend>=0.23.1,<0.26'."
         ) from exc
     version = getattr(mlxtend, "__version__", "0")
     low, high = SUPPORTED
     if not (low <= _version_tuple(version) < high):
         raise DependencyError(
-            _hint(
-                f"recokit's mlxtend adapter supports mlxtend >= {'.'.join(map(str, low))}, < "
-                f"{'.'.join(map(str, high))}; found {version}.",
-                "install a supported mlxtend, or check recokit/adapters/mlxtend.py against the new release.",
-            )
+            f"recokit's mlxtend adapter supports mlxtend >= {'.'.join(map(str, low))}, < "
+                f"{'.'.join(map(str, high))}; found {version}.", hint="install a supported mlxtend, or check recokit/adapters/mlxtend.py against the new release."
         )
     return version
 
@@ -67,10 +64,7 @@ def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], where: str) -
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise DependencyError(
-            _hint(
-                f"mlxtend's {where} no longer returns the column(s) {missing} (it returned {list(frame.columns)}).",
-                "the mlxtend release changed its output: pin mlxtend to a supported version.",
-            )
+            f"mlxtend's {where} no longer returns the column(s) {missing} (it returned {list(frame.columns)}).", hint="the mlxtend release changed its output: pin mlxtend to a supported version."
         )
 
 

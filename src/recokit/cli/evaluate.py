@@ -11,7 +11,7 @@ from typing import Any, TextIO
 import polars as pl
 
 import recokit
-from recokit._errors import ConfigError, RecokitError, _hint
+from recokit._errors import ConfigError, RecokitError
 from recokit.core import Recommender
 
 #: Models tried by default, by public class name; a model not (yet) in this recokit is skipped.
@@ -28,7 +28,7 @@ def available_models(names: list[str] | None = None) -> dict[str, Callable[[], R
         cls = getattr(recokit, name, None)
         if cls is None:
             if names is not None:
-                raise ConfigError(_hint(f"unknown model {name!r}.", f"choose among {[n for n in MODEL_NAMES if hasattr(recokit, n)]}."))
+                raise ConfigError(f"unknown model {name!r}.", hint=f"choose among {[n for n in MODEL_NAMES if hasattr(recokit, n)]}.")
             continue
         out[name] = cls
     return out

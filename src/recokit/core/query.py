@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError
 
 __all__ = ["Query"]
 
@@ -19,7 +19,7 @@ def _as_tuple(value: Any, name: str) -> tuple[Any, ...]:
         return ()
     if isinstance(value, (str, bytes)):
         raise ConfigError(
-            _hint(f"Query.{name} must be a list of item ids; got the string {value!r}.", f"wrap it in a list: {name}=[{value!r}].")
+            f"Query.{name} must be a list of item ids; got the string {value!r}.", hint=f"wrap it in a list: {name}=[{value!r}]."
         )
     if isinstance(value, np.ndarray):
         return tuple(value.tolist())

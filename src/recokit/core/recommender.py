@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, ContractError, NotFittedError, _hint
+from recokit._errors import ConfigError, ContractError, NotFittedError
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.query import Query
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
@@ -108,7 +108,7 @@ class Recommender(Configurable, abc.ABC):
         """
         if not isinstance(dataset, Dataset):
             raise ConfigError(
-                _hint(f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", "wrap your table: Dataset(frame, ...).")
+                f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", hint="wrap your table: Dataset(frame, ...)."
             )
         self.validate_params()
         fresh = object.__new__(type(self))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.data.validation import EXAMPLES, check_no_nulls
 
 __all__ = ["assign_baskets"]
@@ -28,11 +28,8 @@ def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str) -> 
     shared = owners.filter(pl.col("n") > 1)
     if len(shared):
         raise DataError(
-            _hint(
-                f"interactions: {len(shared)} basket(s) in column {basket_col!r} belong to more than one customer, e.g. "
-                f"{shared[basket_col].head(EXAMPLES).to_list()}.",
-                "an order id must identify one customer's order; check the join that built the table.",
-            )
+            f"interactions: {len(shared)} basket(s) in column {basket_col!r} belong to more than one customer, e.g. "
+                f"{shared[basket_col].head(EXAMPLES).to_list()}.", hint="an order id must identify one customer's order; check the join that built the table."
         )
 
 

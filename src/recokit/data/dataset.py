@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError, DataWarning, _hint
+from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
@@ -56,7 +56,7 @@ def _keep_catalog_items(
         return inter
     msg = f"interactions: {n_unknown} row(s) refer to items absent from the catalog, e.g. {examples(inter, ~known, item_col)}."
     if unknown_items == "error":
-        raise DataError(_hint(msg, "add the items to the catalog, or pass unknown_items='drop' to drop these rows with a warning."))
+        raise DataError(msg, hint="add the items to the catalog, or pass unknown_items='drop' to drop these rows with a warning.")
     # stacklevel 3: the warning points at the Dataset(...) call, not at Dataset.__init__
     warnings.warn(f"{msg} Dropped {n_unknown} of {len(inter)} rows (unknown_items='drop').", DataWarning, stacklevel=3)
     return inter.filter(known)
@@ -255,17 +255,11 @@ class Dataset:
         cat = read_id_table(cat, "with_catalog", [item_col])
         if cat.schema[item_col] != self.item_ids.dtype:
             raise DataError(
-                _hint(
-                    f"with_catalog: item ids are {self.item_ids.dtype} in the dataset but {cat.schema[item_col]} in the new catalogue.",
-                    "cast the id column to the dataset's type (a CSV read may have guessed integers).",
-                )
+                f"with_catalog: item ids are {self.item_ids.dtype} in the dataset but {cat.schema[item_col]} in the new catalogue.", hint="cast the id column to the dataset's type (a CSV read may have guessed integers)."
             )
         if cat[item_col].is_duplicated().any() or cat.height != self.n_items or not cat.select(pl.col(item_col).is_in(self.item_ids.series.implode()).all()).item():
             raise DataError(
-                _hint(
-                    f"with_catalog: the new catalogue must list exactly the dataset's {self.n_items} item ids, once each.",
-                    "to add products, build a new Dataset and refit.",
-                )
+                f"with_catalog: the new catalogue must list exactly the dataset's {self.n_items} item ids, once each.", hint="to add products, build a new Dataset and refit."
             )
         order = pl.DataFrame({item_col: self.item_ids.series})
         aligned = order.join(cat, on=item_col, how="left", maintain_order="left")

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.data.validation import check_no_nulls, require_columns
 
 __all__ = ["normalise_ids", "read_id_table", "to_frame"]
@@ -37,7 +37,7 @@ def _read_file(path: Path, what: str) -> pl.DataFrame:
     if suffix in {".csv", ".txt", ".tsv"}:
         return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=10_000)
     raise DataError(
-        _hint(f"{what}: unsupported file type {suffix!r} ({path}).", "give a .csv, .tsv or .parquet file, or a DataFrame.")
+        f"{what}: unsupported file type {suffix!r} ({path}).", hint="give a .csv, .tsv or .parquet file, or a DataFrame."
     )
 
 
@@ -80,10 +80,7 @@ def to_frame(obj: Any, what: str) -> pl.DataFrame:
         if isinstance(frame, pl.DataFrame):
             return frame
     raise DataError(
-        _hint(
-            f"{what}: expected a polars/pandas DataFrame, a pyarrow Table or a CSV/Parquet path; got {type(obj).__name__}.",
-            "convert your data with polars.DataFrame(...) first.",
-        )
+        f"{what}: expected a polars/pandas DataFrame, a pyarrow Table or a CSV/Parquet path; got {type(obj).__name__}.", hint="convert your data with polars.DataFrame(...) first."
     )
 
 
@@ -102,7 +99,7 @@ def normalise_ids(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         return frame.with_columns(pl.col(column).cast(pl.String))
     raise DataError(
-        _hint(f"column {column!r} holds ids of type {dtype}; ids must be integers or strings.", "cast the column to str or int.")
+        f"column {column!r} holds ids of type {dtype}; ids must be integers or strings.", hint="cast the column to str or int."
     )
 
 

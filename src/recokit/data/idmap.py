@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 from recokit.data.validation import EXAMPLES
 
 __all__ = ["IdMap"]
@@ -107,11 +107,8 @@ class IdMap:
             if not ok:
                 kind = "integers" if want_int else "strings"
                 raise ConfigError(
-                    _hint(
-                        f"{where}: {self.name} ids are {kind} in the fitted data, but got {v!r} "
-                        f"({type(v).__name__}) at position {pos}.",
-                        f"convert the id (e.g. {'int' if want_int else 'str'}({v!r})); for an anonymous visitor pass None.",
-                    )
+                    f"{where}: {self.name} ids are {kind} in the fitted data, but got {v!r} "
+                        f"({type(v).__name__}) at position {pos}.", hint=f"convert the id (e.g. {'int' if want_int else 'str'}({v!r})); for an anonymous visitor pass None."
                 )
 
     def _mapping(self) -> dict[Any, int]:
@@ -150,9 +147,6 @@ class IdMap:
         if missing == "raise" and (out < 0).any():
             unknown = [i for i, j in zip(ids, out, strict=False) if j < 0][:EXAMPLES]
             raise DataError(
-                _hint(
-                    f"{int((out < 0).sum())} unknown {self.name} id(s), e.g. {unknown}.",
-                    f"{self.name} ids must be among the {len(self)} ids the dataset was built with.",
-                )
+                f"{int((out < 0).sum())} unknown {self.name} id(s), e.g. {unknown}.", hint=f"{self.name} ids must be among the {len(self)} ids the dataset was built with."
             )
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.data.validation import check_no_nulls, reject_rows
 
 __all__ = ["DAY_US", "UNIX_S_MAX", "UNIX_S_MIN", "parse_time"]
@@ -104,7 +104,7 @@ def parse_time(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
         parsed = _parse_strings(frame, column, what)
     else:
         raise DataError(
-            _hint(f"{what}: column {column!r} has type {dtype}, which is not a time.", "give Datetime, Date, ISO strings or Unix seconds.")
+            f"{what}: column {column!r} has type {dtype}, which is not a time.", hint="give Datetime, Date, ISO strings or Unix seconds."
         )
     check_no_nulls(parsed, column, what)
     return parsed

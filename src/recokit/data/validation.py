@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 
 __all__ = [
     "EXAMPLES",
@@ -41,10 +41,7 @@ def require_columns(frame: pl.DataFrame, columns: Iterable[str | None], what: st
     missing = [c for c in columns if c is not None and c not in frame.columns]
     if missing:
         raise DataError(
-            _hint(
-                f"{what}: missing required column(s) {missing}; the table has {frame.columns}.",
-                "name the columns with the Dataset(...) arguments, e.g. customer_col='client', item_col='sku'.",
-            )
+            f"{what}: missing required column(s) {missing}; the table has {frame.columns}.", hint="name the columns with the Dataset(...) arguments, e.g. customer_col='client', item_col='sku'."
         )
 
 
@@ -72,7 +69,7 @@ def reject_rows(frame: pl.DataFrame, bad: pl.Series | pl.Expr, column: str, prob
     """
     n = int(bad.sum()) if isinstance(bad, pl.Series) else int(frame.select(bad.sum()).item())
     if n:
-        raise DataError(_hint(f"{problem.format(n=n)}, e.g. {examples(frame, bad, column)}.", hint))
+        raise DataError(f"{problem.format(n=n)}, e.g. {examples(frame, bad, column)}.", hint=hint)
 
 
 def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:
@@ -81,7 +78,7 @@ def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:
     if n:
         rows = frame.with_row_index("row").filter(pl.col(column).is_null())["row"].head(EXAMPLES).to_list()
         raise DataError(
-            _hint(f"{what}: column {column!r} has {n} null value(s), e.g. at rows {rows}.", "remove or fill those rows first.")
+            f"{what}: column {column!r} has {n} null value(s), e.g. at rows {rows}.", hint="remove or fill those rows first."
         )
 
 
@@ -90,7 +87,7 @@ def check_unique(frame: pl.DataFrame, column: str, what: str, subject: str, hint
     dup = frame[column].is_duplicated()
     if dup.any():
         raise DataError(
-            _hint(f"{what}: {int(dup.sum())} rows share {subject}, e.g. {examples(frame, dup, column)}.", hint)
+            f"{what}: {int(dup.sum())} rows share {subject}, e.g. {examples(frame, dup, column)}.", hint=hint
         )
 
 
@@ -100,4 +97,4 @@ def check_same_dtype(left: pl.DataFrame, right: pl.DataFrame, column: str, messa
     ``message`` is formatted with ``left`` and ``right``, the two dtypes.
     """
     if right.schema[column] != left.schema[column]:
-        raise DataError(_hint(message.format(left=left.schema[column], right=right.schema[column]), hint))
+        raise DataError(message.format(left=left.schema[column], right=right.schema[column]), hint=hint)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 from recokit.data.validation import EXAMPLES, check_no_nulls, reject_rows
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "interaction_weight"]
@@ -29,7 +29,7 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"purchase": 1.0, "add_to_cart": 0.5, 
 def _quantity(inter: pl.DataFrame, quantity_col: str) -> pl.Expr:
     q = inter.schema[quantity_col]
     if not q.is_numeric():
-        raise DataError(_hint(f"interactions: column {quantity_col!r} must be numeric; got {q}.", "cast it to int or float."))
+        raise DataError(f"interactions: column {quantity_col!r} must be numeric; got {q}.", hint="cast it to int or float.")
     qcol = pl.col(quantity_col).cast(pl.Float64)
     reject_rows(
         inter,
@@ -52,10 +52,7 @@ def _event_weight(inter: pl.DataFrame, event_col: str, event_weights: Mapping[st
     if len(unknown):
         kinds = unknown[event_col].unique().sort().head(EXAMPLES).to_list()
         raise DataError(
-            _hint(
-                f"interactions: {len(unknown)} row(s) have event types without a weight: {kinds}.",
-                f"pass event_weights with a weight for each type (known: {sorted(weights)}).",
-            )
+            f"interactions: {len(unknown)} row(s) have event types without a weight: {kinds}.", hint=f"pass event_weights with a weight for each type (known: {sorted(weights)})."
         )
     return inter, pl.col(event_col).replace_strict(weights, return_dtype=pl.Float64)
 

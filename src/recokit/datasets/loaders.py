@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, DataWarning, _hint
+from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.data import Dataset
 
 __all__ = ["load_basket_lines", "load_movielens_100k", "load_transactions"]
@@ -44,7 +44,7 @@ _ML_GENRES = (
 def _existing(path: str | Path, what: str) -> Path:
     p = Path(path)
     if not p.exists():
-        raise DataError(_hint(f"{what}: file not found: {str(p)!r}.", "give the path of a file you have; recokit never downloads data."))
+        raise DataError(f"{what}: file not found: {str(p)!r}.", hint="give the path of a file you have; recokit never downloads data.")
     return p
 
 
@@ -223,10 +223,7 @@ def load_transactions(
         if bad.any():
             examples = frame[time_col].filter(bad).head(5).to_list()
             raise DataError(
-                _hint(
-                    f"load_transactions: {int(bad.sum())} value(s) of {time_col!r} do not match time_format={time_format!r}, e.g. {examples}.",
-                    "check the format codes (%d day, %m month, %Y year).",
-                )
+                f"load_transactions: {int(bad.sum())} value(s) of {time_col!r} do not match time_format={time_format!r}, e.g. {examples}.", hint="check the format codes (%d day, %m month, %Y year)."
             )
         frame = frame.with_columns(parsed.alias(time_col))
     return Dataset(

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 from recokit.core import Query, Recommender
 from recokit.evaluation import metrics as M
 from recokit.evaluation.split import Split
@@ -46,10 +46,10 @@ def _check_single_k(k: Any, fn: str) -> tuple[int]:
 def _check_split(split: Any) -> None:
     if not isinstance(split, Split):
         raise ConfigError(
-            _hint(f"expected a recokit.evaluation.Split; got {type(split).__name__}.", "make one with temporal_split(dataset), leave_last_basket_out(...), ...")
+            f"expected a recokit.evaluation.Split; got {type(split).__name__}.", hint="make one with temporal_split(dataset), leave_last_basket_out(...), ..."
         )
     if split.cases.height == 0:
-        raise ConfigError(_hint(f"the split has no evaluation case: {split.report}.", "use a larger test share or another protocol."))
+        raise ConfigError(f"the split has no evaluation case: {split.report}.", hint="use a larger test share or another protocol.")
 
 
 def _fit_or_check(model: Recommender, split: Split, name: str, fit: bool) -> float | None:
@@ -69,10 +69,7 @@ def _ensure_fitted(model: Recommender, split: Split, name: str) -> None:
         model.fit(split.train)
     elif model.dataset_ is not split.train:
         raise ConfigError(
-            _hint(
-                f"model {name!r} is fitted on another dataset than this split's training data: its scores could leak the test.",
-                "fit it on split.train, or let evaluate fit it (fit=True).",
-            )
+            f"model {name!r} is fitted on another dataset than this split's training data: its scores could leak the test.", hint="fit it on split.train, or let evaluate fit it (fit=True)."
         )
 
 
@@ -204,7 +201,7 @@ def _features(split: Split, diversity_by: str | np.ndarray | None) -> np.ndarray
             return None
     if isinstance(diversity_by, str):
         if diversity_by not in cat.columns:
-            raise ConfigError(_hint(f"diversity_by={diversity_by!r}: the catalog has no such column.", f"choose one of {cat.columns}."))
+            raise ConfigError(f"diversity_by={diversity_by!r}: the catalog has no such column.", hint=f"choose one of {cat.columns}.")
         codes = cat[diversity_by].cast(pl.String).fill_null("(none)")
         return codes.rank("dense").to_numpy().astype(np.int64)
     try:
@@ -347,10 +344,7 @@ def _prices(split: Split, price_col: str | None) -> np.ndarray | None:
         return None
     if not cat[price_col].dtype.is_numeric():
         raise DataError(
-            _hint(
-                f"evaluate: the catalogue column {price_col!r} holds {cat[price_col].dtype}, not numbers, so no revenue can be computed.",
-                "load prices as numbers, or pass price_col=None.",
-            )
+            f"evaluate: the catalogue column {price_col!r} holds {cat[price_col].dtype}, not numbers, so no revenue can be computed.", hint="load prices as numbers, or pass price_col=None."
         )
     return cat[price_col].cast(pl.Float64).fill_null(0.0).to_numpy()
 
@@ -426,7 +420,7 @@ def _violations(rules: Any, split: Split, top: np.ndarray) -> int:
     check: Callable[..., Any] | None = getattr(rules, "violations", None)
     if not callable(check):
         raise ConfigError(
-            _hint(f"rules must have a method violations(query, item_ids); got {type(rules).__name__}.", "pass a recokit rule set.")
+            f"rules must have a method violations(query, item_ids); got {type(rules).__name__}.", hint="pass a recokit rule set."
         )
     ids = split.train.item_ids
     total = 0
@@ -516,13 +510,13 @@ def paired_test(
 
 def _check_table(result: Any, metrics: Sequence[str], extra: Sequence[str], digits: Any) -> None:
     if not isinstance(result, pl.DataFrame) or not {"model", "k"} <= set(result.columns):
-        raise ConfigError(_hint(f"to_markdown expects the table evaluate returns; got {type(result).__name__}.", "pass evaluate(...)'s result."))
+        raise ConfigError(f"to_markdown expects the table evaluate returns; got {type(result).__name__}.", hint="pass evaluate(...)'s result.")
     for name, names in (("metrics", metrics), ("extra", extra)):
         if isinstance(names, str) or not all(isinstance(m, str) for m in names):
             raise ConfigError(f"The '{name}' parameter of to_markdown must be a list of column names. Got {names!r} instead.")
     missing = [m for m in metrics if m not in result.columns]
     if missing:
-        raise ConfigError(_hint(f"to_markdown: the table has no column {missing[0]!r}.", f"choose metrics among {list(M.ACCURACY_METRICS)}."))
+        raise ConfigError(f"to_markdown: the table has no column {missing[0]!r}.", hint=f"choose metrics among {list(M.ACCURACY_METRICS)}.")
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
         raise ConfigError(f"The 'digits' parameter of to_markdown must be an int >= 0. Got {digits!r} instead.")
 

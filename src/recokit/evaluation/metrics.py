@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 
 __all__ = [
     "ACCURACY_METRICS",
@@ -52,7 +52,7 @@ ACCURACY_METRICS: tuple[str, ...] = ("precision", "recall", "hit_rate", "ndcg", 
 # -- input checks: every bad input is a recokit error naming the function and the fix ---------
 def _check_k(k: Any, fn: str) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ConfigError(_hint(f"{fn}: the 'k' parameter must be an int >= 1. Got {k!r} instead.", "pass the list length to score, e.g. k=10."))
+        raise ConfigError(f"{fn}: the 'k' parameter must be an int >= 1. Got {k!r} instead.", hint="pass the list length to score, e.g. k=10.")
     return int(k)
 
 
@@ -61,10 +61,10 @@ def _int_array(values: Any, what: str, fn: str) -> np.ndarray:
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError) as exc:  # ragged nesting and the like
-        raise DataError(_hint(f"{fn}: {what} is not a rectangular array ({exc}).", f"pass {what} as a numpy array of item indices.")) from None
+        raise DataError(f"{fn}: {what} is not a rectangular array ({exc}).", hint=f"pass {what} as a numpy array of item indices.") from None
     if arr.size and arr.dtype.kind not in "iu":
         raise DataError(
-            _hint(f"{fn}: {what} must hold integer item indices; got dtype {arr.dtype}.", "map item ids to indices first (Dataset.item_ids.index).")
+            f"{fn}: {what} must hold integer item indices; got dtype {arr.dtype}.", hint="map item ids to indices first (Dataset.item_ids.index)."
         )
     return arr.astype(np.int64)
 
@@ -74,15 +74,12 @@ def _check_recs(recs: Any, fn: str, n_items: int | None = None, n_items_name: st
     arr = _int_array(recs, "recs", fn)
     arr = np.atleast_2d(arr) if arr.ndim < 2 else arr
     if arr.ndim != 2:
-        raise DataError(_hint(f"{fn}: recs must be 2-D (n_cases x K); got shape {arr.shape}.", "stack one ranked list per row, -1 padding short lists."))
+        raise DataError(f"{fn}: recs must be 2-D (n_cases x K); got shape {arr.shape}.", hint="stack one ranked list per row, -1 padding short lists.")
     if arr.size and arr.min() < -1:
-        raise DataError(_hint(f"{fn}: recs holds the index {int(arr.min())}; item indices are >= 0 and -1 pads a short list.", "pad with -1 only."))
+        raise DataError(f"{fn}: recs holds the index {int(arr.min())}; item indices are >= 0 and -1 pads a short list.", hint="pad with -1 only.")
     if n_items is not None and arr.size and arr.max() >= n_items:
         raise DataError(
-            _hint(
-                f"{fn}: recs holds the item index {int(arr.max())}, outside the {n_items} items of {n_items_name}.",
-                "score lists against the catalogue (or the per-item array) they were ranked from.",
-            )
+            f"{fn}: recs holds the item index {int(arr.max())}, outside the {n_items} items of {n_items_name}.", hint="score lists against the catalogue (or the per-item array) they were ranked from."
         )
     return arr
 
@@ -96,10 +93,10 @@ def hit_matrix(recs: np.ndarray, relevant: Sequence[np.ndarray]) -> np.ndarray:
     recs = _check_recs(recs, "hit_matrix")
     n, width = recs.shape
     if isinstance(relevant, (str, bytes)) or not isinstance(relevant, Sequence | np.ndarray):
-        raise DataError(_hint(f"hit_matrix: relevant must be a sequence of index arrays, one per case; got {type(relevant).__name__}.", "pass a list."))
+        raise DataError(f"hit_matrix: relevant must be a sequence of index arrays, one per case; got {type(relevant).__name__}.", hint="pass a list.")
     if len(relevant) != n:
         raise DataError(
-            _hint(f"hit_matrix: recs has {n} case(s) but relevant has {len(relevant)}.", "give one array of relevant item indices per row of recs.")
+            f"hit_matrix: recs has {n} case(s) but relevant has {len(relevant)}.", hint="give one array of relevant item indices per row of recs."
         )
     if n == 0:
         return np.zeros((0, width), dtype=bool)
@@ -107,7 +104,7 @@ def hit_matrix(recs: np.ndarray, relevant: Sequence[np.ndarray]) -> np.ndarray:
     lens = np.fromiter((len(r) for r in rel_arrays), dtype=np.int64, count=n)
     rel = np.concatenate(rel_arrays) if lens.sum() else np.empty(0, np.int64)
     if len(rel) and rel.min() < 0:
-        raise DataError(_hint(f"hit_matrix: relevant holds the index {int(rel.min())}; item indices are >= 0.", "drop unknown items before scoring."))
+        raise DataError(f"hit_matrix: relevant holds the index {int(rel.min())}; item indices are >= 0.", hint="drop unknown items before scoring.")
     case_of_rel = np.repeat(np.arange(n, dtype=np.int64), lens)
     # encode (case, item) pairs as one int64 and look them up
     span = int(max(recs.max(initial=0), rel.max(initial=0))) + 2
@@ -153,46 +150,40 @@ def _check_hits(hits: Any, n_relevant: Any) -> tuple[np.ndarray, np.ndarray]:
     h = np.asarray(hits)
     if h.ndim != 2 or (h.size and h.dtype.kind != "b"):
         raise DataError(
-            _hint(f"accuracy: hits must be a 2-D bool matrix (n_cases x K); got shape {h.shape}, dtype {h.dtype}.", "build it with hit_matrix(recs, relevant).")
+            f"accuracy: hits must be a 2-D bool matrix (n_cases x K); got shape {h.shape}, dtype {h.dtype}.", hint="build it with hit_matrix(recs, relevant)."
         )
     h = h.astype(bool)
     n_rel = np.asarray(n_relevant)
     if n_rel.ndim != 1 or len(n_rel) != len(h):
         raise DataError(
-            _hint(f"accuracy: hits has {len(h)} case(s) but n_relevant has shape {n_rel.shape}.", "give one count of relevant items per row of hits.")
+            f"accuracy: hits has {len(h)} case(s) but n_relevant has shape {n_rel.shape}.", hint="give one count of relevant items per row of hits."
         )
     if n_rel.size and (n_rel.dtype.kind not in "iuf" or not np.all(np.isfinite(n_rel)) or np.any(n_rel != np.round(n_rel))):
-        raise DataError(_hint(f"accuracy: n_relevant must hold whole counts; got {n_rel[:5].tolist()}...", "pass len(relevant) per case."))
+        raise DataError(f"accuracy: n_relevant must hold whole counts; got {n_rel[:5].tolist()}...", hint="pass len(relevant) per case.")
     n_rel = n_rel.astype(np.float64)
     if (n_rel < 1).any():
         raise DataError(
-            _hint(
-                f"accuracy: every case needs at least one relevant item; case {int(np.argmax(n_rel < 1))} has {n_rel[n_rel < 1][0]:g}.",
-                "leave cases without relevant items out of the evaluation (a split never makes them).",
-            )
+            f"accuracy: every case needs at least one relevant item; case {int(np.argmax(n_rel < 1))} has {n_rel[n_rel < 1][0]:g}.", hint="leave cases without relevant items out of the evaluation (a split never makes them)."
         )
     over = h.sum(axis=1) > n_rel
     if over.any():
         c = int(np.argmax(over))
         raise DataError(
-            _hint(
-                f"accuracy: case {c} has {int(h[c].sum())} hits but only {n_rel[c]:g} relevant item(s).",
-                "a ranked list must not repeat an item, and n_relevant must count every relevant item of the case.",
-            )
+            f"accuracy: case {c} has {int(h[c].sum())} hits but only {n_rel[c]:g} relevant item(s).", hint="a ranked list must not repeat an item, and n_relevant must count every relevant item of the case."
         )
     return h, n_rel
 
 
 def _check_n_items(n_items: Any) -> int:
     if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ConfigError(_hint(f"catalog_coverage: the 'n_items' parameter must be an int >= 1. Got {n_items!r} instead.", "pass the catalogue size."))
+        raise ConfigError(f"catalog_coverage: the 'n_items' parameter must be an int >= 1. Got {n_items!r} instead.", hint="pass the catalogue size.")
     return int(n_items)
 
 
 def _per_item(values: Any, what: str, fn: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in "iuf":
-        raise DataError(_hint(f"{fn}: {what} must be a 1-D numeric array, one value per item; got shape {arr.shape}, dtype {arr.dtype}.", None))
+        raise DataError(f"{fn}: {what} must be a 1-D numeric array, one value per item; got shape {arr.shape}, dtype {arr.dtype}.", hint=None)
     return arr.astype(np.float64)
 
 
@@ -215,10 +206,7 @@ def intra_list_diversity(recs: np.ndarray, features: np.ndarray) -> float:
     feats = np.asarray(features)
     if feats.ndim not in (1, 2) or (feats.ndim == 2 and feats.dtype.kind not in "iuf"):
         raise DataError(
-            _hint(
-                f"intra_list_diversity: features must be 1-D category codes or a 2-D numeric (n_items x d) array; got shape {feats.shape}, dtype {feats.dtype}.",
-                "pass a catalogue column's codes or content vectors.",
-            )
+            f"intra_list_diversity: features must be 1-D category codes or a 2-D numeric (n_items x d) array; got shape {feats.shape}, dtype {feats.dtype}.", hint="pass a catalogue column's codes or content vectors."
         )
     recs = _check_recs(recs, "intra_list_diversity", len(feats), "features")
     values = []
@@ -253,10 +241,7 @@ def item_probability(train_counts: np.ndarray, n_customers: int) -> np.ndarray:
     counts = _per_item(train_counts, "train_counts", "item_probability")
     if counts.size and (counts.min() < 0 or counts.max() > n_customers):
         raise DataError(
-            _hint(
-                f"item_probability: train_counts must lie in [0, n_customers={n_customers}]; got values in [{counts.min():g}, {counts.max():g}].",
-                "count distinct training customers per item, and pass the number of customers with any interaction.",
-            )
+            f"item_probability: train_counts must lie in [0, n_customers={n_customers}]; got values in [{counts.min():g}, {counts.max():g}].", hint="count distinct training customers per item, and pass the number of customers with any interaction."
         )
     return (counts + 1.0) / (n_customers + 1.0)
 
@@ -265,7 +250,7 @@ def novelty(recs: np.ndarray, p: np.ndarray) -> float:
     """Mean self-information of the recommended items, ``mean over (c, r) of -log2 p(L_c[r])``."""
     prob = _per_item(p, "p", "novelty")
     if prob.size and not ((prob > 0) & (prob <= 1)).all():
-        raise DataError(_hint("novelty: p must hold probabilities in (0, 1].", "compute it with item_probability(train_counts, n_customers)."))
+        raise DataError("novelty: p must hold probabilities in (0, 1].", hint="compute it with item_probability(train_counts, n_customers).")
     recs = _check_recs(recs, "novelty", len(prob), "p")
     items = recs[recs >= 0]
     return float(np.mean(-np.log2(prob[items]))) if len(items) else float("nan")

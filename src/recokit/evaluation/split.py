@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 from recokit.data import Dataset
 
 __all__ = [
@@ -139,10 +139,7 @@ class Split:
 def _check_repeat(repeat: str) -> None:
     if not isinstance(repeat, str) or repeat not in ("drop", "keep"):
         raise ConfigError(
-            _hint(
-                f"The 'repeat' parameter must be 'drop' or 'keep'. Got {repeat!r} instead.",
-                "'drop' evaluates new items only (recommendations exclude what the customer bought); 'keep' evaluates repeat purchases too.",
-            )
+            f"The 'repeat' parameter must be 'drop' or 'keep'. Got {repeat!r} instead.", hint="'drop' evaluates new items only (recommendations exclude what the customer bought); 'keep' evaluates repeat purchases too."
         )
 
 
@@ -153,12 +150,12 @@ def _check_fraction(value: float, name: str = "test_fraction") -> None:
 
 def _check_seed(seed: Any) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(_hint(f"The 'seed' parameter must be an int >= 0. Got {seed!r} instead.", "any fixed non-negative int, e.g. seed=0."))
+        raise ConfigError(f"The 'seed' parameter must be an int >= 0. Got {seed!r} instead.", hint="any fixed non-negative int, e.g. seed=0.")
 
 
 def _check_dataset(ds: Any, fn: str) -> None:
     if not isinstance(ds, Dataset):
-        raise ConfigError(_hint(f"{fn} expects a recokit.Dataset; got {type(ds).__name__}.", "wrap your table: Dataset(frame, ...)."))
+        raise ConfigError(f"{fn} expects a recokit.Dataset; got {type(ds).__name__}.", hint="wrap your table: Dataset(frame, ...).")
     if ds.n_interactions == 0:
         raise DataError(f"{fn}: the dataset has no interactions to split.")
 
@@ -168,11 +165,8 @@ def _require_training(train: Dataset, protocol: str, cutoff: dt.datetime | None)
     if train.n_interactions == 0:
         when = f" before the cut-off {cutoff:%Y-%m-%d %H:%M}" if cutoff is not None else ""
         raise DataError(
-            _hint(
-                f"{protocol} split: no interaction is left to train on{when}.",
-                "the data's timestamps leave nothing earlier than the test part: use more history, a smaller "
-                "test_fraction, or a non-temporal protocol.",
-            )
+            f"{protocol} split: no interaction is left to train on{when}.", hint="the data's timestamps leave nothing earlier than the test part: use more history, a smaller "
+                "test_fraction, or a non-temporal protocol."
         )
 
 
@@ -284,10 +278,7 @@ def temporal_split(
     _check_repeat(repeat)
     if not dataset.has_time:
         raise DataError(
-            _hint(
-                "temporal_split needs timestamps; this dataset has none.",
-                "build the Dataset with time_col=..., or use random_holdout / basket_completion_split.",
-            )
+            "temporal_split needs timestamps; this dataset has none.", hint="build the Dataset with time_col=..., or use random_holdout / basket_completion_split."
         )
     times = dataset.interactions["timestamp"].to_numpy().astype("datetime64[us]")
     if cutoff is None:
@@ -307,10 +298,7 @@ def temporal_split(
     in_test = times >= cut
     if not in_test.any() or in_test.all():
         raise DataError(
-            _hint(
-                f"temporal_split: the cut-off {cutoff_dt} leaves {'no' if not in_test.any() else 'every'} row for testing.",
-                f"choose a cut-off between {times.min()} and {times.max()}.",
-            )
+            f"temporal_split: the cut-off {cutoff_dt} leaves {'no' if not in_test.any() else 'every'} row for testing.", hint=f"choose a cut-off between {times.min()} and {times.max()}."
         )
     return _assemble(dataset, in_test, repeat, "temporal", 0, cutoff=cutoff_dt)
 
@@ -494,10 +482,10 @@ def _check_basket_completion_args(
     if temporal is None:
         temporal = dataset.has_time
     if temporal and not dataset.has_time:
-        raise DataError(_hint("basket_completion_split(temporal=True) needs timestamps.", "pass temporal=False for a seeded random choice."))
+        raise DataError("basket_completion_split(temporal=True) needs timestamps.", hint="pass temporal=False for a seeded random choice.")
     nb = dataset.n_baskets
     if nb < 2:
-        raise DataError(_hint(f"basket_completion_split: the dataset has {nb} basket(s); at least 2 are needed.", "give more data."))
+        raise DataError(f"basket_completion_split: the dataset has {nb} basket(s); at least 2 are needed.", hint="give more data.")
     return bool(temporal)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError, DataWarning, _hint
+from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
 from recokit.data import Dataset, item_label, ragged_ranges
 from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
@@ -251,10 +251,7 @@ class AssociationRules(Recommender):
     def _check_together(self) -> None:
         if self.approved_only and self.approved is None:
             raise ConfigError(
-                _hint(
-                    f"{_OWNER}(approved_only=True) needs the approved rules. Got approved=None.",
-                    "pass approved='approved_rules.csv' (or a list of (antecedent, consequent) pairs).",
-                )
+                f"{_OWNER}(approved_only=True) needs the approved rules. Got approved=None.", hint="pass approved='approved_rules.csv' (or a list of (antecedent, consequent) pairs)."
             )
 
     # -- fitting -------------------------------------------------------------------------------
@@ -276,12 +273,9 @@ class AssociationRules(Recommender):
         mined = basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
         if not (sizes[keep] >= 2).any():
             warnings.warn(
-                _hint(
-                    f"{_OWNER}: no basket has two or more items, so no rule can be mined; every score will be "
-                    "'no opinion' (NaN).",
-                    "baskets are orders (basket_col=...) or a customer's purchases of one day (time_col=...); "
-                    "without either, check the Dataset's basket definition.",
-                ),
+                f"{_OWNER}: no basket has two or more items, so no rule can be mined; every score will be "
+                "'no opinion' (NaN).\nHint: baskets are orders (basket_col=...) or a customer's purchases of one "
+                "day (time_col=...); without either, check the Dataset's basket definition.",
                 DataWarning,
                 stacklevel=3,
             )
@@ -507,7 +501,7 @@ class AssociationRules(Recommender):
         cat = self.dataset_.catalog
         if one_per not in cat.columns:
             raise ConfigError(
-                _hint(f"bundle(one_per={one_per!r}): the catalog has no column {one_per!r}.", f"choose one of {cat.columns}.")
+                f"bundle(one_per={one_per!r}): the catalog has no column {one_per!r}.", hint=f"choose one of {cat.columns}."
             )
         ranked = self.recommend(Query(items=[item_id], k=self.dataset_.n_items), backfill=False)
         groups = cat[one_per].to_list()
@@ -762,7 +756,7 @@ def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozen
                 raise DataError(f"{where}: {path} is not valid TOML: {exc}.") from None
             entries = doc.get("rule", [])
             if not isinstance(entries, list) or any(not isinstance(e, dict) for e in entries):
-                raise DataError(_hint(f"{where}: {path} must hold [[rule]] tables.", 'write [[rule]] antecedent = "B001" consequent = "H003".'))
+                raise DataError(f"{where}: {path} must hold [[rule]] tables.", hint='write [[rule]] antecedent = "B001" consequent = "H003".')
             pairs = []
             for n_rule, e in enumerate(entries, start=1):
                 if "antecedent" not in e or "consequent" not in e:
@@ -773,17 +767,17 @@ def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozen
             missing = [c for c in ("antecedent", "consequent") if c not in frame.columns]
             if missing:
                 raise DataError(
-                    _hint(f"{where}: {path} lacks the column(s) {missing}; it has {frame.columns}.", "use the columns of export_rules().")
+                    f"{where}: {path} lacks the column(s) {missing}; it has {frame.columns}.", hint="use the columns of export_rules()."
                 )
             pairs = [(a.split(SEP), c.split(SEP)) for a, c in frame.select("antecedent", "consequent").iter_rows() if a and c]
         else:
-            raise DataError(_hint(f"{where}: unsupported file type {path.suffix!r}.", "give a .csv or .toml file, or a list of pairs."))
+            raise DataError(f"{where}: unsupported file type {path.suffix!r}.", hint="give a .csv or .toml file, or a list of pairs.")
     elif isinstance(source, Iterable):
         pairs = []
         for pair in source:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise ConfigError(
-                    _hint(f"{where}: each rule must be an (antecedent, consequent) pair. Got {pair!r}.", "e.g. [('B001', 'H003')].")
+                    f"{where}: each rule must be an (antecedent, consequent) pair. Got {pair!r}.", hint="e.g. [('B001', 'H003')]."
                 )
             pairs.append((pair[0], pair[1]))
     else:
@@ -813,9 +807,6 @@ def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozen
     keys = [(side(a), side(c)) for a, c in pairs]
     if unknown:
         raise DataError(
-            _hint(
-                f"{where}: {len(unknown)} item id(s) unknown to the dataset, e.g. {unknown[:5]}.",
-                "fix the typo or delete the line: an unknown id could let a rule you meant to block through.",
-            )
+            f"{where}: {len(unknown)} item id(s) unknown to the dataset, e.g. {unknown[:5]}.", hint="fix the typo or delete the line: an unknown id could let a rule you meant to block through."
         )
     return keys

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError, _hint
+from recokit._errors import ConfigError, DataError
 from recokit.core import (
     Batch,
     Query,
@@ -74,7 +74,7 @@ def _as_weights(value: Any, param: str) -> dict[str, float] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        raise ConfigError(_hint(f"The '{param}' parameter of ContentBased must be a list of column names or a dict {{column: weight}}. Got the string {value!r}.", f"write {param}=[{value!r}]."))
+        raise ConfigError(f"The '{param}' parameter of ContentBased must be a list of column names or a dict {{column: weight}}. Got the string {value!r}.", hint=f"write {param}=[{value!r}].")
     if isinstance(value, Mapping):
         return {str(c): _check_weight("ContentBased", param, str(c), w) for c, w in value.items()}
     try:
@@ -252,10 +252,7 @@ class ContentBased(Recommender):
             for c in given or {}:
                 if c not in cat.columns:
                     raise DataError(
-                        _hint(
-                            f"ContentBased({name}=...): the catalog has no column {c!r}.",
-                            f"choose among {[x for x in cat.columns if x != 'item_id']}.",
-                        )
+                        f"ContentBased({name}=...): the catalog has no column {c!r}.", hint=f"choose among {[x for x in cat.columns if x != 'item_id']}."
                     )
                 if c == "item_id":
                     raise ConfigError(f"ContentBased({name}=...): 'item_id' is the product id, not an attribute.")
@@ -286,14 +283,11 @@ class ContentBased(Recommender):
             ok = dtype in (pl.Boolean, pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_numeric()
             if not ok:
                 raise DataError(
-                    _hint(
-                        f"ContentBased(columns=...): column {c!r} has type {dtype}, which is neither categorical nor numeric.",
-                        "cast it to a string or a number, or leave it out.",
-                    )
+                    f"ContentBased(columns=...): column {c!r} has type {dtype}, which is neither categorical nor numeric.", hint="cast it to a string or a number, or leave it out."
                 )
         for c in texts:
             if cat.schema[c] != pl.String:
-                raise DataError(_hint(f"ContentBased(text_columns=...): column {c!r} has type {cat.schema[c]}, not text.", "cast it to a string."))
+                raise DataError(f"ContentBased(text_columns=...): column {c!r} has type {cat.schema[c]}, not text.", hint="cast it to a string.")
         return cols, texts
 
     # -- fitting -----------------------------------------------------------------------------
@@ -412,17 +406,14 @@ class ContentBased(Recommender):
                 if explicit:
                     where = "there is no customer table" if cust is None else f"the customer table has no column {ccol!r}"
                     raise DataError(
-                        _hint(f"ContentBased(declared_mapping=...): {where}.", "build the Dataset with customers=... holding that column, or fix the mapping.")
+                        f"ContentBased(declared_mapping=...): {where}.", hint="build the Dataset with customers=... holding that column, or fix the mapping."
                     )
                 continue
             block = blocks.get(icol)
             if block is None or block.kind != "categorical":
                 if explicit:
                     raise ConfigError(
-                        _hint(
-                            f"ContentBased(declared_mapping=...): {ccol!r} is mapped to catalogue column {icol!r}, which is not a categorical attribute of the model.",
-                            f"categorical attributes: {[b.column for b in self.blocks_ if b.kind == 'categorical']}.",
-                        )
+                        f"ContentBased(declared_mapping=...): {ccol!r} is mapped to catalogue column {icol!r}, which is not a categorical attribute of the model.", hint=f"categorical attributes: {[b.column for b in self.blocks_ if b.kind == 'categorical']}."
                     )
                 continue
             self.declared_columns_[ccol] = icol
@@ -720,7 +711,7 @@ class ContentBased(Recommender):
         if s.dtype == pl.Boolean:
             return s.fill_null(False).to_numpy().astype(bool)
         if not s.dtype.is_numeric():
-            raise DataError(_hint(f"ContentBased: stock column {col!r} must be numeric or boolean; got {s.dtype}.", "cast it, or pass stock_column=None."))
+            raise DataError(f"ContentBased: stock column {col!r} must be numeric or boolean; got {s.dtype}.", hint="cast it, or pass stock_column=None.")
         return (s.cast(pl.Float64).fill_null(0.0).fill_nan(0.0) > 0).to_numpy()
 
     def alternatives(
@@ -790,7 +781,7 @@ class ContentBased(Recommender):
         if in_stock_only:
             source = dataset if dataset is not None else ds
             if dataset is not None and dataset.item_ids != ds.item_ids:
-                raise DataError(_hint("alternatives(dataset=...): the dataset's items differ from the fitted ones.", "use fitted.with_catalog(new_catalog)."))
+                raise DataError("alternatives(dataset=...): the dataset's items differ from the fitted ones.", hint="use fitted.with_catalog(new_catalog).")
             stock = self._in_stock(source)
             if stock is not None:
                 allowed &= stock

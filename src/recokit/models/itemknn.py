@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
 from recokit.data import Dataset
@@ -247,7 +247,7 @@ class ItemKNN(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
         if self.half_life_days is not None and not dataset.has_time:
-            raise DataError(_hint("ItemKNN(half_life_days=...) needs timestamps.", "build the Dataset with time_col=..., or drop half_life_days."))
+            raise DataError("ItemKNN(half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..., or drop half_life_days.")
         ui = dataset.user_items
         n_items = dataset.n_items
         self.n_customers_ = dataset.n_customers

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, group_codes
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
@@ -78,7 +78,7 @@ class Popularity(Recommender):
         timed = self.window_days is not None or self.half_life_days is not None
         if timed and not dataset.has_time:
             raise DataError(
-                _hint("Popularity(window_days=..., half_life_days=...) needs timestamps.", "build the Dataset with time_col=...")
+                "Popularity(window_days=..., half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..."
             )
         w = inter["weight"].to_numpy() if self.count == "quantity" else np.ones(inter.height)
         if timed:
@@ -100,10 +100,7 @@ class Popularity(Recommender):
         if self.by is not None:
             if self.by not in dataset.catalog.columns:
                 raise DataError(
-                    _hint(
-                        f"Popularity(by={self.by!r}): the catalog has no column {self.by!r}.",
-                        f"choose one of {dataset.catalog.columns}.",
-                    )
+                    f"Popularity(by={self.by!r}): the catalog has no column {self.by!r}.", hint=f"choose one of {dataset.catalog.columns}."
                 )
             self.groups_, self.group_names_ = group_codes(dataset.catalog[self.by])
         self.as_of_ = dataset.last_time

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recokit._errors import DataError, _hint
+from recokit._errors import DataError
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 from recokit.params import Boolean, InstanceOf, Interval, param
@@ -172,11 +172,11 @@ class Renewal(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
         if not dataset.has_time:
-            raise DataError(_hint("Renewal needs purchase timestamps.", "build the Dataset with time_col=..."))
+            raise DataError("Renewal needs purchase timestamps.", hint="build the Dataset with time_col=...")
         col = self.category_column
         if col not in dataset.catalog.columns:
             raise DataError(
-                _hint(f"Renewal(category_column={col!r}): the catalog has no column {col!r}.", f"choose one of {[c for c in dataset.catalog.columns if c != 'item_id']}.")
+                f"Renewal(category_column={col!r}): the catalog has no column {col!r}.", hint=f"choose one of {[c for c in dataset.catalog.columns if c != 'item_id']}."
             )
         cats = dataset.catalog[col].cast(pl.String)
         names = sorted(cats.drop_nulls().unique().to_list())
@@ -189,7 +189,7 @@ class Renewal(Recommender):
         if "event" in inter.columns:
             inter = inter.filter(pl.col("event") == self.event)
             if inter.height == 0:
-                raise DataError(_hint(f"Renewal: no interaction has event type {self.event!r}.", "pass event=... naming the purchase event of your data."))
+                raise DataError(f"Renewal: no interaction has event type {self.event!r}.", hint="pass event=... naming the purchase event of your data.")
         ev = (
             inter.select(
                 pl.col("customer_idx"),

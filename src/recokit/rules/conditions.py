@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from recokit._errors import RuleError, _hint
+from recokit._errors import RuleError
 
 if TYPE_CHECKING:
     from recokit.rules.rule import Rule
@@ -38,10 +38,7 @@ def check_text(rule: Rule, field: str, value: Any, optional: bool = False) -> No
         return
     if not isinstance(value, str) or not value.strip():
         raise RuleError(
-            _hint(
-                f"rule {rule.name!r} ({rule.kind}): '{field}' must be a non-empty string. Got {value!r} instead.",
-                f"write it as text, e.g. {field} = \"category = 'bike'\".",
-            )
+            f"rule {rule.name!r} ({rule.kind}): '{field}' must be a non-empty string. Got {value!r} instead.", hint=f"write it as text, e.g. {field} = \"category = 'bike'\"."
         )
 
 
@@ -64,10 +61,7 @@ def parse(rule: Rule, field: str, text: str | None) -> pl.Expr | None:
         return pl.sql_expr(text)
     except Exception as exc:  # polars raises several SQL error types
         raise RuleError(
-            _hint(
-                f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} does not parse as an SQL condition: {exc}",
-                "write a condition over catalogue columns, e.g. \"category = 'bike' AND stock > 0\".",
-            )
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} does not parse as an SQL condition: {exc}", hint="write a condition over catalogue columns, e.g. \"category = 'bike' AND stock > 0\"."
         ) from None
 
 
@@ -78,10 +72,7 @@ def evaluate(rule: Rule, field: str, catalog: pl.DataFrame) -> np.ndarray:
     missing = [c for c in expr.meta.root_names() if c not in catalog.columns]
     if missing:
         raise RuleError(
-            _hint(
-                f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} uses unknown column(s) {missing}.",
-                f"the catalogue's columns are {catalog.columns}.",
-            )
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} uses unknown column(s) {missing}.", hint=f"the catalogue's columns are {catalog.columns}."
         )
     try:
         out = catalog.select(expr.alias("__m")).to_series()
@@ -89,10 +80,7 @@ def evaluate(rule: Rule, field: str, catalog: pl.DataFrame) -> np.ndarray:
         raise RuleError(f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} cannot be evaluated on the catalogue: {exc}") from None
     if out.dtype != pl.Boolean:
         raise RuleError(
-            _hint(
-                f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} gives {out.dtype} values, not true/false.",
-                "compare it with something, e.g. \"stock > 0\".",
-            )
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} gives {out.dtype} values, not true/false.", hint="compare it with something, e.g. \"stock > 0\"."
         )
     if len(out) == 1 and catalog.height != 1:  # a constant such as "1 = 1"
         out = pl.Series([out[0]] * catalog.height, dtype=pl.Boolean)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from recokit._errors import RuleError, _hint
+from recokit._errors import RuleError
 from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler
 from recokit.rules.rule import Report, Rule, register
@@ -46,13 +46,10 @@ class RequireConsent(Rule):
         if customers is None:
             return  # checked when fitted on a Dataset (a bare catalogue has no customers)
         if self.column not in customers.columns:
-            raise RuleError(_hint(f"rule {self.name!r} (require_consent): the customers table has no column {self.column!r}.", f"its columns are {customers.columns}."))
+            raise RuleError(f"rule {self.name!r} (require_consent): the customers table has no column {self.column!r}.", hint=f"its columns are {customers.columns}.")
         if customers.schema[self.column] != pl.Boolean:
             raise RuleError(
-                _hint(
-                    f"rule {self.name!r} (require_consent): column {self.column!r} must be true/false (Boolean). Got {customers.schema[self.column]}.",
-                    "cast it to Boolean in the customers table.",
-                )
+                f"rule {self.name!r} (require_consent): column {self.column!r} must be true/false (Boolean). Got {customers.schema[self.column]}.", hint="cast it to Boolean in the customers table."
             )
         c.out.consent = self
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from recokit._errors import RuleError, _hint
+from recokit._errors import RuleError
 from recokit.data import group_codes
 from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler, Limit
@@ -45,7 +45,7 @@ class MaxPerGroup(Rule):
 
     def compile(self, c: Compiler) -> None:
         if self.column not in c.catalog.columns:
-            raise RuleError(_hint(f"rule {self.name!r} (max_per_group): unknown column {self.column!r}.", f"the catalogue's columns are {c.catalog.columns}."))
+            raise RuleError(f"rule {self.name!r} (max_per_group): unknown column {self.column!r}.", hint=f"the catalogue's columns are {c.catalog.columns}.")
         codes, names = group_codes(c.catalog[self.column])
         c.out.limits.append(Limit(self, codes, int(self.n), names))
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from recokit._errors import RuleError, _hint
+from recokit._errors import RuleError
 from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler, PinSlots
 from recokit.rules.rule import Report, Rule, register
@@ -41,7 +41,7 @@ class Pin(Rule):
     def __post_init__(self) -> None:
         if isinstance(self.items, (str, bytes)) or not isinstance(self.items, (list, tuple, np.ndarray)) or len(self.items) == 0:
             n = self.name or "pin"
-            raise RuleError(_hint(f"rule {n!r} (pin): 'items' must be a non-empty list of item ids. Got {self.items!r} instead.", 'write items = ["P0001"].'))
+            raise RuleError(f"rule {n!r} (pin): 'items' must be a non-empty list of item ids. Got {self.items!r} instead.", hint='write items = ["P0001"].')
         object.__setattr__(self, "items", tuple(np.asarray(self.items).tolist() if isinstance(self.items, np.ndarray) else self.items))
         self._setup()
         if not conditions.is_int(self.position) or self.position < 1:
@@ -60,7 +60,7 @@ class Pin(Rule):
             ids = c.item_ids
             unknown = [i for i in self.items if ids.get(i) is None]
         if unknown:
-            raise RuleError(_hint(f"rule {self.name!r} (pin): unknown item id(s) {unknown[:5]}.", "pin items of the catalogue (check the spelling and type of the ids)."))
+            raise RuleError(f"rule {self.name!r} (pin): unknown item id(s) {unknown[:5]}.", hint="pin items of the catalogue (check the spelling and type of the ids).")
         if c.item_ids is not None:
             c.out.pins.append(PinSlots(self, c.item_ids.index(self.items), int(self.position)))
 

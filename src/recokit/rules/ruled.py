@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError
 from recokit.core import (
     Batch,
     Query,
@@ -104,7 +104,7 @@ class Ruled(Recommender):
         self._check_fitted()
         if isinstance(data, Dataset):
             if data.item_ids != self.dataset_.item_ids:
-                raise ConfigError(_hint("Ruled.refresh: the dataset's items differ from the fitted ones.", "refit when the catalogue gains or loses products."))
+                raise ConfigError("Ruled.refresh: the dataset's items differ from the fitted ones.", hint="refit when the catalogue gains or loses products.")
             ds = data
         else:
             ds = self.dataset_.with_catalog(data)

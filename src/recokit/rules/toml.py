@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import polars as pl
 
-from recokit._errors import RuleError, _hint
+from recokit._errors import RuleError
 from recokit.data import normalise_ids, to_frame
 from recokit.rules.rule import RULE_TYPES, Rule
 from recokit.rules.ruleset import RuleSet
@@ -28,24 +28,24 @@ def _rule_from_table(pos: int, table: Any) -> Rule:
         raise RuleError(f"{where}: expected a [[rule]] table. Got {table!r}.")
     name = table.get("name")
     if name is None:
-        raise RuleError(_hint(f"{where}: missing field 'name'.", 'give every rule a name, e.g. name = "in stock only".'))
+        raise RuleError(f"{where}: missing field 'name'.", hint='give every rule a name, e.g. name = "in stock only".')
     if not isinstance(name, str) or not name.strip():
         raise RuleError(f"{where}: 'name' must be a non-empty string. Got {name!r} instead.")
     where = f"rule {name!r}"
     kind = table.get("type")
     if kind is None:
-        raise RuleError(_hint(f"{where}: missing field 'type'.", f"one of {sorted(RULE_TYPES)}."))
+        raise RuleError(f"{where}: missing field 'type'.", hint=f"one of {sorted(RULE_TYPES)}.")
     if kind not in RULE_TYPES:
-        raise RuleError(_hint(f"{where}: unknown rule type {kind!r}.", f"known types: {sorted(RULE_TYPES)}."))
+        raise RuleError(f"{where}: unknown rule type {kind!r}.", hint=f"known types: {sorted(RULE_TYPES)}.")
     cls = RULE_TYPES[kind]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     extra = sorted(set(table) - set(fields) - {"type"})
     if extra:
-        raise RuleError(_hint(f"{where} ({kind}): unknown field(s) {extra}.", f"a {kind} rule takes {sorted(set(fields) - {'name'})}."))
+        raise RuleError(f"{where} ({kind}): unknown field(s) {extra}.", hint=f"a {kind} rule takes {sorted(set(fields) - {'name'})}.")
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     missing = [n for n in required if n not in table]
     if missing:
-        raise RuleError(_hint(f"{where} ({kind}): missing field(s) {missing}.", f"a {kind} rule needs {required}."))
+        raise RuleError(f"{where} ({kind}): missing field(s) {missing}.", hint=f"a {kind} rule needs {required}.")
     args = {k: v for k, v in table.items() if k != "type"}
     return cls(**args)
 
@@ -71,14 +71,14 @@ def parse_rules(text: str, catalog: Any = None, *, source: str = "rules") -> Rul
     extra = sorted(set(doc) - {"rule", "purchase_event"})
     if extra:
         raise RuleError(
-            _hint(f"{source}: unknown top-level key(s) {extra}.", "a rules file holds [[rule]] tables and, optionally, purchase_event.")
+            f"{source}: unknown top-level key(s) {extra}.", hint="a rules file holds [[rule]] tables and, optionally, purchase_event."
         )
     purchase_event = doc.get("purchase_event", "purchase")
     if not isinstance(purchase_event, str) or not purchase_event:
         raise RuleError(f"{source}: purchase_event must be a non-empty string (the event type of a purchase). Got {purchase_event!r}.")
     tables = doc.get("rule")
     if not isinstance(tables, list) or not tables:
-        raise RuleError(_hint(f"{source}: no rules found.", 'write each rule as a [[rule]] table with name = "..." and type = "...".'))
+        raise RuleError(f"{source}: no rules found.", hint='write each rule as a [[rule]] table with name = "..." and type = "...".')
     rules = RuleSet([_rule_from_table(i, t) for i, t in enumerate(tables, start=1)], purchase_event=purchase_event)
     if catalog is not None:
         rules.validate(catalog)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, _hint
+from recokit._errors import ConfigError
 from recokit.datasets.synthetic.calendar import build_calendar
 from recokit.datasets.synthetic.catalogue import catalog
 from recokit.datasets.synthetic.orders import interactions_table
@@ -66,19 +66,15 @@ def _check_params(n_customers: Any, seed: Any, start: Any, days: Any) -> _dt.dat
         return isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
 
     if not is_int(n_customers) or n_customers < 1:
-        raise ConfigError(_hint(f"n_customers must be an int >= 1. Got {n_customers!r}.",
-                                "pass the number of customers to simulate, e.g. n_customers=5000."))
+        raise ConfigError(f"n_customers must be an int >= 1. Got {n_customers!r}.", hint="pass the number of customers to simulate, e.g. n_customers=5000.")
     if not is_int(seed) or seed < 0:
-        raise ConfigError(_hint(f"seed must be an int >= 0. Got {seed!r}.",
-                                "any non-negative integer works; the same seed gives the same data."))
+        raise ConfigError(f"seed must be an int >= 0. Got {seed!r}.", hint="any non-negative integer works; the same seed gives the same data.")
     if not is_int(days) or days < 1:
-        raise ConfigError(_hint(f"days must be an int >= 1. Got {days!r}.",
-                                "pass the length of the sales history in days, e.g. days=730."))
+        raise ConfigError(f"days must be an int >= 1. Got {days!r}.", hint="pass the length of the sales history in days, e.g. days=730.")
     if isinstance(start, _dt.datetime):
         start = start.date()
     if not isinstance(start, _dt.date):
-        raise ConfigError(_hint(f"start must be a datetime.date. Got {start!r}.",
-                                "e.g. start=datetime.date(2024, 1, 1)."))
+        raise ConfigError(f"start must be a datetime.date. Got {start!r}.", hint="e.g. start=datetime.date(2024, 1, 1).")
     return start
 
 
