@@ -92,3 +92,31 @@ def test_ids_of_the_wrong_kind_are_a_clear_error_not_a_silent_cold_start():
     # an unknown id of the right kind stays a cold start, in both paths
     assert model.recommend_many([1, 999], k=2).filter(pl.col("customer_id") == 999).height == 2
     assert len(model.recommend(Query(customer_id=999, k=2))) == 2
+
+
+def test_capabilities_are_protocols_not_base_methods():
+    """Optional capabilities are checked with isinstance on a protocol; the base does not pretend
+    to have them (no method that raises NotImplementedError)."""
+    from recokit.core import Forgetful, Updatable
+
+    assert not hasattr(recokit.Recommender, "partial_fit") and not hasattr(recokit.Recommender, "forget")
+    for cls in (recokit.Popularity, recokit.ItemKNN, recokit.AssociationRules, recokit.Renewal):
+        assert not isinstance(cls(), Updatable) and not isinstance(cls(), Forgetful)
+
+    class Growing(recokit.Popularity):
+        def partial_fit(self, dataset):
+            return self
+
+    assert isinstance(Growing(), Updatable) and not isinstance(Growing(), Forgetful)
+
+
+def test_a_model_missing_a_required_hook_fails_when_built():
+    class NoReasons(recokit.Recommender):
+        def _fit(self, dataset):
+            pass
+
+        def _score(self, batch):
+            raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoReasons()

@@ -2,6 +2,7 @@
 :class:`Batch`, the :class:`ScoreBlock` models return, results, and the only top-k."""
 
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
+from recokit.core.capabilities import Forgetful, Updatable
 from recokit.core.query import Query
 from recokit.core.recommender import Recommender, clone
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
@@ -11,6 +12,7 @@ __all__ = [
     "BACKFILL_REASON",
     "PINNED_REASON",
     "Batch",
+    "Forgetful",
     "Query",
     "Recommendation",
     "Recommendations",
@@ -19,6 +21,7 @@ __all__ = [
     "ScoreBlock",
     "Selection",
     "Source",
+    "Updatable",
     "clone",
     "densify",
     "indicator",
