@@ -1,0 +1,28 @@
+"""The kit's test-only dependencies, imported on demand with a clear error when absent."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from recokit._errors import RecokitError, _hint
+
+
+class DependencyError(RecokitError, ImportError):
+    """recokit.testing was used without its test-only dependencies (pytest, hypothesis)."""
+
+
+def require_dev() -> tuple[ModuleType, tuple[Any, ModuleType]]:
+    """``pytest, (hypothesis.given, hypothesis.strategies)``, or a :class:`DependencyError`."""
+    try:
+        import pytest
+        from hypothesis import given
+        from hypothesis import strategies as st
+    except ImportError as exc:
+        raise DependencyError(
+            _hint(
+                f"recokit.testing needs pytest and hypothesis: pip install 'recokit[dev]' ({exc.name or exc} is missing).",
+                "the conformance kit is for test suites; install the dev extra where the tests run.",
+            )
+        ) from exc
+    return pytest, (given, st)
