@@ -10,7 +10,7 @@ Examples
 --------
 >>> from recokit.testing import planted
 >>> planted().dataset
-Dataset(customers=48, items=16, interactions=336, baskets=96, time=yes)
+Dataset(customers=32, items=16, interactions=224, baskets=64, time=yes)
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ that learnt the groups ranks it first; a model that did not is right by chance o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +39,9 @@ class Planted:
     """
 
     dataset: Dataset
-    held_out: dict[Hashable, Hashable]
-    group_of_item: dict[Hashable, str]
-    group_of_customer: dict[Hashable, str]
+    held_out: dict[str, str]
+    group_of_item: dict[str, str]
+    group_of_customer: dict[str, str]
 
     @property
     def chance(self) -> float:
@@ -57,7 +56,7 @@ def _check(name: str, value: int, low: int) -> None:
         raise ConfigError(_hint(f"planted({name}=...) must be an int >= {low}. Got {value!r}.", f"pass {name}={max(low, 2)} or more."))
 
 
-def planted(n_groups: int = 2, customers_per_group: int = 24, items_per_group: int = 8, *, seed: int = 0) -> Planted:
+def planted(n_groups: int = 2, customers_per_group: int = 16, items_per_group: int = 8, *, seed: int = 0) -> Planted:
     """Build the planted dataset (deterministic: the same arguments give the same data).
 
     Item ``j`` belongs to group ``j % n_groups`` (groups interleave, so catalogue order favours

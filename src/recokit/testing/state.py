@@ -70,8 +70,8 @@ def _array(x: np.ndarray) -> str:
 def _frame(x: pl.DataFrame) -> str:
     head = repr((x.shape, list(x.schema.items()))).encode()
     try:
-        rows = x.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy().tobytes() if x.width else b""
-    except Exception:  # a dtype polars cannot hash (Object): fall back to the values
+        rows = x.hash_rows(seed=0).to_numpy().tobytes() if x.width else b""
+    except pl.exceptions.PolarsError:  # a dtype polars cannot hash (Object): the values themselves
         rows = repr(x.rows()).encode()
     return _digest(head, rows)
 
@@ -130,8 +130,8 @@ def fingerprint(obj: Any) -> dict[str, str]:
     Examples
     --------
     >>> from recokit import Popularity
-    >>> from recokit.datasets import sports_shop
-    >>> model = Popularity().fit(sports_shop(200, seed=1))
+    >>> from recokit.testing import planted
+    >>> model = Popularity().fit(planted().dataset)
     >>> before = fingerprint(model)
     >>> fingerprint(model) == before
     True
@@ -157,16 +157,17 @@ def lazy_fill(key: str, before: dict[str, str]) -> bool:
 def _clone_param(value: Any) -> Any:
     if isinstance(value, Recommender):
         return clone(value)
-    if isinstance(value, dict):
-        return type(value)((k, _clone_param(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
+    if type(value) is dict:
+        return {k: _clone_param(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
         return type(value)(_clone_param(v) for v in value)
-    return value
+    return value  # any other value is given as is, as type(model)(**params) would
 
 
 def clone(model: Recommender) -> Recommender:
     """An unfitted model with the same configuration: ``model.clone()`` when the model has one,
-    else ``type(model)(**params)`` with nested models cloned too (never shared).
+    else ``type(model)(**params)`` with nested models cloned too (never shared; the dicts, lists
+    and tuples that hold them are new, every other parameter value is passed as is).
 
     Examples
     --------
