@@ -12,6 +12,8 @@ import doctest
 import io
 import os
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -37,12 +39,17 @@ def test_doctest_examples(path):
 def test_python_blocks_run(path):
     # blocks written as ">>>" sessions are doctests, run by test_doctest_examples
     blocks = [code for marker, code in BLOCK.findall(path.read_text()) if not marker and not code.lstrip().startswith(">>>")]
-    namespace: dict = {"__name__": "__docs__"}
+    # a real module, so that classes defined in the docs (dataclasses, models) can resolve their
+    # module; the blocks run as a user's script would (no inherited __future__ flags)
+    module = types.ModuleType("__docs__")
+    namespace = module.__dict__
     cwd = os.getcwd()
+    sys.modules["__docs__"] = module
     try:
         os.chdir(ROOT)
         with contextlib.redirect_stdout(io.StringIO()):
             for code in blocks:
-                exec(compile(code, str(path), "exec"), namespace)  # the project's own docs, not user input
+                exec(compile(code, str(path), "exec", dont_inherit=True), namespace)  # the project's own docs, not user input
     finally:
         os.chdir(cwd)
+        sys.modules.pop("__docs__", None)

@@ -23,16 +23,21 @@ from recokit import (
     ScoreBlock,
 )
 from recokit.hybrid import _ranks
-
-from contract import RecommenderContract
+from recokit.testing import RecommenderContract
 
 
 class TestBlendContract(RecommenderContract):
+    learns_from = ("history", "context")
+    expected_hit_rate = 0.9  # measured 1.0 on the planted dataset
+
     def make_model(self):
         return Hybrid({"rules": AssociationRules(), "content": ContentBased(), "best": Popularity()}, weights={"best": 0.3})
 
 
 class TestRRFContract(RecommenderContract):
+    learns_from = ("history", "context")
+    expected_hit_rate = 0.9  # measured 1.0 on the planted dataset
+
     def make_model(self):
         return Hybrid([AssociationRules(), Popularity(half_life_days=60)], method="rrf")
 
@@ -40,11 +45,17 @@ class TestRRFContract(RecommenderContract):
 class TestHomeBlendContract(RecommenderContract):
     """Components whose batch scores come back sparse (ItemKNN) or time-dependent (Renewal)."""
 
+    learns_from = ("history", "context")
+    expected_hit_rate = 0.9  # measured 1.0 on the planted dataset
+
     def make_model(self):
         return Hybrid({"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trend": Popularity(half_life_days=30)})
 
 
 class TestCascadeContract(RecommenderContract):
+    learns_from = ("history", "context")
+    expected_hit_rate = 0.9  # measured 1.0 on the planted dataset
+
     def make_model(self):
         return Hybrid({"rules": AssociationRules(), "best": Popularity()}, method="cascade")
 

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from implicit.nearest_neighbours import CosineRecommender
 
 from recokit import ConfigError, DataError, Dataset, ItemKNN, Query, RecokitError
-
-from contract import RecommenderContract
+from recokit.testing import RecommenderContract
 
 # implicit warns about converting its own internal COO matrix when called directly here
 pytestmark = pytest.mark.filterwarnings("ignore:Method expects CSR input")
@@ -29,6 +28,9 @@ def shop_or_small():
 
 
 class _Base(RecommenderContract):
+    learns_from = ("history", "context")
+    expected_hit_rate = 0.9  # every similarity: measured 1.0 on the planted dataset
+
     def make_dataset(self):
         return shop_or_small()
 

@@ -8,13 +8,15 @@ import polars as pl
 import pytest
 
 from recokit import ConfigError, DataError, Dataset, Query, Renewal
-
-from contract import RecommenderContract
+from recokit.testing import RecommenderContract
 
 DAY = dt.timedelta(days=1)
 
 
 class TestRenewalContract(RecommenderContract):
+    learns_from = None
+    learns_why_not = "renewal timing of repeat purchases: the planted shop has none, so Renewal has no opinion there (back-fill only)"
+
     def make_model(self):
         return Renewal()
 

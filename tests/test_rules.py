@@ -7,6 +7,7 @@ filters and plain Python), not by the code under test.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,7 @@ from recokit.rules import (
     load_rules,
     parse_rules,
 )
-
-from contract import RecommenderContract
+from recokit.testing import RecommenderContract, planted
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "sports_shop_rules.toml"
@@ -169,6 +169,13 @@ def hard_rules(cap=2, renew=180, within=None):
 # contract: Ruled is a Recommender like any other
 # ------------------------------------------------------------------------------------------
 class TestRuledContract(RecommenderContract):
+    learns_from = None
+    learns_why_not = "Ruled(Popularity()): business rules over the best sellers, one list for everyone"
+
+    def make_planted(self):
+        p = planted()
+        ds = p.dataset
+        return replace(p, dataset=ds.with_catalog(ds.catalog.with_columns(eco_label=pl.Series([i % 2 == 0 for i in range(ds.n_items)]))))
     def make_dataset(self):
         return make_shop(1, n_items=40, n_customers=30, n_rows=200)
 
