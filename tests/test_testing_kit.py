@@ -23,6 +23,7 @@ from recokit import (
     RecokitError,
     ScoreBlock,
 )
+from recokit.testing import DependencyError as KitDependencyError
 from recokit.testing import (
     RecommenderContract,
     clone,
@@ -31,7 +32,6 @@ from recokit.testing import (
     same_params,
 )
 from recokit.testing.contract import PlantedFitError
-from recokit.testing import DependencyError as KitDependencyError
 from recokit.testing.state import lazy_fill
 
 
