@@ -120,3 +120,12 @@ def test_a_model_missing_a_required_hook_fails_when_built():
 
     with pytest.raises(TypeError, match="abstract"):
         NoReasons()
+
+
+@pytest.mark.parametrize("cls", [recokit.Hybrid, recokit.Ruled, recokit.Popularity, recokit.ItemKNN, recokit.AssociationRules,
+                                 recokit.ContentBased, recokit.Renewal, recokit.ALS, recokit.BPR])
+def test_no_class_overrides_the_public_request_methods(cls):
+    """The request pipeline is written once, in the base: composites and models implement stages."""
+    for name in ("recommend", "recommend_many", "explain", "score", "fit"):
+        owner = next(k for k in cls.__mro__ if name in k.__dict__)
+        assert owner is recokit.Recommender, f"{cls.__name__}.{name} is overridden in {owner.__name__}"
