@@ -47,7 +47,7 @@ from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
-from recokit.models.content import _Block
+from recokit.models.content import ColumnBlock
 from recokit.rules import (
     Boost,
     Bury,
@@ -77,7 +77,7 @@ MODELS: dict[str, type[Recommender]] = {
 #: The only dataclasses a saved file may name: the business rules and ContentBased's column blocks.
 DATACLASSES: dict[str, type] = {
     **{c.__name__: c for c in (Boost, Bury, ExcludeOwned, Filter, MaxPerGroup, OnePerGroup, Pin, RequireConsent)},
-    "ContentBased._Block": _Block,
+    "ContentBased._Block": ColumnBlock,
 }
 _DATACLASS_NAMES = {c: n for n, c in DATACLASSES.items()}
 _SPARSE = {
