@@ -39,7 +39,7 @@ from recokit.core import (
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
-__all__ = ["ContentBased"]
+__all__ = ["ColumnBlock", "ContentBased"]
 
 #: (pair, source feature) products computed at once when explaining (bounds memory)
 _PAIR_CHUNK = 1 << 20
@@ -56,7 +56,13 @@ DEFAULT_DECLARED_MAPPING: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class _Block:
+class ColumnBlock:
+    """Where one catalogue column's features sit in the item vectors (columns ``start:stop``).
+
+    Part of a fitted ContentBased's state; saved files name it ``"ContentBased._Block"``
+    (its name in format version 1, kept so older files load).
+    """
+
     column: str
     kind: str  # 'categorical' | 'price' | 'numeric' | 'text'
     start: int
@@ -300,13 +306,13 @@ class ContentBased(Recommender):
 
     def _encode_columns(
         self, cat: pl.DataFrame, n: int, cols: dict[str, float], texts: dict[str, float]
-    ) -> tuple[list[sp.csr_array], list[_Block], list[str]]:
-        """Each used column as a unit-row block (items x its features), its :class:`_Block` and
+    ) -> tuple[list[sp.csr_array], list[ColumnBlock], list[str]]:
+        """Each used column as a unit-row block (items x its features), its :class:`ColumnBlock` and
         its feature names; columns without a feature or with weight 0 are left out."""
         from recokit.adapters.sklearn import tfidf_matrix
 
         parts: list[sp.csr_array] = []
-        blocks: list[_Block] = []
+        blocks: list[ColumnBlock] = []
         names: list[str] = []
         start = 0
 
@@ -315,7 +321,7 @@ class ContentBased(Recommender):
             if m.shape[1] == 0 or weight == 0:
                 return
             parts.append(_unit_rows(m))
-            blocks.append(_Block(column, kind, start, start + m.shape[1], weight))
+            blocks.append(ColumnBlock(column, kind, start, start + m.shape[1], weight))
             names.extend(labels)
             start += m.shape[1]
 
@@ -355,7 +361,7 @@ class ContentBased(Recommender):
         return "categorical", m, [f"{c}={v}" for v in levels]
 
     def _fit_vectors(
-        self, dataset: Dataset, parts: list[sp.csr_array], blocks: list[_Block], names: list[str], cols: dict[str, float]
+        self, dataset: Dataset, parts: list[sp.csr_array], blocks: list[ColumnBlock], names: list[str], cols: dict[str, float]
     ) -> None:
         """The item vectors from the column blocks, and what explanations need about features."""
         cat = dataset.catalog

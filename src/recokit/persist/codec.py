@@ -1,39 +1,25 @@
-"""Save a fitted model to a directory and load it in another process -- without pickle.
+"""Values to JSON and back: the tagged encoding of a model's parameters and fitted state.
 
-A nightly job fits the models; the web processes that serve them all day load them from disk.
-:func:`save` writes a directory (format described in ``docs/persistence.md``)::
-
-    model/
-      model.json         format version, recokit version, every model's class name, its full
-                         constructor parameters and a tagged description of its fitted state
-      arrays.npz         every numpy array (sparse matrices as their CSR/CSC/COO components)
-      frames/f<n>.parquet  every polars DataFrame / Series (catalogue, interactions, rules table)
-
-:func:`load` rebuilds the model. Nothing read from the files is ever executed or imported: class
-names are looked up in an explicit registry of recokit's own classes, arrays are read with
-``allow_pickle=False``, and anything unknown, missing or tampered with raises
-:class:`~recokit.PersistError` saying what and where.
-
-The fitted :class:`~recokit.Dataset` is saved once even when several nested models share it
-(a hybrid's components, a :class:`~recokit.Ruled` model and its fallback); after loading they
-share one Dataset object again, as they did when fitted.
+:class:`Writer` turns a model (and every model, Dataset, rule set, array and frame it holds) into
+JSON-able tagged values, collecting numpy arrays and polars frames on the side for the caller to
+write; :class:`Reader` rebuilds them from the parsed ``model.json``, the opened ``arrays.npz``
+and the Parquet files under ``frames/``. The tags are listed in ``docs/persistence.md``.
 
 Models are encoded generically: every attribute of the model that is not a constructor
 parameter (fitted state ends with ``_``; some models keep private ``_x`` arrays) is encoded by
 type. A model holding an object of another library (ALS/BPR keep implicit's model) provides two
 small hooks, ``_get_state() -> dict`` (the attributes to save) and ``_set_state(state)`` (set them
-and rebuild the rest). An attribute of any other type makes :func:`save` fail with an error
-naming the attribute and its type, so a new model with unsupported state fails in the tests.
+and rebuild the rest). An attribute of any other type makes saving fail with an error naming the
+attribute and its type, so a new model with unsupported state fails in the tests.
+
+Nothing read is executed or imported: classes come from :mod:`recokit.persist.registry` by name.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import os
-import shutil
-import uuid
+import inspect
 from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any
@@ -42,44 +28,15 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, NotFittedError, PersistError
+from recokit._errors import ConfigError, PersistError
 from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
-from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
-from recokit.models.content import _Block
-from recokit.rules import (
-    Boost,
-    Bury,
-    ExcludeOwned,
-    Filter,
-    MaxPerGroup,
-    OnePerGroup,
-    Pin,
-    RequireConsent,
-    Ruled,
-    RuleSet,
-)
+from recokit.persist.layout import ARRAYS, FRAMES
+from recokit.persist.registry import DATACLASSES, MODELS, dataclass_name
+from recokit.rules import RuleSet
 
-__all__ = ["FORMAT_VERSION", "PersistError", "load", "save"]
+__all__ = ["Reader", "Writer"]
 
-#: Version of the on-disk format written by :func:`save` and the only one :func:`load` reads.
-FORMAT_VERSION = 1
-_FORMAT = "recokit-model"
-_JSON = "model.json"
-_ARRAYS = "arrays.npz"
-_FRAMES = "frames"
-
-#: The only model classes a saved file may name (never a module path read from the file).
-MODELS: dict[str, type[Recommender]] = {
-    c.__name__: c for c in (ALS, AssociationRules, BPR, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
-}
-#: The only dataclasses a saved file may name: the business rules and ContentBased's column blocks.
-DATACLASSES: dict[str, type] = {
-    **{c.__name__: c for c in (Boost, Bury, ExcludeOwned, Filter, MaxPerGroup, OnePerGroup, Pin, RequireConsent)},
-    "ContentBased._Block": _Block,
-}
-_DATACLASS_NAMES = {c: n for n, c in DATACLASSES.items()}
 _SPARSE = {
     "csr_array": sp.csr_array,
     "csr_matrix": sp.csr_matrix,
@@ -103,12 +60,10 @@ _SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices"
 
 
 # ------------------------------------------------------------------------------------------
-# saving
+# encoding
 # ------------------------------------------------------------------------------------------
 def _init_names(cls: type) -> list[str]:
-    import inspect
-
-    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    return list(inspect.signature(cls).parameters)
 
 
 def _constructor_args(obj: Any, where: str) -> dict[str, Any]:
@@ -126,8 +81,13 @@ def _constructor_args(obj: Any, where: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
-class _Writer:
-    """Encodes objects into JSON-able tagged values, collecting arrays and frames on the side."""
+class Writer:
+    """Encodes objects into JSON-able tagged values, collecting arrays and frames on the side.
+
+    :meth:`model` encodes a model and returns its number in :attr:`models`; afterwards
+    :attr:`models` and :attr:`datasets` are the lists ``model.json`` holds, :attr:`arrays` the
+    contents of ``arrays.npz`` and :attr:`frames` the Parquet files (path -> frame).
+    """
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
@@ -144,7 +104,7 @@ class _Writer:
         return key
 
     def frame(self, df: pl.DataFrame) -> str:
-        name = f"{_FRAMES}/f{len(self.frames)}.parquet"
+        name = f"{FRAMES}/f{len(self.frames)}.parquet"
         self.frames[name] = df
         return name
 
@@ -201,9 +161,9 @@ class _Writer:
             return {"$": "timedelta", "days": v.days, "seconds": v.seconds, "microseconds": v.microseconds}
         if isinstance(v, PurePath):
             return {"$": "path", "v": str(v)}
-        if dataclasses.is_dataclass(v) and type(v) in _DATACLASS_NAMES:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type) and (name := dataclass_name(type(v))) is not None:
             fields = {f.name: self.encode(getattr(v, f.name), f"{where}.{f.name}") for f in dataclasses.fields(v) if f.init}
-            return {"$": "dataclass", "class": _DATACLASS_NAMES[type(v)], "fields": fields}
+            return {"$": "dataclass", "class": name, "fields": fields}
         raise self._unsupported(v, where)
 
     @staticmethod
@@ -211,7 +171,7 @@ class _Writer:
         t = type(v)
         return PersistError(
             f"cannot save {where}: recokit does not know how to store a {t.__module__}.{t.__qualname__} without pickle.", hint="store it as numpy arrays, scipy sparse matrices, polars frames or plain Python values, or give the "
-                "model _get_state()/_set_state() hooks (see recokit.persist)."
+                "model _get_state()/_set_state() hooks (see recokit.persist.codec)."
         )
 
     def ndarray(self, a: np.ndarray, where: str) -> dict[str, Any]:
@@ -278,98 +238,13 @@ class _Writer:
         return ref
 
 
-def save(model: Recommender, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Save a fitted model (with its Dataset, nested models and rules) to the directory ``path``.
-
-    The directory holds ``model.json``, ``arrays.npz`` and Parquet files (see
-    ``docs/persistence.md``); no pickle. It is written next to ``path`` under a temporary name
-    and renamed into place, so a process loading ``path`` never sees a half-written model.
-
-    Parameters
-    ----------
-    model : Recommender
-        A fitted recokit model (any model, :class:`~recokit.Hybrid`, :class:`~recokit.Ruled`).
-    path : str or path
-        The directory to create.
-    overwrite : bool
-        Replace an existing saved model at ``path`` (a directory holding ``model.json``):
-        the old one is moved aside, the new one renamed in. Anything else at ``path`` is
-        never replaced.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    NotFittedError
-        The model is not fitted.
-    PersistError
-        ``path`` exists (and ``overwrite`` is False or it is not a saved model), or the model
-        holds state recokit cannot store without pickle (the message names the attribute).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from recokit import Popularity, load, save
-    >>> from recokit.datasets import sports_shop
-    >>> model = Popularity().fit(sports_shop(300, seed=1))
-    >>> path = save(model, Path(tempfile.mkdtemp()) / "popularity")
-    >>> sorted(p.name for p in path.iterdir())
-    ['arrays.npz', 'frames', 'model.json']
-    >>> load(path).recommend(k=3).item_ids == model.recommend(k=3).item_ids
-    True
-    """
-    import recokit
-
-    if not isinstance(model, Recommender):
-        raise PersistError(f"recokit.save expects a fitted recokit model. Got {type(model).__name__}.")
-    if not model.is_fitted:
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet. Call 'fit' with a recokit.Dataset before saving it.")
-    target = Path(path)
-    if target.exists() or target.is_symlink():
-        if not overwrite:
-            raise PersistError(f"cannot save to {str(target)!r}: it already exists.", hint="pass overwrite=True to replace a saved model, or choose a new path.")
-        if not (target.is_dir() and (target / _JSON).is_file()):
-            raise PersistError(f"cannot save to {str(target)!r}: it exists and is not a saved recokit model; refusing to replace it.")
-    w = _Writer()
-    root = w.model(model, type(model).__name__)
-    doc = {
-        "format": _FORMAT,
-        "format_version": FORMAT_VERSION,
-        "recokit_version": recokit.__version__,
-        "class": type(model).__name__,
-        "root": root,
-        "models": w.models,
-        "datasets": w.datasets,
-    }
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
-    tmp.mkdir(parents=True)
-    try:
-        (tmp / _FRAMES).mkdir()
-        np.savez(tmp / _ARRAYS, allow_pickle=False, **w.arrays)
-        for name, df in w.frames.items():
-            df.write_parquet(tmp / name)
-        (tmp / _JSON).write_text(json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False), encoding="utf-8")
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
 # ------------------------------------------------------------------------------------------
-# loading
+# decoding
 # ------------------------------------------------------------------------------------------
-class _Reader:
+class Reader:
+    """Rebuilds the values of a parsed ``model.json`` (``doc``) from ``arrays`` (the opened npz)
+    and the Parquet files under ``path``; shared models and Datasets are rebuilt once."""
+
     def __init__(self, path: Path, doc: dict[str, Any], arrays: Any) -> None:
         self.path = path
         self.doc = doc
@@ -383,14 +258,14 @@ class _Reader:
 
     def array(self, key: Any, where: str) -> np.ndarray:
         if not isinstance(key, str) or key not in self.npz.files:
-            raise self.bad(f"{where}: the array {key!r} is missing from {_ARRAYS}.")
+            raise self.bad(f"{where}: the array {key!r} is missing from {ARRAYS}.")
         try:
             return self.npz[key]
         except ValueError as exc:  # an object (pickled) array: never loaded
-            raise self.bad(f"{where}: the array {key!r} in {_ARRAYS} cannot be read without pickle ({exc}).") from None
+            raise self.bad(f"{where}: the array {key!r} in {ARRAYS} cannot be read without pickle ({exc}).") from None
 
     def frame(self, name: Any, where: str) -> pl.DataFrame:
-        if not isinstance(name, str) or not name.startswith(f"{_FRAMES}/") or "/" in name[len(_FRAMES) + 1 :] or ".." in name:
+        if not isinstance(name, str) or not name.startswith(f"{FRAMES}/") or "/" in name[len(FRAMES) + 1 :] or ".." in name:
             raise self.bad(f"{where}: bad frame file name {name!r}.")
         file = self.path / name
         if not file.is_file():
@@ -597,60 +472,3 @@ class _Reader:
         self.building.discard(ref)
         self.models[ref] = m
         return m
-
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not allowed")
-
-
-def load(path: str | os.PathLike[str]) -> Recommender:
-    """Load a model saved by :func:`save`: ready to recommend, equal to the saved one.
-
-    Only recokit's own classes are rebuilt (looked up by name in a fixed registry); arrays are
-    read with ``allow_pickle=False``; nothing from the files is executed.
-
-    Raises
-    ------
-    PersistError
-        ``path`` is not a saved model, was written in another format version, names an unknown
-        class, misses an array or a file, or holds a pickled array.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from recokit import ItemKNN, Query, load, save
-    >>> from recokit.datasets import sports_shop
-    >>> shop = sports_shop(300, seed=2)
-    >>> model = ItemKNN(k_neighbours=20).fit(shop)
-    >>> again = load(save(model, Path(tempfile.mkdtemp()) / "knn"))
-    >>> again.get_params() == model.get_params()
-    True
-    >>> c = shop.customer_ids.to_list()[0]
-    >>> [(r.item_id, r.reason) for r in again.recommend(Query(customer_id=c, k=5))] == [
-    ...     (r.item_id, r.reason) for r in model.recommend(Query(customer_id=c, k=5))]
-    True
-    """
-    p = Path(path)
-    if not (p / _JSON).is_file():
-        raise PersistError(f"{str(p)!r} is not a saved recokit model (no {_JSON} in it).", hint="give the directory written by recokit.save.")
-    try:
-        doc = json.loads((p / _JSON).read_text(encoding="utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PersistError(f"{p / _JSON}: not valid JSON ({exc}).") from None
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise PersistError(f"{p / _JSON}: not a recokit model file (format {doc.get('format') if isinstance(doc, dict) else None!r}).")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise PersistError(
-            f"{p}: saved in model format version {version!r}; this recokit reads version {FORMAT_VERSION} only.", hint="upgrade recokit to load it." if newer else "load it with the recokit that saved it, refit and save again."
-        )
-    if not isinstance(doc.get("models"), list) or not isinstance(doc.get("datasets"), list):
-        raise PersistError(f"{p / _JSON}: 'models' and 'datasets' must be lists.")
-    if not (p / _ARRAYS).is_file():
-        raise PersistError(f"{p}: {_ARRAYS} is missing.", hint="the saved model is incomplete; save it again.")
-    with np.load(p / _ARRAYS, allow_pickle=False) as npz:
-        reader = _Reader(p, doc, npz)
-        model = reader.model(doc.get("root"), "root")
-    return model
