@@ -371,7 +371,9 @@ class Renewal(Recommender):
         self._check_fitted()
         ds = self.dataset_
         cidx = ds.customer_ids.get(customer_id)
-        schema = {"category": pl.String, "last_item_id": ds.item_ids.dtype, "elapsed_days": pl.Float64, "median_days": pl.Float64, "due": pl.Float64}
+        schema: dict[str, pl.DataType] = {
+            "category": pl.String(), "last_item_id": ds.item_ids.dtype, "elapsed_days": pl.Float64(), "median_days": pl.Float64(), "due": pl.Float64()
+        }
         if cidx is None:
             return pl.DataFrame(schema=schema)
         _, c, elapsed, last_item, _, _ = self._last_purchases(np.array([cidx]), now)
