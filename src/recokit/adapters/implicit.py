@@ -87,11 +87,21 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
         sim = model.similarity
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{_ITEM_ITEM[kind]}", exc) from exc
-    if not sp.issparse(sim) or sim.shape != (user_items.shape[1],) * 2:
+    n_items = user_items.shape[1]
+    out = _csr64_or_none(sim)
+    if out is None or out.shape != (n_items, n_items):
         raise DependencyError(
             f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", hint="install implicit 0.7.x."
         )
-    return sp.csr_matrix(sim, dtype=np.float64)
+    return out
+
+
+def _csr64_or_none(sim: Any) -> sp.csr_matrix | None:
+    """``sim`` (from untyped implicit) as a float64 CSR matrix, or None when it is not sparse."""
+    if not sp.issparse(sim):
+        return None
+    # sp.issparse narrows to scipy's SparseABC, to which scipy-stubs give no interface at all
+    return sp.csr_matrix(sim, dtype=np.float64)  # type: ignore[call-overload]
 
 
 _CONTROLLER: Any = None
@@ -202,7 +212,7 @@ def rebuild_factorization(
     return model
 
 
-def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
+def recalculate_user(model: Any, row: sp.csr_array | sp.csr_matrix) -> np.ndarray:
     """ALS user factors for an ad-hoc history row (1 x items), computed by implicit."""
     try:
         with _one_blas_thread():
@@ -211,7 +221,7 @@ def recalculate_user(model: Any, row: sp.csr_matrix) -> np.ndarray:
         raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc
 
 
-def recalculate_users(model: Any, rows: sp.csr_matrix) -> np.ndarray:
+def recalculate_users(model: Any, rows: sp.csr_array | sp.csr_matrix) -> np.ndarray:
     """ALS user factors for ad-hoc history rows (rows x items), one row of factors each, computed
     by implicit (each row on its own: the same numbers as one row at a time)."""
     try:

@@ -71,7 +71,8 @@ def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], where: str) -
 def basket_frame(baskets: sp.csr_array | sp.csr_matrix) -> pd.DataFrame:
     """A baskets x items sparse boolean pandas DataFrame, columns ``0..n_items-1`` (mlxtend's input)."""
     matrix = sp.csr_matrix(baskets, dtype=bool)
-    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=list(range(matrix.shape[1])))
+    # pandas-stubs leave the DataFrame.sparse accessor untyped (`sparse = ...`)
+    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=list(range(matrix.shape[1])))  # type: ignore[attr-defined]
 
 
 def frequent_itemsets(

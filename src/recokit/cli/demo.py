@@ -11,7 +11,7 @@ from typing import TextIO
 
 import polars as pl
 
-from recokit.core import Query
+from recokit.core import Query, Recommender
 from recokit.data import Dataset
 from recokit.hybrid import Hybrid
 from recokit.models import AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
@@ -221,7 +221,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     t0 = time.perf_counter()
     shop = sports_shop(n_customers, seed=seed)
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
-    models = {"popularity": Popularity().fit(shop)}
+    models: dict[str, Recommender] = {"popularity": Popularity().fit(shop)}
     models["content"] = ContentBased().fit(shop)
     models["renewal"] = Renewal().fit(shop)
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)

@@ -142,7 +142,9 @@ class ScoreBlock:
     @classmethod
     def sparse(cls, matrix: sp.sparray | sp.spmatrix) -> ScoreBlock:
         """From a sparse matrix whose **stored** entries are the scores (an explicit 0 is a score)."""
-        m = sp.csr_array(matrix, dtype=np.float64)
+        # scipy-stubs: no csr_array(<sparse>, dtype=...) overload, and sparray / spmatrix are
+        # the method-less mixins they are at runtime (scipy#22432)
+        m = sp.csr_array(matrix, dtype=np.float64)  # type: ignore[call-overload]
         m.sort_indices()
         return cls(sparse=m)
 
@@ -174,6 +176,7 @@ class ScoreBlock:
         """``rows x items`` with NaN for no opinion (a view of a dense block unless ``copy``)."""
         if self._dense is not None:
             return self._dense.copy() if copy else self._dense
+        assert self._sparse is not None
         return densify(self._sparse)
 
     def to_csr(self) -> sp.csr_array:

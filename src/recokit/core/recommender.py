@@ -114,12 +114,16 @@ class Recommender(Configurable, abc.ABC):
         fresh = object.__new__(type(self))
         fresh.__dict__.update({name: self.__dict__[name] for name in self.param_names() if name in self.__dict__})
         fresh._fit(dataset)
-        counts = dataset.item_counts()
-        # back-fill order: most customers first, then catalogue order
-        fresh.fallback_order_ = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
-        fresh.dataset_ = dataset
+        fresh._fitted_on(dataset)
         self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
         return self
+
+    def _fitted_on(self, dataset: Dataset) -> None:
+        """The state every fitted model has (declared here, once, for every subclass)."""
+        counts = dataset.item_counts()
+        # back-fill order: most customers first, then catalogue order
+        self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
+        self.dataset_: Dataset = dataset
 
     @property
     def is_fitted(self) -> bool:

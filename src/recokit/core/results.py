@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import polars as pl
@@ -43,7 +44,11 @@ class Recommendations(Sequence[Recommendation]):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> Recommendation: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Recommendation, ...]: ...
+    def __getitem__(self, i: int | slice) -> Recommendation | tuple[Recommendation, ...]:
         return self.items[i]
 
     def __iter__(self) -> Iterator[Recommendation]:

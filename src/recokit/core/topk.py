@@ -52,7 +52,8 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
 
 def densify(part: sp.sparray | sp.spmatrix) -> np.ndarray:
     """A sparse score matrix as a dense one, NaN where nothing is stored."""
-    m = sp.csr_array(part)
+    # scipy-stubs: sparray / spmatrix are the method-less mixins they are at runtime (scipy#22432)
+    m = sp.csr_array(part)  # type: ignore[call-overload]
     out = np.full(m.shape, np.nan)
     out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = m.data
     return out

@@ -160,6 +160,36 @@ def load_basket_lines(path: str | Path, *, separator: str = ",") -> Dataset:
     return Dataset(frame, basket_col="basket_id")
 
 
+def _read_transactions(path: str | Path | Any, separator: str) -> Any:
+    """The order lines: a CSV / TSV / Parquet file read with polars, or the table given."""
+    if not isinstance(path, (str, Path)):
+        return path
+    p = _existing(path, "load_transactions")
+    suffix = p.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        return pl.read_parquet(p)
+    return pl.read_csv(p, separator="\t" if suffix == ".tsv" else separator, infer_schema_length=10_000)
+
+
+def _parse_time_column(frame: Any, time_col: str | None, time_format: str) -> pl.DataFrame:
+    """``frame`` (as a polars DataFrame) with its text ``time_col`` parsed by ``time_format``;
+    a value that does not match is an error, never a silent null."""
+    if time_col is None:
+        raise ConfigError("time_format was given without time_col: name the column that holds the time.")
+    if not isinstance(frame, pl.DataFrame):
+        frame = pl.from_pandas(frame) if type(frame).__module__.startswith("pandas") else pl.DataFrame(frame)
+    if time_col not in frame.columns:
+        raise DataError(f"load_transactions: no column {time_col!r}; the table has {frame.columns}.")
+    parsed = frame[time_col].cast(pl.String).str.to_datetime(format=time_format, strict=False, time_unit="us")
+    bad = parsed.is_null() & frame[time_col].is_not_null()
+    if bad.any():
+        examples = frame[time_col].filter(bad).head(5).to_list()
+        raise DataError(
+            f"load_transactions: {int(bad.sum())} value(s) of {time_col!r} do not match time_format={time_format!r}, e.g. {examples}.", hint="check the format codes (%d day, %m month, %Y year)."
+        )
+    return frame.with_columns(parsed.alias(time_col))
+
+
 def load_transactions(
     path: str | Path | Any,
     *,
@@ -202,30 +232,9 @@ def load_transactions(
     >>> ds.n_customers, ds.n_baskets, str(ds.last_time)
     (2, 2, '2015-07-21 00:00:00')
     """
-    if isinstance(path, (str, Path)):
-        p = _existing(path, "load_transactions")
-        suffix = p.suffix.lower()
-        if suffix in {".parquet", ".pq"}:
-            frame = pl.read_parquet(p)
-        else:
-            frame = pl.read_csv(p, separator="\t" if suffix == ".tsv" else separator, infer_schema_length=10_000)
-    else:
-        frame = path
+    frame = _read_transactions(path, separator)
     if time_format is not None:
-        if time_col is None:
-            raise ConfigError("time_format was given without time_col: name the column that holds the time.")
-        if not isinstance(frame, pl.DataFrame):
-            frame = pl.from_pandas(frame) if type(frame).__module__.startswith("pandas") else pl.DataFrame(frame)
-        if time_col not in frame.columns:
-            raise DataError(f"load_transactions: no column {time_col!r}; the table has {frame.columns}.")
-        parsed = frame[time_col].cast(pl.String).str.to_datetime(format=time_format, strict=False, time_unit="us")
-        bad = parsed.is_null() & frame[time_col].is_not_null()
-        if bad.any():
-            examples = frame[time_col].filter(bad).head(5).to_list()
-            raise DataError(
-                f"load_transactions: {int(bad.sum())} value(s) of {time_col!r} do not match time_format={time_format!r}, e.g. {examples}.", hint="check the format codes (%d day, %m month, %Y year)."
-            )
-        frame = frame.with_columns(parsed.alias(time_col))
+        frame = _parse_time_column(frame, time_col, time_format)
     return Dataset(
         frame,
         catalog,

@@ -508,7 +508,9 @@ class AssociationRules(Recommender):
         seen: set[Any] = set()
         kept: list[Recommendation] = []
         for rec in ranked:
-            group = groups[self.dataset_.item_ids.get(rec.item_id)]
+            idx = self.dataset_.item_ids.get(rec.item_id)
+            assert idx is not None  # a recommended item is a catalogue item
+            group = groups[idx]
             if group not in seen:
                 seen.add(group)
                 kept.append(replace(rec, rank=len(kept) + 1))
@@ -562,7 +564,7 @@ def mine_rules(
     """
     n, m = baskets.shape
     # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
-    b = sp.csr_array(baskets, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    b = sp.csr_array(baskets, dtype=np.int32 if n < 2**31 - 1 else np.int64)  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
     b.sum_duplicates()
     b.data[:] = 1
     item_counts = np.bincount(b.indices, minlength=m).astype(np.int64)

@@ -20,7 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -101,7 +101,7 @@ def _weights_check(name: str) -> Custom:
 
 def _unit_rows(m: sp.csr_array) -> sp.csr_array:
     """Rows scaled to unit L2 length (all-zero rows stay zero)."""
-    m = sp.csr_array(m, dtype=np.float64)
+    m = sp.csr_array(m, dtype=np.float64)  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     return sp.csr_array(sp.diags_array(scale) @ m)
@@ -268,7 +268,8 @@ class ContentBased(Recommender):
             for c, dtype in cat.schema.items():
                 if c in _AUTO_SKIP or (cols is not None and c in cols) or dtype != pl.String:
                     continue
-                mean_len = cat[c].str.len_chars().mean() or 0.0
+                # polars types every Series.mean() as any Python literal; a length's mean is a float
+                mean_len = cast("float | None", cat[c].str.len_chars().mean()) or 0.0
                 if c.lower() in _TEXT_NAMES or (mean_len >= 30 and cat[c].n_unique() > self.max_levels):
                     texts[c] = 1.0
         if cols is None:
@@ -466,13 +467,13 @@ class ContentBased(Recommender):
         starts, stops = self._hist_ptr[customer_idx], self._hist_ptr[customer_idx + 1]
         take = ragged_ranges(starts, stops)
         rows = np.repeat(np.arange(len(customer_idx)), stops - starts)
-        now_us = self._now_us(now)
-        if now_us is not None:  # only what was bought up to the request's `now`
-            before = self._hist_t[take] <= now_us
+        hist_t, now_us = self._hist_t, self._now_us(now)  # now_us is None when hist_t is
+        if hist_t is not None and now_us is not None:  # only what was bought up to the request's `now`
+            before = hist_t[take] <= now_us
             take, rows = take[before], rows[before]
         w = self._hist_w[take]
-        if now_us is not None and self.half_life_days is not None:
-            age = (now_us - self._hist_t[take]) / DAY_US
+        if hist_t is not None and now_us is not None and self.half_life_days is not None:
+            age = (now_us - hist_t[take]) / DAY_US
             w = w * np.power(0.5, age / float(self.half_life_days))
         items = self._hist_item[take]
         # one vote per product (its most recent, heaviest purchase): ten orders of the same gel

@@ -137,8 +137,8 @@ class _Factorization(Recommender):
         has = np.diff(h.indptr) > 0
         if has.any():
             top[has] = np.maximum.reduceat(h.data, h.indptr[:-1][has])
-        c = sp.csr_array(context, dtype=np.float64, copy=True)
-        c.data = self.context_weight * np.repeat(top, np.diff(c.indptr))
+        weights = self.context_weight * np.repeat(top, np.diff(context.indptr))
+        c = sp.csr_array((weights, context.indices.copy(), context.indptr.copy()), shape=context.shape)
         v = sp.csr_array(h + c)  # scipy's sum (as one request always was): a zero sum is dropped
         v.sum_duplicates()
         v.sort_indices()

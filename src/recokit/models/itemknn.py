@@ -254,7 +254,8 @@ class ItemKNN(Recommender):
         self.item_counts_ = dataset.item_counts()
         k = self.k_neighbours
         need_counts = self.similarity in _COUNTS or self.shrinkage > 0
-        self.co_counts_ = self._co_counts(ui) if need_counts else None
+        co = self._co_counts(ui) if need_counts else None
+        self.co_counts_ = co
         if self.similarity in _IMPLICIT:
             pool = k + 1 if self.shrinkage == 0 else 4 * k + 1
             raw = _implicit.fit_item_item(
@@ -263,9 +264,11 @@ class ItemKNN(Recommender):
             sim = sp.csr_array(raw)
             sim.setdiag(0)
         else:
-            sim = self._from_counts(self.co_counts_, self.item_counts_.astype(np.float64), self.n_customers_)
+            assert co is not None  # a count-based similarity: need_counts
+            sim = self._from_counts(co, self.item_counts_.astype(np.float64), self.n_customers_)
         if self.shrinkage > 0:
-            shrink = (sim != 0).multiply(self.co_counts_).tocsr()
+            # scipy-stubs declare no sparse comparison operators: `sim != 0` reads as object.__ne__ -> bool
+            shrink = (sim != 0).multiply(co).tocsr()  # type: ignore[attr-defined]
             shrink.data = shrink.data / (shrink.data + self.shrinkage)
             sim = sim.multiply(shrink)
         self.similarity_ = top_k_per_row(sim, k)
@@ -465,7 +468,9 @@ class ItemKNN(Recommender):
         names = self.names_[src].tolist()
         buyers, bought = ("buyers", "bought") if self.bought_ else ("customers interested", "chose")
         if self.similarity == "conditional":
-            share = np.asarray(self.co_counts_[src, item_idx]).ravel() / self.item_counts_[src]
+            co = self.co_counts_
+            assert co is not None  # fitted for every count-based similarity
+            share = np.asarray(co[src, item_idx]).ravel() / self.item_counts_[src]
             out = [
                 f"{p:.0%} of the {buyers} in {n} also {bought} this" if c and not self.bought_
                 else f"{p:.0%} of the buyers of {n} also bought this" if c

@@ -173,6 +173,14 @@ class Renewal(Recommender):
         self.validate_params()
         if not dataset.has_time:
             raise DataError("Renewal needs purchase timestamps.", hint="build the Dataset with time_col=...")
+        names, item_cat = self._fit_categories(dataset)
+        ev = self._purchase_events(dataset, item_cat)
+        ok = self._fit_intervals(ev, names)
+        self._fit_purchases(ev, ok, dataset.n_customers)
+        self._fit_appeal(dataset, ev, item_cat, len(names))
+
+    def _fit_categories(self, dataset: Dataset) -> tuple[list[str], np.ndarray]:
+        """The category names (sorted) and each item's category code (-1: none)."""
         col = self.category_column
         if col not in dataset.catalog.columns:
             raise DataError(
@@ -184,13 +192,16 @@ class Renewal(Recommender):
         item_cat = np.array([-1 if v is None else lookup[v] for v in cats.to_list()], dtype=np.int64)
         self.categories_ = names
         self.item_category_ = item_cat
+        return names, item_cat
 
+    def _purchase_events(self, dataset: Dataset, item_cat: np.ndarray) -> pl.DataFrame:
+        """The purchases of categorised items: ``customer_idx, item_idx, t`` (µs), ``cat``, sorted."""
         inter = dataset.interactions
         if "event" in inter.columns:
             inter = inter.filter(pl.col("event") == self.event)
             if inter.height == 0:
                 raise DataError(f"Renewal: no interaction has event type {self.event!r}.", hint="pass event=... naming the purchase event of your data.")
-        ev = (
+        return (
             inter.select(
                 pl.col("customer_idx"),
                 pl.col("item_idx"),
@@ -200,6 +211,10 @@ class Renewal(Recommender):
             .filter(pl.col("cat") >= 0)
             .sort(["customer_idx", "cat", "t", "item_idx"])
         )
+
+    def _fit_intervals(self, ev: pl.DataFrame, names: list[str]) -> np.ndarray:
+        """Repurchase intervals and their quartiles per category, and which categories are
+        renewable (returned as a mask over the category codes)."""
         gap = self.min_gap_days * DAY_US
         gaps = ev.with_columns((pl.col("t") - pl.col("t").shift(1).over(["customer_idx", "cat"])).alias("gap")).filter(
             pl.col("gap") >= max(gap, 1)
@@ -222,17 +237,7 @@ class Renewal(Recommender):
             .with_columns(pl.col("buyers", "repeaters", "intervals").fill_null(0).cast(pl.Int64))
             .with_columns((pl.col("repeaters") / pl.col("buyers").clip(lower_bound=1)).alias("repeat_share"))
         )
-        spread = (pl.col("q75_days") - pl.col("q25_days")) / pl.col("median_days")
-        why = (
-            pl.when(pl.col("repeat_share") < self.min_repeat_share)
-            .then(pl.format("bought again by {}% of buyers (min_repeat_share={})", (pl.col("repeat_share") * 100).round(0).cast(pl.Int64), pl.lit(self.min_repeat_share)))
-            .when(pl.col("intervals") < self.min_support)
-            .then(pl.format("only {} repurchase intervals (min_support={})", pl.col("intervals"), pl.lit(self.min_support)))
-            .when((pl.col("median_days") <= 0) | (spread > self.max_spread))
-            .then(pl.format("irregular: spread {} x the median (max_spread={})", spread.round(2), pl.lit(self.max_spread)))
-            .otherwise(None)
-        )
-        table = table.with_columns(why.alias("why")).with_columns(pl.col("why").is_null().alias("renewable"))
+        table = table.with_columns(self._why_not_renewable().alias("why")).with_columns(pl.col("why").is_null().alias("renewable"))
         self.intervals_ = table.select(
             "category", "buyers", "repeaters", "repeat_share", "intervals", "q25_days", "median_days", "q75_days", "renewable", "why"
         )
@@ -243,16 +248,32 @@ class Renewal(Recommender):
         self._q75 = table["q75_days"].fill_null(np.nan).to_numpy().astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             self._sigma = np.maximum(np.log(self._q75 / self._q25) / 1.349, 0.1)
+        return ok
 
-        # purchases of renewable categories, per customer (request time ages them at `now`)
+    def _why_not_renewable(self) -> pl.Expr:
+        """Over the interval table: why a category is not renewable (null when it is)."""
+        spread = (pl.col("q75_days") - pl.col("q25_days")) / pl.col("median_days")
+        return (
+            pl.when(pl.col("repeat_share") < self.min_repeat_share)
+            .then(pl.format("bought again by {}% of buyers (min_repeat_share={})", (pl.col("repeat_share") * 100).round(0).cast(pl.Int64), pl.lit(self.min_repeat_share)))
+            .when(pl.col("intervals") < self.min_support)
+            .then(pl.format("only {} repurchase intervals (min_support={})", pl.col("intervals"), pl.lit(self.min_support)))
+            .when((pl.col("median_days") <= 0) | (spread > self.max_spread))
+            .then(pl.format("irregular: spread {} x the median (max_spread={})", spread.round(2), pl.lit(self.max_spread)))
+            .otherwise(None)
+        )
+
+    def _fit_purchases(self, ev: pl.DataFrame, ok: np.ndarray, n_customers: int) -> None:
+        """Purchases of renewable categories, per customer (request time ages them at ``now``)."""
         keep = ev.filter(pl.col("cat").is_in(np.flatnonzero(ok).tolist()))
         c_idx = keep["customer_idx"].to_numpy()
-        self._ptr = np.searchsorted(c_idx, np.arange(dataset.n_customers + 1)).astype(np.int64)
+        self._ptr = np.searchsorted(c_idx, np.arange(n_customers + 1)).astype(np.int64)
         self._cat = keep["cat"].to_numpy().astype(np.int64)
         self._t = keep["t"].to_numpy().astype(np.int64)
         self._item = keep["item_idx"].to_numpy().astype(np.int64)
 
-        # appeal of each product within its category: recent distinct buyers, all-time as tie-break
+    def _fit_appeal(self, dataset: Dataset, ev: pl.DataFrame, item_cat: np.ndarray, n_categories: int) -> None:
+        """Appeal of each product within its category: recent distinct buyers, all-time as tie-break."""
         end = int(np.datetime64(dataset.last_time, "us").astype(np.int64))
         all_ev = ev.unique(["customer_idx", "item_idx"], keep="last")
         recent = ev.filter(pl.col("t") >= end - self.popularity_days * DAY_US).unique(["customer_idx", "item_idx"])
@@ -260,7 +281,7 @@ class Renewal(Recommender):
         pop_all = np.bincount(all_ev["item_idx"].to_numpy(), minlength=n).astype(np.float64)
         pop_recent = np.bincount(recent["item_idx"].to_numpy(), minlength=n).astype(np.float64)
         pop = pop_recent + pop_all / (1.0 + pop_all.max(initial=0.0))
-        best = np.zeros(len(names))
+        best = np.zeros(n_categories)
         has = item_cat >= 0
         np.maximum.at(best, item_cat[has], pop[has])
         appeal = np.zeros(n)
@@ -371,7 +392,9 @@ class Renewal(Recommender):
         self._check_fitted()
         ds = self.dataset_
         cidx = ds.customer_ids.get(customer_id)
-        schema = {"category": pl.String, "last_item_id": ds.item_ids.dtype, "elapsed_days": pl.Float64, "median_days": pl.Float64, "due": pl.Float64}
+        schema: dict[str, pl.DataType] = {
+            "category": pl.String(), "last_item_id": ds.item_ids.dtype, "elapsed_days": pl.Float64(), "median_days": pl.Float64(), "due": pl.Float64()
+        }
         if cidx is None:
             return pl.DataFrame(schema=schema)
         _, c, elapsed, last_item, _, _ = self._last_purchases(np.array([cidx]), now)

@@ -37,14 +37,14 @@ class Filter(Rule):
 
     def compile(self, c: Compiler) -> None:
         m = self.mask("keep", c.catalog)
-        c.out.masks[self.name] = m
+        c.out.masks[self.key] = m
         c.out.restrict_to(m)
 
     def why_removed(self, i: int, audit: Audit) -> str | None:
-        if audit.compiled.masks[self.name][i]:
+        if audit.compiled.masks[self.key][i]:
             return None
         return f"removed by rule {self.name!r} (filter): it does not satisfy {self.keep}"
 
     def report(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, compiled: Compiled) -> Report:
-        keeps = int(compiled.masks[self.name].sum())
+        keeps = int(compiled.masks[self.key].sum())
         return Report(keeps, keeps, catalog.height - keeps, f"keeps items where {self.keep}")

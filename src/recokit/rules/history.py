@@ -57,16 +57,16 @@ class ExcludeOwned(Rule):
 
     @property
     def window_days(self) -> float | None:
-        return self.__dict__["_renew_days"]  # type: ignore[no-any-return]
+        return self.__dict__["_renew_days"]
 
     def compile(self, c: Compiler) -> None:
         covered = self.mask("match", c.catalog) if self.match is not None else np.ones(c.catalog.height, dtype=bool)
         if self.unless is not None:
             covered &= ~self.mask("unless", c.catalog)
-        c.out.masks[self.name] = covered
+        c.out.masks[self.key] = covered
 
     def _hits(self, compiled: Compiled, items: np.ndarray, times: np.ndarray, now_us: int | None) -> np.ndarray:
-        hit = compiled.masks[self.name][items]
+        hit = compiled.masks[self.key][items]
         renew = self.window_days
         if renew is not None and now_us is not None:
             hit &= (now_us - times) < renew * DAY_US
@@ -84,7 +84,7 @@ class ExcludeOwned(Rule):
         return f"removed by rule {self.name!r} (exclude_owned): the customer bought it{audit.when(audit.times[hit])}"
 
     def report(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, compiled: Compiled) -> Report:
-        matches = int(compiled.masks[self.name].sum())
+        matches = int(compiled.masks[self.key].sum())
         renew = self.window_days
         note = f"{matches} of {catalog.height} items are never re-recommended to their buyers" + (f" within {renew:g} days" if renew is not None else "")
         return Report(matches, None, None, note)
@@ -119,15 +119,15 @@ class OnePerGroup(Rule):
 
     @property
     def window_days(self) -> float | None:
-        return self.__dict__["_within_days"]  # type: ignore[no-any-return]
+        return self.__dict__["_within_days"]
 
     def compile(self, c: Compiler) -> None:
         m = self.mask("match", c.catalog)
-        c.out.masks[self.name] = m
+        c.out.masks[self.key] = m
         c.out.limits.append(Limit(self, np.where(m, 0, -1).astype(np.int64), 1, [self.match]))
 
     def _in_window(self, compiled: Compiled, items: np.ndarray, times: np.ndarray, now_us: int | None) -> np.ndarray:
-        hit = compiled.masks[self.name][items]
+        hit = compiled.masks[self.key][items]
         within = self.window_days
         if within is not None and now_us is not None and len(items):
             hit &= (now_us - times) <= within * DAY_US
@@ -135,7 +135,7 @@ class OnePerGroup(Rule):
 
     def removals(self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None) -> tuple[np.ndarray, np.ndarray] | None:
         rows, items, times = hist
-        m = compiled.masks[self.name]
+        m = compiled.masks[self.key]
         triggered = np.zeros(context.shape[0], dtype=bool)
         triggered[rows[self._in_window(compiled, items, times, now_us)]] = True
         in_cart = np.repeat(np.arange(context.shape[0]), np.diff(context.indptr))[m[context.indices]]
@@ -147,7 +147,7 @@ class OnePerGroup(Rule):
         return np.repeat(trig, len(group)), np.tile(group, len(trig))
 
     def why_removed(self, i: int, audit: Audit) -> str | None:
-        m = audit.compiled.masks[self.name]
+        m = audit.compiled.masks[self.key]
         if not m[i]:
             return None
         cart = [j for j in audit.cart.tolist() if m[j]]
@@ -163,7 +163,7 @@ class OnePerGroup(Rule):
         return f"removed by rule {self.name!r} (one_per_group): the list already holds an item matching {self.match}"
 
     def report(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, compiled: Compiled) -> Report:
-        matches = int(compiled.masks[self.name].sum())
+        matches = int(compiled.masks[self.key].sum())
         within = self.window_days
         when = "ever" if within is None else f"within {within:g} days"
         return Report(matches, None, None, f"after buying one of these {matches} items ({when}) or with one in the cart, none is offered; never 2 in a list")

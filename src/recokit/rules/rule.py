@@ -97,11 +97,17 @@ class Rule:
         expr = self.__dict__["_exprs"][field]
         if expr is None:
             raise RuleError(f"rule {self.name!r} ({self.kind}): '{field}' is not set")
-        return expr  # type: ignore[no-any-return]
+        return expr
 
     def mask(self, field: str, catalog: pl.DataFrame) -> np.ndarray:
         """The condition ``field`` as an item mask over ``catalog``."""
         return conditions.evaluate(self, field, catalog)
+
+    @property
+    def key(self) -> str:
+        """The rule's name as built (``_setup`` gives a None name its default), typed ``str``
+        where a rule type's ``name`` field is ``str | None``: its key in ``Compiled.masks``."""
+        return self.name
 
     @property
     def label(self) -> str:

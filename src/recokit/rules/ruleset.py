@@ -228,16 +228,16 @@ class RuleSet:
         c = self._check_fitted()
         hist = c.history.gather(rows) if c.history is not None else (np.empty(0, np.int64),) * 3
         now_us = self.now_us(batch.now)
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
+        removed_rows: list[np.ndarray] = []
+        removed_cols: list[np.ndarray] = []
         for r in self.rules:
             got = r.removals(c, hist, batch.context, now_us)
             if got is not None:
-                rows.append(got[0])
-                cols.append(got[1])
-        if not rows:
+                removed_rows.append(got[0])
+                removed_cols.append(got[1])
+        if not removed_rows:
             return Restriction(c.keep, np.empty(0, dtype=np.int64), batch.n, batch.n_items)
-        return Restriction.from_pairs(np.concatenate(rows), np.concatenate(cols), batch.n, batch.n_items, c.keep)
+        return Restriction.from_pairs(np.concatenate(removed_rows), np.concatenate(removed_cols), batch.n, batch.n_items, c.keep)
 
     def audit(self, customer_idx: int, cart: np.ndarray, now: Any) -> Audit:
         """One request's view for :meth:`why_removed` (history empty when not visible)."""

@@ -52,13 +52,13 @@ class Boost(Rule):
 
     def compile(self, c: Compiler) -> None:
         m = self.mask("match", c.catalog)
-        c.out.masks[self.name] = m
+        c.out.masks[self.key] = m
         c.out.multiply(m, float(self.factor))
 
     def report(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, compiled: Compiled) -> Report:
         pct = (self.factor - 1) * 100
         note = f"scores of matching items x{self.factor:g} ({'up' if pct > 0 else 'down'} {abs(pct):.0f}%)"
-        return Report(int(compiled.masks[self.name].sum()), None, None, note)
+        return Report(int(compiled.masks[self.key].sum()), None, None, note)
 
 
 @register

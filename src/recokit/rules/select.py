@@ -58,6 +58,11 @@ class RowPicker:
                 self.source.append(source)
 
 
+def _allowed_by(mask: np.ndarray) -> Callable[[int], bool]:
+    """Whether item ``i`` is allowed, read from one row's allowed mask."""
+    return lambda i: bool(mask[i])
+
+
 def _pins(picker: RowPicker, compiled: Compiled, allowed: Callable[[int], bool]) -> dict[int, tuple[int, Rule]]:
     """Pins take their positions in rule order (a pin asking for a taken slot gets the next free
     one; a pin whose slot falls beyond k is not shown). Returns position -> (item, rule)."""
@@ -127,7 +132,7 @@ def select_under_limits(
     for r in range(n):
         mask = restriction.row_mask(r)
         picker = RowPicker(compiled.limits, k)
-        taken = _pins(picker, compiled, lambda i, m=mask: bool(m[i]))
+        taken = _pins(picker, compiled, _allowed_by(mask))
         need = k - len(taken)
         row_cand = cand[r][cand[r] >= 0]
         picker.fill(row_cand.tolist(), need, Source.MODEL)
