@@ -136,7 +136,7 @@ class RecommenderContract:
     def failing_fit(self, model: Recommender) -> Iterator[None]:
         """While active, ``fit`` of ``model``'s class runs the real ``_fit`` and then fails."""
         cls = type(model)
-        real = cls._fit  # type: ignore[attr-defined]
+        real = cls._fit
 
         def fit_then_fail(self: Recommender, dataset: Dataset) -> None:
             real(self, dataset)

@@ -87,10 +87,11 @@ def _walk(x: Any, path: str, out: dict[str, str], seen: dict[int, str]) -> None:
     if isinstance(x, np.ndarray):
         out[path] = _array(x)
     elif sp.issparse(x):
-        out[path] = f"{type(x).__name__}{x.shape}"
+        m: Any = x  # scipy-stubs type sparray/spmatrix as method-less mixins (scipy#22432)
+        out[path] = f"{type(m).__name__}{m.shape}"
         parts = [a for a in ("data", "indices", "indptr", "row", "col", "offsets") if isinstance(getattr(x, a, None), np.ndarray)]
         if not parts:  # dok / lil: by content
-            _walk(sp.coo_array(x), path + ".<coo>", out, seen)
+            _walk(sp.coo_array(m), path + ".<coo>", out, seen)
         for a in parts:
             _walk(getattr(x, a), f"{path}.{a}", out, seen)
     elif isinstance(x, pl.DataFrame):
