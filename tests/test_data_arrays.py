@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from recokit import Dataset
 from recokit.data import DAY_US, group_codes, item_label, item_labels, ragged_ranges
@@ -86,3 +87,21 @@ def test_item_labels_without_a_name_column_are_the_ids():
 # -- time ------------------------------------------------------------------------------------
 def test_day_us_is_one_day_of_microseconds():
     assert DAY_US == dt.timedelta(days=1) // dt.timedelta(microseconds=1)
+
+
+@given(
+    dense=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=st.sampled_from([0.0, 0.0, 1.5, -2.0])),
+    data=st.data(),
+)
+def test_csr_lookup_equals_reading_the_dense_matrix(dense, data):
+    import scipy.sparse as sp
+
+    from recokit.data import csr_lookup
+
+    m = sp.csr_array(dense)  # stores exactly the non-zero cells
+    n, w = dense.shape
+    rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=20)), dtype=np.int64)
+    cols = np.array(data.draw(st.lists(st.integers(0, w - 1), min_size=len(rows), max_size=len(rows))), dtype=np.int64)
+    found, pos = csr_lookup(m, rows, cols)
+    assert found.tolist() == [bool(dense[r, c] != 0) for r, c in zip(rows, cols, strict=True)]
+    assert m.data[pos[found]].tolist() == [float(dense[r, c]) for r, c in zip(rows, cols, strict=True) if dense[r, c] != 0]

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ContractError
 from recokit.core.topk import densify
-from recokit.data import ragged_ranges
+from recokit.data import csr_lookup, ragged_ranges
 
 __all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
 
@@ -198,14 +198,7 @@ class ScoreBlock:
         m = self._sparse
         assert m is not None
         out = np.full(len(rows), np.nan)
-        if m.nnz == 0 or len(rows) == 0:
-            return out
-        # CSR with sorted indices: row * n_items + col is increasing over the stored entries
-        width = np.int64(m.shape[1])
-        keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
-        want = rows * width + cols
-        pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-        hit = keys[pos] == want
+        hit, pos = csr_lookup(m, rows, cols)
         out[hit] = m.data[pos[hit]]
         return out
 

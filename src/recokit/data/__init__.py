@@ -34,7 +34,7 @@ Examples
 
 from __future__ import annotations
 
-from recokit.data.arrays import NO_GROUP, group_codes, ragged_ranges
+from recokit.data.arrays import NO_GROUP, csr_lookup, group_codes, ragged_ranges
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
@@ -63,6 +63,7 @@ __all__ = [
     "check_no_nulls",
     "check_same_dtype",
     "check_unique",
+    "csr_lookup",
     "examples",
     "group_codes",
     "interaction_weight",

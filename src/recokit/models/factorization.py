@@ -14,25 +14,10 @@ import scipy.sparse as sp
 
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import Dataset
+from recokit.data import Dataset, csr_lookup, ragged_ranges
 from recokit.params import Interval, Optional, param
 
 __all__ = ["ALS", "BPR"]
-
-
-def _ragged(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Positions ``starts[r] .. starts[r] + lens[r]`` of every row r, concatenated."""
-    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-    return np.repeat(starts.astype(np.int64) - offsets, lens) + np.arange(int(lens.sum()), dtype=np.int64)
-
-
-def _stored(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Whether ``(rows[j], cols[j])`` is a stored entry of ``m`` (CSR, sorted indices, nnz > 0)."""
-    width = np.int64(m.shape[1])
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
-    want = np.asarray(rows, np.int64) * width + np.asarray(cols, np.int64)
-    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    return np.asarray(keys[pos] == want)
 
 
 _FACTORS = Interval(int, low=1)
@@ -125,7 +110,7 @@ class _Factorization(Recommender):
         ui = self.dataset_.user_items
         safe = np.maximum(customer_idx, 0)
         lens = np.where(customer_idx >= 0, np.diff(ui.indptr)[safe], 0)
-        pos = _ragged(ui.indptr[safe], lens)
+        pos = ragged_ranges(ui.indptr[safe], ui.indptr[safe] + lens)
         indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
         return sp.csr_array((ui.data[pos], ui.indices[pos], indptr), shape=(len(customer_idx), ui.shape[1]))
 
@@ -176,7 +161,7 @@ class _Factorization(Recommender):
             parts = [sp.csr_array(q[plain]), self._query_rows(cidx[ctx], sp.csr_array(context[ctx]))]
             q = sp.csr_array(sp.vstack(parts, format="csr")[np.argsort(np.concatenate([plain, ctx]))])
         lens = np.diff(q.indptr)[inverse]
-        pos = _ragged(q.indptr[inverse], lens)
+        pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + lens)
         pair = np.repeat(np.arange(len(items)), lens)
         sources = q.indices[pos].astype(np.int64)
         out = np.full(len(items), None, dtype=object)
@@ -190,7 +175,7 @@ class _Factorization(Recommender):
         src = sources[at_max[first]]
         out[first_pairs] = self.because_[src]
         if context.nnz:
-            mine = _stored(context, inverse[first_pairs], src)
+            mine = csr_lookup(context, inverse[first_pairs], src)[0]
             out[first_pairs[mine]] = [f"shoppers with tastes like yours chose this with {n}" for n in self.names_[src[mine]].tolist()]
         return out.tolist()
 

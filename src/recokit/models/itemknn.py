@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
-from recokit.data import Dataset
+from recokit.data import Dataset, csr_lookup, ragged_ranges
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
@@ -56,21 +56,6 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
     out = sp.csr_array((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     out.sort_indices()
     return out
-
-
-def _ragged(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Positions ``starts[r] .. starts[r] + lens[r]`` of every row r, concatenated."""
-    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-    return np.repeat(starts.astype(np.int64) - offsets, lens) + np.arange(int(lens.sum()), dtype=np.int64)
-
-
-def _stored(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Whether ``(rows[j], cols[j])`` is a stored entry of ``m`` (CSR, sorted indices, nnz > 0)."""
-    width = np.int64(m.shape[1])
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
-    want = np.asarray(rows, np.int64) * width + np.asarray(cols, np.int64)
-    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    return np.asarray(keys[pos] == want)
 
 
 def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -> sp.csr_array:
@@ -332,12 +317,12 @@ class ItemKNN(Recommender):
         if self.history_ is None:
             ui = ds.user_items
             starts, lens = ui.indptr[customer_idx], ui.indptr[customer_idx + 1] - ui.indptr[customer_idx]
-            pos = _ragged(starts, lens)
+            pos = ragged_ranges(starts, starts + lens)
             return _Rows(np.concatenate([[0], np.cumsum(lens)]), ui.indices[pos], ui.data[pos])
         h = self.history_
         starts, ends = h["indptr"][customer_idx], h["indptr"][customer_idx + 1]
         lens = ends - starts
-        pos = _ragged(starts, lens)
+        pos = ragged_ranges(starts, starts + lens)
         end = ds.last_time if now is None else now
         end_us = np.datetime64(end, "us").astype(np.int64)
         age_days = np.maximum(end_us - h["time_us"][pos], 0) / _DAY_US
@@ -415,7 +400,7 @@ class ItemKNN(Recommender):
         has = src >= 0
         out = np.full(len(items), None, dtype=object)
         if has.any():
-            from_context = _stored(context, inverse[has], src[has]) if context.nnz else np.zeros(int(has.sum()), bool)
+            from_context = csr_lookup(context, inverse[has], src[has])[0] if context.nnz else np.zeros(int(has.sum()), bool)
             out[has] = self._sentences(src[has], items[has], from_context)
         return out.tolist()
 
@@ -431,7 +416,7 @@ class ItemKNN(Recommender):
             # the row's weight from a small dense block (NaN = not a query item)
             dense = np.full(q.shape, np.nan)
             dense[np.repeat(np.arange(q.shape[0]), np.diff(q.indptr)), q.indices] = q.data
-            pos = _ragged(col.indptr[item_idx], in_lens)
+            pos = ragged_ranges(col.indptr[item_idx], col.indptr[item_idx] + in_lens)
             pair = np.repeat(np.arange(len(item_idx)), in_lens)
             sources = col.indices[pos].astype(np.int64)
             contrib = dense[inverse[pair], sources] * col.data[pos]
@@ -439,7 +424,7 @@ class ItemKNN(Recommender):
             pair, sources, contrib = pair[hit], sources[hit], contrib[hit]
         else:
             # every (pair, query item) combination: look the similarity up by key in the sorted CSR
-            pos = _ragged(q.indptr[inverse], q_lens)
+            pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + q_lens)
             pair = np.repeat(np.arange(len(item_idx)), q_lens)
             sources = q.indices[pos].astype(np.int64)
             keys = sources * n + item_idx[pair]
