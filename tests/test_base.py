@@ -129,3 +129,53 @@ def test_no_class_overrides_the_public_request_methods(cls):
     for name in ("recommend", "recommend_many", "explain", "score", "fit"):
         owner = next(k for k in cls.__mro__ if name in k.__dict__)
         assert owner is recokit.Recommender, f"{cls.__name__}.{name} is overridden in {owner.__name__}"
+
+
+def _tiny():
+    import polars as pl
+
+    return recokit.Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))
+
+
+def test_fit_keeps_what_a_models_own_init_set_up():
+    """Regression (review): the fresh instance of an atomic fit kept only the declared parameters."""
+
+    class Legacy(recokit.Popularity):
+        def __init__(self, k: int = 2) -> None:
+            super().__init__()
+            self._k = k
+            self._rng = np.random.default_rng(0)
+
+    model = Legacy(k=1).fit(_tiny())
+    assert model._k == 1 and model.is_fitted
+
+
+def test_set_params_that_change_a_fitted_model_unfit_it():
+    model = recokit.Popularity().fit(_tiny())
+    model.set_params(half_life_days=None)  # the same value: still fitted
+    assert model.is_fitted
+    model.set_params(by="item_id")
+    assert not model.is_fitted
+    with pytest.raises(recokit.NotFittedError):
+        model.recommend(k=1)
+
+
+def test_recommend_many_checks_now_as_a_query_does():
+    model = recokit.Popularity().fit(_tiny())
+    with pytest.raises(ConfigError, match="now must be a datetime"):
+        model.recommend_many([1], k=1, now=123)
+
+
+def test_a_component_breaking_the_hook_contract_is_a_contract_error():
+    from recokit import ContractError, ScoreBlock
+
+    class Short(recokit.Popularity):
+        def _score(self, batch):
+            return ScoreBlock.dense(np.zeros((batch.n, 1)))
+
+    with pytest.raises(ContractError, match="shape"):
+        recokit.Hybrid([Short(), recokit.Popularity()]).fit(_tiny()).recommend(k=1)
+    with pytest.raises(ContractError, match="shape"):
+        Short().fit(_tiny()).score()
+    with pytest.raises(ContractError, match="numbers"):
+        ScoreBlock.dense([["a"]])

@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from recokit._errors import ConfigError, ContractError
-from recokit.core import Batch, Recommender, ScoreBlock, clone
+from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored
 from recokit.data import Dataset
 from recokit.params import Custom, Interval, OneOf, param
 
@@ -190,7 +190,7 @@ class Hybrid(Recommender):
         return np.where(anyone, combined, np.nan), contrib
 
     def _score(self, batch: Batch) -> ScoreBlock:
-        parts = [m._score(batch) for m in self.components_]
+        parts = [scored(m, batch) for m in self.components_]
         combined, contrib = self._combine(np.stack([p.to_dense() for p in parts]))
         return HybridScores(combined, contrib, parts)
 
@@ -209,7 +209,7 @@ class Hybrid(Recommender):
                 sel = np.flatnonzero(pending & (order[level] == m) & np.isfinite(contrib[m]))
                 if len(sel) == 0:
                     continue
-                reasons = comp._explain(batch, rows[sel], items[sel], block.parts[m])
+                reasons = explained(comp, batch, rows[sel], items[sel], block.parts[m])
                 for j, r in zip(sel.tolist(), reasons, strict=True):
                     if r:
                         out[j] = r

@@ -46,7 +46,7 @@ from typing import Any, ClassVar, Protocol, Self, dataclass_transform
 
 import numpy as np
 
-from recokit._errors import ConfigError, ContractError
+from recokit._errors import ConfigError, ConfigTypeError, ContractError
 
 __all__ = [
     "Boolean",
@@ -67,8 +67,11 @@ __all__ = [
 _META = "recokit"
 
 
-def _fail(owner: str, name: str, rule: str, value: Any) -> ConfigError:
-    return ConfigError(f"The '{name}' parameter of {owner} must be {rule}. Got {value!r} instead.")
+def _fail(owner: str, name: str, rule: str, value: Any, *, wrong_type: bool = False) -> ConfigError:
+    """The error of a value a constraint refuses; a :class:`~recokit.ConfigTypeError` (also a
+    ``TypeError``) when the value is of the wrong type altogether."""
+    cls = ConfigTypeError if wrong_type else ConfigError
+    return cls(f"The '{name}' parameter of {owner} must be {rule}. Got {value!r} instead.")
 
 
 class Check(Protocol):
@@ -104,7 +107,7 @@ class Interval:
     >>> Interval(int, low=1).check("ItemKNN", "k_neighbours", True)
     Traceback (most recent call last):
     ...
-    recokit._errors.ConfigError: The 'k_neighbours' parameter of ItemKNN must be an int >= 1. Got True instead.
+    recokit._errors.ConfigTypeError: The 'k_neighbours' parameter of ItemKNN must be an int >= 1. Got True instead.
     """
 
     kind: type[int] | type[float]
@@ -128,7 +131,8 @@ class Interval:
 
     def check(self, owner: str, name: str, value: Any) -> None:
         if not self.accepts(value):
-            raise _fail(owner, name, self.describe(), value)
+            not_a_number = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            raise _fail(owner, name, self.describe(), value, wrong_type=not_a_number)
 
     def describe(self) -> str:
         kind = "an int" if self.kind is int else "a number"
@@ -184,7 +188,7 @@ class InstanceOf:
         if ok and isinstance(value, bool) and bool not in self.types:
             ok = False
         if not ok:
-            raise _fail(owner, name, self.describe(), value)
+            raise _fail(owner, name, self.describe(), value, wrong_type=True)
 
     def describe(self) -> str:
         return "an instance of " + " or ".join(t.__name__ for t in self.types)
@@ -205,8 +209,8 @@ class Optional:
             return
         try:
             self.inner.check(owner, name, value)
-        except ConfigError:
-            raise _fail(owner, name, self.describe(), value) from None
+        except ConfigError as exc:
+            raise _fail(owner, name, self.describe(), value, wrong_type=isinstance(exc, ConfigTypeError)) from None
 
     def describe(self) -> str:
         return f"{self.inner.describe()} or None"
@@ -415,8 +419,9 @@ class Configurable:
     def set_params(self, **params: Any) -> Self:
         """Change parameters and validate them; on any error nothing changes. Returns self.
 
-        An unknown name is a :class:`~recokit.ConfigError` listing the known ones. A fitted
-        model keeps its fitted state: call ``fit`` again for the new values to take effect.
+        An unknown name is a :class:`~recokit.ConfigError` listing the known ones. (A fitted
+        :class:`~recokit.Recommender` whose parameters change becomes unfitted: its state was
+        learnt with the old values.)
         """
         names = self.param_names()
         unknown = [k for k in params if k not in names]

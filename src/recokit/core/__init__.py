@@ -4,7 +4,7 @@
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.capabilities import Forgetful, Updatable
 from recokit.core.query import Query
-from recokit.core.recommender import Recommender, clone
+from recokit.core.recommender import Recommender, clone, explained, scored
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.topk import densify, top_k, top_k_coo
 
@@ -24,7 +24,9 @@ __all__ = [
     "Updatable",
     "clone",
     "densify",
+    "explained",
     "indicator",
+    "scored",
     "top_k",
     "top_k_coo",
 ]

@@ -134,7 +134,10 @@ class ScoreBlock:
     @classmethod
     def dense(cls, values: np.ndarray) -> ScoreBlock:
         """From a dense ``rows x items`` array (NaN = no opinion)."""
-        v = np.asarray(values, dtype=np.float64)
+        try:
+            v = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ContractError(f"dense scores must be numbers; {exc}.") from None
         if v.ndim != 2:
             raise ContractError(f"dense scores must be 2-D (rows x items); got shape {v.shape}.")
         return cls(dense=v)

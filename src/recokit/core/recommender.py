@@ -36,7 +36,7 @@ from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import Dataset
 from recokit.params import Configurable
 
-__all__ = ["Recommender", "clone"]
+__all__ = ["Recommender", "clone", "explained", "scored"]
 
 #: Rows of a back-fill computed at once (bounds a dense rows x items block).
 _FILL_CHUNK = 256
@@ -112,7 +112,8 @@ class Recommender(Configurable, abc.ABC):
             )
         self.validate_params()
         fresh = object.__new__(type(self))
-        fresh.__dict__.update({name: self.__dict__[name] for name in self.param_names() if name in self.__dict__})
+        # everything but the fitted state (attributes ending in "_"): a model's own __init__ may set more than its parameters
+        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if not (k.endswith("_") and not k.endswith("__"))})
         fresh._fit(dataset)
         fresh._fitted_on(dataset)
         self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
@@ -124,6 +125,17 @@ class Recommender(Configurable, abc.ABC):
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
         self.dataset_: Dataset = dataset
+
+    def set_params(self, **params: Any) -> Self:
+        """Change parameters (validated; on any error nothing changes). A fitted model whose
+        parameters really change is unfitted (``NotFittedError`` until ``fit`` again): its state
+        was learnt with the old values, and answering with a mix of the two would be silent."""
+        before = {k: self.__dict__.get(k) for k in params}
+        super().set_params(**params)
+        changed = any(before[k] is not self.__dict__.get(k) and not _same_value(before[k], self.__dict__.get(k)) for k in params)
+        if changed and self.is_fitted:
+            self.__dict__ = {k: v for k, v in self.__dict__.items() if not (k.endswith("_") and not k.endswith("__"))}
+        return self
 
     @property
     def is_fitted(self) -> bool:
@@ -226,7 +238,7 @@ class Recommender(Configurable, abc.ABC):
         fallback = self._fallback()
         fb_block = None
         if fallback is not None:
-            fb_block = fallback._score(batch.take(rows))
+            fb_block = scored(fallback, batch.take(rows))
         pop = np.empty(batch.n_items)
         pop[self.fallback_order_] = -np.arange(batch.n_items, dtype=np.float64)  # best seller first
         for lo in range(0, len(rows), _FILL_CHUNK):
@@ -241,11 +253,7 @@ class Recommender(Configurable, abc.ABC):
         return Selection(picked, sel.scores, source, fb_block, rows if fb_block is not None else None)
 
     def _run(self, batch: Batch, *, backfill: bool | None, reasons: bool) -> tuple[Selection, list[str | None] | None, list[tuple[str, ...]] | None]:
-        block = self._score(batch)
-        if not isinstance(block, ScoreBlock):
-            raise ContractError(f"{type(self).__name__}._score must return a recokit ScoreBlock (ScoreBlock.dense / ScoreBlock.sparse); got {type(block).__name__}.")
-        if block.shape != (batch.n, batch.n_items):
-            raise ContractError(f"{type(self).__name__}._score returned a block of shape {block.shape}; the batch needs {(batch.n, batch.n_items)} (rows x items).")
+        block = scored(self, batch)
         adjusted = self._adjust(batch, block)
         restriction = self._restriction(batch)
         sel = self._select(batch, adjusted, restriction, self.backfill if backfill is None else backfill)
@@ -258,19 +266,16 @@ class Recommender(Configurable, abc.ABC):
         items = sel.picked[rows, cols]
         src = sel.source[rows, cols]
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
-        scored = np.isfinite(block.at(rows, items)) & np.isin(src, (Source.MODEL, Source.PINNED))
-        if scored.any():
-            given = self._explain(batch, rows[scored], items[scored], block)
-            if len(given) != int(scored.sum()):
-                raise ContractError(f"{type(self).__name__}._explain returned {len(given)} reasons for {int(scored.sum())} items.")
-            out[scored] = given
-        out[(src == Source.PINNED) & ~scored] = PINNED_REASON
+        has_score = np.isfinite(block.at(rows, items)) & np.isin(src, (Source.MODEL, Source.PINNED))
+        if has_score.any():
+            out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
+        out[(src == Source.PINNED) & ~has_score] = PINNED_REASON
         fb = src == Source.FALLBACK
         fallback = self._fallback()
         if fb.any() and fallback is not None and sel.fallback is not None and sel.fallback_rows is not None:
             local = np.searchsorted(sel.fallback_rows, rows[fb])
             sub = batch.take(sel.fallback_rows)
-            out[fb] = fallback._explain(sub, local, items[fb], sel.fallback)
+            out[fb] = explained(fallback, sub, local, items[fb], sel.fallback)
         return out.tolist()
 
     # -- public requests ----------------------------------------------------------------------------
@@ -281,7 +286,7 @@ class Recommender(Configurable, abc.ABC):
         Use ``dataset_.item_ids`` to map positions to item ids.
         """
         batch = self.resolve(self._query(query, kwargs))
-        adjusted = self._adjust(batch, self._score(batch))
+        adjusted = self._adjust(batch, scored(self, batch))
         row = adjusted.to_dense(copy=True)
         extra = self._restrict(batch)
         if extra is not None:
@@ -292,7 +297,7 @@ class Recommender(Configurable, abc.ABC):
         """The top ``query.k`` items for a request, best first, each with a reason.
 
         Excluded and context items never appear, an item appears at most once, scores are
-        non-increasing. When the model has an opinion on fewer than ``k`` allowed items, the list
+        non-increasing (except items pinned by a rule, which keep their slot). When the model has an opinion on fewer than ``k`` allowed items, the list
         is back-filled (score NaN) unless ``backfill=False``.
 
         Examples
@@ -322,19 +327,21 @@ class Recommender(Configurable, abc.ABC):
         return Recommendations(items=recs, query=q)
 
     def explain(self, query: Query | None = None, item_id: Hashable | None = None, **kwargs: Any) -> str | None:
-        """Why ``item_id`` would be recommended for this request, in words a shopper can read.
+        """The model's reason for ``item_id`` in this request, in words a shopper can read.
 
-        Returns None when the model has no opinion on the item, or the item is unknown.
+        Returns None when the model has no opinion on the item, or the item is unknown. It is the
+        reason :meth:`recommend` shows for an item the model scored; it does not apply rules
+        (use :meth:`Ruled.why_not` to ask whether and why an item is in the list).
         """
         batch = self.resolve(self._query(query, kwargs))
         idx = self.dataset_.item_ids.get(item_id)
         if idx is None:
             return None
-        block = self._score(batch)
+        block = scored(self, batch)
         rows, items = np.zeros(1, dtype=np.int64), np.array([idx], dtype=np.int64)
         if not np.isfinite(block.at(rows, items)[0]):
             return None
-        return self._explain(batch, rows, items, block)[0]
+        return explained(self, batch, rows, items, block)[0]
 
     def recommend_many(
         self,
@@ -360,7 +367,8 @@ class Recommender(Configurable, abc.ABC):
             ``reasons=False``), ``k`` rows per customer (fewer when the catalogue runs out).
         """
         self._check_fitted()
-        Query(k=k)  # validates k
+        q = Query(k=k, now=now, exclude_purchased=exclude_purchased)  # validates k and now (dates, time zones) as a request does
+        now, exclude_purchased = q.now, q.exclude_purchased
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"recommend_many: batch_size must be an int >= 1. Got {batch_size!r}.")
         ds = self.dataset_
@@ -412,6 +420,34 @@ def _rules_column(parts: list[dict[str, Any]]) -> pl.Series:
         for p in parts
     ]
     return pl.concat(cols).alias("rules") if cols else pl.Series("rules", [], dtype=kind)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and other values without a plain truth value: compare by identity
+        return False
+
+
+def scored(model: Recommender, batch: Batch) -> ScoreBlock:
+    """``model._score(batch)``, checked against the hook contract (a ScoreBlock of the batch's shape)."""
+    block = model._score(batch)
+    if not isinstance(block, ScoreBlock):
+        raise ContractError(
+            f"{type(model).__name__}._score must return a recokit ScoreBlock; got {type(block).__name__}.",
+            hint="wrap the scores: ScoreBlock.dense(rows_x_items) or ScoreBlock.sparse(csr).",
+        )
+    if block.shape != (batch.n, batch.n_items):
+        raise ContractError(f"{type(model).__name__}._score returned a block of shape {block.shape}; the batch needs {(batch.n, batch.n_items)} (rows x items).")
+    return block
+
+
+def explained(model: Recommender, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
+    """``model._explain(...)``, checked: one reason per pair."""
+    given = list(model._explain(batch, rows, items, block))
+    if len(given) != len(rows):
+        raise ContractError(f"{type(model).__name__}._explain returned {len(given)} reasons for {len(rows)} items.")
+    return given
 
 
 def clone(model: Recommender) -> Recommender:

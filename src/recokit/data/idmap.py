@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError, DataError
+from recokit._errors import ConfigTypeError, DataError
 from recokit.data.validation import EXAMPLES
 
 __all__ = ["IdMap"]
@@ -103,10 +103,12 @@ class IdMap:
         """
         want_int = self._series.dtype.is_integer()
         for pos, v in enumerate(ids):
+            if v is None:  # an anonymous visitor
+                continue
             ok = (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) if want_int else isinstance(v, str)
             if not ok:
                 kind = "integers" if want_int else "strings"
-                raise ConfigError(
+                raise ConfigTypeError(
                     f"{where}: {self.name} ids are {kind} in the fitted data, but got {v!r} "
                         f"({type(v).__name__}) at position {pos}.", hint=f"convert the id (e.g. {'int' if want_int else 'str'}({v!r})); for an anonymous visitor pass None."
                 )

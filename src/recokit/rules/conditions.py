@@ -38,7 +38,7 @@ def check_text(rule: Rule, field: str, value: Any, optional: bool = False) -> No
         return
     if not isinstance(value, str) or not value.strip():
         raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): '{field}' must be a non-empty string. Got {value!r} instead.", hint=f"write it as text, e.g. {field} = \"category = 'bike'\"."
+            f"rule {rule.name!r} ({rule.kind}): '{field}' must be a non-empty string. Got {value!r} instead.", hint=f"write it as text, e.g. {field} = \"category = 'bike'\".", rule=rule.name
         )
 
 
@@ -49,7 +49,7 @@ def days(rule: Rule, field: str, value: Any) -> float | None:
     if isinstance(value, dt.timedelta):
         value = value.total_seconds() / 86_400
     if not is_number(value) or value <= 0:
-        raise RuleError(f"rule {rule.name!r} ({rule.kind}): '{field}' must be a number of days > 0. Got {value!r} instead.")
+        raise RuleError(f"rule {rule.name!r} ({rule.kind}): '{field}' must be a number of days > 0. Got {value!r} instead.", rule=rule.name)
     return float(value)
 
 
@@ -61,7 +61,7 @@ def parse(rule: Rule, field: str, text: str | None) -> pl.Expr | None:
         return pl.sql_expr(text)
     except Exception as exc:  # polars raises several SQL error types
         raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} does not parse as an SQL condition: {exc}", hint="write a condition over catalogue columns, e.g. \"category = 'bike' AND stock > 0\"."
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} does not parse as an SQL condition: {exc}", hint="write a condition over catalogue columns, e.g. \"category = 'bike' AND stock > 0\".", rule=rule.name
         ) from None
 
 
@@ -72,15 +72,15 @@ def evaluate(rule: Rule, field: str, catalog: pl.DataFrame) -> np.ndarray:
     missing = [c for c in expr.meta.root_names() if c not in catalog.columns]
     if missing:
         raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} uses unknown column(s) {missing}.", hint=f"the catalogue's columns are {catalog.columns}."
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} uses unknown column(s) {missing}.", hint=f"the catalogue's columns are {catalog.columns}.", rule=rule.name
         )
     try:
         out = catalog.select(expr.alias("__m")).to_series()
     except Exception as exc:
-        raise RuleError(f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} cannot be evaluated on the catalogue: {exc}") from None
+        raise RuleError(f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} cannot be evaluated on the catalogue: {exc}", rule=rule.name) from None
     if out.dtype != pl.Boolean:
         raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} gives {out.dtype} values, not true/false.", hint="compare it with something, e.g. \"stock > 0\"."
+            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} gives {out.dtype} values, not true/false.", hint="compare it with something, e.g. \"stock > 0\".", rule=rule.name
         )
     if len(out) == 1 and catalog.height != 1:  # a constant such as "1 = 1"
         out = pl.Series([out[0]] * catalog.height, dtype=pl.Boolean)

@@ -46,10 +46,10 @@ class RequireConsent(Rule):
         if customers is None:
             return  # checked when fitted on a Dataset (a bare catalogue has no customers)
         if self.column not in customers.columns:
-            raise RuleError(f"rule {self.name!r} (require_consent): the customers table has no column {self.column!r}.", hint=f"its columns are {customers.columns}.")
+            raise RuleError(f"rule {self.name!r} (require_consent): the customers table has no column {self.column!r}.", hint=f"its columns are {customers.columns}.", rule=self.name)
         if customers.schema[self.column] != pl.Boolean:
             raise RuleError(
-                f"rule {self.name!r} (require_consent): column {self.column!r} must be true/false (Boolean). Got {customers.schema[self.column]}.", hint="cast it to Boolean in the customers table."
+                f"rule {self.name!r} (require_consent): column {self.column!r} must be true/false (Boolean). Got {customers.schema[self.column]}.", hint="cast it to Boolean in the customers table.", rule=self.name
             )
         c.out.consent = self
 

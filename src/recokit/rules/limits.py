@@ -38,14 +38,14 @@ class MaxPerGroup(Rule):
         self._setup()
         conditions.check_text(self, "column", self.column)
         if not conditions.is_int(self.n) or self.n < 1:
-            raise RuleError(f"rule {self.name!r} (max_per_group): 'n' must be an int >= 1. Got {self.n!r} instead.")
+            raise RuleError(f"rule {self.name!r} (max_per_group): 'n' must be an int >= 1. Got {self.n!r} instead.", rule=self.name)
 
     def _default_name(self) -> str:
         return f"at most {self.n} per {self.column}"
 
     def compile(self, c: Compiler) -> None:
         if self.column not in c.catalog.columns:
-            raise RuleError(f"rule {self.name!r} (max_per_group): unknown column {self.column!r}.", hint=f"the catalogue's columns are {c.catalog.columns}.")
+            raise RuleError(f"rule {self.name!r} (max_per_group): unknown column {self.column!r}.", hint=f"the catalogue's columns are {c.catalog.columns}.", rule=self.name)
         codes, names = group_codes(c.catalog[self.column])
         c.out.limits.append(Limit(self, codes, int(self.n), names))
 

@@ -33,7 +33,7 @@ R = TypeVar("R", bound="type[Rule]")
 def register(cls: R) -> R:
     """Class decorator: make a rule type known to rules files, the loader and persistence."""
     if cls.kind in RULE_TYPES and RULE_TYPES[cls.kind] is not cls:
-        raise RuleError(f"rule type {cls.kind!r} is registered twice")
+        raise RuleError(f"rule type {cls.kind!r} is registered twice", rule=cls.kind)
     RULE_TYPES[cls.kind] = cls
     return cls
 
@@ -96,7 +96,7 @@ class Rule:
         """The parsed condition of ``field``."""
         expr = self.__dict__["_exprs"][field]
         if expr is None:
-            raise RuleError(f"rule {self.name!r} ({self.kind}): '{field}' is not set")
+            raise RuleError(f"rule {self.name!r} ({self.kind}): '{field}' is not set", rule=self.name)
         return expr
 
     def mask(self, field: str, catalog: pl.DataFrame) -> np.ndarray:

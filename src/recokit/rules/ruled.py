@@ -17,6 +17,7 @@ from recokit.core import (
     Selection,
     Source,
     clone,
+    scored,
 )
 from recokit.data import Dataset
 from recokit.params import InstanceOf, Optional, param
@@ -80,6 +81,14 @@ class Ruled(Recommender):
         self._checked_rules()
 
     def _checked_rules(self) -> RuleSet:
+        for role in ("model", "fallback"):
+            inner = getattr(self, role)
+            if isinstance(inner, Recommender) and not inner.composable:
+                raise ConfigError(
+                    f"The '{role}' parameter of Ruled is a {type(inner).__name__}: its own rules (consent included) "
+                    "act after scoring and would be skipped inside another Ruled.",
+                    hint="put every rule in one RuleSet: Ruled(model, inner_rules + outer_rules).",
+                )
         if not isinstance(self.model, Recommender):
             raise ConfigError(f"The 'model' parameter of Ruled must be a recokit Recommender. Got {type(self.model).__name__} instead.")
         if self.fallback is not None and not isinstance(self.fallback, Recommender):
@@ -90,8 +99,8 @@ class Ruled(Recommender):
         rules = self._checked_rules().fit(dataset)  # a private copy: the caller's RuleSet stays unfitted
         self.model_ = clone(self.model).fit(dataset)
         self.fallback_ = clone(self.fallback).fit(dataset) if self.fallback is not None else None
+        rules.same_customers_ = True  # the rules' customers are numbered as the model's
         self.rules_ = rules
-        self.same_customers_ = True
 
     def refresh(self, data: Any) -> Ruled:
         """Re-read the catalogue (stock, price, promotion...) or a newer Dataset, without refitting.
@@ -107,19 +116,23 @@ class Ruled(Recommender):
                 raise ConfigError("Ruled.refresh: the dataset's items differ from the fitted ones.", hint="refit when the catalogue gains or loses products.")
             ds = data
         else:
-            ds = self.dataset_.with_catalog(data)
+            ds = self.rules_.dataset_.with_catalog(data)  # the newest purchases the rules know, new stock
         rules = self.rules_.clone().fit(ds)
-        self.same_customers_ = ds.customer_ids is self.dataset_.customer_ids or ds.customer_ids == self.dataset_.customer_ids
-        self.rules_ = rules  # requests see the old or the new rules
+        rules.same_customers_ = ds.customer_ids is self.dataset_.customer_ids or ds.customer_ids == self.dataset_.customer_ids
+        self.rules_ = rules  # one assignment: requests see the old or the new rules, never a mix
         return self
 
     def rule_rows(self, batch: Batch) -> np.ndarray:
         """The batch's customers as the rules' dataset numbers them (it may be newer than the
         model's, after :meth:`refresh`), history hidden where consent is missing."""
-        if self.same_customers_:
-            ok = self.rules_.visible(batch.found_idx)
+        rules = self.rules_  # one read: the rules and their numbering belong together
+        if rules.same_customers_ is None:  # loaded from disk: decide once (a lazy cache, same answer every time)
+            ids = rules.dataset_.customer_ids
+            rules.same_customers_ = ids is self.dataset_.customer_ids or ids == self.dataset_.customer_ids
+        if rules.same_customers_:
+            ok = rules.visible(batch.found_idx)
             return batch.found_idx if ok is None else np.where(ok, batch.found_idx, -1)
-        return self.rules_.customer_rows(batch.customer_ids)
+        return rules.customer_rows(batch.customer_ids)
 
     # -- stages ---------------------------------------------------------------------------------
     def _visible(self, batch: Batch) -> np.ndarray | None:
@@ -128,7 +141,7 @@ class Ruled(Recommender):
         return self.rule_rows(batch) >= 0
 
     def _score(self, batch: Batch) -> ScoreBlock:
-        return self.model_._score(batch)
+        return scored(self.model_, batch)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
         return self.model_._explain(batch, rows, items, block)
@@ -151,7 +164,7 @@ class Ruled(Recommender):
     def _backfill_source(self, batch: Batch, backfill: bool) -> Backfill | None:
         if not backfill:
             return None
-        fb = self.fallback_._score(batch) if self.fallback_ is not None else None
+        fb = scored(self.fallback_, batch) if self.fallback_ is not None else None
         return Backfill(fb, self.fallback_order_)
 
     def _labels(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[tuple[str, ...]]:

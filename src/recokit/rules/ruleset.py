@@ -34,6 +34,8 @@ def catalog_of(data: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
 def _check_rules(rules: Iterable[Rule] | Rule) -> tuple[Rule, ...]:
     if isinstance(rules, (str, Path)):
         raise RuleError(f"RuleSet expects rules, not the path {str(rules)!r}.", hint="load a rules file with recokit.load_rules(path, catalog).")
+    if not isinstance(rules, (Rule, Iterable)):
+        raise RuleError(f"RuleSet expects a list of rules; got {type(rules).__name__} {rules!r}.", hint="pass [Filter(...), ...] or a RuleSet, or load a rules file with recokit.load_rules(path, catalog).")
     out = (rules,) if isinstance(rules, Rule) else tuple(rules)
     for r in out:
         if not isinstance(r, Rule):
@@ -41,7 +43,7 @@ def _check_rules(rules: Iterable[Rule] | Rule) -> tuple[Rule, ...]:
     seen: set[str] = set()
     for r in out:
         if r.name in seen:
-            raise RuleError(f"rule {r.name!r}: duplicate name.", hint="give every rule its own name (the audit trail refers to rules by name).")
+            raise RuleError(f"rule {r.name!r}: duplicate name.", hint="give every rule its own name (the audit trail refers to rules by name).", rule=r.name)
         seen.add(r.name)
     if sum(r.kind == "require_consent" for r in out) > 1:
         raise RuleError("only one require_consent rule is allowed in a rule set.")
@@ -137,12 +139,15 @@ class RuleSet:
         timed = [r for r in self.rules if r.window_days is not None]
         if timed and not dataset.has_time:
             r = timed[0]
-            raise RuleError(f"rule {r.name!r} ({r.kind}): a time window needs purchase timestamps.", hint="build the Dataset with time_col=..., or drop the window.")
+            raise RuleError(f"rule {r.name!r} ({r.kind}): a time window needs purchase timestamps.", hint="build the Dataset with time_col=..., or drop the window.", rule=r.name)
         self._fit_consent(dataset, compiled)
         if any(r.reads_history for r in self.rules):
             compiled.history = self._history(dataset)
         self.compiled_ = compiled
         self.dataset_ = dataset
+        #: whether this dataset numbers customers as the wrapping model's (None: not known yet;
+        #: Ruled sets it when it fits or refreshes the rules, or on first use after a load)
+        self.same_customers_: bool | None = None
         return self
 
     def _fit_consent(self, dataset: Dataset, compiled: Compiled) -> None:
@@ -151,7 +156,7 @@ class RuleSet:
             return
         column = consent.column  # type: ignore[attr-defined]
         if dataset.customers is None:
-            raise RuleError(f"rule {consent.name!r} (require_consent): the dataset has no customers table.", hint="build the Dataset with customers=... holding the consent column.")
+            raise RuleError(f"rule {consent.name!r} (require_consent): the dataset has no customers table.", hint="build the Dataset with customers=... holding the consent column.", rule=consent.name)
         flags = dataset.customers.select("customer_id", pl.col(column).fill_null(False))
         idx = dataset.customer_ids.index(flags["customer_id"], missing="ignore")
         ok = np.zeros(dataset.n_customers, dtype=bool)
@@ -168,7 +173,7 @@ class RuleSet:
                 r = next(r for r in self.rules if r.reads_history)
                 kinds = dataset.interactions["event"].unique().sort().head(5).to_list()
                 raise RuleError(
-                    f"rule {r.name!r} ({r.kind}) reads purchases, but no interaction has the event {self.purchase_event!r} (events seen: {kinds}).", hint="name your purchase event: RuleSet(rules, purchase_event='order') or Ruled(model, RuleSet(rules, purchase_event='order'))."
+                    f"rule {r.name!r} ({r.kind}) reads purchases, but no interaction has the event {self.purchase_event!r} (events seen: {kinds}).", hint="name your purchase event: RuleSet(rules, purchase_event='order') or Ruled(model, RuleSet(rules, purchase_event='order')).", rule=r.name
                 )
         t = pl.col("timestamp").dt.epoch("us").max() if dataset.has_time else pl.lit(0, dtype=pl.Int64)
         h = inter.group_by("customer_idx", "item_idx").agg(t.alias("t")).sort("customer_idx", "item_idx")

@@ -41,7 +41,7 @@ class Boost(Rule):
     def __post_init__(self) -> None:
         self._setup()
         if not conditions.is_number(self.factor) or not self._valid(float(self.factor)):
-            raise RuleError(f"rule {self.name!r} ({self.kind}): 'factor' must be {self._range}. Got {self.factor!r} instead.")
+            raise RuleError(f"rule {self.name!r} ({self.kind}): 'factor' must be {self._range}. Got {self.factor!r} instead.", rule=self.name)
 
     @staticmethod
     def _valid(f: float) -> bool:
