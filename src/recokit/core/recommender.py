@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar, Self
 
@@ -173,8 +174,8 @@ class Recommender(Configurable, abc.ABC):
             customer_ids=(query.customer_id,),
             customer_idx=found.copy(),
             found_idx=found,
-            context=indicator(np.zeros(len(ctx), np.int64), ctx, (1, ds.n_items)),
-            exclude=indicator(np.zeros(len(exc), np.int64), exc, (1, ds.n_items)),
+            context=indicator(np.zeros(len(ctx), np.int64), ctx, (1, ds.n_items)) if len(ctx) else _no_items(1, ds.n_items),
+            exclude=indicator(np.zeros(len(exc), np.int64), exc, (1, ds.n_items)) if len(exc) else _no_items(1, ds.n_items),
             now=query.now if query.now is not None else ds.last_time,
             k=query.k,
             exclude_purchased=query.exclude_purchased,
@@ -188,7 +189,7 @@ class Recommender(Configurable, abc.ABC):
         ds = self.dataset_
         ids = ds.customer_ids
         found = np.array([-1 if (c := ids.get(x)) is None else c for x in customers], dtype=np.int64)
-        empty = sp.csr_array((len(customers), ds.n_items), dtype=np.float64)
+        empty = _no_items(len(customers), ds.n_items)
         batch = Batch(
             customer_ids=tuple(customers),
             customer_idx=found.copy(),
@@ -420,6 +421,12 @@ def _rules_column(parts: list[dict[str, Any]]) -> pl.Series:
         for p in parts
     ]
     return pl.concat(cols).alias("rules") if cols else pl.Series("rules", [], dtype=kind)
+
+
+@functools.lru_cache(maxsize=32)
+def _no_items(n_rows: int, n_items: int) -> sp.csr_array:
+    """An empty ``rows x items`` matrix, shared (read-only: no stage writes a batch's matrices)."""
+    return sp.csr_array((n_rows, n_items), dtype=np.float64)
 
 
 def _same_value(a: Any, b: Any) -> bool:

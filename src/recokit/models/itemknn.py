@@ -376,7 +376,7 @@ class ItemKNN(Recommender):
             product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
         else:
             product = sp.csr_array(q @ sim)
-        return ScoreBlock.sparse(_keep_zero_sums(q, sim, product))
+        return QueryScores(_keep_zero_sums(q, sim, product), q)
 
     # -- explanations -------------------------------------------------------------------------
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
@@ -395,7 +395,11 @@ class ItemKNN(Recommender):
             context.sort_indices()
         else:
             context = sp.csr_array((len(uniq), batch.n_items), dtype=np.float64)
-        q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
+        if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
+            q = sp.csr_array(block.query[uniq])
+            q.sort_indices()
+        else:
+            q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
         src = self._best_sources(q, inverse, items)
         has = src >= 0
         out = np.full(len(items), None, dtype=object)
@@ -490,3 +494,14 @@ class ItemKNN(Recommender):
         True
         """
         return self.recommend(Query(items=[item_id], k=k), backfill=False)
+
+
+class QueryScores(ScoreBlock):
+    """ItemKNN's block: the scores, and the query vectors they were computed from (so that the
+    reasons are read from this request, without building the queries again)."""
+
+    __slots__ = ("query",)
+
+    def __init__(self, scores: sp.csr_array, query: sp.csr_array) -> None:
+        super().__init__(sparse=ScoreBlock.sparse(scores).to_csr())  # float64, sorted indices
+        self.query = query
