@@ -275,6 +275,8 @@ class Restriction:
         """Block every stored entry of a ``rows x items`` matrix."""
         n, width = m.shape
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr))
+        if m.has_canonical_format:  # sorted, no duplicates: the keys are sorted and unique already
+            return cls(item_mask, rows * int(width) + m.indices, int(n), int(width))
         return cls.from_pairs(rows, m.indices, int(n), int(width), item_mask)
 
     def _span(self, r: int) -> np.ndarray:

@@ -210,12 +210,16 @@ class Recommender(Configurable, abc.ABC):
     def _query_restriction(self, batch: Batch) -> Restriction:
         """The request's own exclusions: its context, its ``exclude`` list, owned items on demand."""
         n, m = batch.n, batch.n_items
-        parts = [Restriction.from_csr(batch.context).keys, Restriction.from_csr(batch.exclude).keys]
+        parts = [k for k in (Restriction.from_csr(batch.context).keys, Restriction.from_csr(batch.exclude).keys) if len(k)]
         if batch.exclude_purchased and batch.known.any():
             rows = np.flatnonzero(batch.known)
-            sub = self.dataset_.user_items[batch.customer_idx[rows]]
+            sub = sp.csr_array(self.dataset_.user_items[batch.customer_idx[rows]])
+            sub.sum_duplicates()  # canonical: sorted within rows, so the keys below are sorted and unique
             parts.append(np.repeat(rows, np.diff(sub.indptr)) * m + sub.indices)
-        return Restriction(None, np.unique(np.concatenate(parts)), n, m)
+        if not parts:
+            return Restriction(None, np.empty(0, dtype=np.int64), n, m)
+        keys = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        return Restriction(None, keys.astype(np.int64, copy=False), n, m)
 
     def _restriction(self, batch: Batch) -> Restriction:
         base = self._query_restriction(batch)
