@@ -210,7 +210,7 @@ class Recommender(Configurable, abc.ABC):
     def _query_restriction(self, batch: Batch) -> Restriction:
         """The request's own exclusions: its context, its ``exclude`` list, owned items on demand."""
         n, m = batch.n, batch.n_items
-        parts = [k for k in (Restriction.from_csr(batch.context).keys, Restriction.from_csr(batch.exclude).keys) if len(k)]
+        parts = [Restriction.from_csr(mat).keys for mat in (batch.context, batch.exclude) if mat.nnz]
         if batch.exclude_purchased and batch.known.any():
             rows = np.flatnonzero(batch.known)
             sub = sp.csr_array(self.dataset_.user_items[batch.customer_idx[rows]])

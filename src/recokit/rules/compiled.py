@@ -53,6 +53,9 @@ class History:
 
     def gather(self, customer_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(row, item, time)`` of every history entry of the batch rows (rows with idx -1: none)."""
+        if len(customer_idx) == 1:  # one request: a slice, no ragged gather
+            items, times = self.of(int(customer_idx[0]))
+            return np.zeros(len(items), dtype=np.int64), items, times
         rows = np.flatnonzero(customer_idx >= 0)
         c = customer_idx[rows]
         lo, hi = self.indptr[c], self.indptr[c + 1]
