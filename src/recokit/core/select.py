@@ -37,6 +37,14 @@ def rank(block: ScoreBlock, restriction: Restriction, k: int) -> tuple[np.ndarra
         cols = m.indices.astype(np.int64)
         vals = m.data
         ok = np.isfinite(vals) & restriction.allows(rows, cols)
+        if n == 1:  # one request: sort its few entries (same order: higher score, then smaller index)
+            cols, vals = cols[ok], vals[ok]
+            best = np.lexsort((cols, -vals))[:k]
+            picked = np.full((1, k), -1, dtype=np.int64)
+            scores = np.full((1, k), np.nan)
+            picked[0, : len(best)] = cols[best]
+            scores[0, : len(best)] = vals[best]
+            return picked, scores
         return top_k_coo(rows[ok], cols[ok], vals[ok], n, k)
     values = apply_restriction(block.to_dense(copy=True), restriction)
     picked = top_k(values, None, k)
