@@ -472,20 +472,9 @@ def test_review_file_with_integer_item_ids(tmp_path):
 # -- a batch mixing every kind of row ---------------------------------------------------------
 def _stacked(model, queries):
     """The resolved queries as one batch (they share ``now`` and ``k``), as a composite sends it."""
-    from dataclasses import replace
+    from recokit import Batch
 
-    parts = [model.resolve(q) for q in queries]
-    cat = lambda name: np.concatenate([getattr(b, name) for b in parts])  # noqa: E731
-    return replace(
-        parts[0],
-        customer_ids=tuple(c for b in parts for c in b.customer_ids),
-        customer_idx=cat("customer_idx"),
-        found_idx=cat("found_idx"),
-        context=sp.csr_array(sp.vstack([b.context for b in parts])),
-        exclude=sp.csr_array(sp.vstack([b.exclude for b in parts])),
-        unknown_items=tuple(u for b in parts for u in b.unknown_items),
-    )
-
+    return Batch.concat([model.resolve(q) for q in queries])
 
 @pytest.mark.parametrize("key", [("confidence", "max"), ("lift", "sum"), ("lift", "weighted")])
 def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):

@@ -179,3 +179,16 @@ def test_a_component_breaking_the_hook_contract_is_a_contract_error():
         Short().fit(_tiny()).score()
     with pytest.raises(ContractError, match="numbers"):
         ScoreBlock.dense([["a"]])
+
+
+def test_batch_concat_keeps_rows_in_order_and_refuses_mixed_requests():
+    from recokit import Batch, ContractError
+
+    model = recokit.Popularity().fit(_tiny())
+    a, b = model.resolve(Query(customer_id=1, items=["b"])), model.resolve(Query(customer_id=2))
+    both = Batch.concat([a, b])
+    assert both.customer_ids == (1, 2) and both.found_idx.tolist() == [0, 1]
+    assert both.context_items(0).tolist() == a.context_items(0).tolist() and both.context_items(1).tolist() == []
+    assert np.array_equal(model._score(both).to_dense(), np.vstack([model._score(a).to_dense(), model._score(b).to_dense()]), equal_nan=True)
+    with pytest.raises(ContractError, match="share now, k"):
+        Batch.concat([a, model.resolve(Query(customer_id=2, k=3))])

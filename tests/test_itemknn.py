@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -254,19 +253,11 @@ def test_customer_plus_context_combines_as_documented():
     assert np.isnan(got[~reachable]).all()  # no similarity path: no opinion
 
 
-def stack_batch(model, queries: list[Query]):
-    """One Batch of several resolved queries (same ``now`` and ``k``), as a composite builds it."""
-    parts = [model.resolve(q) for q in queries]
-    return dataclasses.replace(
-        parts[0],
-        customer_ids=tuple(c for p in parts for c in p.customer_ids),
-        customer_idx=np.concatenate([p.customer_idx for p in parts]),
-        found_idx=np.concatenate([p.found_idx for p in parts]),
-        context=sp.csr_array(sp.vstack([p.context for p in parts], format="csr")),
-        exclude=sp.csr_array(sp.vstack([p.exclude for p in parts], format="csr")),
-        unknown_items=tuple(u for p in parts for u in p.unknown_items),
-    )
+def stack_batch(model, queries):
+    """The resolved queries as one batch (they share ``now`` and ``k``), as a composite sends it."""
+    from recokit import Batch
 
+    return Batch.concat([model.resolve(q) for q in queries])
 
 def mixed_queries(ds: Dataset, now=None, seed: int = 0) -> list[Query]:
     """Customer-only, customer plus context, context-only, empty and unknown-customer requests."""

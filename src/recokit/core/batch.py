@@ -89,6 +89,24 @@ class Batch:
         c = self.context
         return c.indices[c.indptr[row] : c.indptr[row + 1]].astype(np.int64)
 
+    @staticmethod
+    def concat(parts: Sequence[Batch]) -> Batch:
+        """One batch of several (same ``now``, ``k`` and ``exclude_purchased``), rows in order."""
+        if not parts:
+            raise ContractError("Batch.concat needs at least one batch.")
+        first = parts[0]
+        if any((b.now, b.k, b.exclude_purchased, b.n_items) != (first.now, first.k, first.exclude_purchased, first.n_items) for b in parts):
+            raise ContractError("Batch.concat: the batches must share now, k, exclude_purchased and the catalogue.")
+        return replace(
+            first,
+            customer_ids=tuple(c for b in parts for c in b.customer_ids),
+            customer_idx=np.concatenate([b.customer_idx for b in parts]),
+            found_idx=np.concatenate([b.found_idx for b in parts]),
+            context=sp.csr_array(sp.vstack([b.context for b in parts], format="csr")),
+            exclude=sp.csr_array(sp.vstack([b.exclude for b in parts], format="csr")),
+            unknown_items=tuple(u for b in parts for u in (b.unknown_items or ((),) * b.n)),
+        )
+
     def take(self, rows: np.ndarray | Sequence[int]) -> Batch:
         """The sub-batch of the given rows, in that order."""
         r = np.asarray(rows, dtype=np.int64)
