@@ -169,11 +169,6 @@ class ScoreBlock:
         m.sort_indices()
         return cls(sparse=m)
 
-    @classmethod
-    def empty(cls, n_rows: int, n_items: int) -> ScoreBlock:
-        """No opinion on anything."""
-        return cls.sparse(sp.csr_array((n_rows, n_items), dtype=np.float64))
-
     @property
     def shape(self) -> tuple[int, int]:
         if self._dense is not None:
@@ -256,15 +251,6 @@ class ScoreBlock:
         data = m.data.copy()
         f = np.where(data < 0, neg[m.indices], pos[m.indices])
         return ScoreBlock.sparse(sp.csr_array((data * f, m.indices.copy(), m.indptr.copy()), shape=m.shape))
-
-    @staticmethod
-    def vstack(blocks: Sequence[ScoreBlock], order: np.ndarray | None = None) -> ScoreBlock:
-        """Stack blocks row-wise (sparse when all are sparse); ``order`` then permutes the rows."""
-        if all(b.is_sparse for b in blocks):
-            out = ScoreBlock.sparse(sp.vstack([b.to_csr() for b in blocks], format="csr"))
-        else:
-            out = ScoreBlock.dense(np.vstack([b.to_dense() for b in blocks]))
-        return out if order is None else out.take(order)
 
 
 @dataclass(frozen=True, eq=False)

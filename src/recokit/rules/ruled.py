@@ -164,8 +164,10 @@ class Ruled(Recommender):
     def _backfill_source(self, batch: Batch, backfill: bool) -> Backfill | None:
         if not backfill:
             return None
-        fb = scored(self.fallback_, batch) if self.fallback_ is not None else None
-        return Backfill(fb, self.fallback_order_)
+        fallback = self.fallback_
+        if fallback is None:
+            return Backfill(None, self.fallback_order_)
+        return Backfill(lambda rows: scored(fallback, batch.take(rows)), self.fallback_order_)
 
     def _labels(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[tuple[str, ...]]:
         compiled = self.rules_.compiled_

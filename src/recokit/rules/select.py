@@ -108,10 +108,10 @@ def _assemble(picker: RowPicker, taken: dict[int, tuple[int, Rule]], k: int) -> 
 
 @dataclass(frozen=True, eq=False)
 class Backfill:
-    """Where a short list is filled from: the fallback model's block (rows of the batch) and the
-    best-seller order; None when back-fill is off."""
+    """Where a short list is filled from: ``fallback(rows)`` scores those rows of the batch with the
+    fallback model (None: no fallback model), then the best-seller order."""
 
-    fallback: ScoreBlock | None
+    fallback: Callable[[np.ndarray], ScoreBlock] | None
     popular_order: np.ndarray
 
 
@@ -121,14 +121,13 @@ def select_under_limits(
     """Pins, then the best allowed candidates under the list limits, then back-fill, per row.
 
     The candidates of every row are ranked at once (a few times ``k`` of them); only a row that
-    runs out of candidates before its list is full is ranked again in full.
+    runs out of candidates before its list is full is ranked again in full. The fallback model
+    scores only the rows still short after the model's candidates.
     """
     n = block.shape[0]
     width = max(4 * k, 16)
     cand, _ = rank(block, restriction, width)
-    picked = np.full((n, k), -1, dtype=np.int64)
-    source = np.full((n, k), -1, dtype=np.int8)
-    fb_cand = rank(backfill.fallback, restriction, width)[0] if backfill is not None and backfill.fallback is not None else None
+    pickers: list[tuple[RowPicker, dict[int, tuple[int, Rule]], int]] = []
     for r in range(n):
         mask = restriction.row_mask(r)
         picker = RowPicker(compiled.limits, k)
@@ -139,14 +138,15 @@ def select_under_limits(
         if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: rank the row in full
             full = top_k(block.row(r)[None, :], mask[None, :], block.shape[1])[0]
             picker.fill(full[full >= 0].tolist(), need, Source.MODEL)
-        if backfill is not None and len(picker.picked) < need:
-            if fb_cand is not None and backfill.fallback is not None:
-                row_fb = fb_cand[r][fb_cand[r] >= 0]
-                if len(row_fb) == width:
-                    row_fb = top_k(backfill.fallback.row(r)[None, :], mask[None, :], block.shape[1])[0]
-                picker.fill([i for i in row_fb.tolist() if i >= 0], need, Source.FALLBACK)
-            order = backfill.popular_order
-            picker.fill(order[mask[order]].tolist(), need, Source.POPULAR)
+        pickers.append((picker, taken, need))
+    short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need], dtype=np.int64)
+    fb_block = None
+    if backfill is not None and len(short):
+        fb_block = backfill.fallback(short) if backfill.fallback is not None else None
+        _fill_short(pickers, short, fb_block, restriction, backfill.popular_order, width)
+    picked = np.full((n, k), -1, dtype=np.int64)
+    source = np.full((n, k), -1, dtype=np.int8)
+    for r, (picker, taken, _) in enumerate(pickers):
         items, src = _assemble(picker, taken, k)
         picked[r, : len(items)] = items
         source[r, : len(src)] = src
@@ -154,4 +154,25 @@ def select_under_limits(
             record.append(picker.blocked)
     scores = np.where(picked >= 0, block.at(np.repeat(np.arange(n), k), np.maximum(picked, 0).ravel()).reshape(n, k), np.nan)
     scores[(source == Source.FALLBACK) | (source == Source.POPULAR)] = np.nan
-    return Selection(picked, scores, source, backfill.fallback if backfill is not None else None, np.arange(n) if backfill is not None and backfill.fallback is not None else None)
+    return Selection(picked, scores, source, fb_block, short if fb_block is not None else None)
+
+
+def _fill_short(
+    pickers: list[tuple[RowPicker, dict[int, tuple[int, Rule]], int]],
+    short: np.ndarray,
+    fb_block: ScoreBlock | None,
+    restriction: Restriction,
+    popular_order: np.ndarray,
+    width: int,
+) -> None:
+    """Back-fill the short rows: the fallback's ranking (block rows = ``short``), then best sellers."""
+    fb_cand = rank(fb_block, restriction.take(short), width)[0] if fb_block is not None else None
+    for j, r in enumerate(short.tolist()):
+        picker, _, need = pickers[r]
+        mask = restriction.row_mask(r)
+        if fb_cand is not None and fb_block is not None:
+            row_fb = fb_cand[j][fb_cand[j] >= 0]
+            if len(row_fb) == width:
+                row_fb = top_k(fb_block.row(j)[None, :], mask[None, :], fb_block.shape[1])[0]
+            picker.fill([i for i in row_fb.tolist() if i >= 0], need, Source.FALLBACK)
+        picker.fill(popular_order[mask[popular_order]].tolist(), need, Source.POPULAR)
