@@ -34,7 +34,7 @@ from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source
 from recokit.core.query import Query
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
-from recokit.data import Dataset
+from recokit.data import Dataset, ragged_ranges
 from recokit.params import Configurable
 
 __all__ = ["Recommender", "clone", "explained", "scored"]
@@ -213,9 +213,11 @@ class Recommender(Configurable, abc.ABC):
         parts = [Restriction.from_csr(mat).keys for mat in (batch.context, batch.exclude) if mat.nnz]
         if batch.exclude_purchased and batch.known.any():
             rows = np.flatnonzero(batch.known)
-            sub = sp.csr_array(self.dataset_.user_items[batch.customer_idx[rows]])
-            sub.sum_duplicates()  # canonical: sorted within rows, so the keys below are sorted and unique
-            parts.append(np.repeat(rows, np.diff(sub.indptr)) * m + sub.indices)
+            # user_items is canonical (duplicates summed, indices sorted): the keys are sorted, unique
+            owned = self.dataset_.user_items
+            starts = owned.indptr[batch.customer_idx[rows]]
+            lens = owned.indptr[batch.customer_idx[rows] + 1] - starts
+            parts.append(np.repeat(rows, lens) * m + owned.indices[ragged_ranges(starts, starts + lens)])
         if not parts:
             return Restriction(None, np.empty(0, dtype=np.int64), n, m)
         keys = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
@@ -271,7 +273,7 @@ class Recommender(Configurable, abc.ABC):
         items = sel.picked[rows, cols]
         src = sel.source[rows, cols]
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
-        has_score = np.isfinite(block.at(rows, items)) & np.isin(src, (Source.MODEL, Source.PINNED))
+        has_score = np.isfinite(block.at(rows, items)) & ((src == Source.MODEL) | (src == Source.PINNED))
         if has_score.any():
             out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
         out[(src == Source.PINNED) & ~has_score] = PINNED_REASON

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
-from recokit.data import Dataset, csr_lookup, ragged_ranges
+from recokit.data import Dataset, csr_lookup, csr_rows, entry_rows, ragged_ranges
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
@@ -58,6 +58,30 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
     return out
 
 
+#: Up to this many (row, item) cells, a batch's scores are summed directly with numpy into a dense
+#: accumulator (one request: several times cheaper than scipy's product and its checks).
+_DIRECT_CELLS = 4_000_000
+
+
+def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
+    """``q @ sim`` keeping every reachable item (a sum of 0 included), indices sorted.
+
+    The products are summed per (row, item) in query-item order, as scipy's product sums them,
+    so both give the same bits.
+    """
+    n, n_items = int(q.shape[0]), int(sim.shape[1])
+    starts = sim.indptr[q.indices].astype(np.int64)
+    lens = sim.indptr[q.indices + 1] - starts
+    pos = ragged_ranges(starts, starts + lens)
+    cells = np.repeat(entry_rows(q.indptr), lens) * n_items + sim.indices[pos]
+    sums = np.bincount(cells, weights=np.repeat(q.data, lens) * sim.data[pos], minlength=n * n_items)
+    reached = np.zeros(n * n_items, dtype=bool)
+    reached[cells] = True
+    keys = np.flatnonzero(reached)
+    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
+    return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+
+
 def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -> sp.csr_array:
     """``product = q @ sim`` with the sums scipy dropped for being exactly 0 stored back as 0.
 
@@ -70,21 +94,20 @@ def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -
     risky = q.data * sim.data.min() < np.finfo(np.float64).tiny
     if not risky.any():
         return product
-    n = q.shape[0]
-    rows = np.unique(np.repeat(np.arange(n, dtype=np.int64), np.diff(q.indptr))[risky])
-    sub = sp.csr_array(q[rows])
-    pattern = sp.csr_array(indicator(np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices, sub.shape) @ indicator(
-        np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr)), sim.indices, sim.shape
+    rows = np.unique(entry_rows(q.indptr)[risky])
+    sub = csr_rows(q, rows)
+    pattern = sp.csr_array(indicator(entry_rows(sub.indptr), sub.indices, sub.shape) @ indicator(
+        entry_rows(sim.indptr), sim.indices, sim.shape
     ))  # sums of ones: never dropped
     pattern.sort_indices()
-    got = sp.csr_array(product[rows])
+    got = csr_rows(product, rows)
     got.sort_indices()
     width = np.int64(q.shape[1])
-    pat_keys = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(pattern.indptr)) * width + pattern.indices
-    got_keys = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(got.indptr)) * width + got.indices
+    pat_keys = entry_rows(pattern.indptr) * width + pattern.indices
+    got_keys = entry_rows(got.indptr) * width + got.indices
     values = np.zeros(pattern.nnz)
     values[np.searchsorted(pat_keys, got_keys)] = got.data  # every stored sum is in the pattern
-    prod_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(product.indptr))
+    prod_rows = entry_rows(product.indptr)
     keep = ~np.isin(prod_rows, rows)
     return sp.csr_array(
         (
@@ -259,7 +282,7 @@ class ItemKNN(Recommender):
         self.similarity_ = top_k_per_row(sim, k)
         # scoring uses the CSR (rows = neighbours of an item); explanations need columns too
         self.similarity_t_ = self.similarity_.T.tocsr()
-        self.similarity_keys_ = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(self.similarity_.indptr)) * n_items + self.similarity_.indices
+        self.similarity_keys_ = entry_rows(self.similarity_.indptr) * n_items + self.similarity_.indices
         names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
         # reasons never claim a purchase the data does not show (views and cart adds are interest)
@@ -354,7 +377,7 @@ class ItemKNN(Recommender):
         has = lens > 0
         if has.any():
             top[known[has]] = np.maximum.reduceat(h.data, h.indptr[:-1][has])
-        c_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(context.indptr))
+        c_rows = entry_rows(context.indptr)
         rows = np.concatenate([np.repeat(known, lens), c_rows])
         cols = np.concatenate([h.indices.astype(np.int64), context.indices.astype(np.int64)])
         weights = np.concatenate([h.data, self.context_weight * top[c_rows]])
@@ -368,12 +391,15 @@ class ItemKNN(Recommender):
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
         sim = self.similarity_
-        if int(np.diff(sim.indptr)[q.indices].sum()) >= sim.nnz:
+        n_products = int(np.diff(sim.indptr)[q.indices].sum())
+        if n_products >= sim.nnz:
             # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
             # items ascending) and its CSC -> CSR conversion leaves the indices sorted, cheaper than
             # sorting long rows (ml-100k: 19 ms of a 100 ms batch); its cost grows with the whole
             # similarity matrix, so small batches (one request) take the direct product
             product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
+        elif q.shape[0] * sim.shape[1] <= _DIRECT_CELLS:
+            return QueryScores(_direct_product(q, sim), q)
         else:
             product = sp.csr_array(q @ sim)
         return QueryScores(_keep_zero_sums(q, sim, product), q)
@@ -389,14 +415,14 @@ class ItemKNN(Recommender):
         the first maximum in source order.
         """
         items = np.asarray(items, dtype=np.int64)
-        uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
-        if batch.context.nnz:
-            context = sp.csr_array(batch.context[uniq])
-            context.sort_indices()
+        if batch.n == 1:  # one request: every pair is on its row
+            uniq, inverse = np.zeros(1, dtype=np.int64), np.zeros(len(items), dtype=np.int64)
         else:
-            context = sp.csr_array((len(uniq), batch.n_items), dtype=np.float64)
+            uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
+        context = csr_rows(batch.context, uniq)  # an empty context stays the shared empty matrix
+        context.sort_indices()
         if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
-            q = sp.csr_array(block.query[uniq])
+            q = csr_rows(block.query, uniq)
             q.sort_indices()
         else:
             q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
@@ -419,7 +445,7 @@ class ItemKNN(Recommender):
             # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours and read
             # the row's weight from a small dense block (NaN = not a query item)
             dense = np.full(q.shape, np.nan)
-            dense[np.repeat(np.arange(q.shape[0]), np.diff(q.indptr)), q.indices] = q.data
+            dense[entry_rows(q.indptr), q.indices] = q.data
             pos = ragged_ranges(col.indptr[item_idx], col.indptr[item_idx] + in_lens)
             pair = np.repeat(np.arange(len(item_idx)), in_lens)
             sources = col.indices[pos].astype(np.int64)
