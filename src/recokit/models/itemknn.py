@@ -365,6 +365,8 @@ class ItemKNN(Recommender):
         weighted 0) still links the customer to the item's neighbours.
         """
         n, n_items = len(customer_idx), int(context.shape[1])
+        if self.history_ is None and context.nnz == 0 and bool((customer_idx >= 0).all()):
+            return csr_rows(self.dataset_.user_items, customer_idx)  # the rows as they are (canonical)
         known = np.flatnonzero(customer_idx >= 0)
         h = self._history_rows(customer_idx[known], now)
         lens = np.diff(h.indptr)
