@@ -433,7 +433,7 @@ class Recommender(Configurable, abc.ABC):
             )
         return self._frame(customers, parts, rules_as, extra)
 
-    def _frame(self, customers: list[Hashable], parts: list[dict[str, Any]], rules_as: RulesAs = "text", columns: Sequence[str] = ()) -> pl.DataFrame:
+    def _frame(self, customers: list[Hashable], parts: list[dict[str, Any]], rules_as: RulesAs, columns: Sequence[str]) -> pl.DataFrame:
         ds = self.dataset_
 
         def cat(key: str, dtype: Any) -> np.ndarray:
