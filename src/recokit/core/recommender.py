@@ -22,7 +22,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import functools
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -31,6 +31,14 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError, NotFittedError
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
+from recokit.core.export import (
+    RulesAs,
+    catalog_columns,
+    check_rules_as,
+    customer_list,
+    rules_column,
+    with_consent,
+)
 from recokit.core.query import Query
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
@@ -352,7 +360,7 @@ class Recommender(Configurable, abc.ABC):
 
     def recommend_many(
         self,
-        customers: Sequence[Hashable],
+        customers: Iterable[Hashable],
         k: int = 10,
         *,
         exclude_purchased: bool = False,
@@ -360,18 +368,44 @@ class Recommender(Configurable, abc.ABC):
         reasons: bool = True,
         backfill: bool | None = None,
         batch_size: int = 2048,
+        columns: Sequence[str] | None = None,
+        consent: str | None = None,
+        rules_as: RulesAs = "text",
     ) -> pl.DataFrame:
-        """Top-``k`` lists for many customers at once, as one table.
+        """Top-``k`` lists for many customers at once, as one flat table (``write_csv`` and
+        ``write_parquet`` take it as it is).
 
         The stages run on batches of ``batch_size`` customers. The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
-        exclude_purchased=exclude_purchased)``.
+        exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
+        a polars Series, a numpy array, a generator); a single id is a ConfigError.
+
+        ``columns`` adds catalogue columns by name (``["name", "price"]``) after the others.
+        ``consent`` names a Boolean column of the customers table (e.g. ``"consent_email"``):
+        only customers whose value is true are served; a customer with false, null or no row is
+        left out, and a :class:`~recokit.DataWarning` says how many.
 
         Returns
         -------
         polars.DataFrame
-            ``customer_id, rank, item_id, score, reason, rules`` (``reason`` null when
-            ``reasons=False``), ``k`` rows per customer (fewer when the catalogue runs out).
+            ``customer_id, rank, item_id, score, reason, rules`` (+ ``columns``), ``k`` rows per
+            customer (fewer when the catalogue runs out). ``reason`` is null when
+            ``reasons=False``; ``rules`` is the rules that touched the item joined by ``"; "``
+            (``"boost:eco up 20%; pin:promo"``), null when none did, or with ``rules_as="list"``
+            a list of texts (empty when none).
+
+        Examples
+        --------
+        >>> from recokit import Popularity
+        >>> from recokit.datasets import sports_shop
+        >>> shop = sports_shop(300, seed=1)
+        >>> model = Popularity().fit(shop)
+        >>> recs = model.recommend_many(shop.customer_ids.to_list()[:5], k=2, columns=["name", "price"])
+        >>> recs.columns
+        ['customer_id', 'rank', 'item_id', 'score', 'reason', 'rules', 'name', 'price']
+        >>> recs.height
+        10
+        >>> recs.write_csv("newsletter.csv")  # doctest: +SKIP
         """
         self._check_fitted()
         q = Query(k=k, now=now, exclude_purchased=exclude_purchased)  # validates k and now (dates, time zones) as a request does
@@ -379,8 +413,11 @@ class Recommender(Configurable, abc.ABC):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"recommend_many: batch_size must be an int >= 1. Got {batch_size!r}.")
         ds = self.dataset_
-        customers = list(customers)
+        customers = customer_list(customers)
         ds.customer_ids.check_kind(customers, "recommend_many")
+        extra, rules_as = catalog_columns(ds.catalog, columns), check_rules_as(rules_as)
+        if consent is not None:
+            customers = with_consent(ds.customers, customers, consent)
         parts: list[dict[str, Any]] = []
         for start in range(0, len(customers), batch_size):
             batch = self.resolve_customers(customers[start : start + batch_size], k=k, now=now, exclude_purchased=exclude_purchased)
@@ -393,40 +430,31 @@ class Recommender(Configurable, abc.ABC):
                     "item": sel.picked[rows, cols],
                     "score": sel.scores[rows, cols],
                     "reason": why if why is not None else [None] * len(rows),
-                    "rules": [list(x) for x in labels] if labels is not None else None,  # None: no rule touched any
+                    "rules": labels,  # None: no rule touched any
                 }
             )
-        return self._frame(customers, parts)
+        return self._frame(customers, parts, rules_as, extra)
 
-    def _frame(self, customers: list[Hashable], parts: list[dict[str, Any]]) -> pl.DataFrame:
+    def _frame(self, customers: list[Hashable], parts: list[dict[str, Any]], rules_as: RulesAs, columns: Sequence[str]) -> pl.DataFrame:
         ds = self.dataset_
 
         def cat(key: str, dtype: Any) -> np.ndarray:
             return np.concatenate([p[key] for p in parts]).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
-        pos = cat("pos", np.int64)
+        pos, item = cat("pos", np.int64), cat("item", np.int64)
         cust = pl.Series("customer_id", customers, dtype=ds.customer_ids.dtype)
-        return pl.DataFrame(
+        frame = pl.DataFrame(
             {
                 "customer_id": cust.gather(pos) if len(customers) else cust,
                 "rank": cat("rank", np.int64),
-                "item_id": ds.item_ids.series.gather(cat("item", np.int64)),
+                "item_id": ds.item_ids.series.gather(item),
                 "score": cat("score", np.float64),
                 "reason": pl.Series([r for p in parts for r in p["reason"]], dtype=pl.String),
-                "rules": _rules_column(parts),
+                "rules": rules_column(parts, rules_as),
             }
         )
-
-
-def _rules_column(parts: list[dict[str, Any]]) -> pl.Series:
-    """The ``rules`` column; batches without labels become empty lists without a Python list
-    per row (building 50 000 empty lists cost more than ranking the batch)."""
-    kind = pl.List(pl.String)
-    cols = [
-        pl.select(pl.repeat(pl.lit([], dtype=kind), len(p["pos"]))).to_series() if p["rules"] is None else pl.Series(p["rules"], dtype=kind)
-        for p in parts
-    ]
-    return pl.concat(cols).alias("rules") if cols else pl.Series("rules", [], dtype=kind)
+        # the catalogue holds one row per item in item_idx order: a gather is the left join on item_id
+        return frame.hstack(ds.catalog.select(columns)[item]) if columns else frame
 
 
 @functools.lru_cache(maxsize=32)

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import RuleError
+from recokit.core.results import RULES_SEPARATOR
 from recokit.rules import conditions
 
 if TYPE_CHECKING:
@@ -83,10 +84,17 @@ class Rule:
         return self.kind
 
     def _setup(self) -> None:
-        if self.name is None:
+        named = self.name is not None
+        if not named:
             object.__setattr__(self, "name", self._default_name())
         if not isinstance(self.name, str) or not self.name.strip():
             raise RuleError(f"a {self.kind} rule's name must be a non-empty string. Got {self.name!r} instead.")
+        if ";" in self.name:  # recommend_many's rules column joins labels with "; ": a ";" would make it ambiguous
+            raise RuleError(
+                f"rule {self.name!r} ({self.kind}): a rule's name cannot contain ';' (a table lists a row's rules joined by {RULES_SEPARATOR!r}).",
+                hint="use another character, e.g. ',' or '/'." if named else "this is the rule's default name, made from its settings: give it a name=... without ';'.",
+                rule=self.name,
+            )
         for f in self.conditions:
             conditions.check_text(self, f, getattr(self, f), optional=f in self.optional)
         parsed = {f: conditions.parse(self, f, getattr(self, f)) for f in self.conditions}
