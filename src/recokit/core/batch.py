@@ -240,9 +240,8 @@ class ScoreBlock:
         """Scores ``>= 0`` of item ``i`` times ``pos[i]``, negative ones times ``neg[i]`` (NaN stays)."""
         if self._dense is not None:
             out = self._dense * pos[None, :]
-            below = self._dense < 0
-            if below.any():
-                rr, cc = np.nonzero(below)
+            if out.size and np.fmin.reduce(self._dense, axis=None) < 0:  # fmin skips NaN; one pass, no mask
+                rr, cc = np.nonzero(self._dense < 0)
                 out[rr, cc] = self._dense[rr, cc] * neg[cc]
             return ScoreBlock.dense(out)
         m = self._sparse

@@ -73,13 +73,27 @@ def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
     starts = sim.indptr[q.indices].astype(np.int64)
     lens = sim.indptr[q.indices + 1] - starts
     pos = ragged_ranges(starts, starts + lens)
-    cells = np.repeat(entry_rows(q.indptr), lens) * n_items + sim.indices[pos]
+    cells = sim.indices[pos].astype(np.int64) if n == 1 else np.repeat(entry_rows(q.indptr), lens) * n_items + sim.indices[pos]
     sums = np.bincount(cells, weights=np.repeat(q.data, lens) * sim.data[pos], minlength=n * n_items)
     reached = np.zeros(n * n_items, dtype=bool)
     reached[cells] = True
     keys = np.flatnonzero(reached)
     indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
     return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+
+
+def _first_max(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Per segment of ``values`` (consecutive runs of ``lens[j]`` values): the position of its first
+    maximum, -1 when the segment is empty or holds only -inf."""
+    out = np.full(len(lens), -1, dtype=np.int64)
+    nonempty = lens > 0
+    if not nonempty.any():
+        return out
+    starts = (np.cumsum(lens) - lens)[nonempty]  # empty segments take no room: the spans are right
+    best = np.maximum.reduceat(values, starts)
+    at_max = np.where(values == np.repeat(best, lens[nonempty]), np.arange(len(values)), len(values))
+    out[nonempty] = np.where(best > -np.inf, np.minimum.reduceat(at_max, starts), -1)
+    return out
 
 
 def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -> sp.csr_array:
@@ -393,7 +407,7 @@ class ItemKNN(Recommender):
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
         sim = self.similarity_
-        n_products = int(np.diff(sim.indptr)[q.indices].sum())
+        n_products = int((sim.indptr[q.indices + 1] - sim.indptr[q.indices]).sum())
         if n_products >= sim.nnz:
             # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
             # items ascending) and its CSC -> CSR conversion leaves the indices sorted, cheaper than
@@ -438,43 +452,32 @@ class ItemKNN(Recommender):
 
     def _best_sources(self, q: sp.csr_array, inverse: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         """For pair j (row ``inverse[j]`` of ``q``, item ``item_idx[j]``): the query item with the
-        largest ``weight x similarity`` (-1 when none reaches the item)."""
+        largest ``weight x similarity`` (-1 when none reaches the item); the smallest index wins ties."""
         n = int(q.shape[1])
-        q_lens = np.diff(q.indptr)[inverse]
+        q_lens = (q.indptr[1:] - q.indptr[:-1])[inverse]
         col = self.similarity_t_
-        in_lens = np.diff(col.indptr)[item_idx]
+        in_lens = col.indptr[item_idx + 1] - col.indptr[item_idx]
         if int(in_lens.sum()) < int(q_lens.sum()) and q.shape[0] * n <= 4_000_000:
-            # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours and read
-            # the row's weight from a small dense block (NaN = not a query item)
-            dense = np.full(q.shape, np.nan)
+            # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours (sorted)
+            # and read the row's weight from a small dense block (-inf = not a query item)
+            dense = np.full(q.shape, -np.inf)
             dense[entry_rows(q.indptr), q.indices] = q.data
             pos = ragged_ranges(col.indptr[item_idx], col.indptr[item_idx] + in_lens)
-            pair = np.repeat(np.arange(len(item_idx)), in_lens)
-            sources = col.indices[pos].astype(np.int64)
-            contrib = dense[inverse[pair], sources] * col.data[pos]
-            hit = ~np.isnan(contrib)
-            pair, sources, contrib = pair[hit], sources[hit], contrib[hit]
+            sources = col.indices[pos]
+            weights = dense[0, sources] if q.shape[0] == 1 else dense[np.repeat(inverse, in_lens), sources]
+            first = _first_max(weights * col.data[pos], in_lens)
         else:
-            # every (pair, query item) combination: look the similarity up by key in the sorted CSR
+            # every (pair, query item) combination (sorted): its similarity looked up by key
             pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + q_lens)
-            pair = np.repeat(np.arange(len(item_idx)), q_lens)
-            sources = q.indices[pos].astype(np.int64)
-            keys = sources * n + item_idx[pair]
+            sources = q.indices[pos]
+            keys = sources.astype(np.int64) * n + np.repeat(item_idx, q_lens)
             keys_fit = self.similarity_keys_
             order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
             at = np.empty(len(keys), dtype=np.int64)
             at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
             hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
-            pair, sources, contrib = pair[hit], sources[hit], q.data[pos[hit]] * self.similarity_.data[at[hit]]
-        src = np.full(len(item_idx), -1, dtype=np.int64)
-        if len(pair):
-            # pairs are grouped and their sources ascending: the first maximum is the smallest index
-            seg = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
-            best = np.repeat(np.maximum.reduceat(contrib, seg), np.diff(np.append(seg, len(pair))))
-            at_max = np.flatnonzero(contrib == best)
-            first_pairs, first = np.unique(pair[at_max], return_index=True)
-            src[first_pairs] = sources[at_max[first]]
-        return src
+            first = _first_max(np.where(hit, q.data[pos] * self.similarity_.data[at], -np.inf), q_lens)
+        return np.where(first >= 0, sources[np.maximum(first, 0)], -1).astype(np.int64) if len(sources) else np.full(len(item_idx), -1, dtype=np.int64)
 
     def _because(self, name: str) -> str:
         return f"because you bought {name}" if self.bought_ else f"because of your interest in {name}"
