@@ -130,6 +130,27 @@ def test_non_numeric_quantity():
         Dataset(orders(qty=["1", "2", "1", "1"]), quantity_col="qty")
 
 
+def test_price_col_keeps_the_unit_price_paid_per_line():
+    ds = Dataset(orders(paid=[900.0, 40.5, 880.0, None]), time_col="ts", price_col="paid")
+    got = ds.interactions.sort("customer_id", "item_id").select("customer_id", "item_id", "price")
+    assert got.schema["price"] == pl.Float64
+    assert got.rows() == [("ann", "bike", 900.0), ("ann", "helmet", 40.5), ("bob", "bike", 880.0), ("cid", "pump", None)]
+    assert "price" not in Dataset(orders(paid=[1, 2, 3, 4])).interactions.columns  # only when named
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+def test_negative_or_nan_prices(bad):
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'paid' are negative or NaN"):
+        Dataset(orders(paid=[1.0, bad, 1.0, 2.0]), price_col="paid")
+
+
+def test_non_numeric_or_missing_price_column():
+    with pytest.raises(DataError, match="'paid' must hold numeric prices"):
+        Dataset(orders(paid=["1", "2", "1", "1"]), price_col="paid")
+    with pytest.raises(DataError, match=r"missing required column\(s\) \['paid'\]"):
+        Dataset(orders(), price_col="paid")
+
+
 def test_duplicate_catalog_ids():
     cat = pl.concat([CATALOG, CATALOG.head(1)])
     with pytest.raises(DataError, match=r"catalog: 2 rows share an item id.*'bike'"):

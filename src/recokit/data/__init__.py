@@ -51,6 +51,7 @@ from recokit.data.time import DAY_US, parse_time
 from recokit.data.validation import (
     EXAMPLES,
     check_no_nulls,
+    check_prices,
     check_same_dtype,
     check_unique,
     examples,
@@ -68,6 +69,7 @@ __all__ = [
     "IdMap",
     "assign_baskets",
     "check_no_nulls",
+    "check_prices",
     "check_same_dtype",
     "check_unique",
     "csr_lookup",

@@ -24,7 +24,7 @@ from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.time import parse_time
-from recokit.data.validation import check_same_dtype, check_unique, examples
+from recokit.data.validation import check_prices, check_same_dtype, check_unique, examples
 from recokit.data.weights import interaction_weight
 
 __all__ = ["Dataset"]
@@ -88,6 +88,7 @@ def _with_indices(
 def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.DataFrame:
     """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
     quantity_col, time_col, event_col = columns["quantity_col"], columns["time_col"], columns["event_col"]
+    price_col = columns.get("price_col")
     keep = [
         pl.col(str(columns["customer_col"])).alias("customer_id"),
         pl.col(str(columns["item_col"])).alias("item_id"),
@@ -101,6 +102,8 @@ def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.Dat
         keep.append(pl.col(time_col).alias("timestamp"))
     if event_col is not None:
         keep.append(pl.col(event_col).alias("event"))
+    if price_col is not None:
+        keep.append(pl.col(price_col).cast(pl.Float64).alias("price"))
     sort_cols = (["timestamp"] if time_col is not None else []) + ["basket_idx", "item_idx"]
     return rows.select(keep).sort(sort_cols)
 
@@ -129,6 +132,10 @@ class Dataset:
         Quantity (or any positive weight) of each line; default 1.
     event_col : str, optional
         Event type of each row ('purchase', 'add_to_cart', 'view', ...).
+    price_col : str, optional
+        Unit price paid on each line (numeric, >= 0; null where there is none, as on a view), kept as the ``price`` column of
+        :attr:`interactions`; :mod:`recokit.customers` reads it for what customers spent.
+        Models do not use it.
     event_weights : mapping, optional
         Weight per event type (default :data:`DEFAULT_EVENT_WEIGHTS`). A type not in the mapping
         is an error.
@@ -140,7 +147,7 @@ class Dataset:
     ----------
     interactions : pl.DataFrame
         Normalised rows: ``customer_id, item_id, customer_idx, item_idx, basket_idx, weight,
-        quantity`` (+ ``timestamp`` and ``event`` when given).
+        quantity`` (+ ``timestamp``, ``event`` and ``price`` when given).
     catalog : pl.DataFrame
         One row per item in ``item_idx`` order (just ``item_id`` when no catalogue was given).
     customers : pl.DataFrame or None
@@ -170,6 +177,7 @@ class Dataset:
         event_col: str | None = None,
         event_weights: Mapping[str, float] | None = None,
         unknown_items: Literal["error", "drop"] = "error",
+        price_col: str | None = None,
     ) -> None:
         if unknown_items not in ("error", "drop"):
             raise ConfigError(f"unknown_items must be 'error' or 'drop'. Got {unknown_items!r}.")
@@ -180,8 +188,11 @@ class Dataset:
             "basket_col": basket_col,
             "quantity_col": quantity_col,
             "event_col": event_col,
+            "price_col": price_col,
         }
-        inter = read_id_table(interactions, "interactions", [customer_col, item_col], [time_col, basket_col, quantity_col, event_col])
+        inter = read_id_table(interactions, "interactions", [customer_col, item_col], [time_col, basket_col, quantity_col, event_col, price_col])
+        if price_col is not None:
+            check_prices(inter, price_col)
         if catalog is not None:
             cat = _read_catalog(catalog, item_col, inter)
             inter = _keep_catalog_items(inter, cat, item_col, unknown_items)

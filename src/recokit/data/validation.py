@@ -25,6 +25,7 @@ from recokit._errors import DataError
 __all__ = [
     "EXAMPLES",
     "check_no_nulls",
+    "check_prices",
     "check_same_dtype",
     "check_unique",
     "examples",
@@ -98,3 +99,29 @@ def check_same_dtype(left: pl.DataFrame, right: pl.DataFrame, column: str, messa
     """
     if right.schema[column] != left.schema[column]:
         raise DataError(message.format(left=left.schema[column], right=right.schema[column]), hint=hint)
+
+
+def check_prices(frame: pl.DataFrame, column: str, what: str = "interactions") -> None:
+    """Raise unless ``column`` is numeric with no negative or NaN value (nulls are allowed:
+    a view or a cart event has no price paid).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> check_prices(pl.DataFrame({"price": [9.5, -1.0]}), "price")
+    Traceback (most recent call last):
+    ...
+    recokit._errors.DataError: interactions: 1 value(s) of column 'price' are negative or NaN, e.g. row 1: -1.0.
+    Hint: prices must be >= 0: remove refunds and fill missing prices with null, not NaN.
+    """
+    dtype = frame.schema[column]
+    if not dtype.is_numeric():
+        raise DataError(f"{what}: column {column!r} must hold numeric prices; got {dtype}.", column=column, hint="cast it to float (strip currency signs first).")
+    value = pl.col(column).cast(pl.Float64)
+    reject_rows(
+        frame,
+        value.is_nan() | (value < 0),
+        column,
+        f"{what}: {{n}} value(s) of column {column!r} are negative or NaN",
+        "prices must be >= 0: remove refunds and fill missing prices with null, not NaN.",
+    )
