@@ -24,8 +24,9 @@ ALLOWED = {
     "evaluation": {"data", "core", "rules", "adapters", "datasets"},
     "persist": {"data", "core", "models", "hybrid", "rules"},
     "datasets": {"data"},
+    "customers": {"data", "adapters"},
     "testing": {"data", "core", "rules", "persist", "datasets"},
-    "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist"},
+    "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist", "customers"},
     "params": set(),
     "__main__": {"cli"},
 }

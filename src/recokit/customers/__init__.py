@@ -1,0 +1,5 @@
+"""Customers: features, RFM segments, behavioural clusters, lifecycle."""
+
+from recokit.customers.features import features
+
+__all__ = ["features"]
