@@ -1,5 +1,6 @@
 """Customers: features, RFM segments, behavioural clusters, lifecycle."""
 
 from recokit.customers.features import features
+from recokit.customers.rfm import DEFAULT_SEGMENTS, Segment, quintile_scores, rfm
 
-__all__ = ["features"]
+__all__ = ["DEFAULT_SEGMENTS", "Segment", "features", "quintile_scores", "rfm"]
