@@ -1,6 +1,7 @@
 """The one place recokit calls scikit-learn (a thin adapter: keyword arguments, version checked).
 
-scikit-learn is used for text TF-IDF only. Calling it through this module means an upgrade that
+scikit-learn is used for text TF-IDF (ContentBased) and for clustering customers (k-means, Ward
+agglomerative, DBSCAN, silhouette; recokit.customers). Calling it through this module means an upgrade that
 changes a signature fails here, in recokit's tests, not in a shop's code.
 """
 
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DependencyError
 
-__all__ = ["SKLEARN_VERSION", "tfidf_matrix"]
+__all__ = ["SKLEARN_VERSION", "agglomerative_labels", "dbscan_labels", "kmeans_labels", "silhouette", "tfidf_matrix"]
 
 
 def _version() -> tuple[int, int]:
@@ -52,3 +53,38 @@ def tfidf_matrix(texts: Sequence[str], *, min_df: int = 1, max_features: int | N
             return sp.csr_array((len(texts), 0), dtype=np.float64), []
         raise ConfigError(f"TF-IDF of the text columns failed: {exc}") from exc
     return sp.csr_array(m, dtype=np.float64), [str(w) for w in vec.get_feature_names_out()]
+
+
+def kmeans_labels(x: np.ndarray, k: int, *, seed: int, n_init: int = 4) -> np.ndarray:
+    """K-means labels (int64) of the rows of ``x`` into ``k`` clusters (k-means++, seeded)."""
+    from sklearn.cluster import KMeans
+
+    model = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed)
+    return np.asarray(model.fit_predict(x), dtype=np.int64)
+
+
+def agglomerative_labels(x: np.ndarray, k: int) -> np.ndarray:
+    """Ward agglomerative labels (int64) of the rows of ``x`` into ``k`` clusters (deterministic)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    return np.asarray(AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x), dtype=np.int64)
+
+
+def dbscan_labels(x: np.ndarray, *, eps: float | None, min_samples: int) -> tuple[np.ndarray, float]:
+    """DBSCAN labels (int64, -1 = noise) and the ``eps`` used: by default the median distance
+    of a row to its ``min_samples``-th nearest neighbour."""
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    if eps is None:
+        distances, _ = NearestNeighbors(n_neighbors=min(min_samples, len(x))).fit(x).kneighbors(x)
+        eps = float(np.median(distances[:, -1])) or 1e-9
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(x)
+    return np.asarray(labels, dtype=np.int64), eps
+
+
+def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (euclidean) of a labelling with at least two clusters."""
+    from sklearn.metrics import silhouette_score
+
+    return float(silhouette_score(x, labels, metric="euclidean"))
