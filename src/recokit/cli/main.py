@@ -23,9 +23,11 @@ def _build_parser() -> argparse.ArgumentParser:
     check = rules_sub.add_parser("check", help="validate a TOML rules file and show what each rule keeps/removes on a catalogue")
     check.add_argument("file", help="the TOML rules file")
     check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
+    from recokit.cli.customers import add_parser as add_customers
     from recokit.cli.evaluate import add_parser as add_evaluate
 
     add_evaluate(sub)
+    add_customers(sub)
     return parser
 
 
@@ -47,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from recokit.cli.evaluate import run as run_evaluate
 
             return run_evaluate(args, out=sys.stdout)
+        if args.command == "customers":
+            from recokit.cli.customers import run as run_customers
+
+            return run_customers(args, out=sys.stdout)
     except RecokitError as exc:
         print(f"recokit: error: {exc}", file=sys.stderr)
         return 2
