@@ -43,10 +43,16 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, DataWarning
-from recokit.customers.orders import Reference, order_table, purchase_lines, reference
+from recokit.customers.orders import (
+    Reference,
+    order_table,
+    purchase_lines,
+    purchase_orders,
+    reference,
+)
 from recokit.data import NO_GROUP, Dataset
 
-__all__ = ["DEFAULT_SHARES", "base_table", "features", "group_shares"]
+__all__ = ["DEFAULT_SHARES", "base_from_orders", "base_table", "features", "group_shares"]
 
 #: The catalogue columns whose spend shares :func:`features` adds when present.
 DEFAULT_SHARES: tuple[str, ...] = ("category", "sport")
@@ -58,15 +64,12 @@ def _gap_medians(orders: pl.DataFrame) -> pl.DataFrame:
     return gaps.group_by("customer_idx").agg(pl.col("gap").median().alias("median_gap_days"))
 
 
-def base_table(dataset: Dataset, ref: Reference, price: str = "auto", *, gaps: bool = True) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The per-customer core (every customer, ``customer_idx`` order) and the lines and orders
-    it was computed from.
+def base_from_orders(dataset: Dataset, ref: Reference, orders: pl.DataFrame, *, gaps: bool = True) -> pl.DataFrame:
+    """The per-customer core (every customer, ``customer_idx`` order) from an :func:`order_table`.
 
     Columns: ``customer_idx, customer_id, recency_days, frequency, monetary, units,
     lifetime_orders, tenure_days`` (+ ``median_gap_days`` when ``gaps``).
     """
-    lines = purchase_lines(dataset, ref, price)
-    orders = order_table(lines)
     in_window = ref.in_window(pl.col("day"))
     per = orders.group_by("customer_idx").agg(
         (ref.day - pl.col("day").max()).cast(pl.Int64).alias("recency_days"),
@@ -81,11 +84,15 @@ def base_table(dataset: Dataset, ref: Reference, price: str = "auto", *, gaps: b
     everyone = pl.DataFrame(
         {"customer_idx": np.arange(dataset.n_customers, dtype=np.int64), "customer_id": dataset.customer_ids.series}
     )
-    base = everyone.join(per, on="customer_idx", how="left", maintain_order="left").with_columns(
+    return everyone.join(per, on="customer_idx", how="left", maintain_order="left").with_columns(
         pl.col("frequency", "lifetime_orders").fill_null(0),
         pl.col("monetary", "units").fill_null(0.0),
     )
-    return base, lines, orders
+
+
+def base_table(dataset: Dataset, ref: Reference, price: str = "auto", *, gaps: bool = True) -> pl.DataFrame:
+    """:func:`base_from_orders` of the dataset's orders up to ``ref.at`` (no lines held)."""
+    return base_from_orders(dataset, ref, purchase_orders(dataset, ref, price), gaps=gaps)
 
 
 def _values_of(dataset: Dataset, column: str, max_values: int, spend: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -221,7 +228,9 @@ def features(
     if not isinstance(max_values, int) or isinstance(max_values, bool) or max_values < 1:
         raise ConfigError(f"max_values must be an int >= 1. Got {max_values!r}.")
     ref = reference(dataset, at, window_days)
-    base, lines, orders = base_table(dataset, ref, price)
+    lines = purchase_lines(dataset, ref, price)
+    orders = order_table(lines)
+    base = base_from_orders(dataset, ref, orders)
     in_window = ref.in_window(pl.col("day"))
     lines_w, orders_w = lines.filter(in_window), orders.filter(in_window)
     shop_units = float(lines_w["quantity"].sum())

@@ -95,7 +95,7 @@ def lifecycle(
     _positive("new_days", new_days, integer=True)
     _positive("min_gap_days", min_gap_days, integer=True)
     ref = reference(dataset, at, None)
-    base, _, _ = base_table(dataset, ref, "units")
+    base = base_table(dataset, ref, "units")
     own = base["median_gap_days"].drop_nulls()
     shop_gap = max(float(own.median()), min_gap_days) if own.len() else float(new_days)  # type: ignore[arg-type]
     own_gap = pl.max_horizontal(pl.col("median_gap_days"), pl.lit(float(min_gap_days)))

@@ -38,7 +38,7 @@ import polars as pl
 from recokit._errors import ConfigError, ConfigTypeError, DataError, DataWarning
 from recokit.data import Dataset
 
-__all__ = ["PRICES", "Price", "Reference", "order_table", "price_source", "purchase_lines", "reference"]
+__all__ = ["PRICES", "Price", "Reference", "order_table", "price_source", "purchase_lines", "purchase_orders", "reference"]
 
 Price = Literal["auto", "paid", "catalog", "units"]
 #: The accepted values of ``price=``.
@@ -148,6 +148,22 @@ def _with_unit_price(dataset: Dataset, lines: pl.LazyFrame, source: str) -> pl.L
     return lines.with_columns(pl.lit(1.0).alias("unit_price"))
 
 
+def _lines(dataset: Dataset, ref: Reference, source: str) -> pl.LazyFrame:
+    """The purchase lines up to ``ref.at`` with their (nullable) unit price, lazily."""
+    rows = dataset.interactions.lazy().filter(pl.col("timestamp") <= ref.at)
+    if "event" in dataset.interactions.columns:
+        rows = rows.filter(pl.col("event") == "purchase")
+    keep = ["customer_idx", "item_idx", "basket_idx", pl.col("timestamp").dt.date().cast(pl.Int32).alias("day"), "quantity"]
+    lines = _with_unit_price(dataset, rows.select([*keep, *(["price"] if source == "paid" else [])]), source)
+    return lines.select("customer_idx", "item_idx", "basket_idx", "day", "quantity", "unit_price")
+
+
+def _warn_missing(missing: int, total: int, source: str) -> None:
+    if missing:
+        where = "no price paid" if source == "paid" else "no catalogue price"
+        warnings.warn(f"{missing} of {total} purchase lines have {where}: counted as 0 spent.", DataWarning, stacklevel=4)
+
+
 def purchase_lines(dataset: Dataset, ref: Reference, price: str = "auto") -> pl.DataFrame:
     """The purchase lines up to ``ref.at``: ``customer_idx, item_idx, basket_idx, day (Int32),
     quantity, unit_price, value`` (``value = quantity x unit_price``).
@@ -156,18 +172,32 @@ def purchase_lines(dataset: Dataset, ref: Reference, price: str = "auto") -> pl.
     as 0 spent, with a :class:`~recokit.DataWarning` that says how many lines.
     """
     source = price_source(dataset, price)
-    rows = dataset.interactions.lazy().filter(pl.col("timestamp") <= ref.at)
-    if "event" in dataset.interactions.columns:
-        rows = rows.filter(pl.col("event") == "purchase")
-    keep = ["customer_idx", "item_idx", "basket_idx", pl.col("timestamp").dt.date().cast(pl.Int32).alias("day"), "quantity"]
-    lines = _with_unit_price(dataset, rows.select([*keep, *(["price"] if source == "paid" else [])]), source)
-    lines_df = lines.select("customer_idx", "item_idx", "basket_idx", "day", "quantity", "unit_price").collect()
-    missing = lines_df["unit_price"].null_count()
-    if missing:
-        where = "no price paid" if source == "paid" else "no catalogue price"
-        warnings.warn(f"{missing} of {lines_df.height} purchase lines have {where}: counted as 0 spent.", DataWarning, stacklevel=3)
-        lines_df = lines_df.with_columns(pl.col("unit_price").fill_null(0.0))
-    return lines_df.with_columns((pl.col("quantity") * pl.col("unit_price")).alias("value"))
+    lines = _lines(dataset, ref, source).collect()
+    _warn_missing(lines["unit_price"].null_count(), lines.height, source)
+    return lines.with_columns(pl.col("unit_price").fill_null(0.0)).with_columns((pl.col("quantity") * pl.col("unit_price")).alias("value"))
+
+
+def purchase_orders(dataset: Dataset, ref: Reference, price: str = "auto") -> pl.DataFrame:
+    """:func:`order_table` of :func:`purchase_lines`, without holding the lines (one lazy
+    query; the same missing-price warning)."""
+    source = price_source(dataset, price)
+    value = pl.col("quantity") * pl.col("unit_price").fill_null(0.0)
+    orders = (
+        _lines(dataset, ref, source)
+        .group_by("basket_idx")
+        .agg(
+            pl.col("customer_idx").first(),
+            pl.col("day").min(),
+            value.sum().alias("value"),
+            pl.col("quantity").sum().alias("units"),
+            pl.col("unit_price").null_count().alias("__missing"),
+            pl.len().alias("__lines"),
+        )
+        .sort("basket_idx")
+        .collect()
+    )
+    _warn_missing(int(orders["__missing"].sum()), int(orders["__lines"].sum()), source)
+    return orders.drop("__missing", "__lines")
 
 
 def order_table(lines: pl.DataFrame) -> pl.DataFrame:

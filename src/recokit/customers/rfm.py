@@ -257,7 +257,7 @@ def _reason(ref: Reference, table: tuple[Segment, ...], price: str) -> pl.Expr:
 
 def scored_table(dataset: Dataset, ref: Reference, price: str, table: tuple[Segment, ...]) -> pl.DataFrame:
     """The per-customer core of :func:`rfm` with ``r, f, m`` and ``segment`` (and ``tenure_days``)."""
-    base, _, _ = base_table(dataset, ref, price, gaps=False)
+    base = base_table(dataset, ref, price, gaps=False)
     base = base.with_columns(pl.col("monetary").round(2))
     ranked = pl.col("frequency") > 0
     n = int(base.select(ranked.sum()).item())
