@@ -17,6 +17,7 @@ one's); the parent prints the figures and checks the two R/F/M tables are equal.
 
     python benchmarks/customers.py                     # 1,000,000 customers
     python benchmarks/customers.py --customers 100000 --repeat 5
+    python benchmarks/customers.py --data ../shared/data   # also the Groceries shop (read, never copied)
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-clusters", action="store_true", help="skip the clustering step")
+    parser.add_argument("--data", type=Path, default=None, help="folder with Groceries_dataset.csv: also run on that real shop")
     parser.add_argument("--step", choices=("bare", "rfm", "cluster"), help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -214,7 +216,34 @@ def main(argv: list[str] | None = None) -> int:
     if "cluster" in results:
         c = results["cluster"]
         print(f"recokit cluster (kmeans, k={c['k']} by silhouette): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB")
+    groceries(args.data, args.seed)
     return 0
+
+
+def groceries(folder: Path | None, seed: int) -> None:
+    """RFM, lifecycle and clusters of the Groceries shop (no prices: units; no categories: items)."""
+    path = None if folder is None else folder / "Groceries_dataset.csv"
+    if path is None or not path.exists():
+        where = "not given" if folder is None else f"{path} not found"
+        print(f"real data: skipped ({where}; pass --data DIR with Groceries_dataset.csv)")
+        return
+    from recokit.customers import lifecycle
+    from recokit.datasets import load_transactions
+
+    ds = load_transactions(path, customer_col="Member_number", item_col="itemDescription", time_col="Date", time_format="%d-%m-%Y")
+    t0 = time.perf_counter()
+    table = rfm(ds, price="units")
+    rfm_s = time.perf_counter() - t0
+    stages = lifecycle(ds)
+    t0 = time.perf_counter()
+    groups = cluster(ds, seed=seed)
+    cluster_s = time.perf_counter() - t0
+    print(f"real data: {path.name}: {ds}")
+    print(f"  rfm (price='units') {rfm_s:.2f} s: " + ", ".join(f"{s} {n:,}" for s, n in table["segment"].value_counts().sort("count", descending=True).iter_rows()))
+    print("  lifecycle: " + ", ".join(f"{s} {n:,}" for s, n in stages["stage"].value_counts().sort("count", descending=True).iter_rows()))
+    print(f"  cluster (by items) {cluster_s:.2f} s:")
+    for number, text in groups.drop_nulls("cluster").unique("cluster").sort("cluster").select("cluster", "description").iter_rows():
+        print(f"    {number}: {text}")
 
 
 if __name__ == "__main__":
