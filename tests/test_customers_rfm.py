@@ -226,3 +226,11 @@ def test_sports_shop_uses_every_default_segment():
     assert ranked.select(pl.col("r", "f", "m").is_between(1, 5).all()).row(0) == (True, True, True)
     inactive = table.filter((pl.col("frequency") == 0) & pl.col("recency_days").is_not_null())
     assert inactive.height and inactive.select((pl.col("r") == 1) & (pl.col("f") == 1) & (pl.col("m") == 1)).to_series().all()
+
+
+def test_lines_without_a_price_count_as_zero_with_a_counted_warning():
+    lines = pl.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["x", "y", "x"], "order_id": [1, 1, 2], "day": ["2025-01-01"] * 3, "paid": [10.0, None, 5.0]})
+    ds = Dataset(lines, time_col="day", basket_col="order_id", price_col="paid")
+    with pytest.warns(DataWarning, match="1 of 3 purchase lines have no price paid: counted as 0 spent"):
+        table = rfm(ds)
+    assert table["monetary"].to_list() == [10.0, 5.0]
