@@ -185,7 +185,7 @@ class Recommender(Configurable, abc.ABC):
             context=indicator(np.zeros(len(ctx), np.int64), ctx, (1, ds.n_items)) if len(ctx) else _no_items(1, ds.n_items),
             exclude=indicator(np.zeros(len(exc), np.int64), exc, (1, ds.n_items)) if len(exc) else _no_items(1, ds.n_items),
             now=query.now if query.now is not None else ds.last_time,
-            k=query.k,
+            k=min(query.k, ds.n_items),  # a list never holds more than the catalogue: no k-sized padding
             exclude_purchased=query.exclude_purchased,
             unknown_items=(tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0),),
         )
@@ -205,7 +205,7 @@ class Recommender(Configurable, abc.ABC):
             context=empty,
             exclude=empty,
             now=now if now is not None else ds.last_time,
-            k=k,
+            k=min(k, ds.n_items),
             exclude_purchased=exclude_purchased,
         )
         return self._with_visibility(batch)
