@@ -367,7 +367,7 @@ class Recommender(Configurable, abc.ABC):
         now: dt.datetime | None = None,
         reasons: bool = True,
         backfill: bool | None = None,
-        batch_size: int = 2048,
+        batch_size: int | None = None,
         columns: Sequence[str] | None = None,
         consent: str | None = None,
         rules_as: RulesAs = "text",
@@ -375,7 +375,9 @@ class Recommender(Configurable, abc.ABC):
         """Top-``k`` lists for many customers at once, as one flat table (``write_csv`` and
         ``write_parquet`` take it as it is).
 
-        The stages run on batches of ``batch_size`` customers. The result equals calling
+        The stages run on batches of ``batch_size`` customers (default: as many as keep one
+        dense ``customers x items`` block near 64 MB -- 2,048 at most, 40 at a 200,000-item
+        catalogue -- so memory stays bounded whatever the catalogue). The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
         exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
         a polars Series, a numpy array, a generator); a single id is a ConfigError.
@@ -410,9 +412,11 @@ class Recommender(Configurable, abc.ABC):
         self._check_fitted()
         q = Query(k=k, now=now, exclude_purchased=exclude_purchased)  # validates k and now (dates, time zones) as a request does
         now, exclude_purchased = q.now, q.exclude_purchased
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"recommend_many: batch_size must be an int >= 1. Got {batch_size!r}.")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+            raise ConfigError(f"recommend_many: batch_size must be an int >= 1 (or None: sized to the catalogue). Got {batch_size!r}.")
         ds = self.dataset_
+        if batch_size is None:
+            batch_size = max(1, min(_MAX_BATCH, _BATCH_CELLS // max(ds.n_items, 1)))
         customers = customer_list(customers)
         ds.customer_ids.check_kind(customers, "recommend_many")
         extra, rules_as = catalog_columns(ds.catalog, columns), check_rules_as(rules_as)
@@ -455,6 +459,12 @@ class Recommender(Configurable, abc.ABC):
         )
         # the catalogue holds one row per item in item_idx order: a gather is the left join on item_id
         return frame.hstack(ds.catalog.select(columns)[item]) if columns else frame
+
+
+#: recommend_many's default batch: at most this many customers, and at most this many
+#: (customer, item) cells per batch (8M cells = 64 MB for one dense float64 block).
+_MAX_BATCH = 2048
+_BATCH_CELLS = 8_000_000
 
 
 @functools.lru_cache(maxsize=32)
