@@ -191,7 +191,7 @@ def test_batch_concat_keeps_rows_in_order_and_refuses_mixed_requests():
     assert both.context_items(0).tolist() == a.context_items(0).tolist() and both.context_items(1).tolist() == []
     assert np.array_equal(model._score(both).to_dense(), np.vstack([model._score(a).to_dense(), model._score(b).to_dense()]), equal_nan=True)
     with pytest.raises(ContractError, match="share now, k"):
-        Batch.concat([a, model.resolve(Query(customer_id=2, k=3))])
+        Batch.concat([a, model.resolve(Query(customer_id=2, k=1))])
 
 
 @pytest.mark.parametrize("kind", ["popularity", "itemknn", "ruled"])
