@@ -93,7 +93,8 @@ class Recommender(Configurable, abc.ABC):
         return None
 
     def _adjust(self, batch: Batch, block: ScoreBlock) -> ScoreBlock:
-        """Soft rules: re-weight scores (default: unchanged)."""
+        """Soft rules: re-weight scores (default: unchanged). No opinion (NaN) stays no opinion and
+        an opinion stays finite: the explain stage relies on it."""
         return block
 
     def _restrict(self, batch: Batch) -> Restriction | None:
@@ -281,7 +282,12 @@ class Recommender(Configurable, abc.ABC):
         items = sel.picked[rows, cols]
         src = sel.source[rows, cols]
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
-        has_score = np.isfinite(block.at(rows, items)) & ((src == Source.MODEL) | (src == Source.PINNED))
+        # a model-ranked slot was picked for its finite score; a pinned one may hold an item the
+        # model has no opinion on (the only lookup needed)
+        has_score = src == Source.MODEL
+        pinned = np.flatnonzero(src == Source.PINNED)
+        if len(pinned):
+            has_score[pinned] = np.isfinite(block.at(rows[pinned], items[pinned]))
         if has_score.any():
             out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
         out[(src == Source.PINNED) & ~has_score] = PINNED_REASON
