@@ -89,3 +89,12 @@ def test_demo_explains_a_recent_purchase_offered_again_as_a_repurchase(demo_run)
 def test_bad_demo_size_is_a_clear_error(capsys):
     assert main(["demo", "--customers", "0"]) == 2
     assert "n_customers" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys):
+    import recokit
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"recokit {recokit.__version__}"
