@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -35,6 +35,32 @@ def test_top_k_equals_reference(s, k, data):
         row = got[r]
         assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
         assert (row[len(row[row >= 0]) :] == -1).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(2048, 6000),
+    st.integers(1, 120),
+    st.sampled_from(["distinct", "ties", "few valid", "masked"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed):
+    """Long rows take the chunk-bound pre-filter: same answer as a full sort, ties and all."""
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, m))
+    allowed = np.ones((n, m), dtype=bool)
+    if kind == "ties":
+        s = np.round(s * 4) / 4  # five distinct values over thousands of items
+    elif kind == "few valid":
+        s[rng.random((n, m)) < 0.999] = np.nan  # fewer valid items than k in most rows
+    elif kind == "masked":
+        allowed = rng.random((n, m)) < 0.5
+        s[rng.random((n, m)) < 0.1] = -np.inf
+    got = top_k(s, allowed, k)
+    for r in range(n):
+        row = got[r]
+        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
 
 
 @pytest.mark.parametrize(
