@@ -65,6 +65,13 @@ class Recommender(Configurable, abc.ABC):
     #: Whether the model's scores can be composed by a Hybrid (False for Ruled: its rules act
     #: after scoring, so they would be lost inside a blend).
     composable: ClassVar[bool] = True
+    #: How specific the evidence behind the model's reasons is: a Hybrid gives an item both
+    #: components contributed equally to the more specific one (popularity 0 .. rules 60).
+    specificity: ClassVar[int] = 10
+    #: Whether the model's reasons for an item the customer bought already say so (Renewal), or
+    #: come from components that do (Hybrid, Ruled); otherwise the explain stage words them as a
+    #: re-purchase (recokit.core.reasons), never "because you bought" another item.
+    explains_owned: ClassVar[bool] = False
 
     # -- the required hooks --------------------------------------------------------------------
     @abc.abstractmethod
@@ -98,6 +105,12 @@ class Recommender(Configurable, abc.ABC):
 
     def _labels(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[tuple[str, ...]] | None:
         """Per selected slot (row-major, filled slots only), the rules that touched it."""
+        return None
+
+    def signal(self) -> str | None:
+        """The kind of evidence behind the model's reasons, in a few words a shopper can read
+        ("bought together", "trending"): a Hybrid lists its other contributors by it. None
+        (default): the Hybrid names the component as it was given."""
         return None
 
     # -- fitting ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import polars as pl
@@ -296,6 +296,11 @@ class ContentBased(Recommender):
             if cat.schema[c] != pl.String:
                 raise DataError(f"ContentBased(text_columns=...): column {c!r} has type {cat.schema[c]}, not text.", hint="cast it to a string.")
         return cols, texts
+
+    specificity: ClassVar[int] = 30
+
+    def signal(self) -> str:
+        return "similar products"
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
