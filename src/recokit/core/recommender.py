@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, ContractError, NotFittedError
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.query import Query
+from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import Dataset
@@ -136,6 +137,7 @@ class Recommender(Configurable, abc.ABC):
     def _fitted_on(self, dataset: Dataset) -> None:
         """The state every fitted model has (declared here, once, for every subclass)."""
         counts = dataset.item_counts()
+        dataset.purchases  # noqa: B018 -- built now: the explain stage reads it, and a request never fills a cache
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
         self.dataset_: Dataset = dataset
@@ -288,6 +290,9 @@ class Recommender(Configurable, abc.ABC):
         if has_score.any():
             out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
         out[(src == Source.PINNED) & ~has_score] = PINNED_REASON
+        best = np.flatnonzero(src == Source.POPULAR)  # a best seller the customer bought is a re-purchase too
+        if len(best):
+            out[best] = repurchase_reasons(self.dataset_, batch, rows[best], items[best], out[best].tolist())
         fb = src == Source.FALLBACK
         fallback = self._fallback()
         if fb.any() and fallback is not None and sel.fallback is not None and sel.fallback_rows is not None:
@@ -467,11 +472,12 @@ def scored(model: Recommender, batch: Batch) -> ScoreBlock:
 
 
 def explained(model: Recommender, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-    """``model._explain(...)``, checked: one reason per pair."""
+    """``model._explain(...)``, checked: one reason per pair; an item the customer bought is
+    explained as a re-purchase unless the model says so itself (``explains_owned``)."""
     given = list(model._explain(batch, rows, items, block))
     if len(given) != len(rows):
         raise ContractError(f"{type(model).__name__}._explain returned {len(given)} reasons for {len(rows)} items.")
-    return given
+    return given if model.explains_owned else repurchase_reasons(model.dataset_, batch, rows, items, given)
 
 
 def clone(model: Recommender) -> Recommender:

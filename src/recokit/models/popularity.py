@@ -155,7 +155,10 @@ class Popularity(Recommender):
         when = f" in the last {self.window_days:g} days" if self.window_days is not None else ""
         where = f" in {self.group_names_[self.groups_[item_idx]]}" if self.groups_ is not None else ""
         if self.half_life_days is not None:
-            unit = "recent buyers" if self.count == "customers" else "recent units"
+            if self.bought_:
+                unit = "recent buyers" if self.count == "customers" else "recent units"
+            else:  # views / cart adds counted too: customers and choices, not buyers and units
+                unit = "recent customers" if self.count == "customers" else "recent choices"
             return f"trending{where}: {n:.0f} {unit} (recency-weighted){when}"
         if self.count == "customers":
             amount = f"{n:.0f} customer{'s' if n != 1 else ''}"
