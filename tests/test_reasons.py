@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
@@ -161,3 +162,89 @@ def test_on_the_shop_every_item_a_customer_bought_is_told_as_a_repurchase_or_ren
     assert told.all(), mine.filter(~told)["reason"].head(5).to_list()
     assert not mine["reason"].str.contains("because you bought").any()
     assert not table.filter(~pl.col("owned"))["reason"].str.starts_with("buy again").any()
+
+
+# -- in a blend, popularity is not the reason for everything ----------------------------------------
+
+
+@pytest.mark.parametrize("with_renewal", [False, True], ids=["readme", "demo"])  # the README's home blend, the demo's
+def test_popularity_is_not_the_reason_for_most_items_other_models_scored(with_renewal):
+    """Over every customer of the shop: of the listed items another component also scored,
+    popularity gives the reason for fewer than half (one-sided binomial test at 1 %). 0.1.0's
+    percentile normalisation gave it ~60 %: a dense model's percentile beats a sparse one's."""
+    from scipy.stats import binomtest
+
+    from recokit import Hybrid, Renewal
+    from recokit.core import scored
+    from recokit.datasets import sports_shop
+
+    shop = sports_shop(1500, seed=0)
+    components = {"renewal": Renewal()} if with_renewal else {}
+    model = Hybrid({**components, "because": ItemKNN(), "trending": Popularity(half_life_days=30)}).fit(shop)
+    customers = shop.customer_ids.to_list()
+    table = model.recommend_many(customers, k=10, exclude_purchased=True, backfill=False)
+    rows = np.searchsorted(np.array(customers), table["customer_id"].to_numpy())
+    items = shop.item_ids.index(table["item_id"].to_list())
+    others = [c for c in model.components_ if not isinstance(c, Popularity)]
+    batch = others[0].resolve_customers(customers, k=10, now=None, exclude_purchased=True)
+    co_scored = np.zeros(table.height, dtype=bool)
+    for comp in others:
+        co_scored |= np.isfinite(scored(comp, batch).at(rows, items))
+    reasons = table["reason"].to_numpy()[co_scored]
+    by_popularity = int(sum(r.startswith("trending") for r in reasons))
+    assert len(reasons) > 5000
+    share = by_popularity / len(reasons)
+    assert binomtest(by_popularity, len(reasons), 0.5, alternative="less").pvalue < 0.01, f"popularity gave {share:.0%} of the reasons"
+
+
+# -- no reason tells tracking detail -------------------------------------------------------------------
+
+
+def _shop_with_views():
+    """The shop's rows, a third relabelled as views and a sixth as cart adds (the view-aware wording)."""
+    from recokit.datasets import sports_shop_tables
+
+    t = sports_shop_tables(600, seed=5)
+    n = t.interactions.height
+    events = np.where(np.arange(n) % 3 == 1, "view", np.where(np.arange(n) % 6 == 2, "add_to_cart", "purchase"))
+    rows = t.interactions.with_columns(pl.Series("event", events))
+    return Dataset(rows, t.catalog, t.customers, time_col="timestamp", basket_col="order_id", event_col="event")
+
+
+def test_no_reason_on_the_shop_tells_a_clock_time_a_date_or_a_session():
+    """Every model, the README and demo pipelines, on the shop with purchases only and with views:
+    all reasons of home pages (every customer) and product pages (anonymous and known) say
+    nothing finer than a day -- no clock time, no calendar date, no session, no 'viewed at'."""
+    import re
+
+    from recokit import ALS, ContentBased, Hybrid, Renewal, Ruled, load_rules
+    from recokit.datasets import sports_shop
+
+    clock = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\d{1,2}/\d{1,2}/\d{2,4}")
+    tracking = re.compile(r"\b(session|minute|hour|second|o'clock|viewed|clicked|browsed|visited|tracked)s?\b", re.I)
+    seen: set[str] = set()
+    for shop in (sports_shop(600, seed=5), _shop_with_views()):
+        rules = load_rules("docs/examples/sports_shop_rules.toml", catalog=shop)
+        models = [
+            Popularity(),
+            Popularity(half_life_days=30, by="category"),
+            ItemKNN(half_life_days=90),
+            AssociationRules(),
+            ContentBased(),
+            Renewal(),
+            ALS(factors=8, iterations=3, num_threads=1, random_state=0),
+            Hybrid({"renewal": Renewal(), "because": ItemKNN(), "trending": Popularity(half_life_days=30)}),
+            Ruled(Hybrid({"because": ItemKNN(), "trending": Popularity(half_life_days=30)}), rules, fallback=Popularity(half_life_days=30)),
+        ]
+        customers = shop.customer_ids.to_list()
+        pages = shop.item_ids.to_list()[::7]
+        for model in models:
+            model.fit(shop)
+            seen.update(model.recommend_many(customers, k=10)["reason"].drop_nulls().to_list())
+            for n, item in enumerate(pages):
+                seen.update(r.reason for r in model.recommend(Query(items=[item], k=5)) if r.reason)
+                seen.update(r.reason for r in model.recommend(Query(customer_id=customers[n], items=[item], k=5)) if r.reason)
+    assert len(seen) > 2000  # a wide sample of what shoppers read
+    assert not [r for r in seen if clock.search(r)], [r for r in seen if clock.search(r)][:5]
+    assert not [r for r in seen if tracking.search(r)], [r for r in seen if tracking.search(r)][:5]
+    assert any(re.search(r"\b\d+ (days|weeks|months|years) ago\b|\byesterday\b|\btoday\b", r) for r in seen)  # ages are told, coarsely
