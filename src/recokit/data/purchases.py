@@ -73,8 +73,8 @@ def ago(days: float) -> str:
     """How long ago, in the words a shop would use, never finer than a day: ``"today"``,
     ``"yesterday"``, ``"5 days ago"``, ``"3 weeks ago"``, ``"7 months ago"``, ``"2 years ago"``.
 
-    >>> [ago(d) for d in (0.4, 1.2, 5, 20, 213, 800)]
-    ['today', 'yesterday', '5 days ago', '3 weeks ago', '7 months ago', '2 years ago']
+    >>> [ago(d) for d in (0.4, 1.2, 5, 20, 213, 430, 600)]
+    ['today', 'yesterday', '5 days ago', '3 weeks ago', '7 months ago', '14 months ago', '2 years ago']
     """
     if not math.isfinite(days):
         raise ValueError(f"ago() needs a finite number of days; got {days!r}.")
@@ -86,6 +86,6 @@ def ago(days: float) -> str:
         return f"{int(days)} days ago"
     if days < 61:
         return f"{round(days / 7)} weeks ago"
-    if days < 730:
+    if days < 548:  # up to a year and a half: "17 months ago"; beyond, years
         return f"{round(days / (365.25 / 12))} months ago"
     return f"{round(days / 365.25)} years ago"
