@@ -281,21 +281,27 @@ class Hybrid(Recommender):
         n_models, n_pairs = contrib.shape
         if n_models < 2 or not n_pairs:
             return out
-        labels = [comp.signal() or name for comp, name in zip(self.components_, self.names_, strict=True)]
         main = np.maximum(source, 0)
         if self.method == "cascade":
             strong = np.ones_like(opinion)
         else:
             strong = np.where(np.isfinite(contrib), contrib, -np.inf) >= _ALSO_SHARE * contrib[main, np.arange(n_pairs)]
         listed = opinion & strong & (np.arange(n_models)[:, None] != main) & (source >= 0)
+        some = np.flatnonzero(listed.any(axis=0))
+        if not len(some):
+            return out
+        labels = [comp.signal() or name for comp, name in zip(self.components_, self.names_, strict=True)]
         # per pair: its reason's component, then the listed ones in contribution order (0 = none)
-        ranked = np.where(np.take_along_axis(listed, order, axis=0), order + 1, 0)
-        keys, which = np.unique(np.vstack([main[None, :], ranked]).T, axis=0, return_inverse=True)
+        ranked = np.where(np.take_along_axis(listed[:, some], order[:, some], axis=0), order[:, some] + 1, 0)
+        keys, which = np.unique(np.vstack([main[None, some], ranked]).T, axis=0, return_inverse=True)
         texts = []
         for own, *rest in keys.tolist():
             names = list(dict.fromkeys(labels[d - 1] for d in rest if d and labels[d - 1] != labels[own]))
             texts.append(f" (also: {', '.join(names)})" if names else "")
-        return [r if r is None else r + texts[k] for r, k in zip(out, np.ravel(which).tolist(), strict=True)]
+        for j, k in zip(some.tolist(), np.ravel(which).tolist(), strict=True):
+            if out[j] is not None:
+                out[j] = f"{out[j]}{texts[k]}"
+        return out
 
 
 class HybridScores(ScoreBlock):
