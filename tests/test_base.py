@@ -191,4 +191,30 @@ def test_batch_concat_keeps_rows_in_order_and_refuses_mixed_requests():
     assert both.context_items(0).tolist() == a.context_items(0).tolist() and both.context_items(1).tolist() == []
     assert np.array_equal(model._score(both).to_dense(), np.vstack([model._score(a).to_dense(), model._score(b).to_dense()]), equal_nan=True)
     with pytest.raises(ContractError, match="share now, k"):
-        Batch.concat([a, model.resolve(Query(customer_id=2, k=3))])
+        Batch.concat([a, model.resolve(Query(customer_id=2, k=1))])
+
+
+@pytest.mark.parametrize("kind", ["popularity", "itemknn", "ruled"])
+def test_a_huge_k_costs_only_the_catalogue(kind):
+    """k = 10**8 returns what k = catalogue size returns, without k-sized padding (800 MB)."""
+    import tracemalloc
+
+    from recokit import ItemKNN, Popularity
+    from recokit.datasets import sports_shop
+    from recokit.rules import Filter, MaxPerGroup, Ruled
+
+    shop = sports_shop(300, seed=2)
+    model = {"popularity": Popularity(), "itemknn": ItemKNN(), "ruled": Ruled(ItemKNN(), [Filter("stock > 0"), MaxPerGroup("category", 2)])}[kind].fit(shop)
+    c = shop.customer_ids.to_list()[:2]
+    want = model.recommend(Query(customer_id=c[0], k=shop.n_items))
+    want_many = model.recommend_many(c, k=shop.n_items)
+    tracemalloc.start()
+    try:
+        got = model.recommend(Query(customer_id=c[0], k=10**8))
+        got_many = model.recommend_many(c, k=10**8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got.item_ids == want.item_ids
+    assert got_many.equals(want_many)
+    assert peak < 100e6, f"k=10**8 allocated {peak / 1e6:.0f} MB"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polars as pl
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +49,8 @@ def test_in_your_code_example_runs_on_shop_files(tmp_path, monkeypatch):
         exec(compile(code, "README.md", "exec"), namespace)  # the project's own README
     assert "bought with" in out.getvalue()
     assert namespace["table"].columns[:5] == ["customer_id", "rank", "item_id", "score", "reason"]
+    newsletter = pl.read_csv(tmp_path / "newsletter.csv", schema=namespace["table"].schema)
+    assert newsletter.equals(namespace["table"]) and newsletter.columns[-2:] == ["name", "price"]
 
 
 def _readme_pipeline(shop):

@@ -614,7 +614,8 @@ def test_demo_shows_the_child_bike_rule(shop):
 
     buf = io.StringIO()
     ruled = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
-    section_rules(shop, {"ruled": ruled}, buf, 1)
+    in_stock = Ruled(Popularity(by="age_group"), [Filter("stock > 0")]).fit(shop)
+    section_rules(shop, {"ruled": ruled, "in_stock": in_stock}, buf, 1)
     text = buf.getvalue()
     assert "<-- another child bike" in text  # the unruled model does offer one
     assert "removed by rule 'no second child bike' (one_per_group): the customer bought" in text

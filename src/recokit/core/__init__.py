@@ -5,12 +5,19 @@ from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source
 from recokit.core.capabilities import Forgetful, Updatable
 from recokit.core.query import Query
 from recokit.core.recommender import Recommender, clone, explained, scored
-from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
+from recokit.core.results import (
+    BACKFILL_REASON,
+    PINNED_REASON,
+    RULES_SEPARATOR,
+    Recommendation,
+    Recommendations,
+)
 from recokit.core.topk import densify, top_k, top_k_coo
 
 __all__ = [
     "BACKFILL_REASON",
     "PINNED_REASON",
+    "RULES_SEPARATOR",
     "Batch",
     "Forgetful",
     "Query",

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ContractError
 from recokit.core.topk import densify
-from recokit.data import csr_lookup, ragged_ranges
+from recokit.data import csr_lookup, csr_rows, entry_rows, ragged_ranges
 
 __all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
 
@@ -27,10 +27,6 @@ def indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.
     keys = np.unique(np.asarray(rows, dtype=np.int64) * m + np.asarray(cols, dtype=np.int64))
     indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * m)
     return sp.csr_array((np.ones(len(keys)), keys % m, indptr), shape=shape)
-
-
-def _take_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
-    return sp.csr_array(m[np.asarray(rows, dtype=np.int64)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,8 +111,8 @@ class Batch:
             customer_ids=tuple(self.customer_ids[i] for i in r.tolist()),
             customer_idx=self.customer_idx[r],
             found_idx=self.found_idx[r],
-            context=_take_rows(self.context, r),
-            exclude=_take_rows(self.exclude, r),
+            context=csr_rows(self.context, r),
+            exclude=csr_rows(self.exclude, r),
             unknown_items=tuple(self.unknown_items[i] for i in r.tolist()) if self.unknown_items else (),
         )
 
@@ -165,7 +161,10 @@ class ScoreBlock:
         """From a sparse matrix whose **stored** entries are the scores (an explicit 0 is a score)."""
         # scipy-stubs: no csr_array(<sparse>, dtype=...) overload, and sparray / spmatrix are
         # the method-less mixins they are at runtime (scipy#22432)
-        m = sp.csr_array(matrix, dtype=np.float64)  # type: ignore[call-overload]
+        if isinstance(matrix, sp.csr_array) and matrix.dtype == np.float64:
+            m = matrix  # already the block's form: no copy (a block is read-only)
+        else:
+            m = sp.csr_array(matrix, dtype=np.float64)  # type: ignore[call-overload]
         m.sort_indices()
         return cls(sparse=m)
 
@@ -241,9 +240,8 @@ class ScoreBlock:
         """Scores ``>= 0`` of item ``i`` times ``pos[i]``, negative ones times ``neg[i]`` (NaN stays)."""
         if self._dense is not None:
             out = self._dense * pos[None, :]
-            below = self._dense < 0
-            if below.any():
-                rr, cc = np.nonzero(below)
+            if out.size and np.fmin.reduce(self._dense, axis=None) < 0:  # fmin skips NaN; one pass, no mask
+                rr, cc = np.nonzero(self._dense < 0)
                 out[rr, cc] = self._dense[rr, cc] * neg[cc]
             return ScoreBlock.dense(out)
         m = self._sparse
@@ -278,7 +276,7 @@ class Restriction:
     def from_csr(cls, m: sp.csr_array, item_mask: np.ndarray | None = None) -> Restriction:
         """Block every stored entry of a ``rows x items`` matrix."""
         n, width = m.shape
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr))
+        rows = entry_rows(m.indptr)
         if m.has_canonical_format:  # sorted, no duplicates: the keys are sorted and unique already
             return cls(item_mask, rows * int(width) + m.indices, int(n), int(width))
         return cls.from_pairs(rows, m.indices, int(n), int(width), item_mask)

@@ -12,6 +12,7 @@ import numpy as np
 
 from recokit.core.batch import Restriction, ScoreBlock
 from recokit.core.topk import top_k, top_k_coo
+from recokit.data import entry_rows
 
 __all__ = ["apply_restriction", "fill_from_order", "rank"]
 
@@ -31,24 +32,33 @@ def apply_restriction(values: np.ndarray, restriction: Restriction) -> np.ndarra
 def rank(block: ScoreBlock, restriction: Restriction, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best allowed scored items of each row: ``(picked, scores)``, -1 / NaN padded."""
     n = block.shape[0]
-    if block.is_sparse and block.density < DENSE_ABOVE:
+    if block.is_sparse and (n == 1 or block.density < DENSE_ABOVE):
         m = block.to_csr()
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr))
+        rows = entry_rows(m.indptr)
         cols = m.indices.astype(np.int64)
         vals = m.data
         ok = np.isfinite(vals) & restriction.allows(rows, cols)
-        if n == 1:  # one request: sort its few entries (same order: higher score, then smaller index)
-            cols, vals = cols[ok], vals[ok]
-            best = np.lexsort((cols, -vals))[:k]
-            picked = np.full((1, k), -1, dtype=np.int64)
-            scores = np.full((1, k), np.nan)
-            picked[0, : len(best)] = cols[best]
-            scores[0, : len(best)] = vals[best]
-            return picked, scores
+        if n == 1:  # one request: rank its own entries, whatever their density
+            return _rank_one(cols[ok], vals[ok], k)
         return top_k_coo(rows[ok], cols[ok], vals[ok], n, k)
     values = apply_restriction(block.to_dense(copy=True), restriction)
     picked = top_k(values, None, k)
     scores = np.where(picked >= 0, np.take_along_axis(values, np.maximum(picked, 0), axis=1), np.nan)
+    return picked, scores
+
+
+def _rank_one(cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of one row's entries, in :func:`top_k`'s order (higher score, then the
+    smaller item index): the entries at or above the k-th best score, sorted."""
+    if len(vals) > 4 * k:  # keep every entry tied with the k-th best, so the order stays exact
+        neg = np.negative(vals)
+        keep = neg <= np.partition(neg, k - 1)[k - 1]
+        cols, vals = cols[keep], vals[keep]
+    best = np.lexsort((cols, -vals))[:k]
+    picked = np.full((1, k), -1, dtype=np.int64)
+    scores = np.full((1, k), np.nan)
+    picked[0, : len(best)] = cols[best]
+    scores[0, : len(best)] = vals[best]
     return picked, scores
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recokit.data import entry_rows
+
 __all__ = ["densify", "top_k", "top_k_coo"]
 
 
@@ -55,7 +57,7 @@ def densify(part: sp.sparray | sp.spmatrix) -> np.ndarray:
     # scipy-stubs: sparray / spmatrix are the method-less mixins they are at runtime (scipy#22432)
     m = sp.csr_array(part)  # type: ignore[call-overload]
     out = np.full(m.shape, np.nan)
-    out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = m.data
+    out[entry_rows(m.indptr), m.indices] = m.data
     return out
 
 

@@ -35,7 +35,14 @@ Examples
 
 from __future__ import annotations
 
-from recokit.data.arrays import NO_GROUP, csr_lookup, group_codes, ragged_ranges
+from recokit.data.arrays import (
+    NO_GROUP,
+    csr_lookup,
+    csr_rows,
+    entry_rows,
+    group_codes,
+    ragged_ranges,
+)
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
@@ -67,6 +74,8 @@ __all__ = [
     "check_same_dtype",
     "check_unique",
     "csr_lookup",
+    "csr_rows",
+    "entry_rows",
     "examples",
     "group_codes",
     "interaction_weight",

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["NO_GROUP", "csr_lookup", "group_codes", "ragged_ranges"]
+__all__ = ["NO_GROUP", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges"]
 
 #: The group name of a null catalogue value in :func:`group_codes`.
 NO_GROUP = "(none)"
@@ -49,13 +49,51 @@ def ragged_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     if starts.shape != stops.shape:
         raise ValueError(f"ragged_ranges: {len(starts)} starts but {len(stops)} stops.")
     lengths = stops - starts
-    if (lengths < 0).any():
+    if len(lengths) and lengths.min() < 0:
         raise ValueError(f"ragged_ranges: stops[i] < starts[i] at {int(np.argmax(lengths < 0))}.")
-    total = int(lengths.sum())
+    if len(lengths) == 1:  # one row (one request's history): a plain range
+        return np.arange(starts[0], stops[0], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
     if total == 0:
         return np.empty(0, dtype=np.int64)
-    shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    shift = np.repeat(starts - (ends - lengths), lengths)  # each range's start minus its output offset
     return shift + np.arange(total, dtype=np.int64)
+
+
+def entry_rows(indptr: np.ndarray) -> np.ndarray:
+    """The row of each stored entry of a CSR matrix, from its ``indptr`` (``int64``).
+
+    >>> entry_rows(np.array([0, 2, 2, 3])).tolist()
+    [0, 0, 2]
+    """
+    if len(indptr) == 2:  # one row (one request)
+        return np.zeros(int(indptr[1] - indptr[0]), dtype=np.int64)
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), indptr[1:] - indptr[:-1])
+
+
+def csr_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
+    """``m[rows]`` as a CSR matrix, rows in the given order (repeats allowed), each row's entries
+    in their stored order; ``m`` itself when ``rows`` is ``0 .. n-1``.
+
+    The same matrix scipy's fancy indexing builds, at a fraction of its fixed cost (one request
+    gathers a handful of rows: scipy's checks cost more than the copy).
+
+    >>> import scipy.sparse as sp
+    >>> m = sp.csr_array(np.array([[0.0, 2.0], [3.0, 0.0]]))
+    >>> csr_rows(m, np.array([1, 1])).toarray().tolist()
+    [[3.0, 0.0], [3.0, 0.0]]
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    n = int(m.shape[0])
+    if len(rows) == n and (n == 0 or (rows[0] == 0 and bool(np.all(np.diff(rows) == 1)))):
+        return m
+    starts = m.indptr[rows].astype(np.int64)
+    lens = m.indptr[rows + 1] - starts
+    pos = ragged_ranges(starts, starts + lens)
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    return sp.csr_array((m.data[pos], m.indices[pos], indptr), shape=(len(rows), int(m.shape[1])))
 
 
 def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +113,7 @@ def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> tuple[np.
     if m.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=np.int64)
     width = np.int64(m.shape[1])
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * width + m.indices
+    keys = entry_rows(m.indptr) * width + m.indices
     want = rows * width + cols
     pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
     return np.asarray(keys[pos] == want), pos

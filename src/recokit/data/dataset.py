@@ -208,6 +208,7 @@ class Dataset:
         self._basket_customer = baskets["__bc"].to_numpy().astype(np.int64)
         self._basket_time = baskets["__bt"].to_numpy() if time_col is not None else None
         self._matrices: dict[str, sp.csr_array] = {}
+        self._last_time: dt.datetime | None = None
 
     # -- construction helpers ------------------------------------------------------------
     @classmethod
@@ -227,6 +228,7 @@ class Dataset:
         new._basket_customer = parent._basket_customer[old]
         new._basket_time = parent._basket_time[old] if parent._basket_time is not None else None
         new._matrices = {}
+        new._last_time = None
         return new
 
     def filter(self, predicate: pl.Expr | pl.Series | np.ndarray) -> Dataset:
@@ -293,7 +295,9 @@ class Dataset:
         """The latest interaction timestamp (the default "now" of queries), or None."""
         if not self.has_time or self.n_interactions == 0:
             return None
-        return self.interactions["timestamp"].max()  # type: ignore[return-value]
+        if self._last_time is None:  # asked by every request: computed once (the data is immutable)
+            self._last_time = self.interactions["timestamp"].max()  # type: ignore[assignment]
+        return self._last_time
 
     def __repr__(self) -> str:
         return (
@@ -312,7 +316,8 @@ class Dataset:
 
     @property
     def user_items(self) -> sp.csr_array:
-        """Customers x items, float64: the summed weight of each customer's interactions."""
+        """Customers x items, float64: the summed weight of each customer's interactions
+        (canonical: one entry per customer and item, indices sorted)."""
         if "ui" not in self._matrices:
             self._matrices["ui"] = self._csr(
                 self.interactions["customer_idx"].to_numpy(), self.interactions["weight"].to_numpy(), self.n_customers

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
-from recokit.data import Dataset, item_label, ragged_ranges
+from recokit.data import Dataset, entry_rows, item_label, ragged_ranges
 from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
 
 __all__ = ["AssociationRules"]
@@ -404,7 +404,7 @@ class AssociationRules(Recommender):
             return batch.context
         pos, items = self._recent_items(batch.customer_idx[need], batch.now)
         ctx = batch.context
-        rows = np.concatenate([np.repeat(np.arange(batch.n), np.diff(ctx.indptr)), need[pos]])
+        rows = np.concatenate([entry_rows(ctx.indptr), need[pos]])
         keys = np.unique(rows * batch.n_items + np.concatenate([ctx.indices, items]))
         return _csr_from_keys(keys, np.ones(len(keys), dtype=np.int32), (batch.n, batch.n_items))
 
@@ -412,7 +412,7 @@ class AssociationRules(Recommender):
         """(row, rule) pairs of the rules whose whole antecedent lies in each context row."""
         hits = sp.csr_array(context.astype(np.int32) @ self._incidence_)
         hits.eliminate_zeros()
-        rows = np.repeat(np.arange(hits.shape[0]), np.diff(hits.indptr))
+        rows = entry_rows(hits.indptr)
         fired = hits.data == self._rule_size_[hits.indices]
         return rows[fired], hits.indices[fired].astype(np.int64)
 
@@ -594,7 +594,7 @@ def _frequent_cooccurrence(b: sp.csr_array, frequent: np.ndarray) -> sp.csr_arra
     m = b.shape[1]
     keep = frequent[b.indices]
     new_index = np.cumsum(frequent) - 1
-    rows_kept = np.bincount(np.repeat(np.arange(b.shape[0]), np.diff(b.indptr))[keep], minlength=b.shape[0])
+    rows_kept = np.bincount(entry_rows(b.indptr)[keep], minlength=b.shape[0])
     indptr = np.concatenate([[0], np.cumsum(rows_kept)])
     small = sp.csr_array((b.data[keep], new_index[b.indices[keep]], indptr), shape=(b.shape[0], int(frequent.sum())))
     upper = _upper_triangle(sp.csr_array(sp.csr_array(small.T) @ small))
@@ -609,7 +609,7 @@ def _frequent_cooccurrence(b: sp.csr_array, frequent: np.ndarray) -> sp.csr_arra
 def _upper_triangle(full: sp.csr_array) -> sp.csr_array:
     """The strictly upper triangle (i < j), int64, without scipy.triu's COO round trip."""
     full.sum_duplicates()
-    rows = np.repeat(np.arange(full.shape[0]), np.diff(full.indptr))
+    rows = entry_rows(full.indptr)
     keep = (full.indices > rows) & (full.data != 0)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=full.shape[0]))]).astype(np.int64)
     return sp.csr_array((full.data[keep].astype(np.int64), full.indices[keep], indptr), shape=full.shape)

@@ -36,7 +36,7 @@ from recokit.core import (
     ScoreBlock,
     top_k,
 )
-from recokit.data import DAY_US, Dataset, item_label, last_purchase, ragged_ranges
+from recokit.data import DAY_US, Dataset, entry_rows, item_label, last_purchase, ragged_ranges
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ColumnBlock", "ContentBased"]
@@ -513,7 +513,7 @@ class ContentBased(Recommender):
             sub = sp.csr_array(x[ub])
             sub.sort_indices()
             width = np.int64(x.shape[1])
-            keys = np.repeat(np.arange(len(ub), dtype=np.int64), np.diff(sub.indptr)) * width + sub.indices
+            keys = entry_rows(sub.indptr) * width + sub.indices
             want = local[owner] * width + x.indices[take]
             if len(keys):
                 pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
-from recokit.data import Dataset, csr_lookup, ragged_ranges
+from recokit.data import Dataset, csr_lookup, csr_rows, entry_rows, ragged_ranges
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
@@ -58,6 +58,44 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
     return out
 
 
+#: Up to this many (row, item) cells, a batch's scores are summed directly with numpy into a dense
+#: accumulator (one request: several times cheaper than scipy's product and its checks).
+_DIRECT_CELLS = 4_000_000
+
+
+def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
+    """``q @ sim`` keeping every reachable item (a sum of 0 included), indices sorted.
+
+    The products are summed per (row, item) in query-item order, as scipy's product sums them,
+    so both give the same bits.
+    """
+    n, n_items = int(q.shape[0]), int(sim.shape[1])
+    starts = sim.indptr[q.indices].astype(np.int64)
+    lens = sim.indptr[q.indices + 1] - starts
+    pos = ragged_ranges(starts, starts + lens)
+    cells = sim.indices[pos].astype(np.int64) if n == 1 else np.repeat(entry_rows(q.indptr), lens) * n_items + sim.indices[pos]
+    sums = np.bincount(cells, weights=np.repeat(q.data, lens) * sim.data[pos], minlength=n * n_items)
+    reached = np.zeros(n * n_items, dtype=bool)
+    reached[cells] = True
+    keys = np.flatnonzero(reached)
+    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
+    return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+
+
+def _first_max(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Per segment of ``values`` (consecutive runs of ``lens[j]`` values): the position of its first
+    maximum, -1 when the segment is empty or holds only -inf."""
+    out = np.full(len(lens), -1, dtype=np.int64)
+    nonempty = lens > 0
+    if not nonempty.any():
+        return out
+    starts = (np.cumsum(lens) - lens)[nonempty]  # empty segments take no room: the spans are right
+    best = np.maximum.reduceat(values, starts)
+    at_max = np.where(values == np.repeat(best, lens[nonempty]), np.arange(len(values)), len(values))
+    out[nonempty] = np.where(best > -np.inf, np.minimum.reduceat(at_max, starts), -1)
+    return out
+
+
 def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -> sp.csr_array:
     """``product = q @ sim`` with the sums scipy dropped for being exactly 0 stored back as 0.
 
@@ -70,21 +108,20 @@ def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -
     risky = q.data * sim.data.min() < np.finfo(np.float64).tiny
     if not risky.any():
         return product
-    n = q.shape[0]
-    rows = np.unique(np.repeat(np.arange(n, dtype=np.int64), np.diff(q.indptr))[risky])
-    sub = sp.csr_array(q[rows])
-    pattern = sp.csr_array(indicator(np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices, sub.shape) @ indicator(
-        np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr)), sim.indices, sim.shape
+    rows = np.unique(entry_rows(q.indptr)[risky])
+    sub = csr_rows(q, rows)
+    pattern = sp.csr_array(indicator(entry_rows(sub.indptr), sub.indices, sub.shape) @ indicator(
+        entry_rows(sim.indptr), sim.indices, sim.shape
     ))  # sums of ones: never dropped
     pattern.sort_indices()
-    got = sp.csr_array(product[rows])
+    got = csr_rows(product, rows)
     got.sort_indices()
     width = np.int64(q.shape[1])
-    pat_keys = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(pattern.indptr)) * width + pattern.indices
-    got_keys = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(got.indptr)) * width + got.indices
+    pat_keys = entry_rows(pattern.indptr) * width + pattern.indices
+    got_keys = entry_rows(got.indptr) * width + got.indices
     values = np.zeros(pattern.nnz)
     values[np.searchsorted(pat_keys, got_keys)] = got.data  # every stored sum is in the pattern
-    prod_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(product.indptr))
+    prod_rows = entry_rows(product.indptr)
     keep = ~np.isin(prod_rows, rows)
     return sp.csr_array(
         (
@@ -265,7 +302,7 @@ class ItemKNN(Recommender):
         self.similarity_ = top_k_per_row(sim, k)
         # scoring uses the CSR (rows = neighbours of an item); explanations need columns too
         self.similarity_t_ = self.similarity_.T.tocsr()
-        self.similarity_keys_ = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(self.similarity_.indptr)) * n_items + self.similarity_.indices
+        self.similarity_keys_ = entry_rows(self.similarity_.indptr) * n_items + self.similarity_.indices
         names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
         # reasons never claim a purchase the data does not show (views and cart adds are interest)
@@ -348,6 +385,8 @@ class ItemKNN(Recommender):
         weighted 0) still links the customer to the item's neighbours.
         """
         n, n_items = len(customer_idx), int(context.shape[1])
+        if self.history_ is None and context.nnz == 0 and bool((customer_idx >= 0).all()):
+            return csr_rows(self.dataset_.user_items, customer_idx)  # the rows as they are (canonical)
         known = np.flatnonzero(customer_idx >= 0)
         h = self._history_rows(customer_idx[known], now)
         lens = np.diff(h.indptr)
@@ -360,7 +399,7 @@ class ItemKNN(Recommender):
         has = lens > 0
         if has.any():
             top[known[has]] = np.maximum.reduceat(h.data, h.indptr[:-1][has])
-        c_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(context.indptr))
+        c_rows = entry_rows(context.indptr)
         rows = np.concatenate([np.repeat(known, lens), c_rows])
         cols = np.concatenate([h.indices.astype(np.int64), context.indices.astype(np.int64)])
         weights = np.concatenate([h.data, self.context_weight * top[c_rows]])
@@ -374,12 +413,15 @@ class ItemKNN(Recommender):
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
         sim = self.similarity_
-        if int(np.diff(sim.indptr)[q.indices].sum()) >= sim.nnz:
+        n_products = int((sim.indptr[q.indices + 1] - sim.indptr[q.indices]).sum())
+        if n_products >= sim.nnz:
             # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
             # items ascending) and its CSC -> CSR conversion leaves the indices sorted, cheaper than
             # sorting long rows (ml-100k: 19 ms of a 100 ms batch); its cost grows with the whole
             # similarity matrix, so small batches (one request) take the direct product
             product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
+        elif q.shape[0] * sim.shape[1] <= _DIRECT_CELLS:
+            return QueryScores(_direct_product(q, sim), q)
         else:
             product = sp.csr_array(q @ sim)
         return QueryScores(_keep_zero_sums(q, sim, product), q)
@@ -395,14 +437,14 @@ class ItemKNN(Recommender):
         the first maximum in source order.
         """
         items = np.asarray(items, dtype=np.int64)
-        uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
-        if batch.context.nnz:
-            context = sp.csr_array(batch.context[uniq])
-            context.sort_indices()
+        if batch.n == 1:  # one request: every pair is on its row
+            uniq, inverse = np.zeros(1, dtype=np.int64), np.zeros(len(items), dtype=np.int64)
         else:
-            context = sp.csr_array((len(uniq), batch.n_items), dtype=np.float64)
+            uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
+        context = csr_rows(batch.context, uniq)  # an empty context stays the shared empty matrix
+        context.sort_indices()
         if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
-            q = sp.csr_array(block.query[uniq])
+            q = csr_rows(block.query, uniq)
             q.sort_indices()
         else:
             q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
@@ -416,43 +458,32 @@ class ItemKNN(Recommender):
 
     def _best_sources(self, q: sp.csr_array, inverse: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         """For pair j (row ``inverse[j]`` of ``q``, item ``item_idx[j]``): the query item with the
-        largest ``weight x similarity`` (-1 when none reaches the item)."""
+        largest ``weight x similarity`` (-1 when none reaches the item); the smallest index wins ties."""
         n = int(q.shape[1])
-        q_lens = np.diff(q.indptr)[inverse]
+        q_lens = (q.indptr[1:] - q.indptr[:-1])[inverse]
         col = self.similarity_t_
-        in_lens = np.diff(col.indptr)[item_idx]
+        in_lens = col.indptr[item_idx + 1] - col.indptr[item_idx]
         if int(in_lens.sum()) < int(q_lens.sum()) and q.shape[0] * n <= 4_000_000:
-            # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours and read
-            # the row's weight from a small dense block (NaN = not a query item)
-            dense = np.full(q.shape, np.nan)
-            dense[np.repeat(np.arange(q.shape[0]), np.diff(q.indptr)), q.indices] = q.data
+            # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours (sorted)
+            # and read the row's weight from a small dense block (-inf = not a query item)
+            dense = np.full(q.shape, -np.inf)
+            dense[entry_rows(q.indptr), q.indices] = q.data
             pos = ragged_ranges(col.indptr[item_idx], col.indptr[item_idx] + in_lens)
-            pair = np.repeat(np.arange(len(item_idx)), in_lens)
-            sources = col.indices[pos].astype(np.int64)
-            contrib = dense[inverse[pair], sources] * col.data[pos]
-            hit = ~np.isnan(contrib)
-            pair, sources, contrib = pair[hit], sources[hit], contrib[hit]
+            sources = col.indices[pos]
+            weights = dense[0, sources] if q.shape[0] == 1 else dense[np.repeat(inverse, in_lens), sources]
+            first = _first_max(weights * col.data[pos], in_lens)
         else:
-            # every (pair, query item) combination: look the similarity up by key in the sorted CSR
+            # every (pair, query item) combination (sorted): its similarity looked up by key
             pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + q_lens)
-            pair = np.repeat(np.arange(len(item_idx)), q_lens)
-            sources = q.indices[pos].astype(np.int64)
-            keys = sources * n + item_idx[pair]
+            sources = q.indices[pos]
+            keys = sources.astype(np.int64) * n + np.repeat(item_idx, q_lens)
             keys_fit = self.similarity_keys_
             order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
             at = np.empty(len(keys), dtype=np.int64)
             at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
             hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
-            pair, sources, contrib = pair[hit], sources[hit], q.data[pos[hit]] * self.similarity_.data[at[hit]]
-        src = np.full(len(item_idx), -1, dtype=np.int64)
-        if len(pair):
-            # pairs are grouped and their sources ascending: the first maximum is the smallest index
-            seg = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
-            best = np.repeat(np.maximum.reduceat(contrib, seg), np.diff(np.append(seg, len(pair))))
-            at_max = np.flatnonzero(contrib == best)
-            first_pairs, first = np.unique(pair[at_max], return_index=True)
-            src[first_pairs] = sources[at_max[first]]
-        return src
+            first = _first_max(np.where(hit, q.data[pos] * self.similarity_.data[at], -np.inf), q_lens)
+        return np.where(first >= 0, sources[np.maximum(first, 0)], -1).astype(np.int64) if len(sources) else np.full(len(item_idx), -1, dtype=np.int64)
 
     def _because(self, name: str) -> str:
         return f"because you bought {name}" if self.bought_ else f"because of your interest in {name}"

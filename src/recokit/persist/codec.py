@@ -45,7 +45,9 @@ _SPARSE = {
     "coo_array": sp.coo_array,
     "coo_matrix": sp.coo_matrix,
 }
-#: what a saved Dataset holds (its ``_matrices`` cache is rebuilt on demand, not saved)
+#: a Dataset's caches, rebuilt on demand: never saved, emptied on load
+_DATASET_CACHES: dict[str, Any] = {"_matrices": dict, "_last_time": lambda: None}
+#: what a saved Dataset holds (its caches aside)
 _DATASET_TYPES: dict[str, tuple[type, ...]] = {
     "columns": (dict,),
     "interactions": (pl.DataFrame,),
@@ -204,7 +206,7 @@ class Writer:
         self.dataset_refs[id(ds)] = ref
         self._keep.append(ds)
         self.datasets.append(None)
-        attrs = {k: v for k, v in vars(ds).items() if k != "_matrices"}  # a cache, rebuilt on demand
+        attrs = {k: v for k, v in vars(ds).items() if k not in _DATASET_CACHES}
         if set(attrs) != set(_DATASET_TYPES):  # Dataset gained an attribute: teach _DATASET_TYPES
             raise PersistError(f"cannot save {where}: a Dataset with attributes {sorted(attrs)}; recokit.persist knows {sorted(_DATASET_TYPES)}.")
         self.datasets[ref] = {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items()}
@@ -413,7 +415,7 @@ class Reader:
                 raise self.bad(f"dataset {ref}.{k}: expected {' or '.join(t.__name__ for t in types)}; got {type(values[k]).__name__}.")
         ds = Dataset.__new__(Dataset)
         vars(ds).update(values)
-        ds._matrices = {}
+        vars(ds).update({k: fresh() for k, fresh in _DATASET_CACHES.items()})
         self.datasets[ref] = ds
         return ds
 

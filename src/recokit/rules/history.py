@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from recokit.data import DAY_US
+from recokit.data import DAY_US, entry_rows
 from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler, Limit
 from recokit.rules.rule import Audit, Report, Rule, register
@@ -138,7 +138,7 @@ class OnePerGroup(Rule):
         m = compiled.masks[self.key]
         triggered = np.zeros(context.shape[0], dtype=bool)
         triggered[rows[self._in_window(compiled, items, times, now_us)]] = True
-        in_cart = np.repeat(np.arange(context.shape[0]), np.diff(context.indptr))[m[context.indices]]
+        in_cart = entry_rows(context.indptr)[m[context.indices]]
         triggered[in_cart] = True
         if not triggered.any():
             return None

@@ -298,12 +298,16 @@ class RecommenderContract:
         model = self.fitted
         customers = [*self.some_customers(10), self.unknown_customer]
         table = model.recommend_many(customers, k=7)
+        listed = model.recommend_many(customers, k=7, rules_as="list")
         for c in customers:
             one = model.recommend(Query(customer_id=c, k=7))
             rows = _rows_of(table, c)
             assert rows["item_id"].to_list() == one.item_ids
             np.testing.assert_allclose(rows["score"].to_numpy(), one.scores, rtol=1e-9, atol=1e-12)
             assert rows["reason"].to_list() == [r.reason for r in one]
+            # the flat column: each recommendation's rules joined by "; ", null when none touched it
+            assert rows["rules"].to_list() == [("; ".join(r.rules) if r.rules else None) for r in one]
+            assert _rows_of(listed, c)["rules"].to_list() == [list(r.rules) for r in one]
 
     def test_recommend_many_with_an_earlier_now_equals_one_by_one(self):
         model = self.fitted
