@@ -37,9 +37,10 @@ def demo_run():
 
 
 def _customer_blocks(out: str):
-    """``(customer_id, text)`` for every customer block the demo prints."""
+    """``(customer_id, text)`` for every customer block the demo prints, up to its first blank
+    line (the next section -- e.g. an anonymous product page -- is not the customer's)."""
     parts = re.split(r"\n  Customer (C\d+)", out)
-    return list(zip(parts[1::2], parts[2::2], strict=True))
+    return [(c, text.split("\n\n", 1)[0]) for c, text in zip(parts[1::2], parts[2::2], strict=True)]
 
 
 def test_demo_never_shows_an_out_of_stock_item(demo_run):

@@ -393,6 +393,7 @@ def test_consent_gives_the_anonymous_list_and_never_reads_history(small):
         anon = model.recommend(Query(items=cart, k=6))
         assert got.item_ids == anon.item_ids
         assert all("require_consent:consent" in r.rules for r in got)
+        assert not any("require_consent:consent" in r.rules for r in anon)  # an anonymous visitor has no history to hide
     # for a customer with consent, the history is used: nothing owned comes back
     for c in agreed:
         owned = set(small.history(c)["item_id"].to_list())

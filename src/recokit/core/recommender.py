@@ -40,6 +40,7 @@ from recokit.core.export import (
     with_consent,
 )
 from recokit.core.query import Query
+from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import Dataset, ragged_ranges
@@ -73,6 +74,13 @@ class Recommender(Configurable, abc.ABC):
     #: Whether the model's scores can be composed by a Hybrid (False for Ruled: its rules act
     #: after scoring, so they would be lost inside a blend).
     composable: ClassVar[bool] = True
+    #: How specific the evidence behind the model's reasons is: a Hybrid gives an item both
+    #: components contributed equally to the more specific one (popularity 0 .. rules 60).
+    specificity: ClassVar[int] = 10
+    #: Whether the model's reasons for an item the customer bought already say so (Renewal), or
+    #: come from components that do (Hybrid, Ruled); otherwise the explain stage words them as a
+    #: re-purchase (recokit.core.reasons), never "because you bought" another item.
+    explains_owned: ClassVar[bool] = False
 
     # -- the required hooks --------------------------------------------------------------------
     @abc.abstractmethod
@@ -109,6 +117,12 @@ class Recommender(Configurable, abc.ABC):
         """Per selected slot (row-major, filled slots only), the rules that touched it."""
         return None
 
+    def signal(self) -> str | None:
+        """The kind of evidence behind the model's reasons, in a few words a shopper can read
+        ("bought together", "trending"): a Hybrid lists its other contributors by it. None
+        (default): the Hybrid names the component as it was given."""
+        return None
+
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> Self:
         """Learn from ``dataset`` and return ``self``.
@@ -132,6 +146,7 @@ class Recommender(Configurable, abc.ABC):
     def _fitted_on(self, dataset: Dataset) -> None:
         """The state every fitted model has (declared here, once, for every subclass)."""
         counts = dataset.item_counts()
+        dataset.purchases  # noqa: B018 -- built now: the explain stage reads it, and a request never fills a cache
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
         self.dataset_: Dataset = dataset
@@ -291,6 +306,9 @@ class Recommender(Configurable, abc.ABC):
         if has_score.any():
             out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
         out[(src == Source.PINNED) & ~has_score] = PINNED_REASON
+        best = np.flatnonzero(src == Source.POPULAR)  # a best seller the customer bought is a re-purchase too
+        if len(best):
+            out[best] = repurchase_reasons(self.dataset_, batch, rows[best], items[best], out[best].tolist())
         fb = src == Source.FALLBACK
         fallback = self._fallback()
         if fb.any() and fallback is not None and sel.fallback is not None and sel.fallback_rows is not None:
@@ -500,11 +518,12 @@ def scored(model: Recommender, batch: Batch) -> ScoreBlock:
 
 
 def explained(model: Recommender, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-    """``model._explain(...)``, checked: one reason per pair."""
+    """``model._explain(...)``, checked: one reason per pair; an item the customer bought is
+    explained as a re-purchase unless the model says so itself (``explains_owned``)."""
     given = list(model._explain(batch, rows, items, block))
     if len(given) != len(rows):
         raise ContractError(f"{type(model).__name__}._explain returned {len(given)} reasons for {len(rows)} items.")
-    return given
+    return given if model.explains_owned else repurchase_reasons(model.dataset_, batch, rows, items, given)
 
 
 def clone(model: Recommender) -> Recommender:

@@ -7,7 +7,7 @@ anonymous and cart queries (see :class:`ALS` for how a context is turned into a 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,6 +48,11 @@ class _Factorization(Recommender):
 
     def _implicit_kwargs(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    specificity: ClassVar[int] = 20
+
+    def signal(self) -> str:
+        return "customers with similar tastes"
 
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()

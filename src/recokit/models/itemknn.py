@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -264,6 +264,12 @@ class ItemKNN(Recommender):
         kw_only=False,
         doc="Threads for implicit's similarity kernel (0: all cores). The result does not depend on it.",
     )
+
+    specificity: ClassVar[int] = 50
+
+    def signal(self) -> str:
+        """``"bought by the same customers"`` (``"chosen by ..."`` when views and cart adds count)."""
+        return "chosen by the same customers" if self.is_fitted and not self.bought_ else "bought by the same customers"
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:

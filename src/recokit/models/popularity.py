@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -71,6 +71,16 @@ class Popularity(Recommender):
         check=OneOf("customers", "quantity"),
         doc="Count distinct buyers (default: robust to one bulk order) or summed weights.",
     )
+
+    #: the least specific evidence there is: what everyone buys
+    specificity: ClassVar[int] = 0
+
+    def signal(self) -> str:
+        """``"trending"`` (recency-weighted), ``"best seller"`` or, when views and cart adds are
+        counted, ``"popular"``; ``by=`` adds ``" in its <column>"``."""
+        views = self.is_fitted and not self.bought_
+        base = "trending" if self.half_life_days is not None else "popular" if views else "best seller"
+        return f"{base} in its {self.by}" if self.by is not None else base
 
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
@@ -145,7 +155,10 @@ class Popularity(Recommender):
         when = f" in the last {self.window_days:g} days" if self.window_days is not None else ""
         where = f" in {self.group_names_[self.groups_[item_idx]]}" if self.groups_ is not None else ""
         if self.half_life_days is not None:
-            unit = "recent buyers" if self.count == "customers" else "recent units"
+            if self.bought_:
+                unit = "recent buyers" if self.count == "customers" else "recent units"
+            else:  # views / cart adds counted too: customers and choices, not buyers and units
+                unit = "recent customers" if self.count == "customers" else "recent choices"
             return f"trending{where}: {n:.0f} {unit} (recency-weighted){when}"
         if self.count == "customers":
             amount = f"{n:.0f} customer{'s' if n != 1 else ''}"
