@@ -28,7 +28,7 @@ that contributed at least half as much, by their :meth:`Recommender.signal`:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -75,11 +75,19 @@ def _normalise(scores: np.ndarray, how: str) -> np.ndarray:
         return np.where(finite, mass / mass.sum(axis=1, keepdims=True), np.nan)
 
 
+def _row_wise(fn: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> np.ndarray:
+    """``fn`` of a rows x items block, computed once when every row is the same view of one row
+    (a best-seller list broadcast to every request): a batch pays for one ranking, not one a row."""
+    if block.shape[0] > 1 and block.strides[0] == 0:
+        return np.broadcast_to(fn(block[:1]), block.shape)
+    return fn(block)
+
+
 def _sorted_rows(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row best first (no opinion last): the sort order, the tie-group starts (True where a
     sorted value differs from the previous one) and the positions 0..items-1."""
     work = np.where(np.isfinite(scores), -scores, np.inf)
-    order = np.argsort(work, axis=1, kind="stable")
+    order = np.argsort(work, axis=1)  # ties get one rank from their group, whatever their order
     sorted_vals = np.take_along_axis(work, order, axis=1)
     new = np.ones_like(sorted_vals, dtype=bool)
     new[:, 1:] = sorted_vals[:, 1:] != sorted_vals[:, :-1]
@@ -209,8 +217,9 @@ class Hybrid(Recommender):
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
-    def _combine(self, stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``stack``: models x rows x items. Returns (scores, contributions per model)."""
+    def _combine(self, blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``blocks``: one rows x items array per model. Returns (scores, contributions per model)."""
+        stack = np.stack(blocks)
         w = self.weights_[:, None, None]
         if self.method == "cascade":
             n = len(self.components_)
@@ -226,9 +235,9 @@ class Hybrid(Recommender):
             combined = np.nanmax(np.where(np.isfinite(contrib), contrib, -np.inf), axis=0)
         else:
             if self.method == "rrf":
-                parts = np.stack([1.0 / (self.rrf_k + _ranks(s)) for s in stack])
+                parts = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), b) for b in blocks])
             else:
-                parts = np.stack([_normalise(s, self.normalize) for s in stack])
+                parts = np.stack([_row_wise(lambda s: _normalise(s, self.normalize), b) for b in blocks])
             contrib = np.where(w > 0, parts * w, np.nan)  # weight 0: the model is left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
         anyone = np.isfinite(contrib).any(axis=0)
@@ -236,7 +245,7 @@ class Hybrid(Recommender):
 
     def _score(self, batch: Batch) -> ScoreBlock:
         parts = [scored(m, batch) for m in self.components_]
-        combined, contrib = self._combine(np.stack([p.to_dense() for p in parts]))
+        combined, contrib = self._combine([p.to_dense() for p in parts])
         return HybridScores(combined, contrib, parts)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:

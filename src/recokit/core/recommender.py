@@ -400,7 +400,7 @@ class Recommender(Configurable, abc.ABC):
         ``write_parquet`` take it as it is).
 
         The stages run on batches of ``batch_size`` customers (default: as many as keep one
-        dense ``customers x items`` block near 64 MB -- 2,048 at most, 40 at a 200,000-item
+        dense ``customers x items`` block near 32 MB -- 2,048 at most, 20 at a 200,000-item
         catalogue -- so memory stays bounded whatever the catalogue). The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
         exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
@@ -486,9 +486,10 @@ class Recommender(Configurable, abc.ABC):
 
 
 #: recommend_many's default batch: at most this many customers, and at most this many
-#: (customer, item) cells per batch (8M cells = 64 MB for one dense float64 block).
+#: (customer, item) cells per batch (4M cells = 32 MB for one dense float64 block; a hybrid of
+#: four models holds about twenty such blocks at once).
 _MAX_BATCH = 2048
-_BATCH_CELLS = 8_000_000
+_BATCH_CELLS = 4_000_000
 
 
 @functools.lru_cache(maxsize=32)

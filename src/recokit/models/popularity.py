@@ -118,9 +118,9 @@ class Popularity(Recommender):
 
     def _score(self, batch: Batch) -> ScoreBlock:
         base = np.where(self.popularity_ > 0, self.popularity_, np.nan)
+        if self.groups_ is None:  # one list for everyone: a read-only view, each row the same
+            return ScoreBlock.dense(np.broadcast_to(base, (batch.n, len(base))))
         scores = np.broadcast_to(base, (batch.n, len(base))).copy()
-        if self.groups_ is None:
-            return ScoreBlock.dense(scores)
         wanted = self._wanted_groups(batch)  # rows x groups; an all-False row = every group
         keep = wanted[:, self.groups_] | ~wanted.any(axis=1, keepdims=True)
         scores[~keep] = np.nan
