@@ -51,6 +51,30 @@ class RowPicker:
                 count[g] += 1
         return True
 
+    def room(self, n_items: int) -> np.ndarray:
+        """Items not seen yet whose groups all have room (a catalogue-wide mask)."""
+        ok = np.ones(n_items, dtype=bool)
+        if self.seen:
+            ok[np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))] = False
+        for lim, count in zip(self.limits, self.counts, strict=True):
+            ok &= (lim.codes < 0) | (count[np.maximum(lim.codes, 0)] < lim.cap)
+        return ok
+
+    def fill_from_row(self, row: np.ndarray, mask: np.ndarray, need: int, source: int) -> None:
+        """Take from one row's whole ranking (``row`` scores, ``mask`` allowed): ranks only the
+        items that can still be taken, a few times what is missing at a time, so a list the
+        limits keep short never sorts the catalogue."""
+        while len(self.picked) < need:
+            want = 4 * (need - len(self.picked))
+            open_ = mask & (self.room(len(row)) if not self.audit else ~np.isin(np.arange(len(row)), list(self.seen)))
+            got = top_k(row[None, :], open_[None, :], want)[0]
+            got = got[got >= 0]
+            if not len(got):
+                return
+            self.fill(got.tolist(), need, source)
+            if len(got) < want:  # every open item was offered
+                return
+
     def _open(self, cand: np.ndarray) -> np.ndarray:
         """The candidates not seen yet whose groups all have room, in order."""
         keep = ~np.isin(cand, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))) if self.seen else np.ones(len(cand), dtype=bool)
@@ -168,9 +192,8 @@ def select_under_limits(
         need = k - len(taken)
         row_cand = cand[r][cand[r] >= 0]
         picker.fill(row_cand.tolist(), need, Source.MODEL)
-        if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: rank the row in full
-            full = top_k(block.row(r)[None, :], mask[None, :], block.shape[1])[0]
-            picker.fill(full[full >= 0].tolist(), need, Source.MODEL)
+        if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: the rest of the row
+            picker.fill_from_row(block.row(r), mask, need, Source.MODEL)
         pickers.append((picker, taken, need))
     short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need], dtype=np.int64)
     fb_block = None
@@ -205,7 +228,7 @@ def _fill_short(
         mask = restriction.row_mask(r)
         if fb_cand is not None and fb_block is not None:
             row_fb = fb_cand[j][fb_cand[j] >= 0]
+            picker.fill(row_fb.tolist(), need, Source.FALLBACK)
             if len(row_fb) == width:
-                row_fb = top_k(fb_block.row(j)[None, :], mask[None, :], fb_block.shape[1])[0]
-            picker.fill([i for i in row_fb.tolist() if i >= 0], need, Source.FALLBACK)
+                picker.fill_from_row(fb_block.row(j), mask, need, Source.FALLBACK)
         picker.fill(popular_order[mask[popular_order]].tolist(), need, Source.POPULAR)
