@@ -458,24 +458,24 @@ class Reader:
         for k, types in _DATASET_TYPES.items():
             if not isinstance(values[k], types):
                 raise self.bad(f"dataset {ref}.{k}: expected {' or '.join(t.__name__ for t in types)}; got {type(values[k]).__name__}.")
-        self._check_dataset(values, f"dataset {ref}")
+        self._check_dataset(values, f"dataset {ref}", attrs["interactions"].get("file", MODEL_JSON))
         ds = Dataset.__new__(Dataset)
         vars(ds).update(values)
         vars(ds).update({k: fresh() for k, fresh in _DATASET_CACHES.items()})
         self.datasets[ref] = ds
         return ds
 
-    def _check_dataset(self, values: dict[str, Any], where: str) -> None:
-        """The saved interactions point into the saved id maps and baskets (a cut or edited table does not)."""
+    def _check_dataset(self, values: dict[str, Any], where: str, file: str) -> None:
+        """The saved interactions (in ``file``) point into the saved id maps and baskets (an edited table does not)."""
         inter: pl.DataFrame = values["interactions"]
         n_baskets = len(values["_basket_customer"])
         bounds = {"customer_idx": len(values["customer_ids"]), "item_idx": len(values["item_ids"]), "basket_idx": n_baskets}
         for col, bound in bounds.items():
             if col not in inter.columns or not inter[col].dtype.is_integer():
-                raise self.bad(f"{where}.interactions: no integer column {col!r}.")
+                raise self.bad(f"{where}.interactions: no integer column {col!r}.", file)
             s = inter[col]
             if s.null_count() or (len(s) and not (0 <= int(s.min()) and int(s.max()) < bound)):  # type: ignore[arg-type]
-                raise self.bad(f"{where}.interactions: {col} must hold values in [0, {bound}) without nulls.")
+                raise self.bad(f"{where}.interactions: {col} must hold values in [0, {bound}) without nulls.", file)
         bc, bt = values["_basket_customer"], values["_basket_time"]
         if bc.ndim != 1 or bc.dtype.kind not in "iu" or (len(bc) and not (0 <= bc.min() and bc.max() < bounds["customer_idx"])):
             raise self.bad(f"{where}: each basket's customer must be an index in [0, {bounds['customer_idx']}).")
