@@ -436,6 +436,23 @@ def test_a_cut_interactions_table_is_refused_even_with_a_new_manifest(knn, tmp_p
         load(path)
 
 
+def test_a_frame_is_checked_against_its_declaration_before_its_data_is_read(knn, tmp_path, monkeypatch):
+    path = _copy(knn, tmp_path)
+    name = _interactions_file(path)
+    pl.read_parquet(path / name).head(100).write_parquet(path / name)
+    rehash(path)
+    read, real = [], pl.read_parquet
+
+    def recording(source, *args, **kwargs):
+        read.append(Path(source.name) if hasattr(source, "name") else source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(pl, "read_parquet", recording)
+    with pytest.raises(PersistError, match=_names(path, name) + "holds 100 rows"):
+        load(path)
+    assert path / name not in read  # refused from the footer: the rows were never decoded
+
+
 def test_a_frame_of_another_schema_is_refused(knn, tmp_path):
     path = _copy(knn, tmp_path)
     name = _interactions_file(path)
