@@ -13,8 +13,9 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 :mod:`~recokit.data.idmap` (:class:`IdMap`), :mod:`~recokit.data.frames` (reading input tables),
 :mod:`~recokit.data.validation` (column and value checks), :mod:`~recokit.data.time`
 (timestamps), :mod:`~recokit.data.weights` (interaction weights), :mod:`~recokit.data.baskets`
-(basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models) and
-:mod:`~recokit.data.catalog` (item labels).
+(basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models),
+:mod:`~recokit.data.catalog` (item labels) and :mod:`~recokit.data.pseudonym` (keyed
+pseudonyms for customer ids).
 
 Examples
 --------
@@ -47,6 +48,7 @@ from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
 from recokit.data.frames import normalise_ids, read_id_table, to_frame
 from recokit.data.idmap import IdMap
+from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.time import DAY_US, parse_time
 from recokit.data.validation import (
     EXAMPLES,
@@ -66,6 +68,7 @@ __all__ = [
     "NO_GROUP",
     "Dataset",
     "IdMap",
+    "MIN_KEY_BYTES",
     "assign_baskets",
     "check_no_nulls",
     "check_same_dtype",
@@ -80,6 +83,7 @@ __all__ = [
     "item_labels",
     "normalise_ids",
     "parse_time",
+    "pseudonymise",
     "ragged_ranges",
     "read_id_table",
     "reject_rows",
