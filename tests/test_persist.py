@@ -287,6 +287,18 @@ def test_overwrite(shop, tmp_path):
     assert (other / "precious.txt").read_text() == "keep me"
 
 
+
+def test_save_never_replaces_a_symbolic_link(shop, tmp_path):
+    a = Popularity().fit(shop)
+    real = save(a, tmp_path / "v1")
+    link = tmp_path / "current"
+    link.symlink_to(real, target_is_directory=True)
+    for overwrite in (False, True):
+        with pytest.raises(PersistError, match="is a symbolic link; recokit neither follows nor replaces links"):
+            save(a, link, overwrite=overwrite)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1"]
+
+
 # -- shared state --------------------------------------------------------------------------------
 def test_dataset_is_stored_once_for_a_hybrid(shop, tmp_path):
     hybrid = Hybrid({"rules": AssociationRules(), "content": ContentBased(), "best": Popularity()}).fit(shop)
