@@ -14,8 +14,9 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 :mod:`~recokit.data.validation` (column and value checks), :mod:`~recokit.data.time`
 (timestamps), :mod:`~recokit.data.weights` (interaction weights), :mod:`~recokit.data.baskets`
 (basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models),
-:mod:`~recokit.data.catalog` (item labels) and :mod:`~recokit.data.purchases` (what a reason may
-say about a customer's purchases).
+:mod:`~recokit.data.catalog` (item labels), :mod:`~recokit.data.purchases` (what a reason may
+say about a customer's purchases) and :mod:`~recokit.data.pseudonym` (keyed pseudonyms for
+customer ids).
 
 Examples
 --------
@@ -48,6 +49,7 @@ from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
 from recokit.data.frames import normalise_ids, read_id_table, to_frame
 from recokit.data.idmap import IdMap
+from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
 from recokit.data.time import DAY_US, parse_time
 from recokit.data.validation import (
@@ -68,6 +70,7 @@ __all__ = [
     "NO_GROUP",
     "Dataset",
     "IdMap",
+    "MIN_KEY_BYTES",
     "ago",
     "assign_baskets",
     "check_no_nulls",
@@ -84,6 +87,7 @@ __all__ = [
     "last_purchase",
     "normalise_ids",
     "parse_time",
+    "pseudonymise",
     "ragged_ranges",
     "read_id_table",
     "reject_rows",

@@ -59,8 +59,7 @@ DEFAULT_DECLARED_MAPPING: dict[str, str] = {
 class ColumnBlock:
     """Where one catalogue column's features sit in the item vectors (columns ``start:stop``).
 
-    Part of a fitted ContentBased's state; saved files name it ``"ContentBased._Block"``
-    (its name in format version 1, kept so older files load).
+    Part of a fitted ContentBased's state; saved files name it by its class name.
     """
 
     column: str
