@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from persist_files import rehash
 from recokit import PersistError, Popularity, RecokitError, RuleError, load, save
 from recokit.rules import Boost, ExcludeOwned, Filter, Ruled, RuleSet, load_rules, parse_rules
 from recokit.rules.grammar import MAX_CHARS, MAX_NESTING, MAX_NODES, compile_condition
@@ -140,6 +141,7 @@ def tampered(saved: Path, tmp_path: Path, keep: str) -> Path:
     text = (path / "model.json").read_text(encoding="utf-8")
     assert text.count(json.dumps("stock > 0")) >= 1
     (path / "model.json").write_text(text.replace(json.dumps("stock > 0"), json.dumps(keep)), encoding="utf-8")
+    rehash(path)  # the manifest agrees with the edit: the grammar, not the hash check, must refuse it
     return path
 
 
