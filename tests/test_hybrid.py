@@ -284,3 +284,29 @@ def test_same_model_twice_is_refused():
     p = Popularity()
     with pytest.raises(ConfigError, match="distinct"):
         Hybrid([p, p])
+
+
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 30)), elements=st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0]), st.floats(-3, 3))),
+)
+def test_sparse_rank_shares_equal_the_documented_formula(dense):
+    """A sparse block's shares (only its opinions sorted) against scipy's average ranks:
+    ``(n - rho + 1) / (n (n + 1) / 2)`` over each row's opinions, NaN elsewhere; and the same
+    numbers as the dense path, to rounding."""
+    import scipy.sparse as sp
+    from scipy.stats import rankdata
+
+    from recokit.hybrid import _normalise, _sparse_rank_shares
+
+    rows, cols = np.nonzero(np.isfinite(dense))
+    m = sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
+    got = _sparse_rank_shares(m)
+    for r in range(dense.shape[0]):
+        have = np.isfinite(dense[r])
+        n = int(have.sum())
+        want = np.full(dense.shape[1], np.nan)
+        if n:
+            rho = rankdata(-dense[r, have], method="average")
+            want[have] = (n - rho + 1) / (n * (n + 1) / 2)
+        np.testing.assert_allclose(got[r], want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got, _normalise(dense, "rank"), rtol=1e-12, atol=0)

@@ -32,10 +32,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
 from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored
-from recokit.data import Dataset
+from recokit.data import Dataset, entry_rows
 from recokit.params import Custom, Interval, OneOf, param
 
 __all__ = ["Hybrid", "HybridScores"]
@@ -73,6 +74,33 @@ def _normalise(scores: np.ndarray, how: str) -> np.ndarray:
             mass = n - _average_ranks(scores) + 1.0
         mass = np.where(finite, mass, 0.0)
         return np.where(finite, mass / mass.sum(axis=1, keepdims=True), np.nan)
+
+
+def _sparse_rank_shares(m: sp.csr_array) -> np.ndarray:
+    """:func:`_normalise` ``"rank"`` of a sparse block, dense out: only the stored scores (the
+    opinions) are sorted, not the whole catalogue. ``(n - rho + 1) / (n (n + 1) / 2)`` per row."""
+    n_rows, n_items = m.shape
+    out = np.full((n_rows, n_items), np.nan)
+    rows, cols, vals = entry_rows(m.indptr), m.indices, m.data
+    ok = np.isfinite(vals)
+    rows, cols, vals = rows[ok], cols[ok], vals[ok]
+    if not len(vals):
+        return out
+    order = np.lexsort((-vals, rows))  # each row best first
+    r, v = rows[order], vals[order]
+    start = np.ones(len(v), dtype=bool)
+    start[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])  # a tie group starts
+    end = np.ones(len(v), dtype=bool)
+    end[:-1] = start[1:]
+    at = np.arange(len(v))
+    first = np.maximum.accumulate(np.where(start, at, 0))
+    last = np.minimum.accumulate(np.where(end, at, len(v) - 1)[::-1])[::-1]
+    counts = np.bincount(r, minlength=n_rows).astype(np.float64)
+    row_start = (np.cumsum(counts) - counts)[r]
+    rho = (first + last) / 2.0 - row_start + 1.0
+    n = counts[r]
+    out[r, cols[order]] = (n - rho + 1.0) / (n * (n + 1.0) / 2.0)
+    return out
 
 
 def _row_wise(fn: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> np.ndarray:
@@ -217,10 +245,22 @@ class Hybrid(Recommender):
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
-    def _combine(self, blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """``blocks``: one rows x items array per model. Returns (scores, contributions per model)."""
-        stack = np.stack(blocks)
+    def _shares(self, block: ScoreBlock) -> np.ndarray:
+        """One model's blend shares (rows x items, NaN = no opinion)."""
+        if block.is_sparse and self.normalize == "rank":
+            return _sparse_rank_shares(block.to_csr())
+        return _row_wise(lambda s: _normalise(s, self.normalize), block.to_dense())
+
+    def _combine(self, parts: list[ScoreBlock]) -> tuple[np.ndarray, np.ndarray]:
+        """``parts``: one block per model. Returns (scores, contributions per model)."""
         w = self.weights_[:, None, None]
+        if self.method == "blend":
+            contrib = np.where(w > 0, np.stack([self._shares(p) for p in parts]) * w, np.nan)  # weight 0: left out
+            combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
+            anyone = np.isfinite(contrib).any(axis=0)
+            return np.where(anyone, combined, np.nan), contrib
+        blocks = [p.to_dense() for p in parts]
+        stack = np.stack(blocks)
         if self.method == "cascade":
             n = len(self.components_)
             contrib = np.full_like(stack, np.nan)
@@ -234,18 +274,15 @@ class Hybrid(Recommender):
                 taken |= here
             combined = np.nanmax(np.where(np.isfinite(contrib), contrib, -np.inf), axis=0)
         else:
-            if self.method == "rrf":
-                parts = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), b) for b in blocks])
-            else:
-                parts = np.stack([_row_wise(lambda s: _normalise(s, self.normalize), b) for b in blocks])
-            contrib = np.where(w > 0, parts * w, np.nan)  # weight 0: the model is left out
+            ranked = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), b) for b in blocks])  # rrf
+            contrib = np.where(w > 0, ranked * w, np.nan)  # weight 0: the model is left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
         anyone = np.isfinite(contrib).any(axis=0)
         return np.where(anyone, combined, np.nan), contrib
 
     def _score(self, batch: Batch) -> ScoreBlock:
         parts = [scored(m, batch) for m in self.components_]
-        combined, contrib = self._combine([p.to_dense() for p in parts])
+        combined, contrib = self._combine(parts)
         return HybridScores(combined, contrib, parts)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
