@@ -145,7 +145,7 @@ class _Factorization(Recommender):
         step = 131_072
         for lo in range(0, len(sources), step):
             sl = slice(lo, lo + step)
-            out[sl] = (self.item_unit_[sources[sl]] * self.item_unit_[items[sl]]).sum(axis=1)
+            out[sl] = np.einsum("ij,ij->i", self.item_unit_[sources[sl]], self.item_unit_[items[sl]])  # no temporary product
         return out
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
