@@ -82,6 +82,12 @@ def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
     return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
 
 
+#: Similarity key tables up to this size (2 MB) are searched without sorting the needles first:
+#: the needles come in ascending runs (one per pair) and sorting them costs more than it saves
+#: (ml-100k: 0.14 s instead of 0.35 s for 2M lookups); beyond, sorted needles win (1M keys: 2x).
+_CACHED_KEYS = 262_144
+
+
 def _first_max(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """Per segment of ``values`` (consecutive runs of ``lens[j]`` values): the position of its first
     maximum, -1 when the segment is empty or holds only -inf."""
@@ -478,9 +484,12 @@ class ItemKNN(Recommender):
             sources = q.indices[pos]
             keys = sources.astype(np.int64) * n + np.repeat(item_idx, q_lens)
             keys_fit = self.similarity_keys_
-            order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
-            at = np.empty(len(keys), dtype=np.int64)
-            at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
+            if len(keys_fit) <= _CACHED_KEYS:  # the haystack stays in cache: search as they come
+                at = np.minimum(np.searchsorted(keys_fit, keys), max(len(keys_fit) - 1, 0))
+            else:  # sorted needles walk a big haystack in order (~4x faster than at random)
+                order = np.argsort(keys)
+                at = np.empty(len(keys), dtype=np.int64)
+                at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
             hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
             first = _first_max(np.where(hit, q.data[pos] * self.similarity_.data[at], -np.inf), q_lens)
         return np.where(first >= 0, sources[np.maximum(first, 0)], -1).astype(np.int64) if len(sources) else np.full(len(item_idx), -1, dtype=np.int64)
