@@ -28,6 +28,9 @@ _NON_NEGATIVE = Interval(float, low=0)
 _POSITIVE = Interval(float, low=0, low_open=True)
 
 
+#: Catalogues up to this many item pairs (2,048 items: 32 MB) keep a table of item-pair cosines.
+_CLOSENESS_CELLS = 4_194_304
+
 class _Factorization(Recommender):
     _kind = ""
 
@@ -73,6 +76,10 @@ class _Factorization(Recommender):
         self.model_ = model
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_unit_ = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
+        n_items = len(self.item_unit_)
+        # a small catalogue keeps every item pair's cosine: reasons read them instead of
+        # recomputing a dot product per (history item, recommended item) pair
+        self.closeness_ = self.item_unit_ @ self.item_unit_.T if n_items * n_items <= _CLOSENESS_CELLS else None
         self.has_history_ = np.diff(ui.indptr) > 0
         names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
@@ -139,8 +146,11 @@ class _Factorization(Recommender):
 
     # -- explanations ---------------------------------------------------------------------------
     def _closeness(self, sources: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Cosine of each (source, item) pair of item vectors, row by row: the same number
-        whether computed for one pair or a million (no BLAS blocking)."""
+        """Cosine of each (source, item) pair of item vectors: read from the fitted table on a small
+        catalogue, else computed row by row -- either way the same number whether asked for one
+        pair or a million (no BLAS blocking at request time)."""
+        if self.closeness_ is not None:
+            return np.asarray(self.closeness_[sources, items], dtype=np.float64)
         out = np.empty(len(sources))
         step = 131_072
         for lo in range(0, len(sources), step):
@@ -212,6 +222,10 @@ class ALS(_Factorization):
     ``recalculate_user`` from the history plus the context items, so a cart is scored like a
     short history. A known customer with no interactions and an anonymous visitor without
     context get no opinion (NaN): the base back-fills with best sellers.
+
+    Reasons name the history item whose vector is closest to the recommended one. A catalogue of
+    up to 2,048 items keeps the table of item-pair cosines from the fit (up to 32 MB, saved with
+    the model), so reasons cost a lookup; a bigger one computes them per pair.
 
     Examples
     --------
