@@ -310,3 +310,26 @@ def test_sparse_rank_shares_equal_the_documented_formula(dense):
             want[have] = (n - rho + 1) / (n * (n + 1) / 2)
         np.testing.assert_allclose(got[r], want, rtol=1e-12, atol=0)
     np.testing.assert_allclose(got, _normalise(dense, "rank"), rtol=1e-12, atol=0)
+
+
+def test_constant_scores_are_what_every_request_gets_and_the_blend_ranks_them_once():
+    """Popularity's constant_scores equal every row it scores (customers, anonymous, carts); a
+    blend using the shares ranked at fit equals one ranking them per request."""
+    from recokit import Batch, ItemKNN, Popularity
+    from recokit.datasets import sports_shop
+
+    shop = sports_shop(400, seed=11)
+    ids, items = shop.customer_ids.to_list(), shop.item_ids.to_list()
+    hybrid = Hybrid({"knn": ItemKNN(), "top": Popularity(half_life_days=30)}).fit(shop)
+    queries = [Query(customer_id=ids[0]), Query(items=[items[3]]), Query(customer_id=ids[5], items=items[7:9]), Query()]
+    batch = Batch.concat([hybrid.resolve(q) for q in queries])
+    pop = hybrid.components_[1]
+    rows = pop._score(batch).to_dense()
+    assert np.array_equal(rows, np.broadcast_to(pop.constant_scores(), rows.shape), equal_nan=True)
+    assert Popularity(by="category").fit(shop).constant_scores() is None
+    once = hybrid._score(batch)
+    assert hybrid.constant_.tolist() == [False, True]
+    hybrid.constant_[:] = False  # rank every request's rows again
+    again = hybrid._score(batch)
+    np.testing.assert_allclose(once.to_dense(), again.to_dense(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(once.contrib, again.contrib, rtol=1e-12, atol=0)

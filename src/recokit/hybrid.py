@@ -240,13 +240,22 @@ class Hybrid(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         names, models, w = self._components()
         fitted = [clone(m).fit(dataset) for m in models]  # the given models stay as they were
+        # a component whose scores do not depend on the request (best sellers): its blend shares
+        # are ranked once here, not once per request (a 50,000-item sort each time)
+        constant = [m.constant_scores() if self.method == "blend" else None for m in fitted]
+        self.constant_ = np.array([c is not None for c in constant], dtype=bool)
+        self.constant_shares_ = np.stack(
+            [_normalise(c[None, :], self.normalize)[0] if c is not None else np.full(dataset.n_items, np.nan) for c in constant]
+        )
         self.names_ = names
         self.components_ = fitted
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
-    def _shares(self, block: ScoreBlock) -> np.ndarray:
-        """One model's blend shares (rows x items, NaN = no opinion)."""
+    def _shares(self, m: int, block: ScoreBlock) -> np.ndarray:
+        """Model ``m``'s blend shares (rows x items, NaN = no opinion)."""
+        if self.constant_[m]:
+            return np.broadcast_to(self.constant_shares_[m], block.shape)
         if block.is_sparse and self.normalize == "rank":
             return _sparse_rank_shares(block.to_csr())
         return _row_wise(lambda s: _normalise(s, self.normalize), block.to_dense())
@@ -255,7 +264,7 @@ class Hybrid(Recommender):
         """``parts``: one block per model. Returns (scores, contributions per model)."""
         w = self.weights_[:, None, None]
         if self.method == "blend":
-            contrib = np.where(w > 0, np.stack([self._shares(p) for p in parts]) * w, np.nan)  # weight 0: left out
+            contrib = np.where(w > 0, np.stack([self._shares(m, p) for m, p in enumerate(parts)]) * w, np.nan)  # weight 0: left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
             anyone = np.isfinite(contrib).any(axis=0)
             return np.where(anyone, combined, np.nan), contrib

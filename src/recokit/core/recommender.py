@@ -123,6 +123,12 @@ class Recommender(Configurable, abc.ABC):
         (default): the Hybrid names the component as it was given."""
         return None
 
+    def constant_scores(self) -> np.ndarray | None:
+        """The scores every request gets, when they do not depend on the request (one per item,
+        NaN = no opinion; a fitted best-seller list): a Hybrid ranks them once, when it is fitted.
+        None (default): they depend on the request."""
+        return None
+
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> Self:
         """Learn from ``dataset`` and return ``self``.

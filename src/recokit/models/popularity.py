@@ -116,6 +116,11 @@ class Popularity(Recommender):
         self.as_of_ = dataset.last_time
         self.bought_ = dataset.only_purchases
 
+    def constant_scores(self) -> np.ndarray | None:
+        """The best-seller scores, the same for every request without ``by`` groups."""
+        self._check_fitted()
+        return np.where(self.popularity_ > 0, self.popularity_, np.nan) if self.groups_ is None else None
+
     def _score(self, batch: Batch) -> ScoreBlock:
         base = np.where(self.popularity_ > 0, self.popularity_, np.nan)
         if self.groups_ is None:  # one list for everyone: a read-only view, each row the same
