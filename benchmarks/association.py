@@ -203,8 +203,9 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def spawn(args: list[str], timeout: float) -> dict:
-    cmd = [sys.executable, __file__, "--child", *args]
+def spawn(args: list[str], timeout: float, script: str = __file__) -> dict:
+    """Run ``script --child ARGS`` in a fresh interpreter; its last JSON line as a dict."""
+    cmd = [sys.executable, script, "--child", *args]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

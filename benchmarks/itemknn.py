@@ -54,29 +54,77 @@ def movielens(path: Path) -> Dataset | None:
     return Dataset(frame.select("customer_id", "item_id"))
 
 
-def median_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
-    """Median seconds of two functions run alternately (A, B, A, B, ...), so that load from other
-    processes on a shared machine hits both alike."""
-    times_a, times_b = [], []
+def alternated(fns, repeats: int) -> list[list[float]]:
+    """Seconds of each function in each of ``repeats`` runs, run alternately (A, B, C, A, B, C,
+    ...), so that load from other processes on a shared machine hits them alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, out in ((fn_a, times_a), (fn_b, times_b)):
+        for fn, out in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
             out.append(time.perf_counter() - t0)
+    return times
+
+
+def median_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
+    """Median seconds of two functions run alternately (see :func:`alternated`)."""
+    times_a, times_b = alternated([fn_a, fn_b], repeats)
     return statistics.median(times_a), statistics.median(times_b)
+
+
+def sample_customers(ds: Dataset, n: int, seed: int = 1) -> tuple[np.ndarray, list]:
+    """``n`` customers drawn without replacement (sorted): their row numbers and their ids."""
+    rng = np.random.default_rng(seed)
+    users = np.sort(rng.choice(ds.n_customers, min(n, ds.n_customers), replace=False))
+    return users, ds.customer_ids.ids(users)
+
+
+def cosine_pair(k_neighbours: int, threads: int):
+    """recokit's cosine ItemKNN and implicit's CosineRecommender computing the same K+1 lists
+    (implicit counts the item itself among its K neighbours; recokit drops it). Unfitted."""
+    from implicit.nearest_neighbours import CosineRecommender
+
+    return ItemKNN(similarity="cosine", k_neighbours=k_neighbours, num_threads=threads), CosineRecommender(K=k_neighbours + 1, num_threads=threads)
+
+
+def batch_runs(model, peer, ui, users: np.ndarray, customer_ids: list, n_reasons: int, repeats: int, k: int = 10) -> dict[str, tuple[int, list[float]]]:
+    """recokit ``recommend_many(exclude_purchased=True)`` without and with reasons (the latter
+    on the first ``n_reasons`` customers) against implicit's batched ``recommend(userids,
+    user_items[userids], N=k)`` (which filters purchased items too), run alternately. Returns
+    ``{side: (customers per call, seconds per run)}``."""
+    few = customer_ids[:n_reasons]
+    plain, why, theirs = alternated(
+        [
+            lambda: model.recommend_many(customer_ids, k=k, exclude_purchased=True, reasons=False),
+            lambda: model.recommend_many(few, k=k, exclude_purchased=True, reasons=True),
+            lambda: peer.recommend(users, ui[users], N=k),
+        ],
+        repeats,
+    )
+    return {"reasons=False": (len(customer_ids), plain), "reasons=True": (len(few), why), "implicit": (len(users), theirs)}
+
+
+def same_top(model, peer, ds: Dataset, ui, users: np.ndarray, customer_ids: list, n: int = 200, k: int = 10) -> float:
+    """Share of the first ``n`` customers for whom recokit (reasons and back-fill off) and
+    implicit give the same top-``k`` set: both sides compute the same lists."""
+    ours = model.recommend_many(customer_ids[:n], k=k, exclude_purchased=True, reasons=False, backfill=False)
+    ids, _ = peer.recommend(users[:n], ui[users[:n]], N=k)
+    return float(np.mean(
+        [
+            set(ours.filter(pl.col("customer_id") == c)["item_id"].to_list()) == set(ds.item_ids.ids(ids[i][ids[i] >= 0]))
+            for i, c in enumerate(customer_ids[:n])
+        ]
+    ))
 
 
 def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n_reasons: int, n_single: int, threads: int) -> list[dict]:
     from implicit.nearest_neighbours import CosineRecommender
 
     ui = sp.csr_matrix(ds.user_items)  # implicit wants scipy's csr_matrix, float64
-    rng = np.random.default_rng(1)
-    users = np.sort(rng.choice(ds.n_customers, min(n_batch, ds.n_customers), replace=False))
-    customer_ids = ds.customer_ids.ids(users)
+    users, customer_ids = sample_customers(ds, n_batch)
     print(f"\n## {name}: {ds}", flush=True)
 
-    model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours, num_threads=threads)
-    peer = CosineRecommender(K=k_neighbours + 1, num_threads=threads)
+    model, peer = cosine_pair(k_neighbours, threads)
     rows = []
 
     # Also time implicit's own fit *inside* recokit's fit: total / inner is recokit's overhead,
@@ -110,22 +158,14 @@ def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n
          "implicit": statistics.median(inner), "ratio": same_call, "target": "<= 1.1"}
     )
 
-    def impl_batch():
-        peer.recommend(users, ui[users], N=10)
-
-    t_reco, t_impl = median_times(
-        lambda: model.recommend_many(customer_ids, k=10, exclude_purchased=True, reasons=False), impl_batch, repeats
-    )
-    rows.append(
-        {"measure": "recommend_many, reasons=False (customers/s)", "recokit": len(users) / t_reco, "implicit": len(users) / t_impl,
-         "ratio": t_impl / t_reco, "target": ">= 1"}
-    )
-    few = customer_ids[:n_reasons]
-    t_reco, _ = median_times(lambda: model.recommend_many(few, k=10, exclude_purchased=True, reasons=True), lambda: None, repeats)
-    rows.append(
-        {"measure": "recommend_many, reasons=True (customers/s)", "recokit": len(few) / t_reco, "implicit": len(users) / t_impl,
-         "ratio": (len(few) / t_reco) / (len(users) / t_impl), "target": ">= 1"}
-    )
+    runs = batch_runs(model, peer, ui, users, customer_ids, n_reasons, repeats)
+    n_impl, t_impl = runs["implicit"][0], statistics.median(runs["implicit"][1])
+    for side in ("reasons=False", "reasons=True"):
+        n_reco, t_reco = runs[side][0], statistics.median(runs[side][1])
+        rows.append(
+            {"measure": f"recommend_many, {side} (customers/s)", "recokit": n_reco / t_reco, "implicit": n_impl / t_impl,
+             "ratio": (n_reco / t_reco) / (n_impl / t_impl), "target": ">= 1"}
+        )
 
     single = users[:n_single]
     lat_reco, lat_impl = [], []
@@ -139,15 +179,7 @@ def run(name: str, ds: Dataset, k_neighbours: int, repeats: int, n_batch: int, n
     p50r, p50i = statistics.median(lat_reco) * 1e3, statistics.median(lat_impl) * 1e3
     rows.append({"measure": "recommend p50 latency (ms), with reasons", "recokit": p50r, "implicit": p50i, "ratio": p50r / p50i, "target": "-"})
 
-    # sanity: both give the same top-10 for these customers when reasons and back-fill are off
-    ours = model.recommend_many(customer_ids[:200], k=10, exclude_purchased=True, reasons=False, backfill=False)
-    ids, _ = peer.recommend(users[:200], ui[users[:200]], N=10)
-    agree = np.mean(
-        [
-            set(ours.filter(pl.col("customer_id") == c)["item_id"].to_list()) == set(ds.item_ids.ids(ids[i][ids[i] >= 0]))
-            for i, c in enumerate(customer_ids[:200])
-        ]
-    )
+    agree = same_top(model, peer, ds, ui, users, customer_ids)
     print(f"same top-10 set as implicit for {agree:.1%} of 200 customers (differences: ties, implicit's zero-score padding)")
     for r in rows:
         print(f"| {name} | {r['measure']} | {r['recokit']:.4g} | {r['implicit']:.4g} | {r['ratio']:.3f} | {r['target']} |")

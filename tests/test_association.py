@@ -20,6 +20,7 @@ from recokit import (
     Query,
 )
 from recokit.adapters import mlxtend as _mlxtend
+from recokit.core import explained
 from recokit.models.association import mine_rules, rule_metrics
 from recokit.testing import RecommenderContract
 
@@ -501,7 +502,7 @@ def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):
         if q.items:  # a cart speaks for itself: the customer's history plays no part
             np.testing.assert_allclose(want, reference_scores(model, mini, q.items, *key), rtol=1e-12)
         items = np.flatnonzero(np.isfinite(want))
-        got = model._explain(batch, np.full(len(items), r), items, block)
+        got = explained(model, batch, np.full(len(items), r), items, block)
         assert got == [model.explain(q, mini.item_ids.id(int(i))) for i in items]
         n_reasons += len(items)
     assert n_reasons > len(queries)  # the rules do fire

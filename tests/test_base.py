@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -35,6 +35,32 @@ def test_top_k_equals_reference(s, k, data):
         row = got[r]
         assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
         assert (row[len(row[row >= 0]) :] == -1).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(2048, 6000),
+    st.integers(1, 120),
+    st.sampled_from(["distinct", "ties", "few valid", "masked"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed):
+    """Long rows take the chunk-bound pre-filter: same answer as a full sort, ties and all."""
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, m))
+    allowed = np.ones((n, m), dtype=bool)
+    if kind == "ties":
+        s = np.round(s * 4) / 4  # five distinct values over thousands of items
+    elif kind == "few valid":
+        s[rng.random((n, m)) < 0.999] = np.nan  # fewer valid items than k in most rows
+    elif kind == "masked":
+        allowed = rng.random((n, m)) < 0.5
+        s[rng.random((n, m)) < 0.1] = -np.inf
+    got = top_k(s, allowed, k)
+    for r in range(n):
+        row = got[r]
+        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
 
 
 @pytest.mark.parametrize(
@@ -191,4 +217,30 @@ def test_batch_concat_keeps_rows_in_order_and_refuses_mixed_requests():
     assert both.context_items(0).tolist() == a.context_items(0).tolist() and both.context_items(1).tolist() == []
     assert np.array_equal(model._score(both).to_dense(), np.vstack([model._score(a).to_dense(), model._score(b).to_dense()]), equal_nan=True)
     with pytest.raises(ContractError, match="share now, k"):
-        Batch.concat([a, model.resolve(Query(customer_id=2, k=3))])
+        Batch.concat([a, model.resolve(Query(customer_id=2, k=1))])
+
+
+@pytest.mark.parametrize("kind", ["popularity", "itemknn", "ruled"])
+def test_a_huge_k_costs_only_the_catalogue(kind):
+    """k = 10**8 returns what k = catalogue size returns, without k-sized padding (800 MB)."""
+    import tracemalloc
+
+    from recokit import ItemKNN, Popularity
+    from recokit.datasets import sports_shop
+    from recokit.rules import Filter, MaxPerGroup, Ruled
+
+    shop = sports_shop(300, seed=2)
+    model = {"popularity": Popularity(), "itemknn": ItemKNN(), "ruled": Ruled(ItemKNN(), [Filter("stock > 0"), MaxPerGroup("category", 2)])}[kind].fit(shop)
+    c = shop.customer_ids.to_list()[:2]
+    want = model.recommend(Query(customer_id=c[0], k=shop.n_items))
+    want_many = model.recommend_many(c, k=shop.n_items)
+    tracemalloc.start()
+    try:
+        got = model.recommend(Query(customer_id=c[0], k=10**8))
+        got_many = model.recommend_many(c, k=10**8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got.item_ids == want.item_ids
+    assert got_many.equals(want_many)
+    assert peak < 100e6, f"k=10**8 allocated {peak / 1e6:.0f} MB"

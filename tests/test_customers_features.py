@@ -206,3 +206,14 @@ def test_many_catalogue_values_are_capped_with_a_warning():
         f = features(dataset(lines), shares=["category"], max_values=2).sort("customer_id")
     assert [c for c in f.columns if c.startswith("share_")] == ["share_category_bike", "share_category_camp", "share_category_(other)"]
     assert f["share_category_(other)"].to_list() == [2.5 / 502.5, 0.0]
+
+
+def test_prices_paid_survive_save_and_load(tmp_path):
+    import recokit
+
+    lines = pl.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["bike", "gel", "tent"], "order_id": [1, 1, 2], "ts": [START] * 3, "qty": [1, 2, 1], "paid": [450.0, 2.0, 280.0]})
+    ds = dataset(lines, price_col="paid")
+    recokit.save(recokit.Popularity().fit(ds), tmp_path / "model")
+    loaded = recokit.load(tmp_path / "model").dataset_
+    assert features(loaded).equals(features(ds))
+    assert features(loaded)["monetary"].to_list() == [454.0, 280.0]

@@ -319,3 +319,55 @@ def test_history_and_customer_row_of_unknown_or_wrong_kind_ids_are_empty():
     assert ds.history("1").height == 0 and ds.history(3).height == 0
     assert ds.history(1)["item_id"].to_list() == ["a"]
     assert ds.customer_row("1") is None and ds.customer_row(1) == {"customer_id": 1}
+
+
+purchase_logs = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 40), st.sampled_from(["purchase", "view", "add_to_cart"])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(purchase_logs, st.integers(0, 45))
+def test_last_purchase_reads_purchase_events_up_to_now_only(rows, now_day):
+    """Against a plain scan of the rows: views and cart adds are never purchases, a purchase
+    after ``now`` does not count, and the age is that of the latest purchase before ``now``."""
+    from recokit.data import last_purchase
+
+    start = dt.datetime(2024, 1, 1)
+    frame = pl.DataFrame(
+        {
+            "customer_id": [c for c, _, _, _ in rows],
+            "item_id": [f"i{i}" for _, i, _, _ in rows],
+            "t": [start + dt.timedelta(days=d, hours=d % 5) for _, _, d, _ in rows],
+            "event": [e for _, _, _, e in rows],
+        }
+    )
+    ds = Dataset(frame, time_col="t", event_col="event")
+    now = start + dt.timedelta(days=now_day)
+    pairs = [(c, i) for c in range(4) for i in range(5) if c in ds.customer_ids.to_list() and f"i{i}" in ds.item_ids.to_list()]
+    cidx = np.array([ds.customer_ids.get(c) for c, _ in pairs], dtype=np.int64)
+    iidx = ds.item_ids.index([f"i{i}" for _, i in pairs])
+    bought, days = last_purchase(ds, cidx, iidx, now)
+    for j, (c, i) in enumerate(pairs):
+        times = [start + dt.timedelta(days=d, hours=d % 5) for cc, ii, d, e in rows if (cc, ii) == (c, i) and e == "purchase"]
+        times = [t for t in times if t <= now]
+        assert bought[j] == bool(times)
+        if times:
+            assert days[j] == pytest.approx((now - max(times)).total_seconds() / 86_400)
+        else:
+            assert np.isnan(days[j])
+    # an anonymous row (-1) has no purchases; without an event column every row is one
+    assert not last_purchase(ds, np.array([-1]), np.array([0]), now)[0][0]
+    plain = Dataset(frame.drop("event"), time_col="t")
+    assert plain.purchases.nnz == frame.height
+
+
+def test_ago_never_says_more_than_the_day():
+    from recokit.data import ago
+
+    said = [ago(d) for d in np.linspace(0, 3000, 600)]
+    assert not any(any(ch.isdigit() for ch in s) and ":" in s for s in said)
+    assert {s.split()[-2] for s in said if s.endswith("ago")} <= {"days", "weeks", "months", "years"}
+    with pytest.raises(ValueError, match="finite"):
+        ago(float("nan"))

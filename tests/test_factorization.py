@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from recokit import ALS, BPR, ConfigError, Query
+from recokit.core import explained
 from recokit.testing import RecommenderContract
 from test_itemknn import checkerboard, mixed_queries, shop_or_small, stack_batch
 
@@ -91,7 +92,7 @@ def test_no_opinion_without_history_or_context(ds, cls):
     assert np.isnan(model.score(Query())).all()
     assert np.isnan(model.score(Query(customer_id="stranger"))).all()
     assert np.isfinite(model.score(Query(items=ds.item_ids.to_list()[:1]))).all()
-    recs = model.recommend(Query(customer_id=ds.customer_ids.to_list()[0], k=3))
+    recs = model.recommend(Query(customer_id=ds.customer_ids.to_list()[0], k=3, exclude_purchased=True))
     assert all("tastes like yours" in r.reason for r in recs)
 
 
@@ -131,7 +132,7 @@ def test_a_mixed_batch_equals_one_request_at_a_time(ds, cls, kw):
         assert np.array_equal(np.isnan(block.row(r)), np.isnan(one)), q
         np.testing.assert_allclose(block.row(r), one, rtol=1e-12, atol=1e-15)  # BLAS: batch vs one row
     rows, items = np.nonzero(np.isfinite(block.to_dense()))
-    got = model._explain(batch, rows, items, block)
+    got = explained(model, batch, rows, items, block)
     want = [model.explain(queries[r], ds.item_ids.id(int(i))) for r, i in zip(rows.tolist(), items.tolist(), strict=True)]
     assert got == want
     assert any(w.startswith("shoppers with tastes like yours chose this with") for w in want)

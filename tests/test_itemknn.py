@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from implicit.nearest_neighbours import CosineRecommender
 
 from recokit import ConfigError, DataError, Dataset, ItemKNN, Query, RecokitError
+from recokit.core import explained
 from recokit.testing import RecommenderContract
 
 # implicit warns about converting its own internal COO matrix when called directly here
@@ -292,7 +293,7 @@ def test_batch_reasons_equal_single_reasons():
         batch = stack_batch(model, queries)
         block = model._score(batch)
         rows, items = np.nonzero(np.isfinite(block.to_dense()))
-        got = model._explain(batch, rows, items, block)
+        got = explained(model, batch, rows, items, block)
         want = [model.explain(queries[r], ds.item_ids.id(int(i))) for r, i in zip(rows.tolist(), items.tolist(), strict=True)]
         assert got == want
         assert all(isinstance(w, str) for w in want)

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import recokit
+from persist_files import copy_model, edit_doc, read_doc, rehash, replace_array
 from recokit import (
     ALS,
     AssociationRules,
@@ -44,20 +45,12 @@ from recokit.rules import ExcludeOwned, Filter, Pin, RuleSet
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _doc(path: Path) -> dict:
-    return json.loads((path / "model.json").read_text())
+_doc = read_doc
 
 
 def _write_doc(path: Path, doc: dict) -> None:
-    (path / "model.json").write_text(json.dumps(doc))
-
-
-def _rewrite_npz(path: Path, change) -> None:
-    """Rewrite arrays.npz with ``change(dict of arrays)`` applied (pickle allowed here: the attacker's side)."""
-    with np.load(path / "arrays.npz", allow_pickle=True) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    change(arrays)
-    np.savez(path / "arrays.npz", **arrays)
+    """Replace model.json by ``doc`` and re-hash the manifest: the checks behind the hash are under test."""
+    edit_doc(path, lambda d: (d.clear(), d.update(doc)))
 
 
 def _same_lists(a: Ruled | recokit.Recommender, b, queries) -> None:
@@ -87,9 +80,8 @@ def test_persist_module_never_pickles_nor_executes():
 
 
 def test_every_saved_array_loads_without_pickle(knn_dir):
-    with np.load(knn_dir / "arrays.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}  # raises on any object array
-    assert arrays and all(a.dtype != object for a in arrays.values())
+    arrays = [np.load(f, allow_pickle=False) for f in sorted((knn_dir / "arrays").iterdir())]  # raises on any object array
+    assert arrays and all(a.dtype != object for a in arrays)
     json.loads((knn_dir / "model.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert all(p.suffix == ".parquet" for p in (knn_dir / "frames").iterdir())
 
@@ -102,11 +94,7 @@ def test_object_arrays_come_back_as_object_arrays(shop, knn_dir):
 
 # -- tampered files ------------------------------------------------------------------------------
 def _copy(src: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    dst = tmp_path / "copy"
-    shutil.copytree(src, dst)
-    return dst
+    return copy_model(src, tmp_path / "copy")
 
 
 def test_unknown_model_class_is_refused(knn_dir, tmp_path):
@@ -123,29 +111,54 @@ def test_unknown_value_type_and_dataclass_are_refused(shop, tmp_path):
     path = save(model, tmp_path / "m")
     text = (path / "model.json").read_text()
     (path / "model.json").write_text(text.replace('"class": "Filter"', '"class": "subprocess.Popen"'))
+    rehash(path)
     with pytest.raises(PersistError, match="unknown class 'subprocess.Popen'"):
         load(path)
     (path / "model.json").write_text(text.replace('"$": "ndarray"', '"$": "__reduce__"', 1))
+    rehash(path)
     with pytest.raises(PersistError, match="unknown value type '__reduce__'"):
         load(path)
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
+@pytest.mark.parametrize("version", [0, 1, 3, "2", None, True])
 def test_other_format_versions_are_refused(knn_dir, tmp_path, version):
     path = _copy(knn_dir, tmp_path)
-    doc = _doc(path)
-    doc["format_version"] = version
-    _write_doc(path, doc)
-    with pytest.raises(PersistError, match="format version"):
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["format_version"] = version
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    hint = "upgrade recokit" if version == 3 else "refit the model and save it again"
+    with pytest.raises(PersistError, match=rf"saved in model format version {re.escape(repr(version))}(.|\n)*Hint: {hint}"):
+        load(path)
+
+
+def test_model_json_must_agree_with_the_manifest_on_the_version(knn_dir, tmp_path):
+    path = _copy(knn_dir, tmp_path)
+    edit_doc(path, lambda d: d.update(format_version=3))
+    with pytest.raises(PersistError, match=r"model\.json: format version 3, the manifest says 2"):
+        load(path)
+
+
+def test_a_format_1_directory_says_so(tmp_path):
+    (tmp_path / "model.json").write_text('{"format": "recokit-model", "format_version": 1}')
+    (tmp_path / "arrays.npz").write_bytes(b"PK")
+    with pytest.raises(PersistError, match=r"format version 1 \(no manifest\.json\)(.|\n)*Hint: refit the model"):
+        load(tmp_path)
+
+
+def test_undeclared_array_is_named(knn_dir, tmp_path):
+    path = _copy(knn_dir, tmp_path)
+    key = _doc(path)["models"][0]["state"]["similarity_"]["parts"]["indices"]
+    edit_doc(path, lambda d: d["arrays"].pop(key))
+    with pytest.raises(PersistError, match=rf"model\.json: declares other files than the manifest lists: missing \[\], undeclared \['arrays/{key}\.npy'\]"):
         load(path)
 
 
 def test_missing_array_is_named(knn_dir, tmp_path):
     path = _copy(knn_dir, tmp_path)
-    state = _doc(path)["models"][0]["state"]
-    key = state["similarity_"]["parts"]["indices"]
-    _rewrite_npz(path, lambda a: a.pop(key))
-    with pytest.raises(PersistError, match=rf"similarity_\.indices: the array '{key}' is missing"):
+    key = _doc(path)["models"][0]["state"]["similarity_"]["parts"]["indices"]
+    (path / "arrays" / f"{key}.npy").unlink()
+    edit_doc(path, lambda d: d["arrays"].pop(key))
+    with pytest.raises(PersistError, match=rf"similarity_\.indices: no array '{key}' is declared"):
         load(path)
 
 
@@ -153,7 +166,8 @@ def test_missing_frame_file_is_named(knn_dir, tmp_path):
     path = _copy(knn_dir, tmp_path)
     interactions = _doc(path)["datasets"][0]["interactions"]["file"]
     (path / interactions).unlink()
-    with pytest.raises(PersistError, match="interactions: the frame file .* is missing"):
+    edit_doc(path, lambda d: d["frames"].pop(interactions))
+    with pytest.raises(PersistError, match=f"interactions: no frame file '{interactions}' is declared"):
         load(path)
 
 
@@ -162,21 +176,17 @@ def test_frame_file_outside_the_model_is_refused(knn_dir, tmp_path):
     doc = _doc(path)
     doc["datasets"][0]["catalog"]["file"] = "frames/../../elsewhere.parquet"
     _write_doc(path, doc)
-    with pytest.raises(PersistError, match="bad frame file name"):
+    with pytest.raises(PersistError, match="no frame file 'frames/../../elsewhere.parquet' is declared"):
         load(path)
 
 
 def test_pickled_array_is_refused(knn_dir, tmp_path):
     path = _copy(knn_dir, tmp_path)
     key = _doc(path)["models"][0]["state"]["item_counts_"]["key"]
-
-    def plant(arrays):
-        arrays[key] = np.array([{"evil": 1}, None], dtype=object)
-
-    _rewrite_npz(path, plant)
-    with np.load(path / "arrays.npz", allow_pickle=False) as npz, pytest.raises(ValueError, match="allow_pickle"):
-        npz[key]  # the planted array really is a pickle
-    with pytest.raises(PersistError, match="cannot be read without pickle"):
+    replace_array(path, key, np.array([{"evil": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        np.load(path / "arrays" / f"{key}.npy", allow_pickle=False)  # the planted array really is a pickle
+    with pytest.raises(PersistError, match=rf"arrays/{key}\.npy: arrays of dtype '\|O' are not loaded"):
         load(path)
 
 
@@ -205,15 +215,26 @@ def test_tampered_dataset_and_attribute_names_are_refused(knn_dir, tmp_path):
         load(path)
 
 
-def test_not_a_saved_model(tmp_path):
-    with pytest.raises(PersistError, match="not a saved recokit model"):
+def test_not_a_saved_model(tmp_path, knn_dir):
+    with pytest.raises(PersistError, match="no such directory"):
+        load(tmp_path / "nothing here")
+    with pytest.raises(PersistError, match=r"not a saved recokit model \(no manifest\.json in it\)"):
         load(tmp_path)
-    (tmp_path / "model.json").write_text("{not json")
-    with pytest.raises(PersistError, match="not valid JSON"):
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(PersistError, match=r"manifest\.json: not valid JSON"):
         load(tmp_path)
-    (tmp_path / "model.json").write_text('{"format": "something-else"}')
+    (tmp_path / "manifest.json").write_text('{"format": "something-else"}')
+    with pytest.raises(PersistError, match="not a recokit model manifest"):
+        load(tmp_path)
+    path = _copy(knn_dir, tmp_path)
+    (path / "model.json").write_text("{not json")
+    rehash(path)
+    with pytest.raises(PersistError, match=r"model\.json: not valid JSON"):
+        load(path)
+    (path / "model.json").write_text('{"format": "something-else"}')
+    rehash(path)
     with pytest.raises(PersistError, match="not a recokit model file"):
-        load(tmp_path)
+        load(path)
 
 
 def test_persist_error_is_its_own_branch_of_the_error_tree():
@@ -264,6 +285,18 @@ def test_overwrite(shop, tmp_path):
     with pytest.raises(PersistError, match="not a saved recokit model; refusing"):
         save(a, other, overwrite=True)
     assert (other / "precious.txt").read_text() == "keep me"
+
+
+
+def test_save_never_replaces_a_symbolic_link(shop, tmp_path):
+    a = Popularity().fit(shop)
+    real = save(a, tmp_path / "v1")
+    link = tmp_path / "current"
+    link.symlink_to(real, target_is_directory=True)
+    for overwrite in (False, True):
+        with pytest.raises(PersistError, match="is a symbolic link; recokit neither follows nor replaces links"):
+            save(a, link, overwrite=overwrite)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1"]
 
 
 # -- shared state --------------------------------------------------------------------------------

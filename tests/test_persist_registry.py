@@ -15,6 +15,7 @@ import pytest
 
 from recokit import ContentBased, PersistError, Popularity, Query, Ruled, load, save
 from recokit.models.content import ColumnBlock
+from recokit.persist import FORMAT_VERSION
 from recokit.persist.registry import DATACLASSES, dataclass_name
 from recokit.rules import RULE_TYPES, Filter, RuleSet, register
 
@@ -77,14 +78,14 @@ def test_two_rule_types_with_one_class_name_are_refused(shop, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_content_blocks_keep_their_format_1_name(shop, tmp_path):
-    """Files of format version 1 name ContentBased's column blocks "ContentBased._Block"."""
+def test_content_blocks_are_saved_under_their_class_name(shop, tmp_path):
+    """Format version 1 called them "ContentBased._Block"; version 2 uses the class name, as for rules."""
     model = ContentBased().fit(shop)
     path = save(model, tmp_path / "m")
     text = (path / "model.json").read_text()
-    assert '"class": "ContentBased._Block"' in text
-    assert "ColumnBlock" not in text
+    assert '"class": "ColumnBlock"' in text
+    assert "_Block" not in text
     blocks = load(path).blocks_
     assert blocks and all(type(b) is ColumnBlock for b in blocks)
     assert blocks == model.blocks_
-    assert json.loads(text)["format_version"] == 1
+    assert json.loads(text)["format_version"] == FORMAT_VERSION == 2

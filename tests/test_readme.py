@@ -51,3 +51,41 @@ def test_in_your_code_example_runs_on_shop_files(tmp_path, monkeypatch):
     assert namespace["table"].columns[:5] == ["customer_id", "rank", "item_id", "score", "reason"]
     newsletter = pl.read_csv(tmp_path / "newsletter.csv", schema=namespace["table"].schema)
     assert newsletter.equals(namespace["table"]) and newsletter.columns[-2:] == ["name", "price"]
+
+
+def _readme_pipeline(shop):
+    """The README's home pipeline, as its "In your code" section builds it."""
+    from recokit import Hybrid, ItemKNN, Popularity, Ruled, load_rules
+
+    rules = load_rules(ROOT / "docs" / "examples" / "sports_shop_rules.toml", catalog=shop)
+    return Ruled(Hybrid({"because": ItemKNN(), "trending": Popularity(half_life_days=30)}), rules, fallback=Popularity(half_life_days=30)).fit(shop)
+
+
+def test_an_anonymous_visitor_on_a_bike_page_gets_what_goes_with_the_bike():
+    """Issue 10: on the mountain bike's page the README pipeline shows a helmet, a pump and a lock
+    (the shop's bike bundle), no energy gel or protein, every one because of the bike -- for an
+    anonymous visitor and for a known customer without consent alike (their history is hidden,
+    the page is not). 0.1.0 answered both with the fallback's best sellers: gels and protein."""
+    import polars as pl
+
+    from recokit import Query
+    from recokit.datasets import sports_shop
+
+    shop = sports_shop(1500, seed=0)
+    home = _readme_pipeline(shop)
+    cat = shop.catalog
+    category = dict(zip(cat["item_id"].to_list(), cat["category"].to_list(), strict=True))
+    buyers = shop.interactions.group_by("item_id").agg(pl.col("customer_idx").n_unique().alias("n"))
+    bikes = cat.filter(pl.col("name").str.starts_with("Mountain bike")).join(buyers, on="item_id").sort(["n", "item_id"], descending=[True, False])
+    bike, name = bikes["item_id"][0], bikes["name"][0]  # the most-bought mountain bike
+    assert category[bike] == "adult_bike"
+    no_consent = shop.customers.filter(~pl.col("consent_personalization"))["customer_id"]
+    who = next(c for c in no_consent.to_list() if shop.history(c).height >= 3)  # a customer with a history to hide
+
+    anonymous = home.recommend(Query(items=[bike], k=10))
+    shown = [category[r.item_id] for r in anonymous]
+    assert {"helmet", "pump", "lock"} <= set(shown), shown
+    assert not {"energy_gel", "protein"} & set(shown), shown
+    assert all(r.reason.startswith(f"customers who bought {name} also bought this") for r in anonymous), [r.reason for r in anonymous]
+    known = home.recommend(Query(customer_id=who, items=[bike], k=10))
+    assert [(r.item_id, r.reason) for r in known] == [(r.item_id, r.reason) for r in anonymous]

@@ -231,9 +231,10 @@ def test_demo_sections_show_an_alternative_and_a_renewal(shop, model):
 
     from recokit import ContentBased
     from recokit.cli.demo import section_out_of_stock, section_renewal
+    from recokit.rules import Filter, Ruled
 
     out = io.StringIO()
-    models = {"content": ContentBased().fit(shop), "renewal": model}
+    models = {"content": ContentBased().fit(shop), "renewal": Ruled(model, [Filter("stock > 0")]).fit(shop)}
     section_out_of_stock(shop, models, out, 2)
     section_renewal(shop, models, out, 3)
     text = out.getvalue()

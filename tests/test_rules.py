@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recokit import (
@@ -393,6 +393,7 @@ def test_consent_gives_the_anonymous_list_and_never_reads_history(small):
         anon = model.recommend(Query(items=cart, k=6))
         assert got.item_ids == anon.item_ids
         assert all("require_consent:consent" in r.rules for r in got)
+        assert not any("require_consent:consent" in r.rules for r in anon)  # an anonymous visitor has no history to hide
     # for a customer with consent, the history is used: nothing owned comes back
     for c in agreed:
         owned = set(small.history(c)["item_id"].to_list())
@@ -613,7 +614,8 @@ def test_demo_shows_the_child_bike_rule(shop):
 
     buf = io.StringIO()
     ruled = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
-    section_rules(shop, {"ruled": ruled}, buf, 1)
+    in_stock = Ruled(Popularity(by="age_group"), [Filter("stock > 0")]).fit(shop)
+    section_rules(shop, {"ruled": ruled, "in_stock": in_stock}, buf, 1)
     text = buf.getvalue()
     assert "<-- another child bike" in text  # the unruled model does offer one
     assert "removed by rule 'no second child bike' (one_per_group): the customer bought" in text
@@ -723,3 +725,34 @@ def test_refresh_with_a_catalogue_keeps_the_purchases_of_an_earlier_refresh():
     assert "a" not in ruled.recommend(Query(customer_id=1, k=3)).item_ids
     ruled.refresh(catalog.with_columns(stock=pl.lit(2)))  # a stock update later the same day
     assert "a" not in ruled.recommend(Query(customer_id=1, k=3)).item_ids
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(0, 10), st.just(np.nan)), min_size=12, max_size=12),
+    st.lists(st.sampled_from(["a", "b", "c", None]), min_size=12, max_size=12),
+    st.lists(st.sampled_from(["x", "y"]), min_size=12, max_size=12),
+    st.integers(1, 3),
+    st.integers(1, 12),
+    st.lists(st.integers(0, 11), max_size=3),
+)
+def test_the_bulk_limit_walk_equals_the_audited_one_by_one_walk(scores, group, sport, cap, k, pinned):
+    """Skipping full groups in bulk picks exactly what the one-item-at-a-time walk (the audit's,
+    which records every skip) picks: same items, same slots, same sources."""
+    from recokit.rules.select import select_under_limits
+
+    ids = [f"i{j}" for j in range(12)]
+    catalog = pl.DataFrame({"item_id": ids, "category": group, "sport": sport})
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["i0", "i1", "i2"]}), catalog)
+    rules = [MaxPerGroup("category", cap, name="cap"), MaxPerGroup("sport", cap + 1, name="sport cap")]
+    if pinned:
+        rules.append(Pin([ids[p] for p in pinned], position=2, name="promo"))
+    model = Ruled(Fixed(scores=scores), rules).fit(ds)
+    batch = model.resolve(Query(customer_id=1, k=k))
+    block, restriction = model._score(batch), model._restriction(batch)
+    source = model._backfill_source(batch, True)
+    compiled = model.rules_.compiled_
+    fast = select_under_limits(compiled, block, restriction, batch.k, source)
+    audited = select_under_limits(compiled, block, restriction, batch.k, source, record=[])
+    assert fast.picked.tolist() == audited.picked.tolist()
+    assert fast.source.tolist() == audited.source.tolist()

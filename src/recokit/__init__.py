@@ -29,7 +29,7 @@ from recokit._errors import (
     RuleError,
 )
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
-from recokit.data import Dataset, IdMap
+from recokit.data import Dataset, IdMap, pseudonymise
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.persist import load, save
@@ -70,5 +70,6 @@ __all__ = [
     "ScoreBlock",
     "load",
     "load_rules",
+    "pseudonymise",
     "save",
 ]

@@ -4,10 +4,13 @@ A hybrid is itself a Recommender, so it nests, takes business rules (wrap it in
 :class:`~recokit.Ruled`) and is evaluated like any model. Three ways to compose:
 
 ``"blend"``
-    Each model's scores are normalised per request (``normalize="rank"``: percentile rank among
-    the items the model has an opinion on, in (0, 1]; ``"minmax"``: scaled to [0, 1]; ``"none"``)
-    and summed with the weights. A model with no opinion on an item adds nothing to it; an item
-    no model has an opinion on stays NaN.
+    Each model's scores are turned, per request, into a **share**: the model hands out exactly
+    its weight over the items it has an opinion on, more to the items it ranks higher
+    (``normalize="rank"``: by rank; ``"minmax"``: by score; ``"none"``: raw scores). The shares
+    are summed. A model with no opinion on an item gives it nothing and keeps its whole share
+    for the items it does score, so a sparse model (association rules on a product page) is
+    never drowned by a dense one (best sellers scoring every item); an item no model has an
+    opinion on stays NaN. See docs/models/hybrid.md for the exact formulas and guarantees.
 ``"rrf"``
     Reciprocal rank fusion: ``sum_m w_m / (rrf_k + rank_m(i))`` over the models that rank ``i``.
     Robust to scores on different scales; the classic choice when models disagree in kind.
@@ -17,24 +20,32 @@ A hybrid is itself a Recommender, so it nests, takes business rules (wrap it in
     ``FallbackScorer``). The cold-start answer: ``[Renewal, ItemKNN, Popularity]``. Cascade
     scores are ordinal (built from each model's ranks, so the order is exact), not magnitudes.
 
-Each recommended item's reason is the reason of the model that contributed most to its score.
+Each recommended item's reason is the reason of the model that contributed most to its score
+(ties: the more specific model, :attr:`Recommender.specificity`), followed by the other models
+that contributed at least half as much, by their :meth:`Recommender.signal`:
+``"bought with Mountain bike MO1 in 40% of its baskets (12 of 30) (also: trending)"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar, Literal
 
 import numpy as np
+import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
 from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored
-from recokit.data import Dataset
+from recokit.data import Dataset, entry_rows
 from recokit.params import Custom, Interval, OneOf, param
 
 __all__ = ["Hybrid", "HybridScores"]
 
 Method = Literal["blend", "rrf", "cascade"]
+
+#: A component is listed after a reason ("also: ...") when it contributed at least this share of
+#: what the reason's own component contributed.
+_ALSO_SHARE = 0.5
 
 
 def _is_models(value: object) -> bool:
@@ -42,44 +53,105 @@ def _is_models(value: object) -> bool:
 
 
 def _normalise(scores: np.ndarray, how: str) -> np.ndarray:
-    """Row-wise normalisation of a 2-D score matrix; NaN stays NaN."""
-    out = np.full_like(scores, np.nan)
+    """Row-wise shares of a 2-D score matrix (NaN = no opinion stays NaN).
+
+    ``"rank"``: ``(n - rho + 1) / (n (n + 1) / 2)`` with ``rho`` the item's average rank among
+    the row's ``n`` finite scores (best = 1). ``"minmax"``: ``m / sum(m)`` with ``m = 1 + (n - 1)
+    (s - lo) / (hi - lo)`` (1 for every item when ``hi == lo``). Both are > 0 and sum to 1 over
+    the row's finite scores. ``"none"``: the raw finite scores.
+    """
     finite = np.isfinite(scores)
     if how == "none":
         return np.where(finite, scores, np.nan)
-    if how == "minmax":
-        lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-        hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
-        span = hi - lo
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scaled = np.where(span > 0, (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
-        return np.where(finite, scaled, np.nan)
-    # "rank": percentile of the item among the model's scored items; ties share the top rank
-    rank = _ranks(scores)
-    n = finite.sum(axis=1, keepdims=True)
+    n = finite.sum(axis=1, keepdims=True).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(finite, (n - rank + 1) / np.maximum(n, 1), np.nan)
+        if how == "minmax":
+            lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+            hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
+            span = hi - lo
+            mass = np.where(span > 0, 1.0 + (n - 1.0) * (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
+        else:  # "rank"
+            mass = n - _average_ranks(scores) + 1.0
+        mass = np.where(finite, mass, 0.0)
+        return np.where(finite, mass / mass.sum(axis=1, keepdims=True), np.nan)
+
+
+def _sparse_rank_shares(m: sp.csr_array) -> np.ndarray:
+    """:func:`_normalise` ``"rank"`` of a sparse block, dense out: only the stored scores (the
+    opinions) are sorted, not the whole catalogue. ``(n - rho + 1) / (n (n + 1) / 2)`` per row."""
+    n_rows, n_items = m.shape
+    out = np.full((n_rows, n_items), np.nan)
+    rows, cols, vals = entry_rows(m.indptr), m.indices, m.data
+    ok = np.isfinite(vals)
+    rows, cols, vals = rows[ok], cols[ok], vals[ok]
+    if not len(vals):
+        return out
+    order = np.lexsort((-vals, rows))  # each row best first
+    r, v = rows[order], vals[order]
+    start = np.ones(len(v), dtype=bool)
+    start[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])  # a tie group starts
+    end = np.ones(len(v), dtype=bool)
+    end[:-1] = start[1:]
+    at = np.arange(len(v))
+    first = np.maximum.accumulate(np.where(start, at, 0))
+    last = np.minimum.accumulate(np.where(end, at, len(v) - 1)[::-1])[::-1]
+    counts = np.bincount(r, minlength=n_rows).astype(np.float64)
+    row_start = (np.cumsum(counts) - counts)[r]
+    rho = (first + last) / 2.0 - row_start + 1.0
+    n = counts[r]
+    out[r, cols[order]] = (n - rho + 1.0) / (n * (n + 1.0) / 2.0)
     return out
+
+
+def _row_wise(fn: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> np.ndarray:
+    """``fn`` of a rows x items block, computed once when every row is the same view of one row
+    (a best-seller list broadcast to every request): a batch pays for one ranking, not one a row."""
+    if block.shape[0] > 1 and block.strides[0] == 0:
+        return np.broadcast_to(fn(block[:1]), block.shape)
+    return fn(block)
+
+
+def _sorted_rows(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row best first (no opinion last): the sort order, the tie-group starts (True where a
+    sorted value differs from the previous one) and the positions 0..items-1."""
+    work = np.where(np.isfinite(scores), -scores, np.inf)
+    order = np.argsort(work, axis=1)  # ties get one rank from their group, whatever their order
+    sorted_vals = np.take_along_axis(work, order, axis=1)
+    new = np.ones_like(sorted_vals, dtype=bool)
+    new[:, 1:] = sorted_vals[:, 1:] != sorted_vals[:, :-1]
+    pos = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    return order, new, pos
+
+
+def _average_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks of each row's finite scores (best = 1), ties sharing the mean of the
+    positions they span; NaN elsewhere."""
+    order, new, pos = _sorted_rows(scores)
+    first = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    ends = np.ones_like(new)
+    ends[:, :-1] = new[:, 1:]  # a tie group ends where the next one starts
+    last = np.minimum.accumulate(np.where(ends, pos, scores.shape[1] - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty_like(scores, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    return np.where(np.isfinite(scores), ranks, np.nan)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
     """1-based competition ranks of each row's finite scores (best = 1, ties share); NaN elsewhere."""
-    finite = np.isfinite(scores)
-    work = np.where(finite, -scores, np.inf)
-    order = np.argsort(work, axis=1, kind="stable")
-    sorted_vals = np.take_along_axis(work, order, axis=1)
-    pos = np.arange(scores.shape[1])[None, :].repeat(scores.shape[0], axis=0)
+    order, new, pos = _sorted_rows(scores)
     # competition ranking: a tie takes the position of its first member
-    new = np.ones_like(sorted_vals, dtype=bool)
-    new[:, 1:] = sorted_vals[:, 1:] != sorted_vals[:, :-1]
     first = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
-    ranks = np.empty_like(scores)
+    ranks = np.empty_like(scores, dtype=np.float64)
     np.put_along_axis(ranks, order, first + 1.0, axis=1)
-    return np.where(finite, ranks, np.nan)
+    return np.where(np.isfinite(scores), ranks, np.nan)
 
 
 class Hybrid(Recommender):
     """Compose several models into one.
+
+    Reasons: each item's comes from the component that contributed most to it (ties: the more
+    specific one), followed by ``(also: ...)`` naming the other components that contributed at
+    least half as much; an item the customer bought is worded as a re-purchase by its components.
 
     Parameters
     ----------
@@ -87,10 +159,12 @@ class Hybrid(Recommender):
         The components, in order (order matters for ``"cascade"`` and for tie-breaks). They are
         fitted by :meth:`fit` on the hybrid's dataset.
     weights : mapping name -> float or sequence of floats, optional
-        One non-negative weight per model (default 1 each). Ignored by ``"cascade"``.
+        One non-negative weight per model (default 1 each): with ``"blend"``, the share of each
+        request the model hands out; 0 leaves the model out. Ignored by ``"cascade"``.
     method : {'blend', 'rrf', 'cascade'}
     normalize : {'rank', 'minmax', 'none'}
-        Per-request normalisation of each model's scores before blending (``"blend"`` only).
+        How ``"blend"`` turns each model's scores into its share of the request: by rank
+        (default), by score, or raw scores (docs/models/hybrid.md).
     rrf_k : float
         The constant of reciprocal rank fusion (60 in the original paper).
 
@@ -112,13 +186,20 @@ class Hybrid(Recommender):
         kw_only=False,
     )
     weights: Mapping[str, float] | Sequence[float] | None = param(
-        default=None, doc="One non-negative weight per model (default 1 each). Ignored by 'cascade'."
+        default=None,
+        doc="One non-negative weight per model (default 1 each): with 'blend', the share of each request the model hands out; "
+        "0 leaves the model out. Ignored by 'cascade'.",
     )
     method: Method = param(default="blend", check=OneOf("blend", "rrf", "cascade"), doc="How to compose the models.")
     normalize: Literal["rank", "minmax", "none"] = param(
-        default="rank", check=OneOf("rank", "minmax", "none"), doc="Per-request normalisation of each model's scores ('blend' only)."
+        default="rank",
+        check=OneOf("rank", "minmax", "none"),
+        doc="How 'blend' turns each model's scores into its share of the request: by rank, by score, or raw scores.",
     )
     rrf_k: float = param(default=60.0, check=Interval(float, low=0, low_open=True), doc="The constant of reciprocal rank fusion.")
+
+    #: reasons come from components, which word the items a customer bought themselves
+    explains_owned: ClassVar[bool] = True
 
     def _check_together(self) -> None:
         self._components()  # a typo fails where the hybrid is built
@@ -159,14 +240,36 @@ class Hybrid(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         names, models, w = self._components()
         fitted = [clone(m).fit(dataset) for m in models]  # the given models stay as they were
+        # a component whose scores do not depend on the request (best sellers): its blend shares
+        # are ranked once here, not once per request (a 50,000-item sort each time)
+        constant = [m.constant_scores() if self.method == "blend" else None for m in fitted]
+        self.constant_ = np.array([c is not None for c in constant], dtype=bool)
+        self.constant_shares_ = np.stack(
+            [_normalise(c[None, :], self.normalize)[0] if c is not None else np.full(dataset.n_items, np.nan) for c in constant]
+        )
         self.names_ = names
         self.components_ = fitted
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
-    def _combine(self, stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``stack``: models x rows x items. Returns (scores, contributions per model)."""
+    def _shares(self, m: int, block: ScoreBlock) -> np.ndarray:
+        """Model ``m``'s blend shares (rows x items, NaN = no opinion)."""
+        if self.constant_[m]:
+            return np.broadcast_to(self.constant_shares_[m], block.shape)
+        if block.is_sparse and self.normalize == "rank":
+            return _sparse_rank_shares(block.to_csr())
+        return _row_wise(lambda s: _normalise(s, self.normalize), block.to_dense())
+
+    def _combine(self, parts: list[ScoreBlock]) -> tuple[np.ndarray, np.ndarray]:
+        """``parts``: one block per model. Returns (scores, contributions per model)."""
         w = self.weights_[:, None, None]
+        if self.method == "blend":
+            contrib = np.where(w > 0, np.stack([self._shares(m, p) for m, p in enumerate(parts)]) * w, np.nan)  # weight 0: left out
+            combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
+            anyone = np.isfinite(contrib).any(axis=0)
+            return np.where(anyone, combined, np.nan), contrib
+        blocks = [p.to_dense() for p in parts]
+        stack = np.stack(blocks)
         if self.method == "cascade":
             n = len(self.components_)
             contrib = np.full_like(stack, np.nan)
@@ -180,29 +283,27 @@ class Hybrid(Recommender):
                 taken |= here
             combined = np.nanmax(np.where(np.isfinite(contrib), contrib, -np.inf), axis=0)
         else:
-            if self.method == "rrf":
-                parts = np.stack([1.0 / (self.rrf_k + _ranks(s)) for s in stack])
-            else:
-                parts = np.stack([_normalise(s, self.normalize) for s in stack])
-            contrib = parts * w
+            ranked = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), b) for b in blocks])  # rrf
+            contrib = np.where(w > 0, ranked * w, np.nan)  # weight 0: the model is left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
         anyone = np.isfinite(contrib).any(axis=0)
         return np.where(anyone, combined, np.nan), contrib
 
     def _score(self, batch: Batch) -> ScoreBlock:
         parts = [scored(m, batch) for m in self.components_]
-        combined, contrib = self._combine(np.stack([p.to_dense() for p in parts]))
+        combined, contrib = self._combine(parts)
         return HybridScores(combined, contrib, parts)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-        """Each pair's reason: that of the strongest contributor (in this request's block) that
-        gives one."""
+        """Each pair's reason: that of the strongest contributor (ties: the more specific, then
+        the earlier component) that gives one, followed by the other contributors (see
+        :meth:`_also`)."""
         if not isinstance(block, HybridScores):
             raise ContractError("Hybrid._explain needs the block its own _score returned (a HybridScores).")
         out: list[str | None] = [None] * len(rows)
+        source = np.full(len(rows), -1, dtype=np.int64)
         contrib = block.contrib[:, rows, items]  # models x pairs
-        strength = np.where(np.isfinite(contrib), contrib, -np.inf)
-        order = np.argsort(-strength, axis=0, kind="stable")
+        order = self._reason_order(contrib)
         pending = np.ones(len(rows), dtype=bool)
         for level in range(len(self.components_)):
             for m, comp in enumerate(self.components_):
@@ -213,7 +314,48 @@ class Hybrid(Recommender):
                 for j, r in zip(sel.tolist(), reasons, strict=True):
                     if r:
                         out[j] = r
+                        source[j] = m
                         pending[j] = False
+        opinion = np.stack([np.isfinite(p.at(rows, items)) for p in block.parts]) if self.method == "cascade" else np.isfinite(contrib)
+        return self._also(out, source, contrib, order, opinion)
+
+    def _reason_order(self, contrib: np.ndarray) -> np.ndarray:
+        """``models x pairs``: per pair, the components from the strongest contribution down
+        (no opinion last); ties go to the higher ``specificity``, then to the earlier component."""
+        n_models, n_pairs = contrib.shape
+        strength = np.where(np.isfinite(contrib), contrib, -np.inf)
+        spec = np.broadcast_to(np.array([c.specificity for c in self.components_], dtype=np.float64)[:, None], contrib.shape)
+        index = np.broadcast_to(np.arange(n_models)[:, None], contrib.shape)
+        return np.lexsort((index, -spec, -strength), axis=0) if n_pairs else np.empty((n_models, 0), dtype=np.int64)
+
+    def _also(self, out: list[str | None], source: np.ndarray, contrib: np.ndarray, order: np.ndarray, opinion: np.ndarray) -> list[str | None]:
+        """Append "(also: ...)" to each reason: the other components with an opinion on the item
+        whose contribution is at least ``_ALSO_SHARE`` of the reason's own (``cascade``: every
+        other component with an opinion), strongest first, by their :meth:`signal` (else their
+        name in the hybrid), each label once and never the reason's own."""
+        n_models, n_pairs = contrib.shape
+        if n_models < 2 or not n_pairs:
+            return out
+        main = np.maximum(source, 0)
+        if self.method == "cascade":
+            strong = np.ones_like(opinion)
+        else:
+            strong = np.where(np.isfinite(contrib), contrib, -np.inf) >= _ALSO_SHARE * contrib[main, np.arange(n_pairs)]
+        listed = opinion & strong & (np.arange(n_models)[:, None] != main) & (source >= 0)
+        some = np.flatnonzero(listed.any(axis=0))
+        if not len(some):
+            return out
+        labels = [comp.signal() or name for comp, name in zip(self.components_, self.names_, strict=True)]
+        # per pair: its reason's component, then the listed ones in contribution order (0 = none)
+        ranked = np.where(np.take_along_axis(listed[:, some], order[:, some], axis=0), order[:, some] + 1, 0)
+        keys, which = np.unique(np.vstack([main[None, some], ranked]).T, axis=0, return_inverse=True)
+        texts = []
+        for own, *rest in keys.tolist():
+            names = list(dict.fromkeys(labels[d - 1] for d in rest if d and labels[d - 1] != labels[own]))
+            texts.append(f" (also: {', '.join(names)})" if names else "")
+        for j, k in zip(some.tolist(), np.ravel(which).tolist(), strict=True):
+            if out[j] is not None:
+                out[j] = f"{out[j]}{texts[k]}"
         return out
 
 

@@ -7,10 +7,12 @@ section without touching the others.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import TextIO
 
 import polars as pl
 
+from recokit._errors import DataWarning
 from recokit.core import Query, Recommender
 from recokit.data import Dataset
 from recokit.hybrid import Hybrid
@@ -50,6 +52,22 @@ def pick_customers(shop: Dataset, show: int) -> list:
     return counts["customer_id"].head(show).to_list()
 
 
+def _consents(shop: Dataset, c) -> bool:
+    return bool((shop.customer_row(c) or {}).get("consent_personalization"))
+
+
+def home_customers(shop: Dataset, show: int) -> list:
+    """The longest histories, with one customer without consent among them when the shop has
+    one (what such a visitor sees matters as much)."""
+    ranked = pick_customers(shop, shop.n_customers)
+    chosen = ranked[:show]
+    if show > 1 and all(_consents(shop, c) for c in chosen):
+        without = next((c for c in ranked if not _consents(shop, c)), None)
+        if without is not None:
+            chosen = [*chosen[: show - 1], without]
+    return chosen
+
+
 def home_rules() -> list:
     """The home page's rules: the shop's full set (docs/examples/sports_shop_rules.toml)."""
     return [
@@ -63,18 +81,24 @@ def home_rules() -> list:
     ]
 
 
+def _history_lines(shop: Dataset, c, n: int, out: TextIO) -> None:
+    """A customer's latest purchases, only with their consent to personalisation."""
+    if not _consents(shop, c):
+        print("    (history not shown: no consent to personalisation)", file=out)
+        return
+    for row in shop.history(c).sort("timestamp", descending=True).head(n).iter_rows(named=True):
+        print(f"    {row['timestamp']:%Y-%m-%d}  {_name(shop, row['item_id'])}", file=out)
+
+
 def section_customers(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     model = models["home"]
     print("== Home page: what this customer may want next", file=out)
-    print("   Hybrid(Renewal, ItemKNN, trending) under the shop's rules; each reason comes from", file=out)
-    print("   the model that contributed most.", file=out)
-    for c in pick_customers(shop, show):
-        hist = shop.history(c).sort("timestamp", descending=True).head(4)
-        declared = shop.customer_row(c) or {}
-        consent = bool(declared.get("consent_personalization"))
+    print("   The shop's pipeline: Hybrid(Renewal, bought together, ItemKNN, trending) under the shop's", file=out)
+    print("   rules; each reason comes from the model that contributed most.", file=out)
+    for c in home_customers(shop, show):
+        consent = _consents(shop, c)
         print(f"\n  Customer {c}, recent purchases:", file=out)
-        for row in hist.iter_rows(named=True):
-            print(f"    {row['timestamp']:%Y-%m-%d}  {_name(shop, row['item_id'])}", file=out)
+        _history_lines(shop, c, 4, out)
         note = "" if consent else " (no consent to personalisation: the shop's trending products, never their history)"
         print(f"  Recommended{note}:", file=out)
         _print_recs(shop, model.recommend(Query(customer_id=c, k=5)), out)
@@ -95,25 +119,27 @@ def _adult_bike(shop: Dataset):
 
 
 def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
-    model = models["association"]
-    print("== Product page: frequently bought together (AssociationRules)", file=out)
-    print(f"  {model.rules_.height} rules mined from {model.n_baskets_} baskets", file=out)
+    model = models["home"]
+    print("== Product page and cart, anonymous visitor: what goes with it", file=out)
+    print("   The shop's pipeline again: no customer, only the product on screen (or the cart).", file=out)
     bike = _adult_bike(shop)
     if bike is None:
         print("  (no adult bike in this catalogue)", file=out)
         return
-    print(f"\n  The pack for {_name(shop, bike)}:", file=out)
-    _print_recs(shop, model.bundle(bike, k=3, one_per="category" if "category" in shop.catalog.columns else None), out)
-    pack = model.bundle(bike, k=1).item_ids
-    cart = [bike, *pack]
-    print(f"\n  Cart completion for {' + '.join(_name(shop, i) for i in cart)}:", file=out)
-    _print_recs(shop, model.recommend(Query(items=cart, k=3), backfill=False), out)
-
+    print(f"\n  On the page of {_name(shop, bike)}:", file=out)
+    page = model.recommend(Query(items=[bike], k=3))
+    _print_recs(shop, page, out)
+    cart = [bike, *page.item_ids[:1]]
+    print(f"\n  Cart: {' + '.join(_name(shop, i) for i in cart)}. To complete it:", file=out)
+    _print_recs(shop, model.recommend(Query(items=cart, k=3)), out)
+    assoc = models["association"]
+    print(f"\n  (bought-together rules behind it: {assoc.rules_.height} mined from {assoc.n_baskets_} baskets)", file=out)
 
 
 def section_out_of_stock(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     model = models["content"]
     print("== Product page, item out of stock: comparable products in stock", file=out)
+    print("   ContentBased.alternatives (in stock only, no customer data).", file=out)
     if "stock" not in shop.catalog.columns:
         print("  (the catalogue has no stock column)", file=out)
         return
@@ -126,19 +152,23 @@ def section_out_of_stock(shop: Dataset, models: dict, out: TextIO, show: int) ->
 
 
 def section_renewal(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
-    model = models["renewal"]
+    model = models["renewal"]  # Ruled(Renewal(), in stock only)
+    renewal = model.model_
     print("== Newsletter: time to renew", file=out)
-    renewable = model.intervals_.filter(pl.col("renewable"))
+    print("   Renewal under the in-stock rule, sent only to customers with e-mail consent.", file=out)
+    renewable = renewal.intervals_.filter(pl.col("renewable"))
     for row in renewable.head(6).iter_rows(named=True):
         print(
             f"  {row['category']}: renewed by {row['repeat_share']:.0%} of buyers, typically after "
             f"{row['q25_days']:.0f}-{row['q75_days']:.0f} days (median {row['median_days']:.0f})",
             file=out,
         )
-    # never suggest what cannot be sold today (the in-stock rule, applied by hand here)
-    sold_out = shop.catalog.filter(pl.col("stock") <= 0)["item_id"].to_list() if "stock" in shop.catalog.columns else []
-    table = model.recommend_many(shop.customer_ids.to_list(), k=1, backfill=False, reasons=False)
-    cats = shop.catalog.select("item_id", pl.col(model.category_column).alias("category"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        table = model.recommend_many(shop.customer_ids.to_list(), k=1, backfill=False, reasons=False, consent="consent_email")
+    for w in caught:
+        print(f"  ({w.message})", file=out)
+    cats = shop.catalog.select("item_id", pl.col(renewal.category_column).alias("category"))
     table = table.join(cats, on="item_id").filter(pl.col("score") >= 1.0)
     # one fully due customer per renewable category, the longest cycles first (running shoes before gels)
     for row in renewable.sort(["median_days", "category"], descending=[True, False]).head(show).iter_rows(named=True):
@@ -147,8 +177,7 @@ def section_renewal(shop: Dataset, models: dict, out: TextIO, show: int) -> None
             continue
         c = due["customer_id"][0]
         print(f"\n  Customer {c}:", file=out)
-        _print_recs(shop, model.recommend(Query(customer_id=c, k=2, exclude=sold_out), backfill=False), out)
-
+        _print_recs(shop, model.recommend(Query(customer_id=c, k=2), backfill=False), out)
 
 
 def demo_rules() -> list:
@@ -164,6 +193,7 @@ def demo_rules() -> list:
 def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     """A parent who bought a child bike is never offered another, and the audit says why."""
     ruled = models["ruled"]  # Ruled(Popularity(by="age_group"), demo_rules())
+    plain_model = models["in_stock"]  # the same best sellers, in stock only
     print("== Business rules: no second child bike", file=out)
     print("  Rules: " + "; ".join(r.name for r in ruled.rules_), file=out)
     bikes = shop.interactions.join(shop.catalog.select("item_id", "category"), on="item_id").filter(pl.col("category") == "child_bike")
@@ -172,14 +202,14 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     shown = 0
     for c in parents:
         q = Query(customer_id=c, k=6)
-        plain = ruled.model_.recommend(q)
+        plain = plain_model.recommend(q)
         offered = [i for i in plain.item_ids if i in child_bikes]
-        if not offered or shown >= 1:
+        if not offered or shown >= 1 or not _consents(shop, c):
             continue
         shown += 1
         bought = bikes.filter(pl.col("customer_id") == c).sort("timestamp").row(-1, named=True)
         print(f"\n  Customer {c} bought {_name(shop, bought['item_id'])} on {bought['timestamp']:%Y-%m-%d}.", file=out)
-        print("  Without rules (best sellers of the customer's age group):", file=out)
+        print("  Without the child-bike rule (best sellers of the customer's age group, in stock):", file=out)
         for r in plain:
             mark = "   <-- another child bike" if r.item_id in child_bikes else ""
             print(f"    {r.rank}. {_name(shop, r.item_id)}{mark}", file=out)
@@ -196,16 +226,17 @@ def section_rules(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
 
 
 def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
-    model = models["itemknn"]
+    model = models["itemknn"]  # Ruled(ItemKNN(...), the shop's rules)
     print("== Because you bought ...: item-based collaborative filtering (ItemKNN, cosine)", file=out)
-    for c in pick_customers(shop, show):
-        hist = shop.history(c).sort("timestamp", descending=True).head(3)
-        bought = ", ".join(_name(shop, i) for i in hist["item_id"].to_list())
-        print(f"\n  Customer {c}, recently bought: {bought}", file=out)
+    print("   ItemKNN alone under the shop's rules (customers with consent to personalisation).", file=out)
+    consenting = [c for c in pick_customers(shop, 4 * show) if _consents(shop, c)]
+    for c in consenting[:show]:
+        print(f"\n  Customer {c}, recently bought:", file=out)
+        _history_lines(shop, c, 3, out)
         _print_recs(shop, model.recommend(Query(customer_id=c, k=4, exclude_purchased=True)), out)
     item = shop.item_ids.id(int(shop.item_counts().argmax()))
-    print(f"\n  Product page of the best seller {_name(shop, item)}: similar_items", file=out)
-    _print_recs(shop, model.similar_items(item, k=3), out)
+    print(f"\n  Product page of the best seller {_name(shop, item)}: similar items", file=out)
+    _print_recs(shop, model.recommend(Query(items=[item], k=3)), out)
 
 
 SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought]
@@ -223,13 +254,20 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     print(f"recokit demo -- synthetic sports shop: {shop} (built in {time.perf_counter() - t0:.1f} s)\n", file=out)
     models: dict[str, Recommender] = {"popularity": Popularity().fit(shop)}
     models["content"] = ContentBased().fit(shop)
-    models["renewal"] = Renewal().fit(shop)
+    in_stock = [Filter("stock > 0", name="in stock only")]
+    models["renewal"] = Ruled(Renewal(), in_stock).fit(shop)
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
+    models["in_stock"] = Ruled(Popularity(by="age_group"), in_stock).fit(shop)
     models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
-    models["itemknn"] = ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180).fit(shop)
+    models["itemknn"] = Ruled(ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180), home_rules()).fit(shop)
     home = Hybrid(
-        {"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trending": Popularity(half_life_days=30)},
-        weights={"renewal": 2.0, "because": 1.0, "trending": 0.3},
+        {
+            "renewal": Renewal(),
+            "together": AssociationRules(min_support=5, min_confidence=0.1),
+            "because": ItemKNN(half_life_days=180),
+            "trending": Popularity(half_life_days=30),
+        },
+        weights={"renewal": 2.0, "together": 1.0, "because": 1.0, "trending": 0.3},
     )
     models["home"] = Ruled(home, home_rules(), fallback=Popularity(half_life_days=30)).fit(shop)
     for section in SECTIONS:

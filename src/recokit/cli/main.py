@@ -11,8 +11,15 @@ from recokit._errors import RecokitError
 __all__ = ["main"]
 
 
+def _version() -> str:
+    import recokit  # the package imports the CLI lazily: read its version when asked
+
+    return recokit.__version__
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recokit", description="Product recommendations for small and medium shops.")
+    parser.add_argument("--version", action="version", version=f"recokit {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit the models on the built-in synthetic sports shop and show recommendations")
     demo.add_argument("--customers", type=int, default=5000, help="number of synthetic customers (default 5000)")

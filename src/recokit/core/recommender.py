@@ -40,6 +40,7 @@ from recokit.core.export import (
     with_consent,
 )
 from recokit.core.query import Query
+from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import Dataset, ragged_ranges
@@ -73,6 +74,13 @@ class Recommender(Configurable, abc.ABC):
     #: Whether the model's scores can be composed by a Hybrid (False for Ruled: its rules act
     #: after scoring, so they would be lost inside a blend).
     composable: ClassVar[bool] = True
+    #: How specific the evidence behind the model's reasons is: a Hybrid gives an item both
+    #: components contributed equally to the more specific one (popularity 0 .. rules 60).
+    specificity: ClassVar[int] = 10
+    #: Whether the model's reasons for an item the customer bought already say so (Renewal), or
+    #: come from components that do (Hybrid, Ruled); otherwise the explain stage words them as a
+    #: re-purchase (recokit.core.reasons), never "because you bought" another item.
+    explains_owned: ClassVar[bool] = False
 
     # -- the required hooks --------------------------------------------------------------------
     @abc.abstractmethod
@@ -93,7 +101,8 @@ class Recommender(Configurable, abc.ABC):
         return None
 
     def _adjust(self, batch: Batch, block: ScoreBlock) -> ScoreBlock:
-        """Soft rules: re-weight scores (default: unchanged)."""
+        """Soft rules: re-weight scores (default: unchanged). No opinion (NaN) stays no opinion and
+        an opinion stays finite: the explain stage relies on it."""
         return block
 
     def _restrict(self, batch: Batch) -> Restriction | None:
@@ -106,6 +115,18 @@ class Recommender(Configurable, abc.ABC):
 
     def _labels(self, batch: Batch, sel: Selection, block: ScoreBlock) -> list[tuple[str, ...]] | None:
         """Per selected slot (row-major, filled slots only), the rules that touched it."""
+        return None
+
+    def signal(self) -> str | None:
+        """The kind of evidence behind the model's reasons, in a few words a shopper can read
+        ("bought together", "trending"): a Hybrid lists its other contributors by it. None
+        (default): the Hybrid names the component as it was given."""
+        return None
+
+    def constant_scores(self) -> np.ndarray | None:
+        """The scores every request gets, when they do not depend on the request (one per item,
+        NaN = no opinion; a fitted best-seller list): a Hybrid ranks them once, when it is fitted.
+        None (default): they depend on the request."""
         return None
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -131,6 +152,7 @@ class Recommender(Configurable, abc.ABC):
     def _fitted_on(self, dataset: Dataset) -> None:
         """The state every fitted model has (declared here, once, for every subclass)."""
         counts = dataset.item_counts()
+        dataset.purchases  # noqa: B018 -- built now: the explain stage reads it, and a request never fills a cache
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
         self.dataset_: Dataset = dataset
@@ -185,7 +207,7 @@ class Recommender(Configurable, abc.ABC):
             context=indicator(np.zeros(len(ctx), np.int64), ctx, (1, ds.n_items)) if len(ctx) else _no_items(1, ds.n_items),
             exclude=indicator(np.zeros(len(exc), np.int64), exc, (1, ds.n_items)) if len(exc) else _no_items(1, ds.n_items),
             now=query.now if query.now is not None else ds.last_time,
-            k=query.k,
+            k=min(query.k, ds.n_items),  # a list never holds more than the catalogue: no k-sized padding
             exclude_purchased=query.exclude_purchased,
             unknown_items=(tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0),),
         )
@@ -205,7 +227,7 @@ class Recommender(Configurable, abc.ABC):
             context=empty,
             exclude=empty,
             now=now if now is not None else ds.last_time,
-            k=k,
+            k=min(k, ds.n_items),
             exclude_purchased=exclude_purchased,
         )
         return self._with_visibility(batch)
@@ -281,10 +303,18 @@ class Recommender(Configurable, abc.ABC):
         items = sel.picked[rows, cols]
         src = sel.source[rows, cols]
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
-        has_score = np.isfinite(block.at(rows, items)) & ((src == Source.MODEL) | (src == Source.PINNED))
+        # a model-ranked slot was picked for its finite score; a pinned one may hold an item the
+        # model has no opinion on (the only lookup needed)
+        has_score = src == Source.MODEL
+        pinned = np.flatnonzero(src == Source.PINNED)
+        if len(pinned):
+            has_score[pinned] = np.isfinite(block.at(rows[pinned], items[pinned]))
         if has_score.any():
             out[has_score] = explained(self, batch, rows[has_score], items[has_score], block)
         out[(src == Source.PINNED) & ~has_score] = PINNED_REASON
+        best = np.flatnonzero(src == Source.POPULAR)  # a best seller the customer bought is a re-purchase too
+        if len(best):
+            out[best] = repurchase_reasons(self.dataset_, batch, rows[best], items[best], out[best].tolist())
         fb = src == Source.FALLBACK
         fallback = self._fallback()
         if fb.any() and fallback is not None and sel.fallback is not None and sel.fallback_rows is not None:
@@ -367,7 +397,7 @@ class Recommender(Configurable, abc.ABC):
         now: dt.datetime | None = None,
         reasons: bool = True,
         backfill: bool | None = None,
-        batch_size: int = 2048,
+        batch_size: int | None = None,
         columns: Sequence[str] | None = None,
         consent: str | None = None,
         rules_as: RulesAs = "text",
@@ -375,7 +405,9 @@ class Recommender(Configurable, abc.ABC):
         """Top-``k`` lists for many customers at once, as one flat table (``write_csv`` and
         ``write_parquet`` take it as it is).
 
-        The stages run on batches of ``batch_size`` customers. The result equals calling
+        The stages run on batches of ``batch_size`` customers (default: as many as keep one
+        dense ``customers x items`` block near 32 MB -- 2,048 at most, 20 at a 200,000-item
+        catalogue -- so memory stays bounded whatever the catalogue). The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
         exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
         a polars Series, a numpy array, a generator); a single id is a ConfigError.
@@ -410,9 +442,11 @@ class Recommender(Configurable, abc.ABC):
         self._check_fitted()
         q = Query(k=k, now=now, exclude_purchased=exclude_purchased)  # validates k and now (dates, time zones) as a request does
         now, exclude_purchased = q.now, q.exclude_purchased
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"recommend_many: batch_size must be an int >= 1. Got {batch_size!r}.")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+            raise ConfigError(f"recommend_many: batch_size must be an int >= 1 (or None: sized to the catalogue). Got {batch_size!r}.")
         ds = self.dataset_
+        if batch_size is None:
+            batch_size = max(1, min(_MAX_BATCH, _BATCH_CELLS // max(ds.n_items, 1)))
         customers = customer_list(customers)
         ds.customer_ids.check_kind(customers, "recommend_many")
         extra, rules_as = catalog_columns(ds.catalog, columns), check_rules_as(rules_as)
@@ -457,6 +491,13 @@ class Recommender(Configurable, abc.ABC):
         return frame.hstack(ds.catalog.select(columns)[item]) if columns else frame
 
 
+#: recommend_many's default batch: at most this many customers, and at most this many
+#: (customer, item) cells per batch (4M cells = 32 MB for one dense float64 block; a hybrid of
+#: four models holds about twenty such blocks at once).
+_MAX_BATCH = 2048
+_BATCH_CELLS = 4_000_000
+
+
 @functools.lru_cache(maxsize=32)
 def _no_items(n_rows: int, n_items: int) -> sp.csr_array:
     """An empty ``rows x items`` matrix, shared (read-only: no stage writes a batch's matrices)."""
@@ -484,11 +525,12 @@ def scored(model: Recommender, batch: Batch) -> ScoreBlock:
 
 
 def explained(model: Recommender, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-    """``model._explain(...)``, checked: one reason per pair."""
+    """``model._explain(...)``, checked: one reason per pair; an item the customer bought is
+    explained as a re-purchase unless the model says so itself (``explains_owned``)."""
     given = list(model._explain(batch, rows, items, block))
     if len(given) != len(rows):
         raise ContractError(f"{type(model).__name__}._explain returned {len(given)} reasons for {len(rows)} items.")
-    return given
+    return given if model.explains_owned else repurchase_reasons(model.dataset_, batch, rows, items, given)
 
 
 def clone(model: Recommender) -> Recommender:

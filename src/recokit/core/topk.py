@@ -10,11 +10,20 @@ from recokit.data import entry_rows
 __all__ = ["densify", "top_k", "top_k_coo"]
 
 
+#: Rows at least this long, and at least 16 x k, are pre-filtered (see :func:`top_k`).
+_PREFILTER_MIN = 2048
+
+
 def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     """Indices of the ``k`` best finite, allowed scores of each row, best first.
 
     Ties are broken by the smaller index, so the answer never depends on the sort algorithm.
     Rows with fewer than ``k`` candidates are padded with -1.
+
+    Long rows (a 20,000-item catalogue) are not partitioned whole: each row is cut into about
+    ``4 k`` chunks, and the k-th best chunk maximum bounds the row's k-th best score from below
+    (k chunks each hold a score at least that high), so only the scores at or above it -- a few
+    times k, ties included -- are ranked exactly.
 
     >>> top_k(np.array([[0.1, np.nan, 0.5, 0.5]]), None, 3).tolist()
     [[2, 3, 0]]
@@ -24,13 +33,31 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
     kk = min(k, m)
     if kk == 0:
         return np.full((n, k), -1, dtype=np.int64)
-    # rank on negated scores (smallest first), disallowed / non-finite items at +inf: one pass
-    # to negate and one masked write, instead of a where() and a negated copy
+    neg, invalid = _negated(s, allowed)
+    if m >= _PREFILTER_MIN and m >= 16 * kk:
+        width = m // (4 * kk)
+        n_chunks = m // width
+        best = neg[:, : n_chunks * width].reshape(n, n_chunks, width).min(axis=2)
+        bound = np.partition(best, kk - 1, axis=1)[:, kk - 1]  # every top-kk score is <= it (negated)
+        rows, cols = np.nonzero((neg <= bound[:, None]) & ~invalid)
+        return _top_k_sparse(rows, cols, -neg[rows, cols], n, k)[0]
+    return _top_k_exact(neg, kk, k)
+
+
+def _negated(s: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Negated scores (smallest first) with disallowed / non-finite items at +inf, and that mask:
+    one pass to negate and one masked write, instead of a where() and a negated copy."""
     neg = np.negative(s)
     invalid = ~np.isfinite(neg)
     if allowed is not None:
         invalid |= ~np.atleast_2d(allowed)
     np.copyto(neg, np.inf, where=invalid)
+    return neg, invalid
+
+
+def _top_k_exact(neg: np.ndarray, kk: int, k: int) -> np.ndarray:
+    """:func:`top_k` on negated scores (+inf = not a candidate), by a full partition of each row."""
+    n = neg.shape[0]
     part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
     vals = np.take_along_axis(neg, part, axis=1)
     thr = vals.max(axis=1)
@@ -65,9 +92,14 @@ def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,
     """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
 
     Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
-    :func:`top_k`: higher score first, then smaller column. Rows are packed into a small
-    ``rows x longest-row`` array (not ``rows x items``) and ranked there by :func:`top_k`.
+    :func:`top_k`: higher score first, then smaller column.
     """
+    return _top_k_sparse(rows, cols, vals, n_rows, k)
+
+
+def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k_coo`'s work: rows are packed into a small ``rows x longest-row`` array (not
+    ``rows x items``) and ranked there exactly."""
     # by row, then column, so that packed position order == column order (ties -> smaller column)
     if len(rows) > 1 and not np.all(np.diff(rows * (int(cols.max()) + 1) + cols) > 0):
         order = np.lexsort((cols, rows))
@@ -85,7 +117,7 @@ def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,
     packed[rows[sel], pos[sel]] = vals[sel]
     packed_cols = np.zeros((n_rows, max(width, 1)), dtype=np.int64)
     packed_cols[rows[sel], pos[sel]] = cols[sel]
-    slot = top_k(packed[short], None, k)
+    slot = _top_k_exact(_negated(packed[short], None)[0], min(k, packed.shape[1]), k)
     got = slot >= 0
     sub_picked = np.where(got, np.take_along_axis(packed_cols[short], np.maximum(slot, 0), axis=1), -1)
     sub_scores = np.where(got, np.take_along_axis(packed[short], np.maximum(slot, 0), axis=1), np.nan)

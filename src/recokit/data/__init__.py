@@ -13,8 +13,10 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 :mod:`~recokit.data.idmap` (:class:`IdMap`), :mod:`~recokit.data.frames` (reading input tables),
 :mod:`~recokit.data.validation` (column and value checks), :mod:`~recokit.data.time`
 (timestamps), :mod:`~recokit.data.weights` (interaction weights), :mod:`~recokit.data.baskets`
-(basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models) and
-:mod:`~recokit.data.catalog` (item labels).
+(basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models),
+:mod:`~recokit.data.catalog` (item labels), :mod:`~recokit.data.purchases` (what a reason may
+say about a customer's purchases) and :mod:`~recokit.data.pseudonym` (keyed pseudonyms for
+customer ids).
 
 Examples
 --------
@@ -47,6 +49,8 @@ from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
 from recokit.data.frames import normalise_ids, read_id_table, to_frame
 from recokit.data.idmap import IdMap
+from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
+from recokit.data.purchases import ago, last_purchase
 from recokit.data.time import DAY_US, parse_time
 from recokit.data.validation import (
     EXAMPLES,
@@ -67,6 +71,8 @@ __all__ = [
     "NO_GROUP",
     "Dataset",
     "IdMap",
+    "MIN_KEY_BYTES",
+    "ago",
     "assign_baskets",
     "check_no_nulls",
     "check_prices",
@@ -80,8 +86,10 @@ __all__ = [
     "interaction_weight",
     "item_label",
     "item_labels",
+    "last_purchase",
     "normalise_ids",
     "parse_time",
+    "pseudonymise",
     "ragged_ranges",
     "read_id_table",
     "reject_rows",

@@ -354,6 +354,33 @@ class Dataset:
         """The first timestamp of each basket (``datetime64[us]``), or None without times."""
         return self._basket_time
 
+    @property
+    def purchases(self) -> sp.csr_array:
+        """Customers x items, float64: one stored entry per **purchase**, holding its time in
+        microseconds since the epoch (0.0 without timestamps).
+
+        A purchase is an interaction whose event is ``"purchase"``, or any interaction when the
+        data has no event column (the rule of :attr:`only_purchases`): views and cart adds are
+        interest, not purchases. An item bought twice is stored twice, and a row's entries are
+        sorted by item, then time -- so do not sum its duplicates. What reasons may say about a
+        customer's purchases is read from it (:func:`recokit.data.last_purchase`).
+        """
+        if "purchases" not in self._matrices:
+            inter = self.interactions
+            if "event" in inter.columns:
+                inter = inter.filter(pl.col("event") == "purchase")
+            times = (
+                inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64)
+                if self.has_time
+                else np.zeros(inter.height)
+            )
+            cust = inter["customer_idx"].to_numpy().astype(np.int64)
+            item = inter["item_idx"].to_numpy().astype(np.int64)
+            order = np.lexsort((times, item, cust))
+            indptr = np.searchsorted(cust[order], np.arange(self.n_customers + 1)).astype(np.int64)
+            self._matrices["purchases"] = sp.csr_array((times[order], item[order], indptr), shape=(self.n_customers, self.n_items))
+        return self._matrices["purchases"]
+
     def item_counts(self) -> np.ndarray:
         """Number of distinct customers who interacted with each item (length ``n_items``)."""
         m = self.user_items

@@ -17,7 +17,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -253,6 +253,13 @@ class AssociationRules(Recommender):
             raise ConfigError(
                 f"{_OWNER}(approved_only=True) needs the approved rules. Got approved=None.", hint="pass approved='approved_rules.csv' (or a list of (antecedent, consequent) pairs)."
             )
+
+    #: the most specific evidence: this very basket or product page
+    specificity: ClassVar[int] = 60
+
+    def signal(self) -> str:
+        """``"bought together"`` (``"chosen together"`` when baskets hold views or cart adds)."""
+        return "bought together" if not self.is_fitted or self.dataset_.only_purchases else "chosen together"
 
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:

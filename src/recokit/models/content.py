@@ -20,7 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import polars as pl
@@ -36,7 +36,7 @@ from recokit.core import (
     ScoreBlock,
     top_k,
 )
-from recokit.data import DAY_US, Dataset, entry_rows, item_label, ragged_ranges
+from recokit.data import DAY_US, Dataset, entry_rows, item_label, last_purchase, ragged_ranges
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ColumnBlock", "ContentBased"]
@@ -59,8 +59,7 @@ DEFAULT_DECLARED_MAPPING: dict[str, str] = {
 class ColumnBlock:
     """Where one catalogue column's features sit in the item vectors (columns ``start:stop``).
 
-    Part of a fitted ContentBased's state; saved files name it ``"ContentBased._Block"``
-    (its name in format version 1, kept so older files load).
+    Part of a fitted ContentBased's state; saved files name it by its class name.
     """
 
     column: str
@@ -296,6 +295,11 @@ class ContentBased(Recommender):
             if cat.schema[c] != pl.String:
                 raise DataError(f"ContentBased(text_columns=...): column {c!r} has type {cat.schema[c]}, not text.", hint="cast it to a string.")
         return cols, texts
+
+    specificity: ClassVar[int] = 30
+
+    def signal(self) -> str:
+        return "similar products"
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
@@ -628,12 +632,17 @@ class ContentBased(Recommender):
         h_rows, h_items, h_w = self._history_entries(customers, batch.now)
         ptr = np.searchsorted(h_rows, np.arange(len(urows) + 1)).astype(np.int64)
         has = np.diff(ptr)[local] > 0
-        bought = np.flatnonzero(has)
-        if len(bought):
-            best, dots = self._best_sources(ptr, h_items, h_w, local[bought], items[bought])
-            for j, src, dot in zip(bought.tolist(), h_items[best].tolist(), dots.tolist(), strict=True):
+        with_history = np.flatnonzero(has)
+        if len(with_history):
+            best, dots = self._best_sources(ptr, h_items, h_w, local[with_history], items[with_history])
+            # the history holds views and cart adds too: only a purchase is called one
+            bought, _ = last_purchase(self.dataset_, customers[local[with_history]], h_items[best], batch.now)
+            for j, src, dot, b in zip(with_history.tolist(), h_items[best].tolist(), dots.tolist(), bought.tolist(), strict=True):
                 i = int(items[j])
-                out[slots[j]] = "you bought this before" if src == i else self._reason_like(int(src), i, "similar to your", dot)
+                if src == i:  # a purchase is worded as a re-purchase by the explain stage (recokit.core.reasons)
+                    out[slots[j]] = "you bought this before" if b else "because of your interest in this product"
+                else:
+                    out[slots[j]] = self._reason_like(int(src), i, "similar to your" if b else "similar to", dot)
         for j in np.flatnonzero(~has).tolist():
             out[slots[j]] = self._declared_reason(int(customers[local[j]]), int(items[j]))
 
@@ -681,10 +690,14 @@ class ContentBased(Recommender):
     def _reason_like(self, j: int, i: int, lead: str, dot: float) -> str:
         """The reason for item ``i`` from source item ``j`` (``dot``: their cosine)."""
         if dot <= 0:
-            return "unlike your purchases (no attribute in common)" if lead != "like" else f"unlike {self._name(j)} (no attribute in common)"
+            if lead == "like":
+                return f"unlike {self._name(j)} (no attribute in common)"
+            return "unlike your purchases (no attribute in common)" if self.dataset_.only_purchases else "unlike your past choices (no attribute in common)"
         matched = self._matched(j, i)
         if lead == "similar to your":
             head = f"similar to your {self._name(j)}"
+        elif lead == "similar to":  # an item the customer viewed or carted, never bought
+            head = f"similar to {self._name(j)}, which you showed interest in"
         else:
             head = f"like {self._name(j)}"
         return f"{head}: {'; '.join(matched)}" if matched else f"{head} (few attributes in common)"

@@ -7,7 +7,7 @@ anonymous and cart queries (see :class:`ALS` for how a context is turned into a 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +27,9 @@ _SEED = Optional(Interval(int, low=0))
 _NON_NEGATIVE = Interval(float, low=0)
 _POSITIVE = Interval(float, low=0, low_open=True)
 
+
+#: Catalogues up to this many item pairs (2,048 items: 32 MB) keep a table of item-pair cosines.
+_CLOSENESS_CELLS = 4_194_304
 
 class _Factorization(Recommender):
     _kind = ""
@@ -49,6 +52,11 @@ class _Factorization(Recommender):
     def _implicit_kwargs(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    specificity: ClassVar[int] = 20
+
+    def signal(self) -> str:
+        return "customers with similar tastes"
+
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
         ui = dataset.user_items
@@ -68,6 +76,10 @@ class _Factorization(Recommender):
         self.model_ = model
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_unit_ = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
+        n_items = len(self.item_unit_)
+        # a small catalogue keeps every item pair's cosine: reasons read them instead of
+        # recomputing a dot product per (history item, recommended item) pair
+        self.closeness_ = self.item_unit_ @ self.item_unit_.T if n_items * n_items <= _CLOSENESS_CELLS else None
         self.has_history_ = np.diff(ui.indptr) > 0
         names = dataset.item_labels()
         self.names_ = np.array(names, dtype=object)
@@ -97,11 +109,11 @@ class _Factorization(Recommender):
             out[cust] = self._customer_scores(batch.customer_idx[cust])
         if len(ctx):
             q = self._query_rows(batch.customer_idx[ctx], sp.csr_array(batch.context[ctx]))
-            out[ctx] = self._context_vectors(q) @ self.item_factors_.T
+            out[ctx] = _implicit.factor_scores(self._context_vectors(q), self.item_factors_)
         return ScoreBlock.dense(out)
 
     def _customer_scores(self, customer_idx: np.ndarray) -> np.ndarray:
-        scores = self.user_factors_[customer_idx] @ self.item_factors_.T
+        scores = _implicit.factor_scores(self.user_factors_[customer_idx], self.item_factors_)
         scores[~self.has_history_[customer_idx]] = np.nan  # nothing learnt about them
         return scores
 
@@ -134,13 +146,16 @@ class _Factorization(Recommender):
 
     # -- explanations ---------------------------------------------------------------------------
     def _closeness(self, sources: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Cosine of each (source, item) pair of item vectors, row by row: the same number
-        whether computed for one pair or a million (no BLAS blocking)."""
+        """Cosine of each (source, item) pair of item vectors: read from the fitted table on a small
+        catalogue, else computed row by row -- either way the same number whether asked for one
+        pair or a million (no BLAS blocking at request time)."""
+        if self.closeness_ is not None:
+            return np.asarray(self.closeness_[sources, items], dtype=np.float64)
         out = np.empty(len(sources))
         step = 131_072
         for lo in range(0, len(sources), step):
             sl = slice(lo, lo + step)
-            out[sl] = (self.item_unit_[sources[sl]] * self.item_unit_[items[sl]]).sum(axis=1)
+            out[sl] = np.einsum("ij,ij->i", self.item_unit_[sources[sl]], self.item_unit_[items[sl]])  # no temporary product
         return out
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
@@ -208,6 +223,10 @@ class ALS(_Factorization):
     short history. A known customer with no interactions and an anonymous visitor without
     context get no opinion (NaN): the base back-fills with best sellers.
 
+    Reasons name the history item whose vector is closest to the recommended one. A catalogue of
+    up to 2,048 items keeps the table of item-pair cosines from the fit (up to 32 MB, saved with
+    the model), so reasons cost a lookup; a bigger one computes them per pair.
+
     Examples
     --------
     >>> from recokit import ALS, Query
@@ -259,7 +278,7 @@ class ALS(_Factorization):
         return {"alpha": self.alpha}
 
     def _context_vectors(self, rows: sp.csr_array) -> np.ndarray:
-        return _implicit.recalculate_users(self.model_, rows).astype(np.float64)
+        return np.ascontiguousarray(_implicit.recalculate_users(self.model_, rows), dtype=np.float64)  # a strided view multiplies ~5x slower
 
 
 class BPR(_Factorization):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -80,6 +80,12 @@ def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
     keys = np.flatnonzero(reached)
     indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
     return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+
+
+#: Similarity key tables up to this size (2 MB) are searched without sorting the needles first:
+#: the needles come in ascending runs (one per pair) and sorting them costs more than it saves
+#: (ml-100k: 0.14 s instead of 0.35 s for 2M lookups); beyond, sorted needles win (1M keys: 2x).
+_CACHED_KEYS = 262_144
 
 
 def _first_max(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -264,6 +270,12 @@ class ItemKNN(Recommender):
         kw_only=False,
         doc="Threads for implicit's similarity kernel (0: all cores). The result does not depend on it.",
     )
+
+    specificity: ClassVar[int] = 50
+
+    def signal(self) -> str:
+        """``"bought by the same customers"`` (``"chosen by ..."`` when views and cart adds count)."""
+        return "chosen by the same customers" if self.is_fitted and not self.bought_ else "bought by the same customers"
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
@@ -472,9 +484,12 @@ class ItemKNN(Recommender):
             sources = q.indices[pos]
             keys = sources.astype(np.int64) * n + np.repeat(item_idx, q_lens)
             keys_fit = self.similarity_keys_
-            order = np.argsort(keys)  # sorted needles: a binary search with hints, ~4x faster
-            at = np.empty(len(keys), dtype=np.int64)
-            at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
+            if len(keys_fit) <= _CACHED_KEYS:  # the haystack stays in cache: search as they come
+                at = np.minimum(np.searchsorted(keys_fit, keys), max(len(keys_fit) - 1, 0))
+            else:  # sorted needles walk a big haystack in order (~4x faster than at random)
+                order = np.argsort(keys)
+                at = np.empty(len(keys), dtype=np.int64)
+                at[order] = np.minimum(np.searchsorted(keys_fit, keys[order]), max(len(keys_fit) - 1, 0))
             hit = keys_fit[at] == keys if len(keys_fit) else np.zeros(len(keys), bool)
             first = _first_max(np.where(hit, q.data[pos] * self.similarity_.data[at], -np.inf), q_lens)
         return np.where(first >= 0, sources[np.maximum(first, 0)], -1).astype(np.int64) if len(sources) else np.full(len(item_idx), -1, dtype=np.int64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -72,6 +72,16 @@ class Popularity(Recommender):
         doc="Count distinct buyers (default: robust to one bulk order) or summed weights.",
     )
 
+    #: the least specific evidence there is: what everyone buys
+    specificity: ClassVar[int] = 0
+
+    def signal(self) -> str:
+        """``"trending"`` (recency-weighted), ``"best seller"`` or, when views and cart adds are
+        counted, ``"popular"``; ``by=`` adds ``" in its <column>"``."""
+        views = self.is_fitted and not self.bought_
+        base = "trending" if self.half_life_days is not None else "popular" if views else "best seller"
+        return f"{base} in its {self.by}" if self.by is not None else base
+
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
         inter = dataset.interactions
@@ -106,11 +116,16 @@ class Popularity(Recommender):
         self.as_of_ = dataset.last_time
         self.bought_ = dataset.only_purchases
 
+    def constant_scores(self) -> np.ndarray | None:
+        """The best-seller scores, the same for every request without ``by`` groups."""
+        self._check_fitted()
+        return np.where(self.popularity_ > 0, self.popularity_, np.nan) if self.groups_ is None else None
+
     def _score(self, batch: Batch) -> ScoreBlock:
         base = np.where(self.popularity_ > 0, self.popularity_, np.nan)
+        if self.groups_ is None:  # one list for everyone: a read-only view, each row the same
+            return ScoreBlock.dense(np.broadcast_to(base, (batch.n, len(base))))
         scores = np.broadcast_to(base, (batch.n, len(base))).copy()
-        if self.groups_ is None:
-            return ScoreBlock.dense(scores)
         wanted = self._wanted_groups(batch)  # rows x groups; an all-False row = every group
         keep = wanted[:, self.groups_] | ~wanted.any(axis=1, keepdims=True)
         scores[~keep] = np.nan
@@ -145,7 +160,10 @@ class Popularity(Recommender):
         when = f" in the last {self.window_days:g} days" if self.window_days is not None else ""
         where = f" in {self.group_names_[self.groups_[item_idx]]}" if self.groups_ is not None else ""
         if self.half_life_days is not None:
-            unit = "recent buyers" if self.count == "customers" else "recent units"
+            if self.bought_:
+                unit = "recent buyers" if self.count == "customers" else "recent units"
+            else:  # views / cart adds counted too: customers and choices, not buyers and units
+                unit = "recent customers" if self.count == "customers" else "recent choices"
             return f"trending{where}: {n:.0f} {unit} (recency-weighted){when}"
         if self.count == "customers":
             amount = f"{n:.0f} customer{'s' if n != 1 else ''}"

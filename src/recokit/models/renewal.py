@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
@@ -167,6 +167,13 @@ class Renewal(Recommender):
         check=InstanceOf(str),
         doc="With an event column in the data, only this event type counts as a purchase.",
     )
+
+    specificity: ClassVar[int] = 40
+    #: its reasons for a product the customer bought say so ("time to renew your ...")
+    explains_owned: ClassVar[bool] = True
+
+    def signal(self) -> str:
+        return "due for renewal"
 
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:

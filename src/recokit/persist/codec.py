@@ -2,8 +2,11 @@
 
 :class:`Writer` turns a model (and every model, Dataset, rule set, array and frame it holds) into
 JSON-able tagged values, collecting numpy arrays and polars frames on the side for the caller to
-write; :class:`Reader` rebuilds them from the parsed ``model.json``, the opened ``arrays.npz``
-and the Parquet files under ``frames/``. The tags are listed in ``docs/persistence.md``.
+write, with their declarations (every array's dtype and shape, every frame's row count and
+schema, saved in ``model.json``); :class:`Reader` rebuilds them from the parsed ``model.json``
+and the files :func:`~recokit.persist.manifest.verify` checked, checking each array against its
+declaration (:mod:`recokit.persist.arrays`), each sparse matrix's structure, each frame's row
+count and schema, each Dataset's indices. The tags are listed in ``docs/persistence.md``.
 
 Models are encoded generically: every attribute of the model that is not a constructor
 parameter (fitted state ends with ``_``; some models keep private ``_x`` arrays) is encoded by
@@ -12,7 +15,9 @@ small hooks, ``_get_state() -> dict`` (the attributes to save) and ``_set_state(
 and rebuild the rest). An attribute of any other type makes saving fail with an error naming the
 attribute and its type, so a new model with unsupported state fails in the tests.
 
-Nothing read is executed or imported: classes come from :mod:`recokit.persist.registry` by name.
+Nothing read is executed or imported: classes come from :mod:`recokit.persist.registry` by name,
+and a saved attribute may not be named like anything the model's class defines (a method, a
+property): loading never replaces behaviour.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, PersistError
 from recokit.core import Recommender
 from recokit.data import Dataset, IdMap
-from recokit.persist.layout import ARRAYS, FRAMES
+from recokit.persist.arrays import check_compressed, check_coo, read_array
+from recokit.persist.layout import FRAMES, MODEL_JSON, array_file
+from recokit.persist.manifest import Verified, damaged
 from recokit.persist.registry import DATACLASSES, MODELS, dataclass_name
 from recokit.rules import RuleSet
 
@@ -88,7 +95,8 @@ class Writer:
 
     :meth:`model` encodes a model and returns its number in :attr:`models`; afterwards
     :attr:`models` and :attr:`datasets` are the lists ``model.json`` holds, :attr:`arrays` the
-    contents of ``arrays.npz`` and :attr:`frames` the Parquet files (path -> frame).
+    arrays to write (key -> array, one file each) and :attr:`frames` the Parquet files (path ->
+    frame); :meth:`declarations` describes both for ``model.json``.
     """
 
     def __init__(self) -> None:
@@ -109,6 +117,13 @@ class Writer:
         name = f"{FRAMES}/f{len(self.frames)}.parquet"
         self.frames[name] = df
         return name
+
+    def declarations(self) -> dict[str, Any]:
+        """``model.json``'s ``arrays`` (key -> dtype and shape) and ``frames`` (file -> rows and schema)."""
+        return {
+            "arrays": {k: {"dtype": a.dtype.str, "shape": list(a.shape)} for k, a in self.arrays.items()},
+            "frames": {n: {"rows": df.height, "schema": schema_of(df)} for n, df in self.frames.items()},
+        }
 
     # -- values ---------------------------------------------------------------------------
     def encode(self, v: Any, where: str) -> Any:
@@ -195,6 +210,8 @@ class Writer:
             "$": "sparse",
             "class": cls,
             "shape": list(m.shape),
+            # recokit's request code relies on canonical rows (sorted, no duplicates): checked on load
+            "canonical": m.format != "coo" and bool(m.has_canonical_format),
             "parts": {p: self.array(np.asarray(getattr(m, p))) for p in _SPARSE_PARTS[m.format]},
         }
 
@@ -240,42 +257,60 @@ class Writer:
         return ref
 
 
+def schema_of(df: pl.DataFrame) -> list[list[str]]:
+    """A frame's schema as saved in ``model.json``: ``[[column, polars dtype as text], ...]``."""
+    return [[name, str(dtype)] for name, dtype in df.schema.items()]
+
+
 # ------------------------------------------------------------------------------------------
 # decoding
 # ------------------------------------------------------------------------------------------
 class Reader:
-    """Rebuilds the values of a parsed ``model.json`` (``doc``) from ``arrays`` (the opened npz)
-    and the Parquet files under ``path``; shared models and Datasets are rebuilt once."""
+    """Rebuilds the values of a parsed ``model.json`` (``doc``) from the checked ``files`` of the
+    directory ``path``; shared models and Datasets are rebuilt once."""
 
-    def __init__(self, path: Path, doc: dict[str, Any], arrays: Any) -> None:
+    def __init__(self, path: Path, doc: dict[str, Any], files: Verified) -> None:
         self.path = path
         self.doc = doc
-        self.npz = arrays
+        self.files = files
         self.models: dict[int, Recommender] = {}
         self.building: set[int] = set()
         self.datasets: dict[int, Dataset] = {}
 
-    def bad(self, msg: str) -> PersistError:
-        return PersistError(f"{self.path}: {msg}", hint="the saved model is damaged or was edited; save it again from the fitted model.")
+    def bad(self, msg: str, file: str = MODEL_JSON) -> PersistError:
+        return damaged(self.path / file, msg)
 
     def array(self, key: Any, where: str) -> np.ndarray:
-        if not isinstance(key, str) or key not in self.npz.files:
-            raise self.bad(f"{where}: the array {key!r} is missing from {ARRAYS}.")
-        try:
-            return self.npz[key]
-        except ValueError as exc:  # an object (pickled) array: never loaded
-            raise self.bad(f"{where}: the array {key!r} in {ARRAYS} cannot be read without pickle ({exc}).") from None
+        if not isinstance(key, str) or key not in self.doc["arrays"]:
+            raise self.bad(f"{where}: no array {key!r} is declared.")
+        file = array_file(key)
+        if file not in self.files.names:
+            raise self.bad(f"{where}: the file {file} of the array {key!r} is missing.")
+        return read_array(self.files.open(file), self.path / file, self.files.size(file), self.doc["arrays"][key])
 
     def frame(self, name: Any, where: str) -> pl.DataFrame:
-        if not isinstance(name, str) or not name.startswith(f"{FRAMES}/") or "/" in name[len(FRAMES) + 1 :] or ".." in name:
-            raise self.bad(f"{where}: bad frame file name {name!r}.")
-        file = self.path / name
-        if not file.is_file():
+        declared = self.doc["frames"].get(name) if isinstance(name, str) else None
+        if declared is None:
+            raise self.bad(f"{where}: no frame file {name!r} is declared.")
+        if name not in self.files.names:
             raise self.bad(f"{where}: the frame file {name!r} is missing.")
+        rows, schema = declared.get("rows") if isinstance(declared, dict) else None, declared.get("schema") if isinstance(declared, dict) else None
+        if type(rows) is not int or not isinstance(schema, list):
+            raise self.bad(f"{where}: the declaration of {name!r} must be {{'rows': <int>, 'schema': [[column, dtype], ...]}}.")
         try:
-            return pl.read_parquet(file)
+            found = [[c, str(t)] for c, t in pl.read_parquet_schema(self.files.open(name)).items()]
+            n = pl.scan_parquet(self.files.open(name)).select(pl.len()).collect().item()
         except Exception as exc:
-            raise self.bad(f"{where}: the frame file {name!r} is not readable Parquet ({exc}).") from None
+            raise self.bad(f"not readable Parquet ({exc}).", name) from None
+        if found != schema or n != rows:
+            raise self.bad(f"holds {n} rows of schema {found}; model.json declares {rows} rows of schema {schema}.", name)
+        try:
+            df = pl.read_parquet(self.files.open(name))
+        except Exception as exc:
+            raise self.bad(f"not readable Parquet ({exc}).", name) from None
+        if df.height != rows or schema_of(df) != schema:  # the data, not only the footer, as declared
+            raise self.bad(f"holds {df.height} rows of schema {schema_of(df)}; model.json declares {rows} rows of schema {schema}.", name)
+        return df
 
     def decode(self, v: Any, where: str) -> Any:
         if v is None or isinstance(v, (bool, str, int, float)):
@@ -358,14 +393,24 @@ class Reader:
         names = _SPARSE_PARTS[fmt]
         if set(v["parts"]) != set(names):
             raise self.bad(f"{where}: a {v['class']} needs the parts {list(names)}; got {sorted(v['parts'])}.")
+        shape = v["shape"]
+        if not (isinstance(shape, list) and len(shape) == 2 and all(type(s) is int and s >= 0 for s in shape)):
+            raise self.bad(f"{where}: a sparse shape must be two ints >= 0; got {shape!r}.")
+        if not isinstance(v.get("canonical"), bool):
+            raise self.bad(f"{where}: 'canonical' must be true or false.")
         parts = {p: self.array(v["parts"][p], f"{where}.{p}") for p in names}
-        shape = tuple(int(s) for s in v["shape"])
+        files = ", ".join(array_file(v["parts"][p]) for p in names)
+        label = f"{self.path}: {where} (a {v['class']} of shape {shape} in {files})"
         if fmt == "coo":
-            m = cls((parts["data"], (parts["row"], parts["col"])), shape=shape)
+            check_coo((shape[0], shape[1]), parts["data"], parts["row"], parts["col"], file=label)
+            m = cls((parts["data"], (parts["row"], parts["col"])), shape=tuple(shape))
             m.row, m.col = parts["row"], parts["col"]  # the saved index types, not scipy's choice
-        else:
-            m = cls((parts["data"], parts["indices"], parts["indptr"]), shape=shape)
-            m.indices, m.indptr = parts["indices"], parts["indptr"]
+            return m
+        check_compressed((shape[0], shape[1]), parts["data"], parts["indices"], parts["indptr"], by_rows=fmt == "csr", canonical=v["canonical"], file=label)
+        m = cls((parts["data"], parts["indices"], parts["indptr"]), shape=tuple(shape))
+        m.indices, m.indptr = parts["indices"], parts["indptr"]
+        if v["canonical"]:
+            m.has_canonical_format = True  # checked above: scipy need not sort again
         return m
 
     def _d_frame(self, v: dict, where: str) -> pl.DataFrame:
@@ -413,11 +458,29 @@ class Reader:
         for k, types in _DATASET_TYPES.items():
             if not isinstance(values[k], types):
                 raise self.bad(f"dataset {ref}.{k}: expected {' or '.join(t.__name__ for t in types)}; got {type(values[k]).__name__}.")
+        self._check_dataset(values, f"dataset {ref}", attrs["interactions"].get("file", MODEL_JSON))
         ds = Dataset.__new__(Dataset)
         vars(ds).update(values)
         vars(ds).update({k: fresh() for k, fresh in _DATASET_CACHES.items()})
         self.datasets[ref] = ds
         return ds
+
+    def _check_dataset(self, values: dict[str, Any], where: str, file: str) -> None:
+        """The saved interactions (in ``file``) point into the saved id maps and baskets (an edited table does not)."""
+        inter: pl.DataFrame = values["interactions"]
+        n_baskets = len(values["_basket_customer"])
+        bounds = {"customer_idx": len(values["customer_ids"]), "item_idx": len(values["item_ids"]), "basket_idx": n_baskets}
+        for col, bound in bounds.items():
+            if col not in inter.columns or not inter[col].dtype.is_integer():
+                raise self.bad(f"{where}.interactions: no integer column {col!r}.", file)
+            s = inter[col]
+            if s.null_count() or (len(s) and not (0 <= int(s.min()) and int(s.max()) < bound)):  # type: ignore[arg-type]
+                raise self.bad(f"{where}.interactions: {col} must hold values in [0, {bound}) without nulls.", file)
+        bc, bt = values["_basket_customer"], values["_basket_time"]
+        if bc.ndim != 1 or bc.dtype.kind not in "iu" or (len(bc) and not (0 <= bc.min() and bc.max() < bounds["customer_idx"])):
+            raise self.bad(f"{where}: each basket's customer must be an index in [0, {bounds['customer_idx']}).")
+        if bt is not None and bt.shape != bc.shape:
+            raise self.bad(f"{where}: {len(bt)} basket times for {n_baskets} baskets.")
 
     def _d_model(self, v: dict, where: str) -> Recommender:
         return self.model(v["ref"], where)
@@ -464,6 +527,10 @@ class Reader:
             bad_names = [k for k in entry["state"] if not k.isidentifier() or k.startswith("__") or k in entry["params"]]
             if bad_names:
                 raise self.bad(f"{where}: bad attribute name(s) {bad_names}.")
+            # an instance attribute named like a method or property would replace it on this object
+            shadowing = [k for k in entry["state"] if any(k in vars(c) for c in cls.__mro__)]
+            if shadowing:
+                raise self.bad(f"{where}: the saved attribute(s) {shadowing} are named like methods or properties of {name}; loading never replaces them.")
             state = {k: self.decode(x, f"{where}.{k}") for k, x in entry["state"].items()}
             if not isinstance(state.get("dataset_"), Dataset):
                 raise self.bad(f"{where}: the fitted state has no dataset_.")

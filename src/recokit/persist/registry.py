@@ -24,9 +24,9 @@ MODELS: dict[str, type[Recommender]] = {
     c.__name__: c for c in (ALS, AssociationRules, BPR, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
 }
 
-#: Dataclasses other than rules, under the names saved files give them. "ContentBased._Block" is
-#: ColumnBlock's name in format version 1 files: kept, so files saved before still load.
-_OTHER_DATACLASSES: dict[str, type] = {"ContentBased._Block": ColumnBlock}
+#: Dataclasses other than rules, under the names saved files give them (their class names; format
+#: version 1 called ColumnBlock "ContentBased._Block", and version 1 files are not loaded).
+_OTHER_DATACLASSES: dict[str, type] = {"ColumnBlock": ColumnBlock}
 
 
 class _Dataclasses(Mapping[str, type]):

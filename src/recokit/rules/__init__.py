@@ -13,9 +13,11 @@ Two kinds of rules:
 
 Each rule type lives in its own module and compiles itself (:mod:`recokit.rules.rule`).
 Conditions are SQL expressions over catalogue columns (``category = 'bike' AND age_group =
-'child'``, ``stock > 0``), parsed once by polars (``pl.sql_expr``) when the rule is built and turned
-into one boolean mask per rule when the rule set is fitted. Per request only numpy mask operations
-run; nothing from a rules file is ever executed as code.
+'child'``, ``stock > 0``), checked once against a whitelist grammar (:mod:`recokit.rules.grammar`:
+no query, no function but LOWER/UPPER, bounded size) when the rule is built, turned into a polars
+expression by recokit itself (the text never reaches polars' SQL engine), and into one boolean
+mask per rule when the rule set is fitted. Per request only numpy mask operations run; nothing
+from a rules file or a saved model is ever executed as code.
 
 Order of a request in :meth:`Ruled.recommend`:
 

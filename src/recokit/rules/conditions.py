@@ -1,8 +1,11 @@
-"""Rule conditions: SQL expressions over catalogue columns, parsed once, evaluated to item masks.
+"""Rule conditions: SQL expressions over catalogue columns, checked once, evaluated to item masks.
 
-A condition (``category = 'bike' AND stock > 0``) is parsed by polars (``pl.sql_expr``) when the
-rule is built, so a syntax error surfaces at load time, never per request, and evaluated once per
-catalogue into a boolean mask (null -> does not match).
+A condition (``category = 'bike' AND stock > 0``) is checked against the condition grammar
+(:mod:`recokit.rules.grammar`: columns, literals, comparisons, IN, BETWEEN, LIKE, IS NULL,
+AND/OR/NOT, arithmetic; bounded size) and turned into a polars expression when the rule is built
+-- from a rules file, in code, or by ``recokit.load`` -- so a bad or hostile condition fails
+then, before anything runs it, never per request. It is evaluated once per catalogue into a
+boolean mask (null -> does not match).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import RuleError
+from recokit.rules.grammar import Condition, compile_condition, quote
 
 if TYPE_CHECKING:
     from recokit.rules.rule import Rule
 
-__all__ = ["check_text", "days", "evaluate", "is_int", "is_number", "parse"]
+__all__ = ["Condition", "check_text", "days", "evaluate", "is_int", "is_number", "parse"]
 
 
 def is_number(v: Any) -> bool:
@@ -53,35 +57,29 @@ def days(rule: Rule, field: str, value: Any) -> float | None:
     return float(value)
 
 
-def parse(rule: Rule, field: str, text: str | None) -> pl.Expr | None:
-    """Parse a condition once, when the rule is built."""
+def parse(rule: Rule, field: str, text: str | None) -> Condition | None:
+    """Check a condition against the grammar and build its expression, once, when the rule is built."""
     if text is None:
         return None
-    try:
-        return pl.sql_expr(text)
-    except Exception as exc:  # polars raises several SQL error types
-        raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} does not parse as an SQL condition: {exc}", hint="write a condition over catalogue columns, e.g. \"category = 'bike' AND stock > 0\".", rule=rule.name
-        ) from None
+    return compile_condition(text, where=f"rule {quote(rule.name)} ({rule.kind}): {field} = {quote(text)}", rule=rule.name)
 
 
-def evaluate(rule: Rule, field: str, catalog: pl.DataFrame) -> np.ndarray:
-    """The rule's condition ``field`` as a boolean item mask over ``catalog`` (null -> False)."""
-    expr = rule.expression(field)
-    text = getattr(rule, field)
-    missing = [c for c in expr.meta.root_names() if c not in catalog.columns]
+def evaluate(rule: Rule, field: str, frame: pl.DataFrame, table: str = "catalogue") -> np.ndarray:
+    """The rule's condition ``field`` as a boolean mask over the rows of ``frame`` (null -> False).
+
+    ``table`` names the frame in messages: the catalogue, or the customers table for a rule whose
+    condition reads customers."""
+    cond = rule.condition(field)
+    where = f"rule {quote(rule.name)} ({rule.kind}): {field} = {quote(cond.text)}"
+    missing = [c for c in cond.columns if c not in frame.columns]
     if missing:
-        raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} uses unknown column(s) {missing}.", hint=f"the catalogue's columns are {catalog.columns}.", rule=rule.name
-        )
+        raise RuleError(f"{where} uses unknown column(s) {missing}.", hint=f"the {table}'s columns are {frame.columns}.", rule=rule.name)
     try:
-        out = catalog.select(expr.alias("__m")).to_series()
+        out = frame.select(cond.expr.alias("__m")).to_series()
     except Exception as exc:
-        raise RuleError(f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} cannot be evaluated on the catalogue: {exc}", rule=rule.name) from None
+        raise RuleError(f"{where} cannot be evaluated on the {table}: {exc}", rule=rule.name) from None
     if out.dtype != pl.Boolean:
-        raise RuleError(
-            f"rule {rule.name!r} ({rule.kind}): {field} = {text!r} gives {out.dtype} values, not true/false.", hint="compare it with something, e.g. \"stock > 0\".", rule=rule.name
-        )
-    if len(out) == 1 and catalog.height != 1:  # a constant such as "1 = 1"
-        out = pl.Series([out[0]] * catalog.height, dtype=pl.Boolean)
+        raise RuleError(f"{where} gives {out.dtype} values, not true/false.", hint="compare it with something, e.g. \"stock > 0\".", rule=rule.name)
+    if len(out) == 1 and frame.height != 1:  # a constant such as "1 = 1"
+        out = pl.Series([out[0]] * frame.height, dtype=pl.Boolean)
     return out.fill_null(False).to_numpy().astype(bool, copy=False)

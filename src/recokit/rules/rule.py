@@ -19,6 +19,7 @@ import polars as pl
 from recokit._errors import RuleError
 from recokit.core.results import RULES_SEPARATOR
 from recokit.rules import conditions
+from recokit.rules.grammar import Condition
 
 if TYPE_CHECKING:
     from recokit.rules.compiled import Compiled, Compiler
@@ -72,7 +73,7 @@ class Rule:
 
     kind: ClassVar[str] = ""
     hard: ClassVar[bool] = True
-    #: fields holding a condition, parsed when the rule is built
+    #: fields holding a condition, checked against the grammar when the rule is built
     conditions: ClassVar[tuple[str, ...]] = ()
     #: condition fields that may be None
     optional: ClassVar[tuple[str, ...]] = ()
@@ -100,12 +101,16 @@ class Rule:
         parsed = {f: conditions.parse(self, f, getattr(self, f)) for f in self.conditions}
         object.__setattr__(self, "_exprs", parsed)
 
-    def expression(self, field: str) -> pl.Expr:
-        """The parsed condition of ``field``."""
-        expr = self.__dict__["_exprs"][field]
-        if expr is None:
+    def condition(self, field: str) -> Condition:
+        """The checked condition of ``field`` (its text, polars expression and columns)."""
+        cond = self.__dict__["_exprs"][field]
+        if cond is None:
             raise RuleError(f"rule {self.name!r} ({self.kind}): '{field}' is not set", rule=self.name)
-        return expr
+        return cond
+
+    def expression(self, field: str) -> pl.Expr:
+        """The polars expression of the condition ``field``, built from its checked grammar."""
+        return self.condition(field).expr
 
     def mask(self, field: str, catalog: pl.DataFrame) -> np.ndarray:
         """The condition ``field`` as an item mask over ``catalog``."""

@@ -17,6 +17,7 @@ from recokit.core import (
     Selection,
     Source,
     clone,
+    explained,
     scored,
 )
 from recokit.data import Dataset
@@ -70,6 +71,7 @@ class Ruled(Recommender):
     """
 
     composable: ClassVar[bool] = False
+    explains_owned: ClassVar[bool] = True  # its model's reasons went through the re-purchase rule
 
     model: Recommender = param(check=InstanceOf(Recommender), doc="Any model; a copy of it is fitted (``model_``).", kw_only=False)
     rules: RuleSet | Sequence[Rule] = param(doc="The business rules: a RuleSet or a list of rules (checked by RuleSet).", kw_only=False)
@@ -144,7 +146,7 @@ class Ruled(Recommender):
         return scored(self.model_, batch)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-        return self.model_._explain(batch, rows, items, block)
+        return explained(self.model_, batch, rows, items, block)
 
     def _adjust(self, batch: Batch, block: ScoreBlock) -> ScoreBlock:
         return self.rules_.adjust(block)
@@ -183,7 +185,7 @@ class Ruled(Recommender):
             labels = [b.label for b in boosts if touched[j] and compiled.masks[b.name][i]]
             if sel.source[r, cols[j]] == Source.PINNED:
                 labels.extend(p.rule.label for p in compiled.pins if i in p.items)
-            if consent is not None and not visible[r]:
+            if consent is not None and not visible[r] and batch.found_idx[r] >= 0:  # anonymous: no history to hide
                 labels.append(consent)
             out.append(tuple(labels))
         return out

@@ -19,34 +19,91 @@ __all__ = ["RowPicker", "select_under_limits"]
 
 @dataclass
 class RowPicker:
-    """Greedy selection for one row: list limits counted as items are taken."""
+    """Greedy selection for one row: list limits counted as items are taken.
+
+    ``audit`` records every item a limit skips (:attr:`blocked`, read by ``why_not``) by walking
+    the candidates one by one; otherwise the walk skips in bulk the items whose group is full
+    (re-checked, vectorised, each time a group fills), so a list the limits keep short costs a
+    few array passes, not one Python step per catalogue item.
+    """
 
     limits: list[Limit]
     k: int
-    counts: list[dict[int, int]] = field(default_factory=list)
+    audit: bool = False
+    counts: list[np.ndarray] = field(default_factory=list)
     picked: list[int] = field(default_factory=list)
     source: list[int] = field(default_factory=list)
     blocked: dict[int, tuple[Rule, str]] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.counts = [{} for _ in self.limits]
+        self.counts = [np.zeros(len(lim.names), dtype=np.int64) for lim in self.limits]
 
     def take(self, i: int) -> bool:
         """Take item ``i`` unless a list limit forbids it (recorded in :attr:`blocked`)."""
-        for j, lim in enumerate(self.limits):
-            g = int(lim.codes[i])
-            if g >= 0 and self.counts[j].get(g, 0) >= lim.cap:
+        groups = [int(lim.codes[i]) for lim in self.limits]
+        for lim, count, g in zip(self.limits, self.counts, groups, strict=True):
+            if g >= 0 and count[g] >= lim.cap:
                 self.blocked.setdefault(i, (lim.rule, lim.names[g]))
                 return False
-        for j, lim in enumerate(self.limits):
-            g = int(lim.codes[i])
+        for count, g in zip(self.counts, groups, strict=True):
             if g >= 0:
-                self.counts[j][g] = self.counts[j].get(g, 0) + 1
+                count[g] += 1
         return True
+
+    def room(self, n_items: int) -> np.ndarray:
+        """Items not seen yet whose groups all have room (a catalogue-wide mask)."""
+        ok = np.ones(n_items, dtype=bool)
+        if self.seen:
+            ok[np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))] = False
+        for lim, count in zip(self.limits, self.counts, strict=True):
+            ok &= (lim.codes < 0) | (count[np.maximum(lim.codes, 0)] < lim.cap)
+        return ok
+
+    def fill_from_row(self, row: np.ndarray, mask: np.ndarray, need: int, source: int) -> None:
+        """Take from one row's whole ranking (``row`` scores, ``mask`` allowed): ranks only the
+        items that can still be taken, a few times what is missing at a time, so a list the
+        limits keep short never sorts the catalogue."""
+        while len(self.picked) < need:
+            want = 4 * (need - len(self.picked))
+            open_ = mask & (self.room(len(row)) if not self.audit else ~np.isin(np.arange(len(row)), list(self.seen)))
+            got = top_k(row[None, :], open_[None, :], want)[0]
+            got = got[got >= 0]
+            if not len(got):
+                return
+            self.fill(got.tolist(), need, source)
+            if len(got) < want:  # every open item was offered
+                return
+
+    def _open(self, cand: np.ndarray) -> np.ndarray:
+        """The candidates not seen yet whose groups all have room, in order."""
+        keep = ~np.isin(cand, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))) if self.seen else np.ones(len(cand), dtype=bool)
+        for lim, count in zip(self.limits, self.counts, strict=True):
+            g = lim.codes[cand]
+            keep &= (g < 0) | (count[np.maximum(g, 0)] < lim.cap)
+        return cand[keep]
 
     def fill(self, candidates: Iterable[int], need: int, source: int) -> None:
         """Take candidates in order until ``need`` items are picked (beyond pins)."""
+        if self.audit or not self.limits:
+            self._walk(candidates, need, source)
+            return
+        cand = np.fromiter(candidates, dtype=np.int64)
+        while len(self.picked) < need and len(cand):
+            cand = self._open(cand)
+            done = 0
+            for i in cand.tolist():
+                if len(self.picked) >= need:
+                    return
+                done += 1
+                self.seen.add(i)
+                if not self.take(i):  # a group filled on the way: skip the rest of it in bulk
+                    break
+                self.picked.append(i)
+                self.source.append(source)
+            cand = cand[done:]
+
+    def _walk(self, candidates: Iterable[int], need: int, source: int) -> None:
         for i in candidates:
             if len(self.picked) >= need:
                 return
@@ -130,14 +187,13 @@ def select_under_limits(
     pickers: list[tuple[RowPicker, dict[int, tuple[int, Rule]], int]] = []
     for r in range(n):
         mask = restriction.row_mask(r)
-        picker = RowPicker(compiled.limits, k)
+        picker = RowPicker(compiled.limits, k, audit=record is not None)
         taken = _pins(picker, compiled, _allowed_by(mask))
         need = k - len(taken)
         row_cand = cand[r][cand[r] >= 0]
         picker.fill(row_cand.tolist(), need, Source.MODEL)
-        if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: rank the row in full
-            full = top_k(block.row(r)[None, :], mask[None, :], block.shape[1])[0]
-            picker.fill(full[full >= 0].tolist(), need, Source.MODEL)
+        if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: the rest of the row
+            picker.fill_from_row(block.row(r), mask, need, Source.MODEL)
         pickers.append((picker, taken, need))
     short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need], dtype=np.int64)
     fb_block = None
@@ -172,7 +228,7 @@ def _fill_short(
         mask = restriction.row_mask(r)
         if fb_cand is not None and fb_block is not None:
             row_fb = fb_cand[j][fb_cand[j] >= 0]
+            picker.fill(row_fb.tolist(), need, Source.FALLBACK)
             if len(row_fb) == width:
-                row_fb = top_k(fb_block.row(j)[None, :], mask[None, :], fb_block.shape[1])[0]
-            picker.fill([i for i in row_fb.tolist() if i >= 0], need, Source.FALLBACK)
+                picker.fill_from_row(fb_block.row(j), mask, need, Source.FALLBACK)
         picker.fill(popular_order[mask[popular_order]].tolist(), need, Source.POPULAR)

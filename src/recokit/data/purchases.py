@@ -1,0 +1,91 @@
+"""What a reason may say about a customer's purchases: whether they bought an item, and how long
+ago, at day granularity at most.
+
+A purchase is what :attr:`Dataset.purchases` holds (event ``"purchase"``, or every interaction
+without an event column); views and cart adds are interest, never purchases.
+
+Examples
+--------
+>>> import datetime as dt
+>>> import numpy as np
+>>> import polars as pl
+>>> from recokit import Dataset
+>>> from recokit.data import ago, last_purchase
+>>> ds = Dataset(pl.DataFrame({"customer_id": [1, 1], "item_id": ["gel", "bike"],
+...                            "event": ["purchase", "view"], "t": ["2024-05-01", "2024-05-20"]}),
+...              time_col="t", event_col="event")
+>>> bought, days = last_purchase(ds, np.array([0, 0]), ds.item_ids.index(["gel", "bike"]), dt.datetime(2024, 5, 31))
+>>> bought.tolist(), days.tolist()[0], ago(days[0])
+([True, False], 30.0, '4 weeks ago')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from recokit.data.arrays import ragged_ranges
+from recokit.data.time import DAY_US
+
+if TYPE_CHECKING:
+    from recokit.data.dataset import Dataset
+
+__all__ = ["ago", "last_purchase"]
+
+
+def last_purchase(
+    dataset: Dataset, customer_idx: np.ndarray, item_idx: np.ndarray, now: dt.datetime | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair ``(customer_idx[j], item_idx[j])``: whether the customer bought the item at
+    or before ``now`` (any time, without timestamps), and the days since the latest such
+    purchase (NaN where not bought, or without timestamps). ``customer_idx`` -1 = no history.
+
+    Reads only the rows of the customers asked (their purchases), never the whole log.
+    """
+    cust = np.asarray(customer_idx, dtype=np.int64)
+    items = np.asarray(item_idx, dtype=np.int64)
+    bought = np.zeros(len(cust), dtype=bool)
+    days = np.full(len(cust), np.nan)
+    known = np.flatnonzero(cust >= 0)
+    if not len(known):
+        return bought, days
+    log = dataset.purchases
+    lo, hi = log.indptr[cust[known]], log.indptr[cust[known] + 1]
+    pos = ragged_ranges(lo, hi)
+    pair = np.repeat(np.arange(len(known)), hi - lo)
+    hit = log.indices[pos] == items[known][pair]
+    if dataset.has_time:
+        when = now if now is not None else dataset.last_time
+        now_us = float(np.datetime64(when, "us").astype(np.int64))
+        hit &= log.data[pos] <= now_us
+    latest = np.full(len(known), -np.inf)
+    np.maximum.at(latest, pair[hit], log.data[pos[hit]])
+    bought[known] = np.isfinite(latest)
+    if dataset.has_time:
+        days[known] = np.where(bought[known], (now_us - latest) / DAY_US, np.nan)
+    return bought, days
+
+
+def ago(days: float) -> str:
+    """How long ago, in the words a shop would use, never finer than a day: ``"today"``,
+    ``"yesterday"``, ``"5 days ago"``, ``"3 weeks ago"``, ``"7 months ago"``, ``"2 years ago"``.
+
+    >>> [ago(d) for d in (0.4, 1.2, 5, 20, 213, 430, 600)]
+    ['today', 'yesterday', '5 days ago', '3 weeks ago', '7 months ago', '14 months ago', '2 years ago']
+    """
+    if not math.isfinite(days):
+        raise ValueError(f"ago() needs a finite number of days; got {days!r}.")
+    if days < 1:
+        return "today"
+    if days < 2:
+        return "yesterday"
+    if days < 14:
+        return f"{int(days)} days ago"
+    if days < 61:
+        return f"{round(days / 7)} weeks ago"
+    if days < 548:  # up to a year and a half: "17 months ago"; beyond, years
+        return f"{round(days / (365.25 / 12))} months ago"
+    return f"{round(days / 365.25)} years ago"
