@@ -756,3 +756,14 @@ def test_the_bulk_limit_walk_equals_the_audited_one_by_one_walk(scores, group, s
     audited = select_under_limits(compiled, block, restriction, batch.k, source, record=[])
     assert fast.picked.tolist() == audited.picked.tolist()
     assert fast.source.tolist() == audited.source.tolist()
+
+
+def test_a_pin_asking_beyond_a_small_catalogue_still_closes_a_short_list():
+    """k is capped at the catalogue's size; a pin at a position past it (k asked larger) is still
+    shown at the end of a list that ran short, as before the cap."""
+    catalog = pl.DataFrame({"item_id": [f"i{j}" for j in range(1, 6)]})
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2, 3], "item_id": ["i1", "i2", "i3", "i4"]}), catalog)
+    model = Ruled(Popularity(), [Pin(["i5"], position=6, name="promo")]).fit(ds)
+    got = model.recommend(Query(k=10), backfill=False)
+    assert got.item_ids[-1] == "i5" and got[-1].rules == ("pin:promo",)
+    assert sorted(got.item_ids) == ["i1", "i2", "i3", "i4", "i5"]

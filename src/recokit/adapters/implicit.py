@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DependencyError
 
-__all__ = ["SUPPORTED", "check_version", "factor_scores", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
+__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
 
 #: implicit versions this adapter was written and tested against (major, minor).
 SUPPORTED = ((0, 7),)
@@ -219,19 +219,6 @@ def recalculate_user(model: Any, row: sp.csr_array | sp.csr_matrix) -> np.ndarra
             return np.asarray(model.recalculate_user(0, sp.csr_matrix(row, dtype=np.float32))).reshape(-1)
     except (TypeError, AttributeError) as exc:
         raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc
-
-
-#: Up to this many rows a factor product runs on one BLAS thread: for a request, waking the
-#: thread pool (on a busy machine, waiting for it) costs more than the product.
-_ONE_THREAD_ROWS = 64
-
-
-def factor_scores(vectors: np.ndarray, item_factors: np.ndarray) -> np.ndarray:
-    """``vectors @ item_factors.T`` (rows x items), on one BLAS thread for a few rows."""
-    if vectors.shape[0] > _ONE_THREAD_ROWS:
-        return vectors @ item_factors.T
-    with _one_blas_thread():
-        return vectors @ item_factors.T
 
 
 def recalculate_users(model: Any, rows: sp.csr_array | sp.csr_matrix) -> np.ndarray:

@@ -109,11 +109,11 @@ class _Factorization(Recommender):
             out[cust] = self._customer_scores(batch.customer_idx[cust])
         if len(ctx):
             q = self._query_rows(batch.customer_idx[ctx], sp.csr_array(batch.context[ctx]))
-            out[ctx] = _implicit.factor_scores(self._context_vectors(q), self.item_factors_)
+            out[ctx] = self._context_vectors(q) @ self.item_factors_.T
         return ScoreBlock.dense(out)
 
     def _customer_scores(self, customer_idx: np.ndarray) -> np.ndarray:
-        scores = _implicit.factor_scores(self.user_factors_[customer_idx], self.item_factors_)
+        scores = self.user_factors_[customer_idx] @ self.item_factors_.T
         scores[~self.has_history_[customer_idx]] = np.nan  # nothing learnt about them
         return scores
 

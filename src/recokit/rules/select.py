@@ -96,6 +96,8 @@ class RowPicker:
                 if len(self.picked) >= need:
                     return
                 done += 1
+                if i in self.seen:  # a candidate listed twice
+                    continue
                 self.seen.add(i)
                 if not self.take(i):  # a group filled on the way: skip the rest of it in bulk
                     break
@@ -122,7 +124,8 @@ def _allowed_by(mask: np.ndarray) -> Callable[[int], bool]:
 
 def _pins(picker: RowPicker, compiled: Compiled, allowed: Callable[[int], bool]) -> dict[int, tuple[int, Rule]]:
     """Pins take their positions in rule order (a pin asking for a taken slot gets the next free
-    one; a pin whose slot falls beyond k is not shown). Returns position -> (item, rule)."""
+    one; a pin whose slot falls beyond k is not shown, unless k is the whole catalogue: then it
+    closes a short list). Returns position -> (item, rule)."""
     taken: dict[int, tuple[int, Rule]] = {}
     for slots in compiled.pins:
         p = slots.position
@@ -131,8 +134,8 @@ def _pins(picker: RowPicker, compiled: Compiled, allowed: Callable[[int], bool])
                 continue
             while p in taken:
                 p += 1
-            if p > picker.k:
-                break
+            if p > picker.k and picker.k < compiled.n_items:  # k capped at the catalogue: a list
+                break  # that holds every item keeps a pin asking beyond it (placed at the end)
             picker.seen.add(i)
             if picker.take(i):
                 taken[p] = (i, slots.rule)
