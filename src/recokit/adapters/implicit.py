@@ -83,7 +83,7 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
             # implicit converts its own internal COO to CSR and warns about it: nothing the caller can fix;
             # its TF-IDF divides 0/0 for items whose weights cancel (recokit drops those NaN entries)
             warnings.filterwarnings("ignore", message="Method expects CSR input")
-            model.fit(_csr64(user_items), show_progress=False)
+            model.fit(_canonical_rows(_csr64(user_items)), show_progress=False)
         sim = model.similarity
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{_ITEM_ITEM[kind]}", exc) from exc
@@ -94,6 +94,26 @@ def fit_item_item(kind: str, user_items: Any, *, K: int, num_threads: int = 0, K
             f"implicit's {_ITEM_ITEM[kind]}.similarity is not an items x items sparse matrix.", hint="install implicit 0.7.x."
         )
     return out
+
+
+def _canonical_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    """The customers' rows in an order set by their content, not by their ids: implicit sums
+    each item pair's products in row order, so renaming customers (pseudonyms) moved the sums by
+    ~1e-16 and flipped exact ties at the neighbour cut. Rows are sorted by their length and two
+    content sums; rows that still tie are equal in practice, and equal rows commute exactly."""
+    if not m.has_canonical_format:
+        m = m.copy()
+        m.sum_duplicates()
+    lens = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), lens)
+    cols = m.indices.astype(np.float64) + 1.0
+    h1 = np.bincount(rows, weights=cols * 0.6180339887498949 + m.data, minlength=m.shape[0])
+    h2 = np.bincount(rows, weights=cols * cols + m.data * cols, minlength=m.shape[0])
+    order = np.lexsort((h2, h1, lens))
+    starts = m.indptr[order].astype(np.int64)
+    pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens[order])[:-1]]), lens[order]) + np.arange(m.nnz)
+    indptr = np.concatenate([[0], np.cumsum(lens[order])])
+    return sp.csr_matrix((m.data[pos], m.indices[pos], indptr), shape=m.shape)
 
 
 def _csr64_or_none(sim: Any) -> sp.csr_matrix | None:
