@@ -40,6 +40,11 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
         best = neg[:, : n_chunks * width].reshape(n, n_chunks, width).min(axis=2)
         bound = np.partition(best, kk - 1, axis=1)[:, kk - 1]  # every top-kk score is <= it (negated)
         rows, cols = np.nonzero((neg <= bound[:, None]) & ~invalid)
+        if n == 1:  # one request: sort its few candidates (higher score, then smaller index)
+            best = cols[np.lexsort((cols, neg[0, cols]))[:k]]
+            out = np.full((1, k), -1, dtype=np.int64)
+            out[0, : len(best)] = best
+            return out
         return _top_k_sparse(rows, cols, -neg[rows, cols], n, k)[0]
     return _top_k_exact(neg, kk, k)
 
