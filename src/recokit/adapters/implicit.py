@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DependencyError
+from recokit.data import csr_rows, entry_rows
 
 __all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
 
@@ -104,16 +105,11 @@ def _canonical_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     if not m.has_canonical_format:
         m = m.copy()
         m.sum_duplicates()
-    lens = np.diff(m.indptr)
-    rows = np.repeat(np.arange(m.shape[0]), lens)
+    rows = entry_rows(m.indptr)
     cols = m.indices.astype(np.float64) + 1.0
     h1 = np.bincount(rows, weights=cols * 0.6180339887498949 + m.data, minlength=m.shape[0])
     h2 = np.bincount(rows, weights=cols * cols + m.data * cols, minlength=m.shape[0])
-    order = np.lexsort((h2, h1, lens))
-    starts = m.indptr[order].astype(np.int64)
-    pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lens[order])[:-1]]), lens[order]) + np.arange(m.nnz)
-    indptr = np.concatenate([[0], np.cumsum(lens[order])])
-    return sp.csr_matrix((m.data[pos], m.indices[pos], indptr), shape=m.shape)
+    return sp.csr_matrix(csr_rows(sp.csr_array(m), np.lexsort((h2, h1, np.diff(m.indptr)))))
 
 
 def _csr64_or_none(sim: Any) -> sp.csr_matrix | None:
@@ -138,6 +134,25 @@ def _one_blas_thread():
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
+def _new_model(
+    kind: str, factors: int, regularization: float, iterations: int, random_state: int | None, num_threads: int, alpha: float, learning_rate: float
+) -> Any:
+    """An unfitted implicit CPU ``als`` / ``bpr`` model (call it with BLAS limited: implicit
+    checks the thread count when the model is built)."""
+    import implicit.cpu.als
+    import implicit.cpu.bpr
+
+    if kind == "als":
+        return implicit.cpu.als.AlternatingLeastSquares(
+            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=random_state, num_threads=num_threads
+        )
+    if kind == "bpr":
+        return implicit.cpu.bpr.BayesianPersonalizedRanking(
+            factors=factors, learning_rate=learning_rate, regularization=regularization, iterations=iterations, random_state=random_state, num_threads=num_threads
+        )
+    raise ConfigError(f"unknown factorization {kind!r}")  # pragma: no cover - internal
+
+
 def fit_factorization(
     kind: str,
     user_items: Any,
@@ -155,32 +170,11 @@ def fit_factorization(
     BLAS is limited to one thread during the fit (implicit parallelises itself).
     """
     check_version()
-    import implicit.cpu.als
-    import implicit.cpu.bpr
     ui = sp.csr_matrix(user_items, dtype=np.float32)
     try:
         # implicit checks the BLAS thread count when the model is built: limit it before that
         with _one_blas_thread():
-            if kind == "als":
-                model = implicit.cpu.als.AlternatingLeastSquares(
-                    factors=factors,
-                    regularization=regularization,
-                    alpha=alpha,
-                    iterations=iterations,
-                    random_state=random_state,
-                    num_threads=num_threads,
-                )
-            elif kind == "bpr":
-                model = implicit.cpu.bpr.BayesianPersonalizedRanking(
-                    factors=factors,
-                    learning_rate=learning_rate,
-                    regularization=regularization,
-                    iterations=iterations,
-                    random_state=random_state,
-                    num_threads=num_threads,
-                )
-            else:  # pragma: no cover - internal
-                raise ConfigError(f"unknown factorization {kind!r}")
+            model = _new_model(kind, factors, regularization, iterations, random_state, num_threads, alpha, learning_rate)
             model.fit(ui, show_progress=False)
         user_f, item_f = np.asarray(model.user_factors), np.asarray(model.item_factors)
     except (TypeError, AttributeError) as exc:
@@ -211,20 +205,9 @@ def rebuild_factorization(
     implicit computes in float32: the float64 copies recokit keeps convert back exactly.
     """
     check_version()
-    import implicit.cpu.als
-    import implicit.cpu.bpr
     try:
         with _one_blas_thread():
-            if kind == "als":
-                model = implicit.cpu.als.AlternatingLeastSquares(
-                    factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=random_state, num_threads=num_threads
-                )
-            elif kind == "bpr":
-                model = implicit.cpu.bpr.BayesianPersonalizedRanking(
-                    factors=factors, learning_rate=learning_rate, regularization=regularization, iterations=iterations, random_state=random_state, num_threads=num_threads
-                )
-            else:  # pragma: no cover - internal
-                raise ConfigError(f"unknown factorization {kind!r}")
+            model = _new_model(kind, factors, regularization, iterations, random_state, num_threads, alpha, learning_rate)
         model.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
         model.item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
     except (TypeError, AttributeError) as exc:
