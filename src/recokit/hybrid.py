@@ -89,15 +89,10 @@ def _sparse_rank_shares(m: sp.csr_array) -> np.ndarray:
     order = np.lexsort((-vals, rows))  # each row best first
     r, v = rows[order], vals[order]
     start = np.ones(len(v), dtype=bool)
-    start[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])  # a tie group starts
-    end = np.ones(len(v), dtype=bool)
-    end[:-1] = start[1:]
-    at = np.arange(len(v))
-    first = np.maximum.accumulate(np.where(start, at, 0))
-    last = np.minimum.accumulate(np.where(end, at, len(v) - 1)[::-1])[::-1]
+    start[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])  # a tie group starts (a new row starts one too)
     counts = np.bincount(r, minlength=n_rows).astype(np.float64)
     row_start = (np.cumsum(counts) - counts)[r]
-    rho = (first + last) / 2.0 - row_start + 1.0
+    rho = _tie_positions(start) - row_start + 1.0
     n = counts[r]
     out[r, cols[order]] = (n - rho + 1.0) / (n * (n + 1.0) / 2.0)
     return out
@@ -123,16 +118,23 @@ def _sorted_rows(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return order, new, pos
 
 
+def _tie_positions(start: np.ndarray) -> np.ndarray:
+    """Along the last axis of sorted values (``start`` True where a tie group begins): each
+    value's mean 0-based position over its tie group."""
+    pos = np.broadcast_to(np.arange(start.shape[-1]), start.shape)
+    end = np.ones_like(start)
+    end[..., :-1] = start[..., 1:]  # a tie group ends where the next one starts
+    first = np.maximum.accumulate(np.where(start, pos, 0), axis=-1)
+    last = np.minimum.accumulate(np.where(end, pos, start.shape[-1] - 1)[..., ::-1], axis=-1)[..., ::-1]
+    return (first + last) / 2.0
+
+
 def _average_ranks(scores: np.ndarray) -> np.ndarray:
     """1-based ranks of each row's finite scores (best = 1), ties sharing the mean of the
     positions they span; NaN elsewhere."""
-    order, new, pos = _sorted_rows(scores)
-    first = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
-    ends = np.ones_like(new)
-    ends[:, :-1] = new[:, 1:]  # a tie group ends where the next one starts
-    last = np.minimum.accumulate(np.where(ends, pos, scores.shape[1] - 1)[:, ::-1], axis=1)[:, ::-1]
+    order, new, _ = _sorted_rows(scores)
     ranks = np.empty_like(scores, dtype=np.float64)
-    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    np.put_along_axis(ranks, order, _tie_positions(new) + 1.0, axis=1)
     return np.where(np.isfinite(scores), ranks, np.nan)
 
 
@@ -263,14 +265,8 @@ class Hybrid(Recommender):
     def _combine(self, parts: list[ScoreBlock]) -> tuple[np.ndarray, np.ndarray]:
         """``parts``: one block per model. Returns (scores, contributions per model)."""
         w = self.weights_[:, None, None]
-        if self.method == "blend":
-            contrib = np.where(w > 0, np.stack([self._shares(m, p) for m, p in enumerate(parts)]) * w, np.nan)  # weight 0: left out
-            combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
-            anyone = np.isfinite(contrib).any(axis=0)
-            return np.where(anyone, combined, np.nan), contrib
-        blocks = [p.to_dense() for p in parts]
-        stack = np.stack(blocks)
         if self.method == "cascade":
+            stack = np.stack([p.to_dense() for p in parts])
             n = len(self.components_)
             contrib = np.full_like(stack, np.nan)
             taken = np.zeros(stack.shape[1:], dtype=bool)
@@ -283,8 +279,11 @@ class Hybrid(Recommender):
                 taken |= here
             combined = np.nanmax(np.where(np.isfinite(contrib), contrib, -np.inf), axis=0)
         else:
-            ranked = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), b) for b in blocks])  # rrf
-            contrib = np.where(w > 0, ranked * w, np.nan)  # weight 0: the model is left out
+            if self.method == "blend":
+                given = np.stack([self._shares(m, p) for m, p in enumerate(parts)])
+            else:  # rrf
+                given = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), p.to_dense()) for p in parts])
+            contrib = np.where(w > 0, given * w, np.nan)  # weight 0: the model is left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
         anyone = np.isfinite(contrib).any(axis=0)
         return np.where(anyone, combined, np.nan), contrib

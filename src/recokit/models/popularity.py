@@ -119,10 +119,14 @@ class Popularity(Recommender):
     def constant_scores(self) -> np.ndarray | None:
         """The best-seller scores, the same for every request without ``by`` groups."""
         self._check_fitted()
-        return np.where(self.popularity_ > 0, self.popularity_, np.nan) if self.groups_ is None else None
+        return self._scores() if self.groups_ is None else None
+
+    def _scores(self) -> np.ndarray:
+        """The best-seller scores of every item (NaN: nobody bought it)."""
+        return np.where(self.popularity_ > 0, self.popularity_, np.nan)
 
     def _score(self, batch: Batch) -> ScoreBlock:
-        base = np.where(self.popularity_ > 0, self.popularity_, np.nan)
+        base = self._scores()
         if self.groups_ is None:  # one list for everyone: a read-only view, each row the same
             return ScoreBlock.dense(np.broadcast_to(base, (batch.n, len(base))))
         scores = np.broadcast_to(base, (batch.n, len(base))).copy()

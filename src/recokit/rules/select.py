@@ -51,14 +51,16 @@ class RowPicker:
                 count[g] += 1
         return True
 
-    def room(self, n_items: int) -> np.ndarray:
-        """Items not seen yet whose groups all have room (a catalogue-wide mask)."""
-        ok = np.ones(n_items, dtype=bool)
+    def takeable(self, items: np.ndarray, *, limits: bool = True) -> np.ndarray:
+        """Which of ``items`` are not seen yet and (with ``limits``) have room in all their groups."""
+        keep = np.ones(len(items), dtype=bool)
         if self.seen:
-            ok[np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))] = False
-        for lim, count in zip(self.limits, self.counts, strict=True):
-            ok &= (lim.codes < 0) | (count[np.maximum(lim.codes, 0)] < lim.cap)
-        return ok
+            keep &= ~np.isin(items, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen)))
+        if limits:
+            for lim, count in zip(self.limits, self.counts, strict=True):
+                g = lim.codes[items]
+                keep &= (g < 0) | (count[np.maximum(g, 0)] < lim.cap)
+        return keep
 
     def fill_from_row(self, row: np.ndarray, mask: np.ndarray, need: int, source: int) -> None:
         """Take from one row's whole ranking (``row`` scores, ``mask`` allowed): ranks only the
@@ -66,7 +68,7 @@ class RowPicker:
         limits keep short never sorts the catalogue."""
         while len(self.picked) < need:
             want = 4 * (need - len(self.picked))
-            open_ = mask & (self.room(len(row)) if not self.audit else ~np.isin(np.arange(len(row)), list(self.seen)))
+            open_ = mask & self.takeable(np.arange(len(row)), limits=not self.audit)
             got = top_k(row[None, :], open_[None, :], want)[0]
             got = got[got >= 0]
             if not len(got):
@@ -75,14 +77,6 @@ class RowPicker:
             if len(got) < want:  # every open item was offered
                 return
 
-    def _open(self, cand: np.ndarray) -> np.ndarray:
-        """The candidates not seen yet whose groups all have room, in order."""
-        keep = ~np.isin(cand, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen))) if self.seen else np.ones(len(cand), dtype=bool)
-        for lim, count in zip(self.limits, self.counts, strict=True):
-            g = lim.codes[cand]
-            keep &= (g < 0) | (count[np.maximum(g, 0)] < lim.cap)
-        return cand[keep]
-
     def fill(self, candidates: Iterable[int], need: int, source: int) -> None:
         """Take candidates in order until ``need`` items are picked (beyond pins)."""
         if self.audit or not self.limits:
@@ -90,7 +84,7 @@ class RowPicker:
             return
         cand = np.fromiter(candidates, dtype=np.int64)
         while len(self.picked) < need and len(cand):
-            cand = self._open(cand)
+            cand = cand[self.takeable(cand)]
             done = 0
             for i in cand.tolist():
                 if len(self.picked) >= need:
