@@ -290,7 +290,7 @@ class Restriction:
         cols = np.asarray(cols, dtype=np.int64)
         ok = np.ones(len(cols), dtype=bool) if self.item_mask is None else self.item_mask[cols].copy()
         if len(self.keys) and len(cols):
-            want = np.asarray(rows, dtype=np.int64) * self.n_items + cols
+            want = cols if self.n_rows == 1 else np.asarray(rows, dtype=np.int64) * self.n_items + cols
             pos = np.minimum(np.searchsorted(self.keys, want), len(self.keys) - 1)
             ok &= self.keys[pos] != want
         return ok
@@ -335,7 +335,7 @@ class Restriction:
 class Source:
     """Where a selected item came from (codes of :attr:`Selection.source`)."""
 
-    MODEL = 0     #: the model scored it
+    MODEL = 0     #: the model scored it (0: the explain stage's common case is ``not source.any()``)
     FALLBACK = 1  #: back-filled from the fallback model's ranking
     POPULAR = 2   #: back-filled from the shop's best sellers
     PINNED = 3    #: placed by a pin rule

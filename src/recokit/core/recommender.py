@@ -193,12 +193,9 @@ class Recommender(Configurable, abc.ABC):
         ds = self.dataset_
         if query.customer_id is not None:
             ds.customer_ids.check_kind([query.customer_id], "Query.customer_id")
-        ds.item_ids.check_kind(query.items, "Query.items")
-        ds.item_ids.check_kind(query.exclude, "Query.exclude")
         cidx = ds.customer_ids.get(query.customer_id) if query.customer_id is not None else None
-        idx = ds.item_ids.index(query.items, missing="ignore")
-        excl = ds.item_ids.index(query.exclude, missing="ignore")
-        ctx, exc = idx[idx >= 0], excl[excl >= 0]
+        idx, ctx = self._known_items(query.items, "Query.items")
+        exc = self._known_items(query.exclude, "Query.exclude")[1]
         found = np.array([-1 if cidx is None else cidx], dtype=np.int64)
         batch = Batch(
             customer_ids=(query.customer_id,),
@@ -212,6 +209,15 @@ class Recommender(Configurable, abc.ABC):
             unknown_items=(tuple(i for i, j in zip(query.items, idx, strict=True) if j < 0),),
         )
         return self._with_visibility(batch)
+
+    def _known_items(self, ids: Sequence[Hashable], where: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(index of each id or -1, the indices of the known ones)``; kinds checked."""
+        if not ids:  # most requests carry neither context nor exclusions
+            return _NO_INDEX, _NO_INDEX
+        items = self.dataset_.item_ids
+        items.check_kind(ids, where)
+        idx = items.index(ids, missing="ignore")
+        return idx, idx[idx >= 0]
 
     def resolve_customers(self, customers: Sequence[Hashable], *, k: int, now: dt.datetime | None, exclude_purchased: bool) -> Batch:
         """Customer-only requests (no context items) resolved as one batch."""
@@ -240,7 +246,7 @@ class Recommender(Configurable, abc.ABC):
     def _query_restriction(self, batch: Batch) -> Restriction:
         """The request's own exclusions: its context, its ``exclude`` list, owned items on demand."""
         n, m = batch.n, batch.n_items
-        parts = [Restriction.from_csr(mat).keys for mat in (batch.context, batch.exclude) if mat.nnz]
+        parts = [Restriction.from_csr(mat).keys for mat in (batch.context, batch.exclude) if mat.indptr[-1]]
         if batch.exclude_purchased and batch.known.any():
             rows = np.flatnonzero(batch.known)
             # user_items is canonical (duplicates summed, indices sorted): the keys are sorted, unique
@@ -302,6 +308,8 @@ class Recommender(Configurable, abc.ABC):
         rows, cols = np.nonzero(sel.picked >= 0)
         items = sel.picked[rows, cols]
         src = sel.source[rows, cols]
+        if not src.any():  # every slot ranked by the model (Source.MODEL == 0): the common case
+            return explained(self, batch, rows, items, block) if len(rows) else []
         out = np.full(len(rows), BACKFILL_REASON, dtype=object)
         # a model-ranked slot was picked for its finite score; a pinned one may hold an item the
         # model has no opinion on (the only lookup needed)
@@ -357,13 +365,14 @@ class Recommender(Configurable, abc.ABC):
         q = self._query(query, kwargs)
         batch = self.resolve(q)
         sel, why, labels = self._run(batch, backfill=backfill, reasons=True)
-        ids = self.dataset_.item_ids
         slots = np.flatnonzero(sel.picked[0] >= 0)
+        item_ids = self.dataset_.item_ids.ids(sel.picked[0, slots])
+        scores = sel.scores[0, slots].tolist()
         recs = tuple(
             Recommendation(
-                rank=int(j) + 1,
-                item_id=ids.id(int(sel.picked[0, j])),
-                score=float(sel.scores[0, j]),
+                rank=j + 1,
+                item_id=item_ids[n],
+                score=scores[n],
                 reason=why[n] if why is not None else None,
                 rules=labels[n] if labels is not None else (),
             )
@@ -496,6 +505,11 @@ class Recommender(Configurable, abc.ABC):
 #: four models holds about twenty such blocks at once).
 _MAX_BATCH = 2048
 _BATCH_CELLS = 4_000_000
+
+
+#: No item indices (read-only, shared by every request without context or exclusions).
+_NO_INDEX = np.empty(0, dtype=np.int64)
+_NO_INDEX.flags.writeable = False
 
 
 @functools.lru_cache(maxsize=32)

@@ -26,6 +26,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 
 from recokit.data.arrays import ragged_ranges
 from recokit.data.time import DAY_US
@@ -53,20 +54,43 @@ def last_purchase(
     if not len(known):
         return bought, days
     log = dataset.purchases
-    lo, hi = log.indptr[cust[known]], log.indptr[cust[known] + 1]
-    pos = ragged_ranges(lo, hi)
-    pair = np.repeat(np.arange(len(known)), hi - lo)
-    hit = log.indices[pos] == items[known][pair]
-    if dataset.has_time:
-        when = now if now is not None else dataset.last_time
-        now_us = float(np.datetime64(when, "us").astype(np.int64))
-        hit &= log.data[pos] <= now_us
-    latest = np.full(len(known), -np.inf)
-    np.maximum.at(latest, pair[hit], log.data[pos[hit]])
+    now_us = float(np.datetime64(now if now is not None else dataset.last_time, "us").astype(np.int64)) if dataset.has_time else np.inf
+    first = cust[known[0]]
+    if bool((cust[known] == first).all()) and (log.indptr[first + 1] - log.indptr[first]) * len(known) <= _ONE_CUSTOMER_CELLS:
+        latest = _one_customer_latest(log, int(first), items[known], now_us)
+    else:
+        latest = _latest(log, cust[known], items[known], now_us)
     bought[known] = np.isfinite(latest)
     if dataset.has_time:
         days[known] = np.where(bought[known], (now_us - latest) / DAY_US, np.nan)
     return bought, days
+
+
+#: One customer's purchases x the pairs asked, compared as one block up to this many cells (one
+#: request: a handful of items against a history, cheaper than the general gather).
+_ONE_CUSTOMER_CELLS = 1 << 18
+
+
+def _one_customer_latest(log: sp.csr_array, customer: int, items: np.ndarray, now_us: float) -> np.ndarray:
+    """Per item: the latest purchase time (us) at or before ``now_us`` by one customer, -inf if none."""
+    lo, hi = int(log.indptr[customer]), int(log.indptr[customer + 1])
+    when = log.data[lo:hi]
+    hit = log.indices[lo:hi, None] == items[None, :]
+    hit &= (when <= now_us)[:, None]
+    if not hit.any():
+        return np.full(len(items), -np.inf)
+    return np.where(hit, when[:, None], -np.inf).max(axis=0)
+
+
+def _latest(log: sp.csr_array, cust: np.ndarray, items: np.ndarray, now_us: float) -> np.ndarray:
+    """Per pair ``(cust[j], items[j])``: the latest purchase time (us) at or before ``now_us``, -inf if none."""
+    lo, hi = log.indptr[cust], log.indptr[cust + 1]
+    pos = ragged_ranges(lo, hi)
+    pair = np.repeat(np.arange(len(cust)), hi - lo)
+    hit = (log.indices[pos] == items[pair]) & (log.data[pos] <= now_us)
+    latest = np.full(len(cust), -np.inf)
+    np.maximum.at(latest, pair[hit], log.data[pos[hit]])
+    return latest
 
 
 def ago(days: float) -> str:

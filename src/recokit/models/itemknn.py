@@ -63,13 +63,13 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
 _DIRECT_CELLS = 4_000_000
 
 
-def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
+def _direct_product(q: _Rows, sim: sp.csr_array) -> sp.csr_array:
     """``q @ sim`` keeping every reachable item (a sum of 0 included), indices sorted.
 
     The products are summed per (row, item) in query-item order, as scipy's product sums them,
     so both give the same bits.
     """
-    n, n_items = int(q.shape[0]), int(sim.shape[1])
+    n, n_items = q.n, int(sim.shape[1])
     starts = sim.indptr[q.indices].astype(np.int64)
     lens = sim.indptr[q.indices + 1] - starts
     pos = ragged_ranges(starts, starts + lens)
@@ -78,8 +78,13 @@ def _direct_product(q: sp.csr_array, sim: sp.csr_array) -> sp.csr_array:
     reached = np.zeros(n * n_items, dtype=bool)
     reached[cells] = True
     keys = np.flatnonzero(reached)
-    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
-    return sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+    if n == 1:
+        out = sp.csr_array((sums[keys], keys, np.array([0, len(keys)])), shape=(1, n_items))
+    else:
+        indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
+        out = sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
+    out.has_sorted_indices = True  # keys ascending: scipy need not check it again
+    return out
 
 
 #: Similarity key tables up to this size (2 MB) are searched without sorting the needles first:
@@ -139,9 +144,30 @@ def _keep_zero_sums(q: sp.csr_array, sim: sp.csr_array, product: sp.csr_array) -
 
 
 class _Rows(NamedTuple):
+    """Rows x items in CSR parts (plain arrays, sorted indices): the query vectors of a batch.
+
+    Not a scipy matrix: building one costs more than one request's arithmetic (~11 us each);
+    :meth:`to_csr` makes one where a batch needs scipy's product.
+    """
+
     indptr: np.ndarray
     indices: np.ndarray
     data: np.ndarray
+    n_items: int
+
+    @property
+    def n(self) -> int:
+        return len(self.indptr) - 1
+
+    def take(self, rows: np.ndarray) -> _Rows:
+        """The given rows, in that order."""
+        starts = self.indptr[rows].astype(np.int64)
+        lens = self.indptr[rows + 1] - starts
+        pos = ragged_ranges(starts, starts + lens)
+        return _Rows(np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), self.indices[pos], self.data[pos], self.n_items)
+
+    def to_csr(self) -> sp.csr_array:
+        return sp.csr_array((self.data, self.indices, self.indptr), shape=(self.n, self.n_items))
 
 
 class ItemKNN(Recommender):
@@ -364,10 +390,8 @@ class ItemKNN(Recommender):
         """
         ds = self.dataset_
         if self.history_ is None:
-            ui = ds.user_items
-            starts, lens = ui.indptr[customer_idx], ui.indptr[customer_idx + 1] - ui.indptr[customer_idx]
-            pos = ragged_ranges(starts, starts + lens)
-            return _Rows(np.concatenate([[0], np.cumsum(lens)]), ui.indices[pos], ui.data[pos])
+            ui = ds.user_items  # canonical: duplicates summed, indices sorted
+            return _Rows(ui.indptr, ui.indices, ui.data, ds.n_items).take(customer_idx)
         h = self.history_
         starts, ends = h["indptr"][customer_idx], h["indptr"][customer_idx + 1]
         lens = ends - starts
@@ -380,9 +404,9 @@ class ItemKNN(Recommender):
         keys, inverse = np.unique(rows * ds.n_items + h["item_idx"][pos], return_inverse=True)
         data = np.bincount(inverse, weights=w, minlength=len(keys))  # sums in interaction order
         indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // ds.n_items, minlength=len(customer_idx)))])
-        return _Rows(indptr, keys % ds.n_items, data)
+        return _Rows(indptr, keys % ds.n_items, data, ds.n_items)
 
-    def _query_rows(self, customer_idx: np.ndarray, context: sp.csr_array, now: dt.datetime | None) -> sp.csr_array:
+    def _query_rows(self, customer_idx: np.ndarray, context: sp.csr_array, now: dt.datetime | None) -> _Rows:
         """rows x items: what each request is scored from, sorted indices.
 
         The (decayed) history of a known customer (``customer_idx >= 0``) plus each context item
@@ -392,7 +416,10 @@ class ItemKNN(Recommender):
         """
         n, n_items = len(customer_idx), int(context.shape[1])
         if self.history_ is None and context.nnz == 0 and bool((customer_idx >= 0).all()):
-            return csr_rows(self.dataset_.user_items, customer_idx)  # the rows as they are (canonical)
+            ui = self.dataset_.user_items  # the rows as they are (canonical); all of them: no copy
+            every = len(customer_idx) == ui.shape[0] and bool((customer_idx == np.arange(len(customer_idx))).all())
+            rows = _Rows(ui.indptr, ui.indices, ui.data, n_items)
+            return rows if every else rows.take(customer_idx)
         known = np.flatnonzero(customer_idx >= 0)
         h = self._history_rows(customer_idx[known], now)
         lens = np.diff(h.indptr)
@@ -400,37 +427,41 @@ class ItemKNN(Recommender):
             counts = np.zeros(n, dtype=np.int64)
             counts[known] = lens
             indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            return sp.csr_array((h.data.astype(np.float64), h.indices.astype(np.int64), indptr), shape=(n, n_items))
+            return _Rows(indptr, h.indices.astype(np.int64), h.data.astype(np.float64), n_items)
         top = np.ones(n)
         has = lens > 0
         if has.any():
             top[known[has]] = np.maximum.reduceat(h.data, h.indptr[:-1][has])
         c_rows = entry_rows(context.indptr)
-        rows = np.concatenate([np.repeat(known, lens), c_rows])
+        entry_row = np.concatenate([np.repeat(known, lens), c_rows])
         cols = np.concatenate([h.indices.astype(np.int64), context.indices.astype(np.int64)])
         weights = np.concatenate([h.data, self.context_weight * top[c_rows]])
         # history first, then context: the sums of one request, in the same order, for every row
-        keys, inverse = np.unique(rows * n_items + cols, return_inverse=True)
+        keys, inverse = np.unique(entry_row * n_items + cols, return_inverse=True)
         data = np.bincount(inverse, weights=weights, minlength=len(keys))
         indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // n_items, minlength=n))]).astype(np.int64)
-        return sp.csr_array((data, keys % n_items, indptr), shape=(n, n_items))
+        return _Rows(indptr, keys % n_items, data, n_items)
 
     def _score(self, batch: Batch) -> ScoreBlock:
         # sparse: stored entries are the scores, absent items have no similarity path (no opinion)
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
         sim = self.similarity_
+        if q.n == 1:  # one request: its own products, summed directly (never more than sim.nnz)
+            return QueryScores(_direct_product(q, sim), q)
         n_products = int((sim.indptr[q.indices + 1] - sim.indptr[q.indices]).sum())
         if n_products >= sim.nnz:
             # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
             # items ascending) and its CSC -> CSR conversion leaves the indices sorted, cheaper than
             # sorting long rows (ml-100k: 19 ms of a 100 ms batch); its cost grows with the whole
             # similarity matrix, so small batches (one request) take the direct product
-            product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(q.T)).T)
-        elif q.shape[0] * sim.shape[1] <= _DIRECT_CELLS:
+            qc = q.to_csr()
+            product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(qc.T)).T)
+        elif q.n * sim.shape[1] <= _DIRECT_CELLS:
             return QueryScores(_direct_product(q, sim), q)
         else:
-            product = sp.csr_array(q @ sim)
-        return QueryScores(_keep_zero_sums(q, sim, product), q)
+            qc = q.to_csr()
+            product = sp.csr_array(qc @ sim)
+        return QueryScores(_keep_zero_sums(qc, sim, product), q)
 
     # -- explanations -------------------------------------------------------------------------
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
@@ -443,15 +474,15 @@ class ItemKNN(Recommender):
         the first maximum in source order.
         """
         items = np.asarray(items, dtype=np.int64)
-        if batch.n == 1:  # one request: every pair is on its row
+        if batch.n == 1:  # one request: every pair is on its row, the rows are the batch's
             uniq, inverse = np.zeros(1, dtype=np.int64), np.zeros(len(items), dtype=np.int64)
+            context = batch.context
         else:
             uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
-        context = csr_rows(batch.context, uniq)  # an empty context stays the shared empty matrix
+            context = csr_rows(batch.context, uniq)  # an empty context stays the shared empty matrix
         context.sort_indices()
         if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
-            q = csr_rows(block.query, uniq)
-            q.sort_indices()
+            q = block.query if batch.n == 1 else block.query.take(uniq)
         else:
             q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
         src = self._best_sources(q, inverse, items)
@@ -462,21 +493,21 @@ class ItemKNN(Recommender):
             out[has] = self._sentences(src[has], items[has], from_context)
         return out.tolist()
 
-    def _best_sources(self, q: sp.csr_array, inverse: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+    def _best_sources(self, q: _Rows, inverse: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         """For pair j (row ``inverse[j]`` of ``q``, item ``item_idx[j]``): the query item with the
         largest ``weight x similarity`` (-1 when none reaches the item); the smallest index wins ties."""
-        n = int(q.shape[1])
+        n = q.n_items
         q_lens = (q.indptr[1:] - q.indptr[:-1])[inverse]
         col = self.similarity_t_
         in_lens = col.indptr[item_idx + 1] - col.indptr[item_idx]
-        if int(in_lens.sum()) < int(q_lens.sum()) and q.shape[0] * n <= 4_000_000:
+        if int(in_lens.sum()) < int(q_lens.sum()) and q.n * n <= 4_000_000:
             # long histories, few in-neighbours (ml-100k): walk each item's in-neighbours (sorted)
             # and read the row's weight from a small dense block (-inf = not a query item)
-            dense = np.full(q.shape, -np.inf)
+            dense = np.full((q.n, n), -np.inf)
             dense[entry_rows(q.indptr), q.indices] = q.data
             pos = ragged_ranges(col.indptr[item_idx], col.indptr[item_idx] + in_lens)
             sources = col.indices[pos]
-            weights = dense[0, sources] if q.shape[0] == 1 else dense[np.repeat(inverse, in_lens), sources]
+            weights = dense[0, sources] if q.n == 1 else dense[np.repeat(inverse, in_lens), sources]
             first = _first_max(weights * col.data[pos], in_lens)
         else:
             # every (pair, query item) combination (sorted): its similarity looked up by key
@@ -548,6 +579,6 @@ class QueryScores(ScoreBlock):
 
     __slots__ = ("query",)
 
-    def __init__(self, scores: sp.csr_array, query: sp.csr_array) -> None:
+    def __init__(self, scores: sp.csr_array, query: _Rows) -> None:
         super().__init__(sparse=ScoreBlock.sparse(scores).to_csr())  # float64, sorted indices
         self.query = query
