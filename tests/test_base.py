@@ -244,3 +244,24 @@ def test_a_huge_k_costs_only_the_catalogue(kind):
     assert got.item_ids == want.item_ids
     assert got_many.equals(want_many)
     assert peak < 100e6, f"k=10**8 allocated {peak / 1e6:.0f} MB"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(8, 40)),
+                      elements=st.one_of(st.floats(-1e6, 1e6), st.just(np.nan))),
+    factors=st.lists(st.tuples(st.integers(0, 39), st.sampled_from([0.5, 2.0, 3.0, 10.0])), max_size=6),
+)
+def test_boosts_scale_non_negative_scores_up_and_negative_ones_by_the_inverse(values, factors):
+    """The boost stage on a dense block equals the element-wise definition, computed here by
+    hand: x * pos for x >= 0, x * neg below 0, NaN stays NaN."""
+    from recokit.core import ScoreBlock
+
+    n_items = values.shape[1]
+    pos, neg = np.ones(n_items), np.ones(n_items)
+    for item, f in factors:
+        if item < n_items:
+            pos[item] *= f
+            neg[item] /= f
+    want = np.where(values < 0, values * neg[None, :], values * pos[None, :])
+    np.testing.assert_array_equal(ScoreBlock.dense(values).scale(pos, neg).to_dense(), want)
