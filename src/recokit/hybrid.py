@@ -131,11 +131,33 @@ def _tie_positions(start: np.ndarray) -> np.ndarray:
 
 def _average_ranks(scores: np.ndarray) -> np.ndarray:
     """1-based ranks of each row's finite scores (best = 1), ties sharing the mean of the
-    positions they span; NaN elsewhere."""
-    order, new, _ = _sorted_rows(scores)
+    positions they span; NaN elsewhere.
+
+    One sort per row; the mean positions of tie groups are worked out only for the rows that
+    have a tie among their finite scores (a dense model's scores rarely tie: its ranks are then
+    the sort positions, one scatter).
+    """
+    finite = np.isfinite(scores)
+    every = bool(finite.all())  # a dense model: no NaN to push last, none to put back
+    work = np.negative(scores) if every else np.where(finite, -scores, np.inf)
+    order = np.argsort(work, axis=1)
+    sorted_vals = np.take_along_axis(work, order, axis=1)
+    tied = sorted_vals[:, 1:] == sorted_vals[:, :-1]
+    if not every:
+        tied &= sorted_vals[:, 1:] < np.inf  # no opinions are not a tie
+    positions = np.broadcast_to(np.arange(1.0, scores.shape[1] + 1.0), scores.shape)
+    rows_tied = np.flatnonzero(tied.any(axis=1))
+    if len(rows_tied):
+        positions = positions.copy()
+        start = np.ones((len(rows_tied), scores.shape[1]), dtype=bool)
+        start[:, 1:] = ~tied[rows_tied]
+        positions[rows_tied] = _tie_positions(start) + 1.0
     ranks = np.empty_like(scores, dtype=np.float64)
-    np.put_along_axis(ranks, order, _tie_positions(new) + 1.0, axis=1)
-    return np.where(np.isfinite(scores), ranks, np.nan)
+    if scores.shape[0] == 1:  # one request: a plain scatter (put_along_axis costs ~10x more)
+        ranks[0, order[0]] = positions[0]
+    else:
+        ranks[np.arange(scores.shape[0])[:, None], order] = positions
+    return ranks if every else np.where(finite, ranks, np.nan)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -70,7 +70,11 @@ class _Factorization(Recommender):
             num_threads=self.num_threads,
             **self._implicit_kwargs(),
         )
-        # float64 so that scoring one customer and a batch give the same numbers
+        # float64: one customer is scored by BLAS gemv, a batch by gemm, and the two differ in
+        # the last bits of most scores (measured: either dtype; gemm of >= 2 rows equals any
+        # batch, but costs ~5x gemv for one row). In float64 that reorders a list only on
+        # near-ties at 1e-16; float32's 1e-7 would let recommend and recommend_many disagree
+        # on some lists, so the product stays in float64 (about 2x float32's time)
         self.user_factors_ = np.ascontiguousarray(user_f, dtype=np.float64)
         self.item_factors_ = np.ascontiguousarray(item_f, dtype=np.float64)
         self.model_ = model
