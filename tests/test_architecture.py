@@ -26,7 +26,8 @@ ALLOWED = {
     "datasets": {"data"},
     "customers": {"data", "adapters"},
     "testing": {"data", "core", "rules", "persist", "datasets"},
-    "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist", "customers"},
+    "pipeline": {"data", "core", "models", "hybrid", "rules"},
+    "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist", "customers", "pipeline"},
     "params": set(),
     "__main__": {"cli"},
 }

@@ -33,6 +33,7 @@ from recokit.data import Dataset, IdMap, pseudonymise
 from recokit.hybrid import Hybrid
 from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.persist import load, save
+from recokit.pipeline import Pipeline, load_pipeline
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ __all__ = [
     "NotFittedError",
     "PerformanceWarning",
     "PersistError",
+    "Pipeline",
     "Popularity",
     "Query",
     "RecokitError",
@@ -69,6 +71,7 @@ __all__ = [
     "Ruled",
     "ScoreBlock",
     "load",
+    "load_pipeline",
     "load_rules",
     "pseudonymise",
     "save",

@@ -32,9 +32,11 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
     from recokit.cli.customers import add_parser as add_customers
     from recokit.cli.evaluate import add_parser as add_evaluate
+    from recokit.cli.recommend import add_parser as add_recommend
 
     add_evaluate(sub)
     add_customers(sub)
+    add_recommend(sub)
     return parser
 
 
@@ -56,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from recokit.cli.evaluate import run as run_evaluate
 
             return run_evaluate(args, out=sys.stdout)
+        if args.command == "recommend":
+            from recokit.cli.recommend import run as run_recommend
+
+            return run_recommend(args, out=sys.stdout)
         if args.command == "customers":
             from recokit.cli.customers import run as run_customers
 
