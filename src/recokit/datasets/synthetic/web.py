@@ -116,7 +116,7 @@ def web_events(seed: int, interactions: pl.DataFrame, cat: Catalog, ids: pl.Seri
         "order_id", "customer_idx", pl.col("item_id").replace_strict(item_pos, return_dtype=pl.Int64).alias("item_idx"), pl.col("timestamp").cast(pl.Int64).alias("ts")
     )
     frames = _visits(rng, lines)
-    browse, next_session = _browsing(rng, lines, cat, -int(lines["order_id"].max() or 0) - 1)
+    browse, next_session = _browsing(rng, lines, cat, -int(np.max(lines["order_id"].to_numpy(), initial=0)) - 1)
     planted = _abandonments(rng, lines, span_us, next_session)
     like = planted["like"].to_numpy()
     planted = planted.with_columns(pl.Series("item_idx", _same_category(rng, like, cat) if like.size else like))
