@@ -120,6 +120,10 @@ def test_never_a_customer_without_email_consent():
     assert contact_plan(ds, on="2025-06-30")["customer_id"].to_list() == ["yes"]
     with pytest.raises(DataError, match="consent"):
         contact_plan(_tiny(rows), on="2025-06-30")
+    # several consent columns: every one must be true
+    both = _tiny(rows, {"yes": True, "no": True, "null": True})
+    both.customers = both.customers.with_columns(pl.Series("consent_personalization", [True, False, None]))
+    assert contact_plan(both, on="2025-06-30", consent=["consent_email", "consent_personalization"])["customer_id"].to_list() == ["yes"]
 
 
 def test_every_planned_customer_consents_on_the_shop(shop, consenting):

@@ -16,8 +16,8 @@ renewal           a category they renew falls due in the period (or is overdue b
                   between purchases of the category (at least 2 gaps of >= 14 days, spread
                   (max - min) at most their median: a rhythm, not chance), else the learnt cycle
                   of the category (``cycles``, or the ``intervals_`` of a fitted
-                  :class:`~recokit.Renewal` passed as ``recommender``: its median, renewable
-                  categories only). With learnt cycles, only their renewable categories count.
+                  :class:`~recokit.Renewal` -- or a Ruled around one -- passed as
+                  ``recommender``: its median, renewable categories only). With learnt cycles, only their renewable categories count.
 onboarding        first order in the last ``max_per_customer_days`` days (new since the last
                   plan): a welcome.
 season            the plan's month is one of the ``lead_months`` (3) months before the season
@@ -33,9 +33,11 @@ reengagement      overdue from their own rhythm: :func:`~recokit.customers.lifec
                   are not chased).
 ================  ==============================================================================
 
-**Consent.** Only customers whose ``consent`` column (default ``consent_email``) of the
-customers table is true are in the plan: false, null or no row means no message, whatever the
-kind (a DataError when the dataset has no such column).
+**Consent.** Only customers whose ``consent`` column (default ``consent_email``; several
+columns: all of them) of the customers table is true are in the plan: false, null or no row
+means no message, whatever the kind (a DataError when the dataset has no such column). Every
+kind is built from the customer's own history, so a shop that asks a separate consent to
+personalisation passes both columns.
 
 **Items.** With a fitted ``recommender`` (any object with ``recommend_many``: a model, a
 hybrid, a :class:`~recokit.Ruled`), each message lists up to ``items_per_message`` products
@@ -115,7 +117,8 @@ def _abandoned(dataset: Dataset, ref: Reference, cart_days: int, labels: pl.Seri
 
 # -- renewals --------------------------------------------------------------------------------
 def _learnt_cycles(cycles: Any, recommender: Any) -> pl.DataFrame | None:
-    table = cycles if cycles is not None else getattr(recommender, "intervals_", None)
+    inner = getattr(recommender, "model_", None)  # a Ruled around a Renewal lends its cycles too
+    table = cycles if cycles is not None else getattr(recommender, "intervals_", getattr(inner, "intervals_", None))
     if table is None:
         return None
     if not isinstance(table, pl.DataFrame) or not {"category", "median_days", "renewable"} <= set(table.columns):
@@ -226,10 +229,18 @@ def _reengagement(dataset: Dataset, ref: Reference) -> pl.DataFrame:
 
 
 # -- the plan --------------------------------------------------------------------------------
-def _consenting(dataset: Dataset, consent: str) -> np.ndarray:
-    """A mask over ``customer_idx``: true where the customers table's ``consent`` is true."""
-    if not isinstance(consent, str):
-        raise ConfigError(f"consent must be the name of a Boolean column of the customers table. Got {consent!r}.", hint='e.g. consent="consent_email".')
+def _consenting(dataset: Dataset, consent: str | Sequence[str]) -> np.ndarray:
+    """A mask over ``customer_idx``: true where every ``consent`` column of the customers table is true."""
+    names = [consent] if isinstance(consent, str) else list(consent) if isinstance(consent, list | tuple) else None
+    if not names or not all(isinstance(c, str) for c in names):
+        raise ConfigError(f"consent must name Boolean columns of the customers table. Got {consent!r}.", hint='e.g. consent="consent_email".')
+    mask = np.ones(dataset.n_customers, dtype=bool)
+    for name in names:
+        mask &= _consent_column(dataset, name)
+    return mask
+
+
+def _consent_column(dataset: Dataset, consent: str) -> np.ndarray:
     table = dataset.customers
     if table is None or consent not in table.columns:
         raise DataError(
@@ -345,7 +356,7 @@ def contact_plan(
     rules: Any = None,
     max_per_customer_days: int = 14,
     kinds: Sequence[str] | None = None,
-    consent: str = "consent_email",
+    consent: str | Sequence[str] = "consent_email",
     category_column: str = "category",
     season_column: str | None = None,
     items_per_message: int = 3,
@@ -374,8 +385,10 @@ def contact_plan(
         The plan's period, and the least spacing between two messages to one customer.
     kinds : list of str, optional
         The kinds to plan, in priority order (default :data:`KINDS`, those the data supports).
-    consent : str, default 'consent_email'
-        The Boolean column of the customers table; only its true rows are contacted.
+    consent : str or list of str, default 'consent_email'
+        The Boolean column(s) of the customers table; only customers true in every one are
+        contacted (e.g. ``["consent_email", "consent_personalization"]`` when messages built
+        from purchase history need the consent to personalisation too).
     category_column : str, default 'category'
         The catalogue column renewed (running shoes, inner tubes...).
     season_column : str, optional
