@@ -129,24 +129,26 @@ def _learnt_cycles(cycles: Any, recommender: Any) -> pl.DataFrame | None:
     return table.filter(pl.col("renewable")).select(pl.col("category").cast(pl.String).alias("group"), pl.col("median_days").cast(pl.Float64).alias("learnt"))
 
 
-def _renewals(lines: pl.DataFrame, ref: Reference, period: int, learnt: pl.DataFrame | None) -> pl.DataFrame:
-    """``customer_idx, when, reason, groups`` of the categories due in the period."""
-    days = lines.select("customer_idx", "group", "day").unique().sort("customer_idx", "group", "day")
-    gaps = days.with_columns(pl.col("day").diff().over("customer_idx", "group").alias("gap"))
+def _renewals(lines: pl.DataFrame, names: pl.DataFrame, ref: Reference, period: int, learnt: pl.DataFrame | None) -> pl.DataFrame:
+    """``customer_idx, when, reason, groups`` of the categories due in the period (``lines``
+    carry integer group codes, ``names`` maps them to the values)."""
+    days = lines.lazy().select("customer_idx", "group", "day").unique().sort("customer_idx", "group", "day")
+    same = (pl.col("customer_idx") == pl.col("customer_idx").shift(1)) & (pl.col("group") == pl.col("group").shift(1))
+    gaps = days.with_columns(pl.when(same).then(pl.col("day") - pl.col("day").shift(1)).alias("gap"))  # sorted: no window per group
+    g = pl.col("gap").filter(pl.col("gap") >= _MIN_GAP_DAYS)
     per = gaps.group_by("customer_idx", "group").agg(
-        pl.col("day").max().alias("last"),
-        pl.col("gap").filter(pl.col("gap") >= _MIN_GAP_DAYS).alias("gaps"),
-    )
-    g = pl.col("gaps")
-    regular = (g.list.len() >= _MIN_OWN_GAPS) & ((g.list.max() - g.list.min()) <= g.list.median())
-    per = per.with_columns(pl.when(regular).then(g.list.median()).alias("own"), g.list.len().alias("n_gaps"))
+        pl.col("day").max().alias("last"), g.len().alias("n_gaps"), g.median().alias("median"), (g.max() - g.min()).alias("spread")
+    ).collect()
+    regular = (pl.col("n_gaps") >= _MIN_OWN_GAPS) & (pl.col("spread") <= pl.col("median"))
+    per = per.with_columns(pl.when(regular).then(pl.col("median")).alias("own"))
     if learnt is not None:
-        per = per.join(learnt, on="group", how="inner")
+        per = per.join(learnt.join(names, left_on="group", right_on="name").select(pl.col("code").alias("group"), "learnt"), on="group", how="inner")
     else:
         per = per.with_columns(pl.lit(None, dtype=pl.Float64).alias("learnt"))
     per = per.with_columns(pl.coalesce("own", "learnt").alias("cycle")).drop_nulls("cycle")
     per = per.with_columns((pl.col("last") + pl.col("cycle").round(0).cast(pl.Int32)).alias("due"))
     due = per.filter((pl.col("due") < ref.day + period) & (pl.col("due") >= ref.day - pl.col("cycle") / 2))
+    due = due.join(names, left_on="group", right_on="code").drop("group").rename({"name": "group"})
     months = (pl.col("cycle") / (365.25 / 12)).round(0).cast(pl.Int64)
     every = pl.when(pl.col("cycle") >= 60).then(pl.format("{} months", months)).otherwise(pl.format("{} days", pl.col("cycle").round(0).cast(pl.Int64)))
     whose = pl.when(pl.col("own").is_not_null()).then(pl.format("your own rhythm over {} purchases", pl.col("n_gaps") + 1)).otherwise(pl.lit("the shop's learnt cycle"))
@@ -177,7 +179,8 @@ def _shortest_run(share: np.ndarray, target: float) -> tuple[int, int, float]:
 
 def season_table(lines: pl.DataFrame, first_day: int, last_day: int, season_share: float = 0.75) -> pl.DataFrame:
     """Each group's learnt season from its sales curve (see the module docstring):
-    ``group, lines, start_month, months, share, seasonal`` (months 1-12)."""
+    ``group, lines, start_month, months, share, seasonal`` (months 1-12; ``lines`` holds
+    ``group`` and ``day``, the day number of each purchase line)."""
     exposure = _month_exposure(first_day, last_day)
     month = _date(pl.col("day")).dt.month().cast(pl.Int64) - 1
     counts = lines.group_by("group", month.alias("m")).agg(pl.len().alias("n")).sort("group", "m")
@@ -189,12 +192,12 @@ def season_table(lines: pl.DataFrame, first_day: int, last_day: int, season_shar
             rate = np.where(exposure > 0, n / exposure, 0.0)
         total = int(n.sum())
         start, length, share = _shortest_run(rate / rate.sum(), season_share) if rate.sum() > 0 else (0, 12, 1.0)
-        rows.append((str(group[0]), total, start + 1, length, share, total >= _MIN_SEASON_LINES and length <= _MAX_SEASON_MONTHS))
-    schema = {"group": pl.String, "lines": pl.Int64, "start_month": pl.Int64, "months": pl.Int64, "share": pl.Float64, "seasonal": pl.Boolean}
+        rows.append((group[0], total, start + 1, length, share, total >= _MIN_SEASON_LINES and length <= _MAX_SEASON_MONTHS))
+    schema: dict[str, Any] = {"group": lines.schema["group"], "lines": pl.Int64, "start_month": pl.Int64, "months": pl.Int64, "share": pl.Float64, "seasonal": pl.Boolean}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _seasons(lines: pl.DataFrame, ref: Reference, first_day: int, lead_months: int, season_share: float) -> pl.DataFrame:
+def _seasons(lines: pl.DataFrame, names: pl.DataFrame, ref: Reference, first_day: int, lead_months: int, season_share: float) -> pl.DataFrame:
     """``customer_idx, when, reason, groups`` of the seasons ahead of the plan's month."""
     table = season_table(lines, first_day, ref.day, season_share).filter("seasonal")
     month0 = (_EPOCH + dt.timedelta(days=ref.day)).month  # 1-12
@@ -204,9 +207,9 @@ def _seasons(lines: pl.DataFrame, ref: Reference, first_day: int, lead_months: i
         return pl.DataFrame(schema={"customer_idx": pl.Int64, "when": pl.Int32, "groups": pl.List(pl.String), "reason": pl.String})
     m = _date(pl.col("day")).dt.month().cast(pl.Int64)
     in_season = ((m - pl.col("start_month")) % 12) < pl.col("months")
-    own = lines.join(table, on="group").filter(in_season).group_by("customer_idx", "group").agg(pl.col("day").max().alias("last"), pl.col("start_month").first(), pl.col("months").first(), pl.col("share").first())
-    names = pl.Series(_MONTHS)
-    span = pl.format("{}-{}", pl.col("start_month").sub(1).replace_strict(range(12), names), ((pl.col("start_month") + pl.col("months") - 2) % 12).replace_strict(range(12), names))
+    own = lines.join(table, on="group").filter(in_season).join(names, left_on="group", right_on="code").drop("group").rename({"name": "group"}).group_by("customer_idx", "group").agg(pl.col("day").max().alias("last"), pl.col("start_month").first(), pl.col("months").first(), pl.col("share").first())
+    months = pl.Series(_MONTHS)
+    span = pl.format("{}-{}", pl.col("start_month").sub(1).replace_strict(range(12), months), ((pl.col("start_month") + pl.col("months") - 2) % 12).replace_strict(range(12), months))
     text = pl.format("{} ({} % of its sales in {}; you bought some in {})", _nice(pl.col("group")), (pl.col("share") * 100).round(0).cast(pl.Int64), span, _date(pl.col("last")).dt.strftime("%b %Y"))
     agg = own.sort("customer_idx", "group").group_by("customer_idx", maintain_order=True).agg(text.str.join("; ").alias("what"), pl.col("group").alias("groups"))
     return agg.with_columns(pl.lit(ref.day, dtype=pl.Int32).alias("when"), pl.format("season ahead: {}", pl.col("what")).alias("reason")).drop("what")
@@ -287,10 +290,17 @@ def _recently_sent(dataset: Dataset, sent: Any, ref: Reference, period: int) -> 
     return out
 
 
-def _grouped(dataset: Dataset, lines: pl.DataFrame, column: str) -> pl.DataFrame:
-    """The purchase lines with ``group``: the item's value of catalogue ``column``."""
-    groups = pl.DataFrame({"item_idx": np.arange(dataset.n_items, dtype=np.int64), "group": dataset.catalog[column].cast(pl.String).fill_null(NO_GROUP)})
-    return lines.select("customer_idx", "item_idx", "day").join(groups, on="item_idx", how="left")
+def _grouped(dataset: Dataset, lines: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The purchase lines with ``group``: the code of the item's value of catalogue ``column``
+    (codes in the values' sorted order: integers sort and group fast), and ``code, name``."""
+    values = dataset.catalog[column].cast(pl.String).fill_null(NO_GROUP)
+    names = sorted(values.unique().to_list())
+    lookup = {v: i for i, v in enumerate(names)}
+    codes = np.fromiter((lookup[v] for v in values.to_list()), dtype=np.int32, count=len(values))
+    return (
+        lines.select("customer_idx", pl.col("day"), pl.Series(codes).gather(lines["item_idx"]).alias("group")),
+        pl.DataFrame({"code": np.arange(len(names), dtype=np.int32), "name": names}),
+    )
 
 
 def _candidates(dataset: Dataset, ref: Reference, kinds: list[str], columns: dict[str, str | None], options: dict[str, Any]) -> pl.DataFrame:
@@ -303,9 +313,9 @@ def _candidates(dataset: Dataset, ref: Reference, kinds: list[str], columns: dic
         if kind == "abandoned_cart":
             part = _abandoned(dataset, ref, options["cart_days"], options["labels"])
         elif kind == "renewal":
-            part = _renewals(_grouped(dataset, lines, columns["renewal"]), ref, period, options["learnt"])  # type: ignore[arg-type]
+            part = _renewals(*_grouped(dataset, lines, columns["renewal"]), ref, period, options["learnt"])  # type: ignore[arg-type]
         elif kind == "season":
-            part = _seasons(_grouped(dataset, lines, columns["season"]), ref, first_day, options["lead_months"], options["season_share"])  # type: ignore[arg-type]
+            part = _seasons(*_grouped(dataset, lines, columns["season"]), ref, first_day, options["lead_months"], options["season_share"])  # type: ignore[arg-type]
         elif kind == "onboarding":
             part = _onboarding(dataset, ref, period)
         else:

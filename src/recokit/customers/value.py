@@ -34,6 +34,10 @@ Then, per customer at ``at``:
 
 An order day is a calendar day with at least one order (two orders on one day are one
 purchase occasion). Customers without an order up to ``at`` have null values.
+
+The parameters describe the shop, not one customer: beyond :data:`FIT_SAMPLE` (200,000)
+customers they are fitted on a seeded random sample of that many (the same sample for the
+same data), then applied to everyone -- a million customers in seconds rather than a minute.
 """
 
 from __future__ import annotations
@@ -50,7 +54,10 @@ from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.customers.orders import purchase_orders, reference
 from recokit.data import Dataset
 
-__all__ = ["GammaGamma", "MBGNBD", "fit_gamma_gamma", "fit_mbgnbd", "value"]
+__all__ = ["FIT_SAMPLE", "GammaGamma", "MBGNBD", "fit_gamma_gamma", "fit_mbgnbd", "value"]
+
+#: The most customers the models are fitted on (a seeded sample beyond it).
+FIT_SAMPLE = 200_000
 
 
 @dataclass(frozen=True)
@@ -170,13 +177,16 @@ def summary(dataset: Dataset, at: Any = None, price: str = "auto") -> pl.DataFra
     )
 
 
-def _order_values(s: pl.DataFrame, how: str) -> np.ndarray:
-    """Each customer's expected order-day value (see the module docstring)."""
+def _order_values(s: pl.DataFrame, how: str, fit_rows: np.ndarray) -> np.ndarray:
+    """Each customer's expected order-day value (see the module docstring), Gamma-Gamma fitted
+    on the customers ``fit_rows``."""
     n, mean = s["n"].to_numpy(), s["mean_value"].to_numpy()
     if how == "shop":
         return np.full(n.size, float((n * mean).sum() / max(n.sum(), 1)))
     x, repeat = s["x"].to_numpy(), s["repeat_mean"].fill_null(0.0).to_numpy()
-    fit = (x >= 1) & (repeat > 0)
+    fit = np.zeros(x.size, dtype=bool)
+    fit[fit_rows] = True
+    fit &= (x >= 1) & (repeat > 0)
     if fit.sum() < 4:
         raise DataError(f"Gamma-Gamma needs customers with repeat orders of positive value; {int(fit.sum())} have one.", hint="pass order_value='shop' to use the shop's mean order value.")
     return fit_gamma_gamma(x[fit], repeat[fit]).expected_order_value(x, repeat)
@@ -222,8 +232,9 @@ def value(dataset: Dataset, *, at: Any = None, horizon_days: int = 365, price: s
         raise ConfigError(f"order_value must be 'gamma_gamma' or 'shop'. Got {order_value!r}.")
     s = summary(dataset, at, price)
     x, t_x, T, m = (s[c].to_numpy() for c in ("x", "t_x", "T", "mean_value"))  # noqa: N806
-    orders = fit_mbgnbd(x, t_x, T)
-    per_order = _order_values(s, order_value)
+    fit_rows = np.sort(np.random.default_rng(0).choice(s.height, FIT_SAMPLE, replace=False)) if s.height > FIT_SAMPLE else np.arange(s.height)
+    orders = fit_mbgnbd(x[fit_rows], t_x[fit_rows], T[fit_rows])
+    per_order = _order_values(s, order_value, fit_rows)
     expected = orders.expected_orders(float(horizon_days), x, t_x, T)
     alive = orders.p_alive(x, t_x, T)
     est = s.select("customer_idx", pl.col("n").cast(pl.Int64).alias("order_days")).with_columns(
