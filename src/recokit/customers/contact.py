@@ -413,6 +413,22 @@ def contact_plan(
     polars.DataFrame
         ``customer_id, kind, when (Date), reason, items`` (a list of ``item_id, reason``), at
         most one row per customer, sorted by ``when``, priority and customer.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from recokit import Dataset
+    >>> from recokit.customers import contact_plan
+    >>> rows = pl.DataFrame({"customer_id": ["ann", "ann", "bob", "bob"], "item_id": ["gel", "shoe", "gel", "shoe"],
+    ...     "event": ["purchase", "add_to_cart", "purchase", "add_to_cart"],
+    ...     "ts": ["2025-06-01 10:00", "2025-06-28 09:30", "2025-06-02 12:00", "2025-06-28 10:00"]})
+    >>> people = pl.DataFrame({"customer_id": ["ann", "bob"], "consent_email": [True, False]})
+    >>> ds = Dataset(rows.with_columns(pl.col("ts").str.to_datetime()), customers=people, time_col="ts", event_col="event")
+    >>> plan = contact_plan(ds, on="2025-06-30")
+    >>> plan.select("customer_id", "kind", "when").rows()
+    [('ann', 'abandoned_cart', datetime.date(2025, 6, 30))]
+    >>> plan["reason"][0]
+    'abandoned cart: left shoe in the cart on 2025-06-28 09:30, not bought since'
     """
     ref, period, columns = _check(dataset, on, max_per_customer_days, (category_column, season_column), items_per_message, (cart_days, lead_months, season_share))
     first = dataset.interactions["timestamp"].min()
