@@ -43,8 +43,9 @@ personalisation passes both columns.
 hybrid, a :class:`~recokit.Ruled`), each message lists up to ``items_per_message`` products
 with their reasons: for renewal and season, the recommender's candidates of the message's
 categories (fewer, or none, rather than padding with unrelated products); for abandoned carts,
-the products left in the cart first ("in your cart since ..."), then the recommender's best;
-otherwise its best. ``rules`` (a :class:`~recokit.RuleSet`) wraps the recommender in
+the products left in the cart first ("in your cart since ...": the customer's own choice,
+listed as it is -- the shop's rules apply to the recommender's products), then the
+recommender's best; otherwise its best. ``rules`` (a :class:`~recokit.RuleSet`) wraps the recommender in
 ``rules.wrap(recommender)`` fitted on ``dataset`` (the model is refitted; pass a fitted Ruled
 instead to avoid that). Without a recommender ``items`` is empty except for cart items.
 
