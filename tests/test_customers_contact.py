@@ -208,3 +208,18 @@ def test_the_default_shop_without_web_events_plans_without_carts():
     shop = sports_shop(300, seed=1)
     plan = contact_plan(shop, on="2025-10-06")
     assert plan.height > 0 and "abandoned_cart" not in set(plan["kind"].to_list())
+
+
+def test_learnt_cycles_renew_after_one_purchase_and_only_renewable_categories():
+    rows = [("once", "gel", "2025-05-31 10:00", "purchase", "o1")]
+    rows += [("shoes", "shoe", f"2025-0{m}-01 10:00", "purchase", f"s{m}") for m in (1, 3, 5)]  # every ~60 days, regular
+    ds = _tiny(rows, {"once": True, "shoes": True})
+    cycles = pl.DataFrame({"category": ["gel", "shoe"], "median_days": [30.0, 200.0], "renewable": [True, False]})
+    plan = contact_plan(ds, on="2025-06-25", kinds=["renewal"], cycles=cycles)
+    # gel: learnt 30 days after 2025-05-31 = 2025-06-30, inside the period; shoes are not renewable
+    assert plan.rows() == [("once", "renewal", dt.date(2025, 6, 30), plan["reason"][0], [])]
+    assert "the shop's learnt cycle" in plan["reason"][0]
+    without = contact_plan(ds, on="2025-06-25", kinds=["renewal"])  # own rhythm only: the shoes, gaps 59 and 61 days: due 2025-05-01 + 60
+    assert without["customer_id"].to_list() == ["shoes"] and without["when"].to_list() == [dt.date(2025, 6, 30)]
+    with pytest.raises(ConfigError, match="cycles"):
+        contact_plan(ds, on="2025-06-25", cycles=pl.DataFrame({"x": [1]}))
