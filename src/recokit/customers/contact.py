@@ -11,23 +11,26 @@ abandoned_cart    added a product to the cart at least 24 h before ``on`` and at
                   ``cart_days`` (7) days before, and has not bought it since; sent 24 h after
                   the cart add (or on ``on`` if that is later). Needs web events (an ``event``
                   column with ``add_to_cart`` rows).
-renewal           a category they renew falls due in the period (or is overdue by at most half
-                  a cycle): last purchase + cycle. The cycle is the customer's own median gap
-                  between purchases of the category (at least 2 gaps of >= 14 days, spread
-                  (max - min) at most their median: a rhythm, not chance), else the learnt cycle
-                  of the category (``cycles``, or the ``intervals_`` of a fitted
-                  :class:`~recokit.Renewal` -- or a Ruled around one -- passed as
-                  ``recommender``: its median, renewable categories only). With learnt cycles, only their renewable categories count.
+renewal           a category (``category_column``, default ``category``) they renew falls
+                  due in the period (or is overdue by at most half a cycle): last purchase +
+                  cycle. The cycle is the customer's own median gap between purchases of the
+                  category (at least 2 gaps of >= 14 days, spread (max - min) at most their
+                  median: a rhythm, not chance), else the learnt cycle of the category
+                  (``cycles``, or the ``intervals_`` of a fitted :class:`~recokit.Renewal` --
+                  or a Ruled around one -- passed as ``recommender``: its median). With
+                  learnt cycles, only their renewable categories count.
 onboarding        first order in the last ``max_per_customer_days`` days (new since the last
                   plan): a welcome.
 season            the plan's month is one of the ``lead_months`` (3) months before the season
                   of a sport (``season_column``; default ``sport``, else the category) the
-                  customer bought in its season before. A season is learnt from the sales
-                  curve: purchase lines per calendar month (per day of that month in the
-                  history), the shortest run of consecutive months holding ``season_share``
-                  (75 %) of them, when it is at most 5 months long and rests on at least 30
-                  lines (the shop's ski gear: Dec-Feb, so skiers hear of it in Sep-Nov and never
-                  in Apr-Jun). Needs a history of at least 365 days.
+                  customer bought in its season before (a sport, not each product: skis sell
+                  from November, ski jackets from December, and a skier hears of the ski season
+                  once). A season is learnt from the sales curve: purchase lines per calendar
+                  month (per day of that month in the history), the shortest run of
+                  consecutive months holding ``season_share`` (75 %) of them, when it is at
+                  most 5 months long and rests on at least 30 lines (the shop's ski gear:
+                  Dec-Feb, so skiers hear of it in Sep-Nov and never in Apr-Jun). Needs a
+                  history of at least 365 days.
 reengagement      overdue from their own rhythm: :func:`~recokit.customers.lifecycle` stage
                   ``at_risk`` or ``dormant`` at ``on`` ("welcome back"; ``lost`` customers
                   are not chased).
@@ -400,13 +403,7 @@ def contact_plan(
         The Boolean column(s) of the customers table; only customers true in every one are
         contacted (e.g. ``["consent_email", "consent_personalization"]`` when messages built
         from purchase history need the consent to personalisation too).
-    category_column : str, default 'category'
-        The catalogue column renewed (running shoes, inner tubes...).
-    season_column : str, optional
-        The catalogue column whose values have seasons: default ``sport`` when the catalogue
-        has one (skis sell from November, ski jackets from December: a skier hears of the ski
-        season once, not once per product), else ``category_column``.
-    items_per_message, cycles, cart_days, lead_months, season_share, sent
+    category_column, season_column, items_per_message, cycles, cart_days, lead_months, season_share, sent
         See the module docstring.
 
     Returns
@@ -432,25 +429,34 @@ def contact_plan(
     'abandoned cart: left shoe in the cart on 2025-06-28 09:30, not bought since'
     """
     ref, period, columns = _check(dataset, on, max_per_customer_days, (category_column, season_column), items_per_message, (cart_days, lead_months, season_share))
-    first = dataset.interactions["timestamp"].min()
-    first_day = (first.date() - _EPOCH).days if isinstance(first, dt.datetime) else ref.day
+    first_day = _first_day(dataset, ref)
     planned = _kinds(kinds, dataset, columns, ref, first_day)
+    recommender = _under_rules(dataset, recommender, rules)
+    learnt = _learnt_cycles(cycles, recommender) if "renewal" in planned else None
+    options = {"period": period, "first_day": first_day, "cart_days": cart_days, "labels": pl.Series(item_labels(dataset), dtype=pl.String),
+               "learnt": learnt, "lead_months": lead_months, "season_share": season_share}
+    allowed = _consenting(dataset, consent) & ~_recently_sent(dataset, sent, ref, period)
+    every = _candidates(dataset, ref, planned, columns, options).filter(pl.col("customer_idx").is_in(pl.Series(np.flatnonzero(allowed).astype(np.int64)).implode()))
+    plan = every.sort("customer_idx", "priority", "when").group_by("customer_idx", maintain_order=True).first().sort("when", "priority", "customer_idx")
+    items = _items(dataset, plan, recommender, ref, columns, items_per_message)
+    ids = dataset.customer_ids.series.gather(plan["customer_idx"].cast(pl.UInt32))
+    return pl.DataFrame({"customer_id": ids, "kind": plan["kind"], "when": plan["when"].cast(pl.Date), "reason": plan["reason"], "items": items})
+
+
+def _first_day(dataset: Dataset, ref: Reference) -> int:
+    first = dataset.interactions["timestamp"].min()
+    return (first.date() - _EPOCH).days if isinstance(first, dt.datetime) else ref.day
+
+
+def _under_rules(dataset: Dataset, recommender: Any, rules: Any) -> Any:
+    """The recommender, wrapped in the rule set and fitted when there is one (checked)."""
     if rules is not None:
         if recommender is None or not hasattr(rules, "wrap"):
             raise ConfigError("rules need a recommender to apply to, and must be a RuleSet.", hint="pass recommender=... and rules=RuleSet([...]) (or a fitted Ruled as recommender).")
         recommender = rules.wrap(recommender).fit(dataset)
     if recommender is not None and not callable(getattr(recommender, "recommend_many", None)):
         raise ConfigTypeError(f"recommender must be a fitted recokit recommender (with recommend_many). Got {type(recommender).__name__}.")
-    learnt = _learnt_cycles(cycles, recommender) if "renewal" in planned else None
-    options = {"period": period, "first_day": first_day, "cart_days": cart_days, "labels": pl.Series(item_labels(dataset), dtype=pl.String),
-               "learnt": learnt, "lead_months": lead_months, "season_share": season_share}
-    allowed = _consenting(dataset, consent) & ~_recently_sent(dataset, sent, ref, period)
-    every = _candidates(dataset, ref, planned, columns, options)
-    every = every.filter(pl.col("customer_idx").is_in(pl.Series(np.flatnonzero(allowed).astype(np.int64)).implode()))
-    plan = every.sort("customer_idx", "priority", "when").group_by("customer_idx", maintain_order=True).first().sort("when", "priority", "customer_idx")
-    items = _items(dataset, plan, recommender, ref, columns, items_per_message)
-    ids = dataset.customer_ids.series.gather(plan["customer_idx"].cast(pl.UInt32))
-    return pl.DataFrame({"customer_id": ids, "kind": plan["kind"], "when": plan["when"].cast(pl.Date), "reason": plan["reason"], "items": items})
+    return recommender
 
 
 def _check(dataset: Dataset, on: Any, period: Any, names: tuple[Any, Any], n: Any, more: tuple[Any, Any, Any]) -> tuple[Reference, int, dict[str, str | None]]:
