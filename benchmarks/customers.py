@@ -10,7 +10,17 @@ of ``--repeat`` runs) with the peak resident memory each step adds (sampled ever
 * ``recokit.customers.rfm(ds)``: scores, segments and a reason per customer;
 * the bare polars R/F/M on the raw order lines (group-by, 'min' ranks, ceil(5 rank / n)),
   checked equal to recokit's r, f, m; the ratio recokit / bare is the figure (target <= 3);
-* ``recokit.customers.cluster(ds)`` (k-means, k by silhouette on a 5,000-customer sample).
+* ``recokit.customers.cluster(ds)`` (k-means, k by silhouette on a 5,000-customer sample);
+* ``recokit.customers.value(ds)`` (MBG/NBD and Gamma-Gamma fits, then every customer's value);
+* ``recokit.customers.contact_plan(ds, on=...)`` (every kind the log supports: renewal, season,
+  onboarding, welcome back; no web events in this log, so no abandoned carts), with a customers
+  table holding a random e-mail consent (55 %).
+
+Then the value figures (issue 11, deliverable 5) on a temporal split: fitted on the orders up to
+the split, compared with the next 365 days -- Spearman rho of the predicted against the
+realised spend, AUC of the at-risk score for "no order in the next 365 days", each against a
+naive baseline (last year's spend; days since the last order) -- on the sports shop (5,000
+customers) and, with ``--data``, on the Groceries shop.
 
 Each step runs in a fresh child process (so one step's freed memory does not hide the next
 one's); the parent prints the figures and checks the two R/F/M tables are equal.
@@ -18,6 +28,7 @@ one's); the parent prints the figures and checks the two R/F/M tables are equal.
     python benchmarks/customers.py                     # 1,000,000 customers
     python benchmarks/customers.py --customers 100000 --repeat 5
     python benchmarks/customers.py --data ../shared/data   # also the Groceries shop (read, never copied)
+    python benchmarks/customers.py --steps value contact    # only these million-customer steps
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from recokit import Dataset  # noqa: E402
-from recokit.customers import cluster, rfm  # noqa: E402
+from recokit.customers import cluster, contact_plan, rfm, value  # noqa: E402
 
 START = dt.datetime(2024, 1, 1)
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 1024**2
@@ -113,6 +124,15 @@ def generate(n_customers: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return lines, catalog
 
 
+PLAN_ON = "2025-10-06"
+
+
+def consents(n_customers: int, seed: int) -> pl.DataFrame:
+    """A customers table with a random e-mail consent (55 % true), for the contact plan."""
+    rng = np.random.default_rng([seed, 11])
+    return pl.DataFrame({"customer_id": np.arange(n_customers, dtype=np.int64), "consent_email": rng.random(n_customers) < 0.55})
+
+
 def bare_rfm(lines: pl.DataFrame, window_days: int = 365) -> pl.DataFrame:
     """R, F, M by plain polars on the raw lines: the same definitions as recokit.customers.rfm."""
     day = pl.col("ts").dt.date().cast(pl.Int32)
@@ -165,18 +185,28 @@ def run_step(step: str, args: argparse.Namespace) -> dict[str, Any]:
         out["seconds"], out["added_mb"], table = timed(lambda: bare_rfm(lines), args.repeat)
         table.write_parquet(args.scratch / "bare.parquet")
     else:
+        customers = consents(args.customers, args.seed) if step == "contact" else None
         out["build_seconds"], out["build_mb"], ds = timed(
-            lambda: Dataset(lines, catalog, time_col="ts", basket_col="order_id", quantity_col="qty", price_col="price"), 1
+            lambda: Dataset(lines, catalog, customers, time_col="ts", basket_col="order_id", quantity_col="qty", price_col="price"), 1
         )
         del lines
         if step == "rfm":
             out["seconds"], out["added_mb"], table = timed(lambda: rfm(ds), args.repeat)
             table.write_parquet(args.scratch / "rfm.parquet")
+        elif step == "value":
+            out["seconds"], out["added_mb"], v = timed(lambda: value(ds), 1)
+            out["valued"] = v["ltv"].drop_nulls().len()
+        elif step == "contact":
+            out["seconds"], out["added_mb"], plan = timed(lambda: contact_plan(ds, on=PLAN_ON), 1)
+            out["kinds"] = dict(plan["kind"].value_counts().iter_rows())
         else:
             out["seconds"], out["added_mb"], groups = timed(lambda: cluster(ds, seed=args.seed), 1)
             out["k"] = groups["cluster"].drop_nulls().n_unique()
     out["process_peak_mb"] = _maxrss_mb()
     return out
+
+
+STEPS = ("bare", "rfm", "cluster", "value", "contact")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-clusters", action="store_true", help="skip the clustering step")
     parser.add_argument("--data", type=Path, default=None, help="folder with Groceries_dataset.csv: also run on that real shop")
-    parser.add_argument("--step", choices=("bare", "rfm", "cluster"), help=argparse.SUPPRESS)
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="the million-customer steps to run (default: all)")
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:  # a child process: print one JSON line
@@ -198,12 +229,28 @@ def main(argv: list[str] | None = None) -> int:
     print("each step runs in a fresh process; 'added' = peak RSS during the step above the RSS before it, 'process' = the process's peak")
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for step in ("bare", "rfm") + (() if args.no_clusters else ("cluster",)):
+        for step in [s for s in STEPS if s in args.steps and not (s == "cluster" and args.no_clusters)]:
             cmd = [sys.executable, __file__, "--step", step, "--customers", str(args.customers), "--seed", str(args.seed), "--repeat", str(args.repeat), "--scratch", scratch]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True)
             results[step] = json.loads(done.stdout.strip().splitlines()[-1])
-        bare = pl.read_parquet(Path(scratch) / "bare.parquet")
-        table = pl.read_parquet(Path(scratch) / "rfm.parquet")
+        if "bare" in results and "rfm" in results:
+            rfm_lines(results, pl.read_parquet(Path(scratch) / "bare.parquet"), pl.read_parquet(Path(scratch) / "rfm.parquet"), args)
+    if "cluster" in results:
+        c = results["cluster"]
+        print(f"recokit cluster (kmeans, k={c['k']} by silhouette): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB")
+    if "value" in results:
+        v = results["value"]
+        print(f"recokit value (MBG/NBD + Gamma-Gamma, {v['valued']:,} customers): {v['seconds']:7.2f} s  added {v['added_mb']:6.0f} MB  process {v['process_peak_mb']:6.0f} MB")
+    if "contact" in results:
+        c = results["contact"]
+        kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(c["kinds"].items(), key=lambda kv: -kv[1]))
+        print(f"recokit contact_plan (on {PLAN_ON}): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB  ({kinds})")
+    value_figures(args.data)
+    groceries(args.data, args.seed)
+    return 0
+
+
+def rfm_lines(results: dict[str, Any], bare: pl.DataFrame, table: pl.DataFrame, args: argparse.Namespace) -> None:
     b, r = results["bare"], results["rfm"]
     print(f"log: {args.customers:,} customers, {b['orders']:,} orders, {b['lines']:,} lines")
     print(f"Dataset build (once, shared by every model): {r['build_seconds']:7.2f} s  added {r['build_mb']:6.0f} MB")
@@ -213,11 +260,45 @@ def main(argv: list[str] | None = None) -> int:
     print(f"same r, f, m as bare polars: {same.equals(bare.join(same.select('customer_id'), on='customer_id', how='semi'))} (customers scored: {same.height:,})")
     print(f"ratio recokit / bare: time {r['seconds'] / b['seconds']:.2f}, added memory {r['added_mb'] / max(b['added_mb'], 1):.2f} (target <= 3)")
     print("segments: " + ", ".join(f"{s} {n:,}" for s, n in table["segment"].value_counts().sort("count", descending=True).iter_rows()))
-    if "cluster" in results:
-        c = results["cluster"]
-        print(f"recokit cluster (kmeans, k={c['k']} by silhouette): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB")
-    groceries(args.data, args.seed)
-    return 0
+
+
+def split_figures(ds: Dataset, split: str, price: str) -> str:
+    """Spearman rho and AUC of value() on the next 365 days after ``split``, with baselines."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    at = dt.datetime.combine(dt.date.fromisoformat(split), dt.time.max)
+    rows = ds.interactions.filter((pl.col("timestamp") > at) & (pl.col("timestamp") <= at + dt.timedelta(days=365)))
+    unit = pl.col("price") if price == "paid" else pl.lit(1.0)
+    spent = rows.group_by("customer_id").agg((pl.col("quantity") * unit).sum().alias("spent"))
+    past = rfm(ds, at=split, price=price).select("customer_id", "recency_days", "monetary")
+    out = []
+    for how in ("gamma_gamma", "shop"):
+        t0 = time.perf_counter()
+        v = value(ds, at=split, price=price, order_value=how)
+        seconds = time.perf_counter() - t0
+        t = v.drop_nulls("ltv").join(spent, on="customer_id", how="left").with_columns(pl.col("spent").fill_null(0.0)).join(past, on="customer_id")
+        left = (t["spent"] == 0).to_numpy()
+        rho = spearmanr(t["ltv"], t["spent"]).statistic
+        auc = roc_auc_score(left, t["at_risk"])
+        out.append(f"    order_value={how!r}: Spearman rho {rho:.3f}, at-risk AUC {auc:.3f} ({t.height:,} customers, {left.mean():.0%} with no order after; {seconds:.2f} s)")
+    t = past.join(spent, on="customer_id", how="left").with_columns(pl.col("spent").fill_null(0.0)).filter(pl.col("recency_days").is_not_null())
+    out.append(f"    baselines: last year's spend rho {spearmanr(t['monetary'], t['spent']).statistic:.3f}, days since the last order AUC {roc_auc_score((t['spent'] == 0).to_numpy(), t['recency_days']):.3f}")
+    return "\n".join(out)
+
+
+def value_figures(folder: Path | None) -> None:
+    """The temporal-split figures of value() on the sports shop and, when given, Groceries."""
+    from recokit.datasets import load_transactions, sports_shop_tables
+
+    t = sports_shop_tables(5000, seed=0)
+    shop = Dataset(t.interactions, t.catalog, t.customers, time_col="timestamp", basket_col="order_id", quantity_col="quantity", price_col="price")
+    print("value on a temporal split (fit up to the split, realised = the next 365 days):")
+    print(f"  sports shop, 5,000 customers, seed 0, split 2024-12-30, price paid:\n{split_figures(shop, '2024-12-30', 'paid')}")
+    path = None if folder is None else folder / "Groceries_dataset.csv"
+    if path is not None and path.exists():
+        ds = load_transactions(path, customer_col="Member_number", item_col="itemDescription", time_col="Date", time_format="%d-%m-%Y")
+        print(f"  {path.name}, split 2014-12-31, no prices (units):\n{split_figures(ds, '2014-12-31', 'units')}")
 
 
 def groceries(folder: Path | None, seed: int) -> None:

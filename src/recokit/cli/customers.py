@@ -1,4 +1,5 @@
-"""``recokit customers``: the RFM scores and segments of a transactions file, written to CSV."""
+"""``recokit customers``: the RFM scores and segments of a transactions file, written to CSV, and
+optionally the contact plan of the coming period (``--contact-plan FILE --on DATE``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from recokit._errors import ConfigError
 
 #: The ``--price`` choices (see :mod:`recokit.customers.orders`).
 PRICES = ("auto", "paid", "catalog", "units")
+#: The ``--items-model`` choices: the model whose products a message proposes.
+ITEM_MODELS = ("none", "popularity", "itemknn", "renewal")
 
 
 def add_parser(sub: Any) -> None:
@@ -32,6 +35,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--price", choices=PRICES, default="auto", help="where prices come from; 'units' counts units (default auto: paid, else catalogue)")
     p.add_argument("--at", default=None, help="reference date (ISO, inclusive; default: the last order)")
     p.add_argument("--window-days", type=int, default=365, help="frequency/monetary window in days; 0 = all history (default 365)")
+    p.add_argument("--event-col", default=None, help="event type column (purchase, view, add_to_cart): enables abandoned carts")
+    p.add_argument("--contact-plan", metavar="FILE", default=None, help="also write the contact plan (CSV with items as text, or .parquet with items as a list)")
+    p.add_argument("--on", default=None, help="first day of the contact plan (ISO; default: the day of the last order)")
+    p.add_argument("--period-days", type=int, default=14, help="the plan's period: at most one message per customer in it (default 14)")
+    p.add_argument("--consent-col", default="consent_email", help="Boolean e-mail consent column of the customers table (default consent_email)")
+    p.add_argument("--items-model", choices=ITEM_MODELS, default="none", help="model proposing each message's products (default none)")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -52,6 +61,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         catalog=args.catalog,
         customers=args.customers_table,
         price_col=args.price_col,
+        event_col=args.event_col,
     )
     table = rfm(ds, at=args.at, window_days=args.window_days or None, price=args.price)
     table.write_csv(args.out)
@@ -60,4 +70,33 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     counts = table["segment"].value_counts().sort(["count", "segment"], descending=[True, False])
     for segment, n in counts.iter_rows():
         print(f"  {segment:<12} {n:>8}", file=out)
+    if args.contact_plan:
+        write_plan(ds, args, out)
     return 0
+
+
+def _items_model(name: str) -> Any:
+    from recokit.models import ItemKNN, Popularity, Renewal
+
+    return {"none": None, "popularity": Popularity, "itemknn": ItemKNN, "renewal": Renewal}[name]
+
+
+def write_plan(ds: Any, args: argparse.Namespace, out: TextIO) -> None:
+    """The contact plan of the period from ``--on``, written to ``--contact-plan``."""
+    import polars as pl
+
+    from recokit.customers import contact_plan
+
+    model_class = _items_model(args.items_model)
+    model = model_class().fit(ds) if model_class is not None else None
+    last = ds.last_time
+    on = args.on or (last.date().isoformat() if last is not None else None)
+    plan = contact_plan(ds, on=on, recommender=model, max_per_customer_days=args.period_days, consent=args.consent_col)
+    if str(args.contact_plan).endswith(".parquet"):
+        plan.write_parquet(args.contact_plan)
+    else:
+        text = pl.col("items").list.eval(pl.format("{} ({})", pl.element().struct.field("item_id").cast(pl.String), pl.element().struct.field("reason"))).list.join("; ")
+        plan.with_columns(text.alias("items")).write_csv(args.contact_plan)
+    print(f"wrote the contact plan from {on} ({args.period_days} days): {plan.height} messages to {args.contact_plan}", file=out)
+    for kind, n in plan["kind"].value_counts().sort(["count", "kind"], descending=[True, False]).iter_rows():
+        print(f"  {kind:<14} {n:>8}", file=out)

@@ -239,7 +239,24 @@ def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: i
     _print_recs(shop, model.recommend(Query(items=[item], k=3)), out)
 
 
-SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought]
+def section_contact_plan(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    from recokit.customers import KINDS, contact_plan
+
+    on = shop.last_time.date() if shop.last_time is not None else None
+    print("== Customers: this week's contact plan", file=out)
+    print("   contact_plan: at most one e-mail per customer this week, the most urgent reason first,", file=out)
+    print("   only to customers who accept e-mails and personalisation; products from the home pipeline.", file=out)
+    plan = contact_plan(shop, on=on, recommender=models["home"], max_per_customer_days=7, consent=["consent_email", "consent_personalization"])
+    counts = dict(plan["kind"].value_counts().iter_rows())
+    print(f"  {plan.height} e-mails from {on}: " + ", ".join(f"{k} {counts[k]}" for k in KINDS if k in counts), file=out)
+    for kind in KINDS:
+        for row in plan.filter(kind=kind).head(1 if show < 3 else 2).iter_rows(named=True):
+            print(f"\n  {row['customer_id']} ({kind}, {row['when']}): {row['reason']}", file=out)
+            for n, item in enumerate(row["items"], 1):
+                print(f"    {n}. {_name(shop, item['item_id'])} -- {item['reason']}", file=out)
+
+
+SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought, section_contact_plan]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:

@@ -11,7 +11,10 @@ customer of the dataset, with a reason in words:
 * :func:`cluster` -- behavioural clusters (k-means, Ward, DBSCAN through scikit-learn), described;
 * :func:`lifecycle`, :func:`transitions`, :func:`practice_changes` -- stages from each customer's
   own rhythm, who moved where between two dates, who took up a new sport;
-* :func:`explain_customer` -- one customer's scores and segments with their inputs.
+* :func:`explain_customer` -- one customer's scores and segments with their inputs;
+* :func:`value` -- next-12-months spend (MBG/NBD x Gamma-Gamma) and an at-risk score;
+* :func:`contact_plan` -- who to contact in the coming period, when, why and with what
+  (abandoned cart, renewal, onboarding, season ahead, welcome back), consent first.
 
 Prices, windows and orders are defined once, in :mod:`recokit.customers.orders`.
 
@@ -28,22 +31,28 @@ True
 """
 
 from recokit.customers.clusters import cluster
+from recokit.customers.contact import KINDS, contact_plan, season_table
 from recokit.customers.explain import CustomerExplanation, explain_customer
 from recokit.customers.features import features
 from recokit.customers.lifecycle import STAGES, lifecycle, practice_changes, transitions
 from recokit.customers.rfm import DEFAULT_SEGMENTS, Segment, quintile_scores, rfm
+from recokit.customers.value import value
 
 __all__ = [
     "DEFAULT_SEGMENTS",
+    "KINDS",
     "STAGES",
     "CustomerExplanation",
     "Segment",
     "cluster",
+    "contact_plan",
     "explain_customer",
     "features",
     "lifecycle",
     "practice_changes",
     "quintile_scores",
     "rfm",
+    "season_table",
     "transitions",
+    "value",
 ]

@@ -33,7 +33,9 @@ prices, stock), :mod:`~recokit.datasets.synthetic.calendar` (day weights, season
 :mod:`~recokit.datasets.synthetic.events` (the purchase-event draws: windows, seasons,
 renewals), :mod:`~recokit.datasets.synthetic.profiles` (the hidden profiles, their purchases,
 declared data and consents), :mod:`~recokit.datasets.synthetic.orders` (durables, bundles,
-orders, lines, quantities, prices) and :mod:`~recokit.datasets.synthetic.shop` (the assembly).
+orders, lines, quantities, prices), :mod:`~recokit.datasets.synthetic.web` (views, cart adds and
+planted abandoned carts, with ``web_events=True`` only: the default tables are unchanged) and
+:mod:`~recokit.datasets.synthetic.shop` (the assembly).
 """
 
 from __future__ import annotations

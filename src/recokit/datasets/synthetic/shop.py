@@ -19,6 +19,7 @@ from recokit.datasets.synthetic.profiles import (
     draw_customers,
     profile_events,
 )
+from recokit.datasets.synthetic.web import web_events as web_events_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from recokit.data import Dataset
@@ -51,12 +52,17 @@ class ShopTables:
     profiles : polars.DataFrame
         Hidden truth for tests and evaluation, never for models: ``customer_id``, ``profile``
         (one of :data:`PROFILES`) and ``n_children`` (i64, 0 except for parents).
+    abandoned : polars.DataFrame or None
+        With ``web_events=True``, the planted abandoned carts (hidden truth): ``customer_id,
+        item_id, timestamp`` of each cart add no order followed (see
+        :mod:`recokit.datasets.synthetic.web`); None without web events.
     """
 
     interactions: pl.DataFrame
     catalog: pl.DataFrame
     customers: pl.DataFrame
     profiles: pl.DataFrame
+    abandoned: pl.DataFrame | None = None
 
 
 def _check_params(n_customers: Any, seed: Any, start: Any, days: Any) -> _dt.date:
@@ -79,7 +85,7 @@ def _check_params(n_customers: Any, seed: Any, start: Any, days: Any) -> _dt.dat
 
 
 def sports_shop_tables(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _START,
-                       days: int = 730) -> ShopTables:
+                       days: int = 730, web_events: bool = False) -> ShopTables:
     """Generate the synthetic sports shop: order lines, catalogue, customers and hidden profiles.
 
     Parameters
@@ -95,17 +101,23 @@ def sports_shop_tables(n_customers: int = 5000, *, seed: int = 0, start: _dt.dat
         First day of the sales history.
     days : int, default 730
         Length of the history: timestamps lie in ``[start, start + days)``.
+    web_events : bool, default False
+        Add product views, cart adds and planted abandoned carts to the interactions (which
+        then gain an ``event`` column; web rows have a negative ``order_id`` and a null
+        ``price``) and list the abandonments in ``abandoned``. Drawn from a generator of their
+        own: the purchase rows, customers and profiles are those of ``web_events=False``.
 
     Returns
     -------
     ShopTables
-        ``interactions``, ``catalog``, ``customers`` and the hidden ``profiles``.
+        ``interactions``, ``catalog``, ``customers`` and the hidden ``profiles`` (and
+        ``abandoned`` with web events).
 
     Raises
     ------
     ConfigError
-        If ``n_customers`` or ``days`` is not an int >= 1, ``seed`` not an int >= 0 or ``start``
-        not a date.
+        If ``n_customers`` or ``days`` is not an int >= 1, ``seed`` not an int >= 0, ``start``
+        not a date or ``web_events`` not a bool.
 
     See Also
     --------
@@ -123,6 +135,8 @@ def sports_shop_tables(n_customers: int = 5000, *, seed: int = 0, start: _dt.dat
     True
     """
     start = _check_params(n_customers, seed, start, days)
+    if not isinstance(web_events, bool):
+        raise ConfigError(f"web_events must be True or False. Got {web_events!r}.")
     n, d_total = int(n_customers), int(days)
     cat = catalog()
     cal = build_calendar(start, d_total)
@@ -133,10 +147,15 @@ def sports_shop_tables(n_customers: int = 5000, *, seed: int = 0, start: _dt.dat
     interactions = interactions_table(rng, ev, (bike_cust, bike_day), cust, cal, cat, ids)
     del ev, bike_cust, bike_day
     customers, profiles = customer_tables(rng, cust, ids)
-    return ShopTables(interactions, cat.frame.clone(), customers, profiles)
+    if not web_events:
+        return ShopTables(interactions, cat.frame.clone(), customers, profiles)
+    start_us = (np.datetime64(start, "D") - np.datetime64(0, "D")).astype(np.int64) * 86_400_000_000
+    with_web, abandoned = web_events_of(int(seed), interactions, cat, ids, (int(start_us), int(start_us) + d_total * 86_400_000_000))
+    return ShopTables(with_web, cat.frame.clone(), customers, profiles, abandoned)
 
 
-def sports_shop(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _START, days: int = 730) -> Dataset:
+def sports_shop(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _START, days: int = 730,
+                web_events: bool = False) -> Dataset:
     """The synthetic sports shop as a :class:`recokit.data.Dataset`, ready for any model.
 
     Same parameters as :func:`sports_shop_tables`; the hidden ``profiles`` are left out (use
@@ -152,12 +171,15 @@ def sports_shop(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _ST
         First day of the history.
     days : int, default 730
         Length of the history in days.
+    web_events : bool, default False
+        With views, cart adds and planted abandoned carts (``event_col="event"``).
 
     Returns
     -------
     recokit.data.Dataset
         Order lines with ``time_col="timestamp"``, ``basket_col="order_id"`` and
-        ``quantity_col="quantity"``, with the catalogue and the customers attached.
+        ``quantity_col="quantity"`` (and ``event_col="event"`` with web events), with the
+        catalogue and the customers attached.
 
     Raises
     ------
@@ -171,7 +193,7 @@ def sports_shop(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _ST
     >>> ds.n_items
     503
     """
-    t = sports_shop_tables(n_customers, seed=seed, start=start, days=days)
+    t = sports_shop_tables(n_customers, seed=seed, start=start, days=days, web_events=web_events)
     from recokit.data import Dataset
 
     return Dataset(
@@ -181,4 +203,5 @@ def sports_shop(n_customers: int = 5000, *, seed: int = 0, start: _dt.date = _ST
         time_col="timestamp",
         basket_col="order_id",
         quantity_col="quantity",
+        event_col="event" if web_events else None,
     )
