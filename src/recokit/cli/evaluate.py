@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import polars as pl
 
 import recokit
-from recokit._errors import ConfigError, RecokitError
+from recokit._errors import ConfigError, RecokitError, RecokitWarning
 from recokit.core import Recommender
 
 #: Models tried by default, by public class name; a model not (yet) in this recokit is skipped.
@@ -42,8 +44,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--interactions", required=True, metavar="FILE", help="order lines / interactions file")
     p.add_argument("--catalog", metavar="FILE", help="optional product catalogue (item column + attributes)")
-    p.add_argument("--customer-col", default="customer_id")
-    p.add_argument("--item-col", default="item_id")
+    p.add_argument("--customers", metavar="FILE", help="optional customers table (consent columns, declared data): needed by a consent rule")
+    p.add_argument("--pipeline", metavar="FILE", help="a pipeline TOML file (docs/pipeline.md): evaluate exactly the deployed pipeline, "
+                   "next to each of its models alone; its [data] names the columns")
+    p.add_argument("--out", metavar="FILE", help="also write the table: .csv, .json or .md")
+    p.add_argument("--customer-col", default=None, help="(default customer_id)")
+    p.add_argument("--item-col", default=None, help="(default item_id)")
     p.add_argument("--time-col", default=None, help="timestamp column (needed by --protocol temporal)")
     p.add_argument("--time-format", default=None, help="strftime format of a text time column, e.g. %%d-%%m-%%Y")
     p.add_argument("--basket-col", default=None, help="order id column (default: a customer's day is a basket)")
@@ -53,45 +59,86 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--repeat", choices=("drop", "keep"), default="drop", help="drop: evaluate new items only; keep: repeat purchases count")
     p.add_argument("--k", type=int, nargs="+", default=[5, 10, 20])
     p.add_argument("--models", default=None, help=f"comma-separated subset of {','.join(MODEL_NAMES)} (default: all available)")
-    p.add_argument("--rules", metavar="FILE", default=None, help="a TOML business-rules file: count the violations in every list (needs --catalog)")
+    p.add_argument("--rules", metavar="FILE", default=None, help="a TOML business-rules file: count the violations in every list (needs --catalog; "
+                   "with --pipeline: the pipeline's own rules file by default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% CIs (default 1000)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+#: The column flags a pipeline file's ``[data]`` replaces.
+_COLUMN_FLAGS = ("customer_col", "item_col", "time_col", "basket_col", "quantity_col")
+#: Column names that usually hold quantities: read without ``--quantity-col``, a cancellation
+#: line (quantity <= 0) would count as a purchase, so the command says so.
+_QUANTITY_NAMES = ("quantity", "qty", "quantite", "quantité", "menge", "cantidad", "units")
+
+
+def _columns(args: argparse.Namespace, pipeline: Any) -> dict[str, Any]:
+    given = {k: getattr(args, k) for k in _COLUMN_FLAGS if getattr(args, k) is not None}
+    if pipeline is None:
+        return {"customer_col": "customer_id", "item_col": "item_id"} | given
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(f"{flags} and --pipeline: the pipeline file's [data] names the columns.", hint=f"set them in [data] of {args.pipeline}.")
+    return dict(pipeline.data)
+
+
+def _quantity_note(path: str, columns: dict[str, Any]) -> str | None:
+    """A note when the file has a quantity-like column that is not read and holds lines <= 0."""
+    if columns.get("quantity_col") is not None:
+        return None
+    try:
+        frame = pl.scan_parquet(path) if path.lower().endswith((".parquet", ".pq")) else pl.scan_csv(path, separator="\t" if path.lower().endswith(".tsv") else ",")
+        names = frame.collect_schema().names()
+        found = next((c for c in names if c.strip().lower() in _QUANTITY_NAMES), None)
+        if found is None:
+            return None
+        n = int(frame.select((pl.col(found).cast(pl.Float64, strict=False) <= 0).sum()).collect().item() or 0)
+    except (pl.exceptions.PolarsError, OSError):
+        return None  # the loader reports an unreadable file itself
+    if not n:
+        return None
+    return f"note: column {found!r} is not read as quantities and has {n} line(s) <= 0 (cancellations?), counted as purchases; pass --quantity-col {found} to drop them."
+
+
+def _load(args: argparse.Namespace, columns: dict[str, Any], out: TextIO) -> Any:
     from recokit.datasets.loaders import load_transactions
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RecokitWarning)
+        ds = load_transactions(args.interactions, time_format=args.time_format, catalog=args.catalog, customers=args.customers, **columns)
+    for w in caught:  # rows dropped and why: said, never silent
+        print(f"note: {w.message}", file=out)
+    note = _quantity_note(str(args.interactions), columns)
+    if note is not None:
+        print(note, file=out)
+    return ds
+
+
+def _split(args: argparse.Namespace, ds: Any) -> Any:
     from recokit.evaluation import (
         basket_completion_split,
-        evaluate,
         leave_last_basket_out,
         random_holdout,
         temporal_split,
-        to_markdown,
     )
 
-    out = out or sys.stdout
-    ds = load_transactions(
-        args.interactions,
-        customer_col=args.customer_col,
-        item_col=args.item_col,
-        time_col=args.time_col,
-        time_format=args.time_format,
-        basket_col=args.basket_col,
-        quantity_col=args.quantity_col,
-        catalog=args.catalog,
-    )
     protocol = args.protocol or ("temporal" if ds.has_time else "random")
     if protocol == "temporal":
-        split = temporal_split(ds, test_fraction=args.test_fraction, repeat=args.repeat)
-    elif protocol == "last-basket":
-        split = leave_last_basket_out(ds, repeat=args.repeat)
-    elif protocol == "random":
-        split = random_holdout(ds, test_fraction=args.test_fraction, seed=args.seed, repeat=args.repeat)
-    else:
-        split = basket_completion_split(ds, test_fraction=args.test_fraction, seed=args.seed)
-    print(f"data: {ds}", file=out)
-    print(f"split: {split.report}", file=out)
+        return temporal_split(ds, test_fraction=args.test_fraction, repeat=args.repeat)
+    if protocol == "last-basket":
+        return leave_last_basket_out(ds, repeat=args.repeat)
+    if protocol == "random":
+        return random_holdout(ds, test_fraction=args.test_fraction, seed=args.seed, repeat=args.repeat)
+    return basket_completion_split(ds, test_fraction=args.test_fraction, seed=args.seed)
+
+
+def _candidates(args: argparse.Namespace, pipeline: Any) -> dict[str, Recommender]:
+    """The models to compare: the pipeline and each of its models alone, or recokit's models."""
+    if pipeline is not None:
+        if args.models:
+            raise ConfigError("--models and --pipeline: the pipeline file says which models run.", hint="drop --models.")
+        return {"pipeline": pipeline.build()} | {f"{name} alone ({type(m).__name__})": m.clone() for name, m in pipeline.models.items()}
     names = [n.strip() for n in args.models.split(",")] if args.models else None
     models: dict[str, Recommender] = {}
     for name, factory in available_models(names).items():
@@ -99,15 +146,49 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             models[name] = factory()
         except RecokitError as exc:  # a model whose defaults do not fit this data
             print(f"skipped {name}: {exc}", file=sys.stderr)
+    return models
+
+
+def _out_kind(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".json", ".md", ".markdown"):
+        raise ConfigError(f"--out {path!r}: write to a .csv, .json or .md file (got {suffix or 'no extension'}).")
+    return suffix
+
+
+def _write(table: pl.DataFrame, text: str, path: str) -> None:
+    suffix = _out_kind(path)
+    if suffix == ".csv":
+        table.write_csv(path)
+    elif suffix == ".json":
+        table.write_json(path)
+    else:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from recokit.evaluation import evaluate, to_markdown
+    from recokit.pipeline import load_pipeline
+
+    out = out or sys.stdout
+    if args.out is not None:
+        _out_kind(args.out)  # a wrong extension fails before any work
+    pipeline = load_pipeline(args.pipeline) if args.pipeline else None
+    ds = _load(args, _columns(args, pipeline), out)
+    split = _split(args, ds)
+    print(f"data: {ds}", file=out)
+    print(f"split: {split.report}", file=out)
     usable: dict[str, Recommender] = {}
     fit_seconds: dict[str, float] = {}
-    for name, model in models.items():
+    for name, model in _candidates(args, pipeline).items():
         try:
             t0 = time.perf_counter()
             model.fit(split.train)
             fit_seconds[name] = time.perf_counter() - t0
             usable[name] = model
         except RecokitError as exc:
+            if name == "pipeline":
+                raise  # the deployed pipeline itself must fit: its error is the answer
             print(f"skipped {name}: {exc}", file=sys.stderr)
     if not usable:
         raise ConfigError("no model could be fitted on this data (see the messages above).")
@@ -116,11 +197,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         from recokit.rules import load_rules
 
         rules = load_rules(args.rules, split.train).fit(split.train)
+    elif pipeline is not None and pipeline.rules is not None:
+        rules = pipeline.rules.clone().fit(split.train)
     table = evaluate(usable, split, k=args.k, fit=False, n_boot=args.n_boot, seed=args.seed, rules=rules, progress=not args.no_progress)
     table = table.with_columns(pl.col("model").replace_strict(fit_seconds, return_dtype=pl.Float64).alias("fit_seconds"))
     extra = ["coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"]
     if rules is not None:
         extra.insert(3, "rule_violations")
+    text = to_markdown(table, extra=extra)
     print("", file=out)
-    print(to_markdown(table, extra=extra), file=out)
+    print(text, file=out)
+    if args.out is not None:
+        _write(table, text, args.out)
+        print(f"\nwrote the table to {args.out}", file=out)
     return 0
