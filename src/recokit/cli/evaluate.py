@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,12 +43,17 @@ def add_parser(sub: Any) -> None:
         help="split your own transactions, fit the available models, print a metrics table with 95%% CIs",
         description="Evaluate recokit's models on a transactions file (CSV, TSV or Parquet).",
     )
-    p.add_argument("--interactions", required=True, metavar="FILE", help="order lines / interactions file")
+    add_evaluation_arguments(p, out_help="also write the table: .csv, .json or .md")
+
+
+def add_evaluation_arguments(p: Any, out_help: str, out_required: bool = False) -> None:
+    """The arguments ``recokit evaluate`` and ``recokit report`` share."""
+    p.add_argument("--interactions", "--orders", dest="interactions", required=True, metavar="FILE", help="order lines / interactions file")
     p.add_argument("--catalog", metavar="FILE", help="optional product catalogue (item column + attributes)")
     p.add_argument("--customers", metavar="FILE", help="optional customers table (consent columns, declared data): needed by a consent rule")
     p.add_argument("--pipeline", metavar="FILE", help="a pipeline TOML file (docs/pipeline.md): evaluate exactly the deployed pipeline, "
                    "next to each of its models alone; its [data] names the columns")
-    p.add_argument("--out", metavar="FILE", help="also write the table: .csv, .json or .md")
+    p.add_argument("--out", metavar="FILE", required=out_required, help=out_help)
     p.add_argument("--customer-col", default=None, help="(default customer_id)")
     p.add_argument("--item-col", default=None, help="(default item_id)")
     p.add_argument("--time-col", default=None, help="timestamp column (needed by --protocol temporal)")
@@ -166,13 +172,24 @@ def _write(table: pl.DataFrame, text: str, path: str) -> None:
         Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from recokit.evaluation import evaluate, to_markdown
+@dataclass
+class Evaluation:
+    """What ``recokit evaluate`` computed: the table and what it was computed on."""
+
+    table: pl.DataFrame
+    extra: list[str]
+    dataset: Any
+    split: Any
+    pipeline: Any
+    rules: Any
+    models: dict[str, Recommender]
+
+
+def run_evaluation(args: argparse.Namespace, out: TextIO) -> Evaluation:
+    """Load the exports, split, fit every candidate on the training part and evaluate them."""
+    from recokit.evaluation import evaluate
     from recokit.pipeline import load_pipeline
 
-    out = out or sys.stdout
-    if args.out is not None:
-        _out_kind(args.out)  # a wrong extension fails before any work
     pipeline = load_pipeline(args.pipeline) if args.pipeline else None
     ds = _load(args, _columns(args, pipeline), out)
     split = _split(args, ds)
@@ -204,10 +221,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     extra = ["coverage", "diversity", "novelty", "fit_seconds", "latency_p50_ms", "latency_p99_ms"]
     if rules is not None:
         extra.insert(3, "rule_violations")
-    text = to_markdown(table, extra=extra)
+    return Evaluation(table, extra, ds, split, pipeline, rules, usable)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from recokit.evaluation import to_markdown
+
+    out = out or sys.stdout
+    if args.out is not None:
+        _out_kind(args.out)  # a wrong extension fails before any work
+    result = run_evaluation(args, out)
+    text = to_markdown(result.table, extra=result.extra)
     print("", file=out)
     print(text, file=out)
     if args.out is not None:
-        _write(table, text, args.out)
+        _write(result.table, text, args.out)
         print(f"\nwrote the table to {args.out}", file=out)
     return 0
