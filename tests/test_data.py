@@ -87,8 +87,46 @@ def test_timestamps_accept_datetime_date_strings_and_unix_seconds():
     as_unix = Dataset(orders(ts=[int(x.replace(tzinfo=dt.UTC).timestamp()) for x in t]), time_col="ts").interactions["timestamp"]
     as_str = Dataset(orders(), time_col="ts").interactions["timestamp"]
     assert as_dt.equals(as_unix) and as_dt.equals(as_str)
-    day_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts")
+    day_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts", time_format="%d-%m-%Y")
     assert day_first.interactions["timestamp"].dt.month().to_list() == [1, 1, 2, 3]
+    month_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts", time_format="%m-%d-%Y")
+    assert month_first.interactions["timestamp"].dt.month().to_list() == [1, 1, 3, 4]
+    # one day above 12 tells the order: no format needed
+    assert Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "24-03-2024"]), time_col="ts").interactions["timestamp"].dt.month().to_list() == [1, 1, 2, 3]
+    assert Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-23-2024"]), time_col="ts").interactions["timestamp"].dt.month().to_list() == [1, 1, 3, 4]
+
+
+def test_ambiguous_day_month_dates_name_both_readings():
+    # US month-first exports used to be read day first without a word
+    with pytest.raises(DataError, match=r"'03-02-2024' reads as 03 February 2024 day first \(%d-%m-%Y\) or as March 02, 2024 month first \(%m-%d-%Y\)") as err:
+        Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts")
+    assert err.value.column == "ts" and "time_format='%d-%m-%Y'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2024-05-31T14:02:00Z", dt.datetime(2024, 5, 31, 14, 2)),
+        ("2024-05-31T14:02:00+02:00", dt.datetime(2024, 5, 31, 12, 2)),
+        ("2024-05-31 14:02:00.250-05:00", dt.datetime(2024, 5, 31, 19, 2, 0, 250000)),
+        ("2024-05-31T23:30:00-01:00", dt.datetime(2024, 6, 1, 0, 30)),
+    ],
+)
+def test_iso_timestamps_with_an_offset_are_converted_to_utc(text, utc):
+    ds = Dataset(orders(ts=[text] * 4), time_col="ts")
+    assert ds.interactions["timestamp"].to_list() == [utc] * 4
+
+
+def test_offsets_mixed_with_naive_times_are_refused():
+    with pytest.raises(DataError, match=r"column 'ts' mixes 3 time\(s\) with a UTC offset and 1 without one"):
+        Dataset(orders(ts=["2024-05-31T14:02:00Z"] * 3 + ["2024-05-31T14:02:00"]), time_col="ts")
+
+
+def test_time_format_is_the_only_format_tried():
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'ts' do not match time_format='%d/%m/%Y', e.g. row 3: '2024-01-01'"):
+        Dataset(orders(ts=["01/01/2024"] * 3 + ["2024-01-01"]), time_col="ts", time_format="%d/%m/%Y")
+    with pytest.raises(ConfigError, match="time_format was given without time_col"):
+        Dataset(orders(), time_format="%d/%m/%Y")
 
 
 # -- one test per bad input: error type + the message names the problem --------------------------
@@ -121,7 +159,7 @@ def test_null_timestamps():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), 0.0, None])
 def test_bad_quantities(bad):
-    with pytest.raises(DataError, match=r"1 row\(s\) of column 'qty' are negative, zero, NaN or null"):
+    with pytest.raises(DataError, match=r"1 row\(s\) of column 'qty' are negative, zero, infinite, NaN or null"):
         Dataset(orders(qty=[1.0, bad, 1.0, 2.0]), quantity_col="qty")
 
 
@@ -140,7 +178,7 @@ def test_price_col_keeps_the_unit_price_paid_per_line():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan")])
 def test_negative_or_nan_prices(bad):
-    with pytest.raises(DataError, match=r"1 value\(s\) of column 'paid' are negative or NaN"):
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'paid' are negative, infinite or NaN"):
         Dataset(orders(paid=[1.0, bad, 1.0, 2.0]), price_col="paid")
 
 
