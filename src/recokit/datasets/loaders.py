@@ -82,13 +82,16 @@ def load_movielens_100k(path: str | Path, *, min_rating: float | None = None) ->
     p = _existing(path, "load_movielens_100k")
     folder = p if p.is_dir() else p.parent
     data_path = _existing(folder / "u.data" if p.is_dir() else p, "load_movielens_100k")
-    ratings = pl.read_csv(
-        data_path,
-        separator="\t",
-        has_header=False,
-        new_columns=["customer_id", "item_id", "rating", "timestamp"],
-        schema_overrides={"customer_id": pl.Int64, "item_id": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64},
-    )
+    try:
+        ratings = pl.read_csv(
+            data_path,
+            separator="\t",
+            has_header=False,
+            new_columns=["customer_id", "item_id", "rating", "timestamp"],
+            schema_overrides={"customer_id": pl.Int64, "item_id": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64},
+        )
+    except READ_ERRORS as exc:
+        raise read_error("load_movielens_100k", data_path, exc) from None
     if min_rating is not None:
         if isinstance(min_rating, bool) or not isinstance(min_rating, (int, float)):
             raise ConfigError(f"The 'min_rating' parameter of load_movielens_100k must be a number. Got {min_rating!r} instead.")
@@ -114,6 +117,8 @@ def load_movielens_100k(path: str | Path, *, min_rating: float | None = None) ->
                 raise DataError(f"{item_path}: expected {5 + len(_ML_GENRES)} '|'-separated fields, got {len(f)} in line {line[:60]!r}.")
             flags = f[5 : 5 + len(_ML_GENRES)]
             genres = [g for g, v in zip(_ML_GENRES, flags, strict=True) if v.strip() == "1"]
+            if not f[0].strip().isdigit():
+                raise DataError(f"{item_path}: the movie id {f[0][:20]!r} is not a number, in line {line[:60]!r}.")
             rows.append((int(f[0]), f[1], f[2] or None, genres, genres[0] if genres else "unknown"))
         catalog = pl.DataFrame(
             rows,
@@ -145,14 +150,17 @@ def load_basket_lines(path: str | Path, *, separator: str = ",") -> Dataset:
     baskets: list[int] = []
     items: list[str] = []
     blank = 0
-    with p.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(csv.reader(fh, delimiter=separator), start=1):
-            cells = [c.strip() for c in row if c.strip()]
-            if not cells:
-                blank += 1
-                continue
-            baskets.extend([line_no] * len(cells))
-            items.extend(cells)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            for line_no, row in enumerate(csv.reader(fh, delimiter=separator), start=1):
+                cells = [c.strip() for c in row if c.strip()]
+                if not cells:
+                    blank += 1
+                    continue
+                baskets.extend([line_no] * len(cells))
+                items.extend(cells)
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise read_error("load_basket_lines", p, exc) from None
     if blank:
         warnings.warn(f"load_basket_lines: skipped {blank} blank line(s) of {p}.", DataWarning, stacklevel=2)
     if not items:

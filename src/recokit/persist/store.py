@@ -250,7 +250,10 @@ def load(path: str | os.PathLike[str]) -> Recommender:
     p = Path(path)
     with verify(p) as files:
         doc = _read_document(p, files)
-        return Reader(p, doc, files).model(doc.get("root"), "root")
+        try:
+            return Reader(p, doc, files).model(doc.get("root"), "root")
+        except RecursionError:  # values nested past Python's stack: edited, not written by save
+            raise damaged(p / MODEL_JSON, "holds values nested too deeply to be rebuilt (not a file recokit wrote).") from None
 
 
 def _read_document(p: Path, files: Verified) -> dict[str, Any]:
@@ -260,6 +263,8 @@ def _read_document(p: Path, files: Verified) -> dict[str, Any]:
         doc = json.loads(files.read(MODEL_JSON).decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise damaged(file, f"not valid JSON ({exc}).") from None
+    except RecursionError:  # a JSON array nested thousands deep: not a file recokit wrote
+        raise damaged(file, "nested too deeply to be read (not a file recokit wrote).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise damaged(file, f"not a recokit model file (format {doc.get('format') if isinstance(doc, dict) else None!r}).")
     if doc.get("format_version") != files.manifest["format_version"]:

@@ -68,6 +68,8 @@ def parse_rules(text: str, catalog: Any = None, *, source: str = "rules") -> Rul
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise RuleError(f"{source}: not a rules file: values nested too deeply to be read.", hint="a rules file holds flat [[rule]] tables.") from None
     extra = sorted(set(doc) - {"rule", "purchase_event"})
     if extra:
         raise RuleError(
@@ -108,6 +110,8 @@ def load_rules(path: str | Path, catalog: Any = None) -> RuleSet:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"cannot read the rules file {str(p)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RuleError(f"the rules file {str(p)!r} is not UTF-8 text (byte {exc.start}).", hint="save it as UTF-8; a rules file is TOML text.") from None
     return parse_rules(text, catalog, source=str(p))
 
 
