@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recokit import ConfigError, DataError, Dataset, Query, Renewal
+from recokit import ConfigError, DataError, Dataset, DataWarning, Query, Renewal
 from recokit.testing import RecommenderContract
 
 DAY = dt.timedelta(days=1)
@@ -16,6 +16,7 @@ DAY = dt.timedelta(days=1)
 class TestRenewalContract(RecommenderContract):
     learns_from = None
     learns_why_not = "renewal timing of repeat purchases: the planted shop has none, so Renewal has no opinion there (back-fill only)"
+    planted_fit_warns = DataWarning  # ... and says so: "Renewal learnt nothing"
 
     def make_model(self):
         return Renewal()
