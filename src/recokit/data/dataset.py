@@ -135,13 +135,30 @@ def _normalised(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select(keep).sort(sort_cols)
 
 
-def _check_columns(customer_col: str | None, item_col: str, basket_col: str | None, customers: Any, time_col: str | None, time_format: str | None) -> str:
+def _check_roles(roles: Mapping[str, str | None]) -> None:
+    """One column, one role: a column named for two (``time_col`` and ``customer_col``) would be
+    read as both a time and an id. Only an order id may also be the customer id."""
+    seen: dict[str, str] = {}
+    for role, column in roles.items():
+        if column is None:
+            continue
+        if column in seen and {role, seen[column]} != {"customer_col", "basket_col"}:
+            raise ConfigError(
+                f"column {column!r} is named both as {seen[column]} and as {role}; each column has one role.", hint="name another column, or copy it under a second name first."
+            )
+        seen.setdefault(column, role)
+
+
+def _check_columns(roles: Mapping[str, str | None], customers: Any, time_format: str | None) -> str:
     """The column that identifies customers (the basket column for basket-only data), or a ConfigError."""
+    customer_col, item_col, basket_col = roles["customer_col"], roles["item_col"], roles["basket_col"]
+    time_col = roles["time_col"]
     for name, value in (("item_col", item_col), ("customer_col", customer_col)):
         if value is not None and (not isinstance(value, str) or not value):
             raise ConfigError(f"{name} must be a column name (a non-empty str). Got {value!r}.")
     if time_format is not None and time_col is None:
         raise ConfigError("time_format was given without time_col: name the column that holds the time.")
+    _check_roles(roles)
     if customer_col is not None:
         return customer_col
     if basket_col is None:
@@ -237,7 +254,7 @@ class Dataset:
             "event_col": event_col,
             "price_col": price_col,
         }
-        cust_col = _check_columns(customer_col, item_col, basket_col, customers, time_col, time_format)
+        cust_col = _check_columns(self.columns, customers, time_format)
         others = [time_col, basket_col, quantity_col, event_col, price_col]
         text = [basket_col] if basket_col is not None else []
         inter = read_id_table(interactions, "interactions", list(dict.fromkeys([cust_col, item_col])), others, text_columns=text)

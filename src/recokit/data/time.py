@@ -95,12 +95,12 @@ def _with_format(frame: pl.DataFrame, column: str, what: str, time_format: str) 
     """``column`` read by the user's ``time_format`` only (UTC when it has an offset)."""
     offset = any(code in time_format for code in ("%z", "%Z", "%#z", "%:z"))
     try:
-        parsed = frame.with_columns(_read_as(column, (time_format,), offset).alias("__t"))
+        parsed = frame.with_columns(_read_as(column, (time_format,), offset).alias("__recokit_t"))
     except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"time_format={time_format!r} is not a valid strftime format ({type(exc).__name__}).", hint="use codes such as %d day, %m month, %Y year, %H:%M:%S time.") from None
     reject_rows(
         parsed,
-        pl.col("__t").is_null() & pl.col(column).is_not_null(),
+        pl.col("__recokit_t").is_null() & pl.col(column).is_not_null(),
         column,
         f"{what}: {{n}} value(s) of column {column!r} do not match time_format={time_format!r}",
         "check the format codes (%d day, %m month, %Y year, %H:%M:%S time).",
@@ -115,8 +115,8 @@ def _ambiguous(frame: pl.DataFrame, column: str, what: str, differ: pl.Series) -
     day_first, month_first = f"%d{sep}%m{sep}%Y", f"%m{sep}%d{sep}%Y"
     n = int(differ.sum())
     return DataError(
-        f"{what}: {n} date(s) of column {column!r} are ambiguous: {value!r} reads as {first['__dm']:%d %B %Y} day first ({day_first}) "
-        f"or as {first['__md']:%B %d, %Y} month first ({month_first}), and no value has a day above 12 to tell which.",
+        f"{what}: {n} date(s) of column {column!r} are ambiguous: {value!r} reads as {first['__recokit_dm']:%d %B %Y} day first ({day_first}) "
+        f"or as {first['__recokit_md']:%B %d, %Y} month first ({month_first}), and no value has a day above 12 to tell which.",
         column=column,
         rows=n,
         hint=f"pass time_format={day_first!r} (day first) or time_format={month_first!r} (month first).",
@@ -126,22 +126,22 @@ def _ambiguous(frame: pl.DataFrame, column: str, what: str, differ: pl.Series) -
 def _day_month(frame: pl.DataFrame, column: str, what: str) -> pl.Expr:
     """The day/month/year reading of the rows no ISO format read: the one order that reads them
     all, or an error when both do and disagree."""
-    rest = pl.col("__t").is_null() & pl.col(column).is_not_null()
-    trial = frame.with_columns(_read_as(column, _DAY_FIRST).alias("__dm"), _read_as(column, _MONTH_FIRST).alias("__md"))
-    dm_fails = int(trial.select((rest & pl.col("__dm").is_null()).sum()).item())
-    md_fails = int(trial.select((rest & pl.col("__md").is_null()).sum()).item())
+    rest = pl.col("__recokit_t").is_null() & pl.col(column).is_not_null()
+    trial = frame.with_columns(_read_as(column, _DAY_FIRST).alias("__recokit_dm"), _read_as(column, _MONTH_FIRST).alias("__recokit_md"))
+    dm_fails = int(trial.select((rest & pl.col("__recokit_dm").is_null()).sum()).item())
+    md_fails = int(trial.select((rest & pl.col("__recokit_md").is_null()).sum()).item())
     if dm_fails == 0 and md_fails == 0:
-        differ = trial.select(rest & (pl.col("__dm") != pl.col("__md"))).to_series()
+        differ = trial.select(rest & (pl.col("__recokit_dm") != pl.col("__recokit_md"))).to_series()
         if differ.any():
             raise _ambiguous(trial, column, what, differ)
-    return pl.col("__t").fill_null(_read_as(column, _DAY_FIRST if dm_fails <= md_fails else _MONTH_FIRST))
+    return pl.col("__recokit_t").fill_null(_read_as(column, _DAY_FIRST if dm_fails <= md_fails else _MONTH_FIRST))
 
 
 def _check_offsets(frame: pl.DataFrame, column: str, what: str) -> None:
-    n_offset = int(frame.select(pl.col("__tz").is_not_null().sum()).item())
-    n_naive = int(frame.select((pl.col("__tz").is_null() & pl.col("__t").is_not_null()).sum()).item())
+    n_offset = int(frame.select(pl.col("__recokit_tz").is_not_null().sum()).item())
+    n_naive = int(frame.select((pl.col("__recokit_tz").is_null() & pl.col("__recokit_t").is_not_null()).sum()).item())
     if n_offset and n_naive:
-        sample = frame.filter(pl.col("__tz").is_null() & pl.col("__t").is_not_null())[column].head(EXAMPLES).to_list()
+        sample = frame.filter(pl.col("__recokit_tz").is_null() & pl.col("__recokit_t").is_not_null())[column].head(EXAMPLES).to_list()
         raise DataError(
             f"{what}: column {column!r} mixes {n_offset} time(s) with a UTC offset and {n_naive} without one, e.g. {sample}.",
             column=column,
@@ -151,14 +151,14 @@ def _check_offsets(frame: pl.DataFrame, column: str, what: str) -> None:
 
 
 def _parse_strings(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
-    parsed = frame.with_columns(_read_as(column, _ISO_OFFSET, offset=True).alias("__tz"), _read_as(column, _ISO_NAIVE).alias("__t"))
+    parsed = frame.with_columns(_read_as(column, _ISO_OFFSET, offset=True).alias("__recokit_tz"), _read_as(column, _ISO_NAIVE).alias("__recokit_t"))
     _check_offsets(parsed, column, what)
-    parsed = parsed.with_columns(pl.coalesce("__tz", "__t").alias("__t")).drop("__tz")
-    if parsed.select((pl.col("__t").is_null() & pl.col(column).is_not_null()).any()).item():
-        parsed = parsed.with_columns(_day_month(parsed, column, what).alias("__t"))
+    parsed = parsed.with_columns(pl.coalesce("__recokit_tz", "__recokit_t").alias("__recokit_t")).drop("__recokit_tz")
+    if parsed.select((pl.col("__recokit_t").is_null() & pl.col(column).is_not_null()).any()).item():
+        parsed = parsed.with_columns(_day_month(parsed, column, what).alias("__recokit_t"))
     reject_rows(
         parsed,
-        pl.col("__t").is_null() & pl.col(column).is_not_null(),
+        pl.col("__recokit_t").is_null() & pl.col(column).is_not_null(),
         column,
         f"{what}: {{n}} value(s) of column {column!r} are not parseable timestamps",
         "use ISO 8601 ('2024-05-31', '2024-05-31T14:02:00', '2024-05-31T14:02:00+02:00'), pass time_format='...', or pass a Datetime column.",
@@ -214,8 +214,8 @@ def parse_time(frame: pl.DataFrame, column: str, what: str, time_format: str | N
         raise DataError(
             f"{what}: column {column!r} has type {dtype}, which is not a time.", column=column, hint="give Datetime, Date, ISO strings or Unix seconds."
         )
-    if "__t" in parsed.columns:
-        parsed = parsed.with_columns(pl.col("__t").alias(column)).drop([c for c in ("__t", "__dm", "__md") if c in parsed.columns])
+    if "__recokit_t" in parsed.columns:
+        parsed = parsed.with_columns(pl.col("__recokit_t").alias(column)).drop([c for c in ("__recokit_t", "__recokit_dm", "__recokit_md") if c in parsed.columns])
     check_no_nulls(parsed, column, what)
     reject_rows(
         parsed,

@@ -35,8 +35,8 @@ def _rule_from_table(pos: int, table: Any) -> Rule:
     kind = table.get("type")
     if kind is None:
         raise RuleError(f"{where}: missing field 'type'.", hint=f"one of {sorted(RULE_TYPES)}.")
-    if kind not in RULE_TYPES:
-        raise RuleError(f"{where}: unknown rule type {kind!r}.", hint=f"known types: {sorted(RULE_TYPES)}.")
+    if not isinstance(kind, str) or kind not in RULE_TYPES:
+        raise RuleError(f"{where}: unknown rule type {kind!r}.", rule=name, hint=f"known types: {sorted(RULE_TYPES)}.")
     cls = RULE_TYPES[kind]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     extra = sorted(set(table) - set(fields) - {"type"})
