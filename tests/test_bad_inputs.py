@@ -364,6 +364,8 @@ CASES = [
     case("renewal-unknown-category-column", lambda: Renewal(category_column="family").fit(W.shop), DataError, "'family'"),
     case("renewal-early-above-one", lambda: Renewal(early=2.0, late=1.0), ConfigError, "'early' parameter of Renewal"),
     case("renewal-min-repeat-share-above-one", lambda: Renewal(min_repeat_share=2.0), ConfigError, "min_repeat_share"),
+    case("als-weights-beyond-float32", lambda: ALS(factors=2, iterations=1).fit(Dataset(orders(qty=[1e300, 1, 1, 1]), quantity_col="qty")), DataError, "float32"),
+    case("als-diverges-on-huge-weights", lambda: ALS(factors=2, iterations=2).fit(Dataset(orders(qty=[1e37, 1, 1e37, 1]), quantity_col="qty")), DataError, "diverged"),
     case("als-factors-zero", lambda: ALS(factors=0), ConfigError, "factors"),
     case("als-regularization-negative", lambda: ALS(regularization=-0.1), ConfigError, "regularization"),
     case("bpr-learning-rate-zero", lambda: BPR(learning_rate=0.0), ConfigError, "learning_rate"),
