@@ -92,12 +92,12 @@ class _Factorization(Recommender):
     def _warn_not_finite(self, ui: Any) -> None:
         """A DataWarning when fitting left NaN or infinite factors: every score of such a customer
         is NaN (no opinion), and such an item is never ranked -- silently, without it."""
-        bad_users: np.ndarray = ~np.isfinite(self.user_factors_).all(axis=1) & (np.diff(ui.indptr) > 0)
-        bad_items: np.ndarray = ~np.isfinite(self.item_factors_).all(axis=1)
+        bad_users = np.asarray(~np.isfinite(self.user_factors_).all(axis=1)) & (np.diff(ui.indptr) > 0)
+        bad_items = np.asarray(~np.isfinite(self.item_factors_).all(axis=1))
         if bad_users.any() or bad_items.any():
             warnings.warn(
-                f"{type(self).__name__}: after fitting, the factors of {int(bad_users.sum())} of {len(bad_users)} customers and "
-                f"{int(bad_items.sum())} of {len(bad_items)} items are NaN or infinite, so every score of those customers is NaN "
+                f"{type(self).__name__}: after fitting, the factors of {int(bad_users.sum())} of {bad_users.shape[0]} customers and "
+                f"{int(bad_items.sum())} of {bad_items.shape[0]} items are NaN or infinite, so every score of those customers is NaN "
                 f"and their lists are the back-fill only (largest interaction weight: {float(ui.data.max(initial=0.0)):.3g}). "
                 "Hint: scale the quantities down (or pass quantity_col=None), lower alpha / learning_rate, or raise regularization.",
                 DataWarning,
