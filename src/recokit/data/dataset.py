@@ -177,7 +177,9 @@ class Dataset:
     Parameters
     ----------
     interactions : polars / pandas DataFrame, pyarrow Table, or path to a CSV / Parquet file
-        One row per interaction (an order line, a cart add, a view).
+        One row per interaction (an order line, a cart add, a view). Only the named columns are
+        read (a column of yours called ``weight`` or ``basket_idx`` does not clash with
+        recokit's); from a CSV file the id columns are read as text (``007`` is not ``7``).
     catalog : same kinds, optional
         One row per product: ``item_col`` and any attributes (category, brand, price, stock,
         age_group, description, ...). When given, it defines the item universe: every model
@@ -186,8 +188,12 @@ class Dataset:
         One row per customer: ``customer_col`` and declared data (sports, level, consent flags).
     customer_col, item_col : str
         Names of the id columns (the catalogue uses ``item_col``, the customer table ``customer_col``).
+        ``customer_col=None``: basket-only data (till receipts); each basket (``basket_col``,
+        required) is its own anonymous customer, whose id is the basket id.
     time_col : str, optional
-        Timestamp of each interaction: Datetime, Date, ISO strings or Unix seconds.
+        Timestamp of each interaction: Datetime, Date, text (ISO 8601, an offset or ``Z``
+        converted to UTC; day/month/year, an error when day first and month first both fit and
+        differ) or Unix seconds.
     basket_col : str, optional
         Order / basket id. Without it, a basket is a customer's purchases on one day (when
         ``time_col`` is given), else a customer's whole history.
@@ -205,6 +211,11 @@ class Dataset:
     unknown_items : {'error', 'drop'}
         What to do with interactions on items absent from the catalogue: raise (default) or drop
         them with a :class:`~recokit.DataWarning` that says how many.
+    time_format : str, optional
+        A ``strftime`` format for a text (or integer) ``time_col`` (``"%m/%d/%Y"``, ``"%Y%m%d"``):
+        that format only; a value that does not match is an error.
+
+        .. versionadded:: 0.2.0
 
     Attributes
     ----------
