@@ -409,3 +409,40 @@ def test_ago_never_says_more_than_the_day():
     assert {s.split()[-2] for s in said if s.endswith("ago")} <= {"days", "weeks", "months", "years"}
     with pytest.raises(ValueError, match="finite"):
         ago(float("nan"))
+
+
+_ISO_WRITTEN = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d"]
+
+
+@given(
+    st.lists(st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2150, 1, 1)), min_size=1, max_size=8),
+    st.sampled_from(_ISO_WRITTEN),
+    st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m))),
+    st.booleans(),
+)
+def test_text_times_read_back_what_was_written(times, fmt, zone, with_offset):
+    """Differential: times written by Python's strftime (with an offset: the same instant in
+    another zone) are read back as the UTC instants Python computes."""
+    def truncate(t: dt.datetime) -> dt.datetime:
+        return t.replace(hour=0, minute=0, second=0, microsecond=0) if fmt == "%Y-%m-%d" else t if "%f" in fmt else t.replace(microsecond=0)
+
+    want = [truncate(t) for t in times]
+    if with_offset and fmt != "%Y-%m-%d":
+        text = [t.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt) + t.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%z") for t in want]
+    else:
+        text = [t.strftime(fmt) for t in want]
+    frame = pl.DataFrame({"customer_id": ["a"] * len(text), "item_id": ["x"] * len(text), "ts": text})
+    assert Dataset(frame, time_col="ts").interactions["timestamp"].sort().to_list() == sorted(want)
+
+
+@given(st.lists(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2150, 1, 1)), min_size=1, max_size=8), st.sampled_from("/-."))
+def test_day_month_dates_are_read_or_refused_never_misread(days, sep):
+    text = [d.strftime(f"%m{sep}%d{sep}%Y") for d in days]  # a US export
+    frame = pl.DataFrame({"customer_id": ["a"] * len(text), "item_id": ["x"] * len(text), "ts": text})
+    want = [dt.datetime.combine(d, dt.time()) for d in days]
+    if all(d.day <= 12 for d in days) and any(d.day != d.month for d in days):
+        with pytest.raises(DataError, match="ambiguous"):
+            Dataset(frame, time_col="ts")
+    else:
+        assert Dataset(frame, time_col="ts").interactions["timestamp"].sort().to_list() == sorted(want)
+    assert Dataset(frame, time_col="ts", time_format=f"%m{sep}%d{sep}%Y").interactions["timestamp"].sort().to_list() == sorted(want)

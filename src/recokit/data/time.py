@@ -47,6 +47,8 @@ _ISO_TIMES = tuple(f"%Y-%m-%d{sep}{t}" for sep in ("T", " ") for t in ("%H:%M:%S
 _ISO_NAIVE = (*_ISO_TIMES, "%Y-%m-%d", "%Y/%m/%d")
 _ISO_OFFSET = tuple(f"{fmt}%#z" for fmt in _ISO_TIMES)
 _DMY_TIMES = ("", " %H:%M", " %H:%M:%S")
+#: How many values decide in which order the formats are tried.
+_SAMPLE = 1000
 
 
 def _numeric_formats(order: str) -> tuple[str, ...]:
@@ -66,14 +68,35 @@ def _naive_utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr
 
 
-def _read_as(column: str, formats: tuple[str, ...], offset: bool = False) -> pl.Expr:
-    """The first of ``formats`` that reads each value (null where none does), naive UTC."""
-    col = pl.col(column)
-    if offset:
-        tries = [col.str.to_datetime(format=f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None) for f in formats]
-    else:
-        tries = [col.str.to_datetime(format=f, strict=False, time_unit="us") for f in formats]
-    return pl.coalesce(tries) if len(tries) > 1 else tries[0]
+def _read_as(values: pl.Series, formats: tuple[str, ...], offset: bool = False) -> pl.Series:
+    """Each value read by the first of ``formats`` that reads it (null where none does), naive
+    UTC. Formats are tried in order and only while some value is unread: a column of one format
+    costs one pass."""
+
+    def read(v: pl.Series, fmt: str) -> pl.Series:
+        if offset:
+            return v.str.to_datetime(format=fmt, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        return v.str.to_datetime(format=fmt, strict=False, time_unit="us")
+
+    # the formats that read most of a sample first (a stable sort keeps the order among equals):
+    # the same answer as the plain order, since no value is read by two of these formats
+    sample = values.drop_nulls().head(_SAMPLE)
+    if len(formats) > 1 and len(sample):
+        formats = tuple(sorted(formats, key=lambda f: -(len(sample) - read(sample, f).null_count())))
+    out: pl.Series | None = None
+    todo = values.null_count()
+    for fmt in formats:
+        parsed = read(values, fmt)
+        out = parsed if out is None else out.fill_null(parsed)
+        if out.null_count() == todo:
+            break
+    assert out is not None
+    return out
+
+
+def _with_offset(values: pl.Series) -> pl.Series:
+    """Whether each value is a time followed by a UTC offset or ``Z`` (``14:02:00+02:00``)."""
+    return values.str.contains(r"\d:\d\d(:\d\d(\.\d+)?)?\s?(Z|z|[+-]\d\d(:?\d\d)?)$").fill_null(False)
 
 
 def _parse_seconds(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
@@ -95,7 +118,7 @@ def _with_format(frame: pl.DataFrame, column: str, what: str, time_format: str) 
     """``column`` read by the user's ``time_format`` only (UTC when it has an offset)."""
     offset = any(code in time_format for code in ("%z", "%Z", "%#z", "%:z"))
     try:
-        parsed = frame.with_columns(_read_as(column, (time_format,), offset).alias("__recokit_t"))
+        parsed = frame.with_columns(_read_as(frame[column], (time_format,), offset).alias("__recokit_t"))
     except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"time_format={time_format!r} is not a valid strftime format ({type(exc).__name__}).", hint="use codes such as %d day, %m month, %Y year, %H:%M:%S time.") from None
     reject_rows(
@@ -127,14 +150,15 @@ def _day_month(frame: pl.DataFrame, column: str, what: str) -> pl.Expr:
     """The day/month/year reading of the rows no ISO format read: the one order that reads them
     all, or an error when both do and disagree."""
     rest = pl.col("__recokit_t").is_null() & pl.col(column).is_not_null()
-    trial = frame.with_columns(_read_as(column, _DAY_FIRST).alias("__recokit_dm"), _read_as(column, _MONTH_FIRST).alias("__recokit_md"))
+    rest_values = frame[column].zip_with(frame["__recokit_t"].is_null(), pl.Series([None], dtype=pl.String).extend_constant(None, frame.height - 1))
+    trial = frame.with_columns(_read_as(rest_values, _DAY_FIRST).alias("__recokit_dm"), _read_as(rest_values, _MONTH_FIRST).alias("__recokit_md"))
     dm_fails = int(trial.select((rest & pl.col("__recokit_dm").is_null()).sum()).item())
     md_fails = int(trial.select((rest & pl.col("__recokit_md").is_null()).sum()).item())
     if dm_fails == 0 and md_fails == 0:
         differ = trial.select(rest & (pl.col("__recokit_dm") != pl.col("__recokit_md"))).to_series()
         if differ.any():
             raise _ambiguous(trial, column, what, differ)
-    return pl.col("__recokit_t").fill_null(_read_as(column, _DAY_FIRST if dm_fails <= md_fails else _MONTH_FIRST))
+    return pl.col("__recokit_t").fill_null(trial["__recokit_dm" if dm_fails <= md_fails else "__recokit_md"])
 
 
 def _check_offsets(frame: pl.DataFrame, column: str, what: str) -> None:
@@ -151,7 +175,16 @@ def _check_offsets(frame: pl.DataFrame, column: str, what: str) -> None:
 
 
 def _parse_strings(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
-    parsed = frame.with_columns(_read_as(column, _ISO_OFFSET, offset=True).alias("__recokit_tz"), _read_as(column, _ISO_NAIVE).alias("__recokit_t"))
+    values = frame[column]
+    has_offset = _with_offset(values)
+    n_offset = int(has_offset.sum())
+    none = pl.Series([None], dtype=pl.String).extend_constant(None, frame.height - 1) if frame.height else values
+    with_tz = values if n_offset == frame.height else values.zip_with(has_offset, none)
+    naive = values if n_offset == 0 else values.zip_with(~has_offset, none)
+    parsed = frame.with_columns(
+        (_read_as(with_tz, _ISO_OFFSET, offset=True) if n_offset else pl.Series([None] * frame.height, dtype=pl.Datetime("us"))).alias("__recokit_tz"),
+        (_read_as(naive, _ISO_NAIVE) if n_offset < frame.height else pl.Series([None] * frame.height, dtype=pl.Datetime("us"))).alias("__recokit_t"),
+    )
     _check_offsets(parsed, column, what)
     parsed = parsed.with_columns(pl.coalesce("__recokit_tz", "__recokit_t").alias("__recokit_t")).drop("__recokit_tz")
     if parsed.select((pl.col("__recokit_t").is_null() & pl.col(column).is_not_null()).any()).item():
