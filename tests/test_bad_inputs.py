@@ -523,3 +523,23 @@ def test_basket_only_data_each_basket_its_own_customer() -> None:
     assert sorted(shop.customer_ids.to_list()) == ["o1", "o2", "o3"]
     recs = AssociationRules(min_support=2).fit(shop).recommend(Query(items=["tent"], k=1))
     assert recs.item_ids == ["stove"]
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "names"),
+    [
+        (b"customer_id,item_id,day\n1,a,05/06/2024\n2,b,07/08/2024\n", [], "ambiguous"),
+        (b"customer_id,item_id,day\n1,caf\xe9,2024-01-01\n", [], "cannot read"),
+        (b"customer_id,item_id,day\n1,a,2024-01-01\n", ["--time-format", "%d/%m/%Y"], "do not match time_format"),
+        (b"customer_id,item_id,day,qty\n1,a,2024-01-01,inf\n", ["--quantity-col", "qty"], "infinite"),
+    ],
+    ids=["ambiguous-dates", "not-utf8", "time-format", "inf-quantity"],
+)
+def test_the_cli_reports_bad_files_as_an_error_message(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, extra: list[str], names: str) -> None:
+    from recokit.cli.main import main
+
+    orders_csv = tmp_path / "orders.csv"
+    orders_csv.write_bytes(content)
+    code = main(["customers", "--interactions", str(orders_csv), "--time-col", "day", "--out", str(tmp_path / "out.csv"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("recokit: error:") and names in err, err
