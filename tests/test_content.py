@@ -477,3 +477,10 @@ def test_fewer_values_or_named_columns_or_the_category_column_are_not_folded():
     assert ContentBased(columns=["family", "category"]).fit(wide).folded_ == {}
     assert ContentBased(category_column="family").fit(wide).folded_ == {}
     assert len([f for f in ContentBased(max_levels=200).fit(wide).feature_names_ if f.startswith("family=")]) == 121
+
+
+def test_a_catalogue_without_attributes_is_a_model_that_learnt_nothing_and_says_so():
+    shop = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))  # no catalogue
+    with pytest.warns(DataWarning, match=r"ContentBased learnt nothing: the catalogue has no usable attribute \(columns \[\]\), so all 2 products are NaN"):
+        model = ContentBased().fit(shop)
+    assert np.isnan(model.score(Query(customer_id=1))).all()

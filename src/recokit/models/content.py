@@ -320,6 +320,14 @@ class ContentBased(Recommender):
         self.folded_: dict[str, tuple[int, int]] = {}
         parts, blocks, names = self._encode_columns(dataset.catalog, dataset.n_items, cols, texts)
         self._warn_folded()
+        if dataset.n_items and not parts:
+            warnings.warn(
+                f"ContentBased learnt nothing: the catalogue has no usable attribute (columns {[c for c in dataset.catalog.columns if c != 'item_id']}), "
+                f"so all {dataset.n_items} products are NaN (no opinion) and lists are the back-fill only. "
+                "Hint: give a catalogue with category, brand, price or description columns, or name them with columns=[...] / text_columns=[...].",
+                DataWarning,
+                stacklevel=3,
+            )
         self._fit_vectors(dataset, parts, blocks, names, cols)
         self._fit_history(dataset)
         self._fit_declared(dataset)
