@@ -315,6 +315,10 @@ CASES = [
     case("parquet-truncated", lambda: Dataset(W.file("orders.parquet", _parquet_bytes()[:40])), DataError, "orders.parquet"),
     case("csv-quantity-text-after-10000-rows", lambda: Dataset(W.file("orders.csv", "customer_id,item_id,qty\n" + "1,a,2\n" * 10_001 + "2,b,two\n"), quantity_col="qty"), DataError, "'qty' must be numeric"),
     case("catalog-csv-int-vs-frame-int", lambda: Dataset(orders(item_id=[1, 2, 1, 3]), W.file("catalog.csv", "item_id\n1\n2\n3\n")), DataError, "item ids are Int64 in interactions but String in the catalog"),
+    case("filter-not-a-predicate", lambda: W.shop.filter("customer_id = 1"), ConfigError, "Dataset.filter"),
+    case("filter-unknown-column", lambda: W.shop.filter(pl.col("colour") == "red"), DataError, "colour"),
+    case("filter-mask-of-another-length", lambda: W.shop.filter(pl.Series([True, False])), DataError, "one value per interaction"),
+    case("filter-not-boolean", lambda: W.shop.filter(pl.col("customer_id")), DataError, "Boolean"),
     case("with-catalog-other-ids", lambda: W.shop.with_catalog(W.shop.catalog.head(3)), DataError, "with_catalog"),
     case("with-catalog-other-type", lambda: W.shop.with_catalog(W.shop.catalog.with_columns(pl.col("item_id").cast(pl.Categorical).cast(pl.String).str.len_chars().alias("item_id"))), DataError, "with_catalog"),
     # -- queries and recommend_many ----------------------------------------------------------------
@@ -396,6 +400,7 @@ CASES = [
     case("rules-max-per-group-unknown-column", rules_text(rule(name="a", type="max_per_group", column="colour", n=2)), RuleError, "colour"),
     case("rules-pin-unknown-item", rules_text(rule(name="a", type="pin", items=["nope"], position=1)), RuleError, "nope"),
     case("rules-purchase-event-empty", rules_text('purchase_event = ""\n' + rule(name="a", type="filter", keep="stock > 0")), RuleError, "purchase_event"),
+    case("rules-path-an-int", lambda: load_rules(5), RuleError, "load_rules: the path"),
     case("rules-file-missing", lambda: load_rules("/nonexistent/rules.toml"), RuleError, "rules.toml"),
     case("rules-file-not-utf8", rules_file(b"\xff\xfe[[rule]]"), RuleError, "not UTF-8"),
     case("rules-file-nested-arrays", rules_file("x = " + "[" * 5000 + "]" * 5000), RuleError, "nested too deeply"),
@@ -416,6 +421,8 @@ CASES = [
     case("load-invalid-parameter", damaged(_set_param), PersistError, "half_life_days"),
     case("load-unknown-class", damaged(_edit(lambda d: d["models"][0].update({"class": "os.system"}))), PersistError, "os.system"),
     case("load-format-version", damaged(_edit(lambda d: d.update({"format_version": 99}))), PersistError, "format version"),
+    case("load-path-an-int", lambda: load(5), ConfigTypeError, "load: the path"),
+    case("save-path-an-int", lambda: save(W.popularity, 5), ConfigTypeError, "save: the path"),
     case("save-not-fitted", lambda: save(Popularity(), W.folder() / "m"), NotFittedError, "Popularity"),
     case("save-over-a-file", lambda: save(W.popularity, W.file("model", "x")), PersistError, "model"),
     # -- loaders --------------------------------------------------------------------------------------
@@ -449,6 +456,7 @@ CASES = [
     case("transitions-by-unknown", lambda: transitions(W.shop, "2024-01-01", "2024-06-01", by="clusters"), ConfigError, "by"),
     case("practice-changes-unknown-column", lambda: practice_changes(W.shop, column="colour"), RecokitError, "colour"),
     case("explain-customer-unknown", lambda: explain_customer(W.shop, "nobody-at-all"), RecokitError, "nobody-at-all"),
+    case("explain-customer-clusters-not-a-table", lambda: explain_customer(W.shop, W.a_customer, clusters=5), ConfigTypeError, "clusters"),
     case("quintile-scores-nan", lambda: quintile_scores([1.0, float("nan")]), ConfigError, "NaN"),
 ]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from recokit._errors import DataError
+from recokit._errors import ConfigTypeError, DataError
 from recokit.customers.features import features
 from recokit.customers.lifecycle import lifecycle, practice_changes
 from recokit.customers.orders import order_table, price_source, purchase_lines, reference
@@ -160,6 +160,11 @@ def explain_customer(
     changes = practice_changes(dataset, at=ref.at, column="sport") if "sport" in dataset.catalog.columns else None
     rule = {s.name: s for s in table}.get(row["segment"])
     cluster_row = None
+    if clusters is not None and (not isinstance(clusters, pl.DataFrame) or "customer_id" not in clusters.columns):
+        raise ConfigTypeError(
+            f"explain_customer: clusters must be the table recokit.customers.cluster() returns (with a customer_id column). Got {type(clusters).__name__}.",
+            hint="clusters=cluster(dataset).",
+        )
     if clusters is not None:
         found = clusters.filter(pl.col("customer_id") == customer_id)
         cluster_row = found.row(0, named=True) if found.height else None

@@ -337,7 +337,16 @@ class Dataset:
         """
         if isinstance(predicate, np.ndarray):
             predicate = pl.Series(predicate.astype(bool))
-        return Dataset._derive(self, self.interactions.filter(predicate))
+        if not isinstance(predicate, (pl.Expr, pl.Series)):
+            raise ConfigError(f"Dataset.filter: the predicate must be a polars expression, a Series or a numpy array of booleans. Got {type(predicate).__name__}.", hint="e.g. ds.filter(pl.col('customer_id') != 'C1').")
+        try:
+            kept = self.interactions.filter(predicate)
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(
+                f"Dataset.filter: the predicate cannot be evaluated on the interactions ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}).",
+                hint=f"the interactions have the columns {self.interactions.columns}; a mask must have one value per interaction ({self.n_interactions}).",
+            ) from None
+        return Dataset._derive(self, kept)
 
     def with_catalog(self, catalog: Any) -> Dataset:
         """The same dataset with refreshed catalogue attributes (stock, price, promotion...).

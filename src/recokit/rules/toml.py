@@ -8,6 +8,7 @@ the rule.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
@@ -105,6 +106,8 @@ def load_rules(path: str | Path, catalog: Any = None) -> RuleSet:
     >>> load_rules(p)[0]
     Boost(match='eco_label', factor=1.2, name='eco up 20%')
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise RuleError(f"load_rules: the path must be a str or a pathlib.Path. Got {type(path).__name__}.", hint="to build rules from text, use parse_rules(text).")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
