@@ -61,6 +61,7 @@ from recokit.customers import (
 )
 from recokit.datasets import sports_shop
 from recokit.datasets.loaders import load_basket_lines, load_movielens_100k, load_transactions
+from recokit.evaluation import evaluate, paired_test, random_holdout, temporal_split
 from recokit.rules import parse_rules
 
 
@@ -440,6 +441,14 @@ CASES = [
     case("movielens-wrong-columns", lambda: load_movielens_100k(W.file("u.data", "1\t2\t3\n")), DataError, "u.data"),
     case("movielens-text-rating", lambda: load_movielens_100k(W.file("u.data", "1\t2\tgood\t881250949\n")), DataError, "u.data"),
     case("movielens-min-rating-text", lambda: load_movielens_100k(W.file("u.data", "1\t2\t3\t881250949\n"), min_rating="4"), ConfigError, "min_rating"),
+    # -- evaluation ---------------------------------------------------------------------------------
+    case("temporal-split-cutoff-text", lambda: temporal_split(W.shop, cutoff="2024"), ConfigError, "cutoff"),
+    case("temporal-split-cutoff-after-the-data", lambda: temporal_split(W.shop, cutoff=dt.datetime(2100, 1, 1)), DataError, "leaves no row for testing"),
+    case("temporal-split-without-times", lambda: temporal_split(ds()), DataError, "timestamps"),
+    case("holdout-fraction-above-one", lambda: random_holdout(W.shop, test_fraction=2), ConfigError, "test_fraction"),
+    case("evaluate-not-a-split", lambda: evaluate({"p": Popularity()}, "split"), ConfigError, "Split"),
+    case("evaluate-diversity-by-unknown-column", lambda: evaluate({"p": Popularity()}, random_holdout(W.shop), diversity_by="colour", progress=False), ConfigError, "colour"),
+    case("paired-test-unknown-metric", lambda: paired_test(Popularity(), Popularity(), random_holdout(W.shop), metric="auc"), ConfigError, "metric"),
     # -- customer functions ---------------------------------------------------------------------------
     case("rfm-not-a-dataset", lambda: rfm(orders()), ConfigTypeError, "Dataset"),
     case("rfm-window-negative", lambda: rfm(W.shop, window_days=-5), ConfigError, "window_days"),
