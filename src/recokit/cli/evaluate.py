@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TextIO
 
 import polars as pl
 
 import recokit
-from recokit._errors import ConfigError, RecokitError
+from recokit._errors import ConfigError, RecokitError, RecokitWarning
 from recokit.core import Recommender
 
 #: Models tried by default, by public class name; a model not (yet) in this recokit is skipped.
@@ -104,11 +105,19 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for name, model in models.items():
         try:
             t0 = time.perf_counter()
-            model.fit(split.train)
+            with warnings.catch_warnings(record=True) as caught:  # on the console, not as Python warnings
+                warnings.simplefilter("always", RecokitWarning)
+                model.fit(split.train)
             fit_seconds[name] = time.perf_counter() - t0
             usable[name] = model
         except RecokitError as exc:
             print(f"skipped {name}: {exc}", file=sys.stderr)
+            continue
+        for w in caught:
+            if issubclass(w.category, RecokitWarning):
+                print(f"warning: {name}: {w.message}", file=sys.stderr)
+            else:  # not ours: hand it on as it came
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not usable:
         raise ConfigError("no model could be fitted on this data (see the messages above).")
     rules = None
