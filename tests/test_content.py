@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recokit import ConfigError, ContentBased, DataError, Dataset, Query
+from recokit import ConfigError, ContentBased, DataError, Dataset, DataWarning, Query
 from recokit.core import explained
 from recokit.testing import RecommenderContract
 
@@ -431,3 +431,56 @@ def test_context_items_take_precedence_over_the_history(shop):
         owned = set(shop.history(c)["item_id"].to_list())
         for g, w in zip(got, want, strict=True):
             assert g.reason.startswith("buy again: you bought this ") if g.item_id in owned else g.reason == w.reason
+
+
+# -- high-cardinality categories: folded, not dropped (issue 12, "no silent degradation") ---------
+def _wide_catalogue(n_family: int = 120) -> tuple[Dataset, pl.DataFrame]:
+    """300 products; 'family' has n_family singleton-ish values on the first 240 products and one
+    big value on the last 60, so the big value is the most frequent."""
+    n = 300
+    fam = [f"f{j % n_family:03d}" if j < 240 else "big" for j in range(n)]
+    cat = pl.DataFrame({"item_id": [f"i{j:03d}" for j in range(n)], "category": [f"c{j % 10}" for j in range(n)], "family": fam})
+    inter = pl.DataFrame({"customer_id": [j % 40 for j in range(600)], "item_id": [f"i{(7 * j) % n:03d}" for j in range(600)]})
+    return Dataset(inter, cat), cat
+
+
+def test_a_category_column_with_many_values_is_folded_with_a_warning_not_dropped():
+    shop, cat = _wide_catalogue()
+    counts = cat["family"].value_counts()
+    n_values = counts.height
+    # independent count: the 50 most frequent values (ties by name) are kept, the others folded
+    ranked = sorted(zip(counts["count"].to_list(), counts["family"].to_list(), strict=True), key=lambda cv: (-cv[0], cv[1]))
+    kept = {v for _, v in ranked[:50]}
+    n_folded_products = sum(1 for v in cat["family"].to_list() if v not in kept)
+    with pytest.warns(DataWarning, match=rf"'family': {n_values} values, the {n_values - 50} rarest \(on {n_folded_products} products\) folded into 'other'"):
+        model = ContentBased().fit(shop)
+    assert model.folded_ == {"family": (n_values - 50, n_folded_products)}
+    assert "family" in model.attribute_columns_  # used, not dropped
+    assert {f for f in model.feature_names_ if f.startswith("family=")} == {f"family={v}" for v in kept}
+    # known answers (category weight 2, family weight 1, cosine): a kept family is an attribute...
+    assert "f000" in kept and "f010" in kept and "f049" not in kept
+    assert model.similarity("i000", "i120") == pytest.approx(1.0)  # same category, same family f000
+    assert model.similarity("i000", "i010") == pytest.approx(2 / 3)  # same category, families f000 / f010
+    # ... and a folded one is no attribute at all: not a shared "other" (which would give 2/3 here)
+    assert model.similarity("i049", "i249") == pytest.approx(math.sqrt(2 / 3))  # f049 (folded) / big, category c9
+    assert model.similarity("i049", "i169") == pytest.approx(1.0)  # both f049, folded: the category only
+    rare = [i for i, v in zip(cat["item_id"], cat["family"], strict=True) if v not in kept]
+    reasons = [r.reason for r in model.similar_items(rare[0], k=5)]
+    assert not any("same family" in (r or "") for r in reasons), reasons
+
+
+def test_fewer_values_or_named_columns_or_the_category_column_are_not_folded():
+    shop, _ = _wide_catalogue(n_family=40)
+    model = ContentBased().fit(shop)  # 41 values <= max_levels: no warning (warnings are errors here)
+    assert model.folded_ == {}
+    wide, _ = _wide_catalogue()
+    assert ContentBased(columns=["family", "category"]).fit(wide).folded_ == {}
+    assert ContentBased(category_column="family").fit(wide).folded_ == {}
+    assert len([f for f in ContentBased(max_levels=200).fit(wide).feature_names_ if f.startswith("family=")]) == 121
+
+
+def test_a_catalogue_without_attributes_is_a_model_that_learnt_nothing_and_says_so():
+    shop = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))  # no catalogue
+    with pytest.warns(DataWarning, match=r"ContentBased learnt nothing: the catalogue has no usable attribute \(columns \[\]\), so all 2 products are NaN"):
+        model = ContentBased().fit(shop)
+    assert np.isnan(model.score(Query(customer_id=1))).all()

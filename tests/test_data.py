@@ -87,8 +87,46 @@ def test_timestamps_accept_datetime_date_strings_and_unix_seconds():
     as_unix = Dataset(orders(ts=[int(x.replace(tzinfo=dt.UTC).timestamp()) for x in t]), time_col="ts").interactions["timestamp"]
     as_str = Dataset(orders(), time_col="ts").interactions["timestamp"]
     assert as_dt.equals(as_unix) and as_dt.equals(as_str)
-    day_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts")
+    day_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts", time_format="%d-%m-%Y")
     assert day_first.interactions["timestamp"].dt.month().to_list() == [1, 1, 2, 3]
+    month_first = Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts", time_format="%m-%d-%Y")
+    assert month_first.interactions["timestamp"].dt.month().to_list() == [1, 1, 3, 4]
+    # one day above 12 tells the order: no format needed
+    assert Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "24-03-2024"]), time_col="ts").interactions["timestamp"].dt.month().to_list() == [1, 1, 2, 3]
+    assert Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-23-2024"]), time_col="ts").interactions["timestamp"].dt.month().to_list() == [1, 1, 3, 4]
+
+
+def test_ambiguous_day_month_dates_name_both_readings():
+    # US month-first exports used to be read day first without a word
+    with pytest.raises(DataError, match=r"'03-02-2024' reads as 03 February 2024 day first \(%d-%m-%Y\) or as March 02, 2024 month first \(%m-%d-%Y\)") as err:
+        Dataset(orders(ts=["01-01-2024", "01-01-2024", "03-02-2024", "04-03-2024"]), time_col="ts")
+    assert err.value.column == "ts" and "time_format='%d-%m-%Y'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2024-05-31T14:02:00Z", dt.datetime(2024, 5, 31, 14, 2)),
+        ("2024-05-31T14:02:00+02:00", dt.datetime(2024, 5, 31, 12, 2)),
+        ("2024-05-31 14:02:00.250-05:00", dt.datetime(2024, 5, 31, 19, 2, 0, 250000)),
+        ("2024-05-31T23:30:00-01:00", dt.datetime(2024, 6, 1, 0, 30)),
+    ],
+)
+def test_iso_timestamps_with_an_offset_are_converted_to_utc(text, utc):
+    ds = Dataset(orders(ts=[text] * 4), time_col="ts")
+    assert ds.interactions["timestamp"].to_list() == [utc] * 4
+
+
+def test_offsets_mixed_with_naive_times_are_refused():
+    with pytest.raises(DataError, match=r"column 'ts' mixes 3 time\(s\) with a UTC offset and 1 without one"):
+        Dataset(orders(ts=["2024-05-31T14:02:00Z"] * 3 + ["2024-05-31T14:02:00"]), time_col="ts")
+
+
+def test_time_format_is_the_only_format_tried():
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'ts' do not match time_format='%d/%m/%Y', e.g. row 3: '2024-01-01'"):
+        Dataset(orders(ts=["01/01/2024"] * 3 + ["2024-01-01"]), time_col="ts", time_format="%d/%m/%Y")
+    with pytest.raises(ConfigError, match="time_format was given without time_col"):
+        Dataset(orders(), time_format="%d/%m/%Y")
 
 
 # -- one test per bad input: error type + the message names the problem --------------------------
@@ -121,7 +159,7 @@ def test_null_timestamps():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), 0.0, None])
 def test_bad_quantities(bad):
-    with pytest.raises(DataError, match=r"1 row\(s\) of column 'qty' are negative, zero, NaN or null"):
+    with pytest.raises(DataError, match=r"1 row\(s\) of column 'qty' are negative, zero, infinite, NaN or null"):
         Dataset(orders(qty=[1.0, bad, 1.0, 2.0]), quantity_col="qty")
 
 
@@ -140,7 +178,7 @@ def test_price_col_keeps_the_unit_price_paid_per_line():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan")])
 def test_negative_or_nan_prices(bad):
-    with pytest.raises(DataError, match=r"1 value\(s\) of column 'paid' are negative or NaN"):
+    with pytest.raises(DataError, match=r"1 value\(s\) of column 'paid' are negative, infinite or NaN"):
         Dataset(orders(paid=[1.0, bad, 1.0, 2.0]), price_col="paid")
 
 
@@ -371,3 +409,40 @@ def test_ago_never_says_more_than_the_day():
     assert {s.split()[-2] for s in said if s.endswith("ago")} <= {"days", "weeks", "months", "years"}
     with pytest.raises(ValueError, match="finite"):
         ago(float("nan"))
+
+
+_ISO_WRITTEN = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d"]
+
+
+@given(
+    st.lists(st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2150, 1, 1)), min_size=1, max_size=8),
+    st.sampled_from(_ISO_WRITTEN),
+    st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m))),
+    st.booleans(),
+)
+def test_text_times_read_back_what_was_written(times, fmt, zone, with_offset):
+    """Differential: times written by Python's strftime (with an offset: the same instant in
+    another zone) are read back as the UTC instants Python computes."""
+    def truncate(t: dt.datetime) -> dt.datetime:
+        return t.replace(hour=0, minute=0, second=0, microsecond=0) if fmt == "%Y-%m-%d" else t if "%f" in fmt else t.replace(microsecond=0)
+
+    want = [truncate(t) for t in times]
+    if with_offset and fmt != "%Y-%m-%d":
+        text = [t.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt) + t.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%z") for t in want]
+    else:
+        text = [t.strftime(fmt) for t in want]
+    frame = pl.DataFrame({"customer_id": ["a"] * len(text), "item_id": ["x"] * len(text), "ts": text})
+    assert Dataset(frame, time_col="ts").interactions["timestamp"].sort().to_list() == sorted(want)
+
+
+@given(st.lists(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2150, 1, 1)), min_size=1, max_size=8), st.sampled_from("/-."))
+def test_day_month_dates_are_read_or_refused_never_misread(days, sep):
+    text = [d.strftime(f"%m{sep}%d{sep}%Y") for d in days]  # a US export
+    frame = pl.DataFrame({"customer_id": ["a"] * len(text), "item_id": ["x"] * len(text), "ts": text})
+    want = [dt.datetime.combine(d, dt.time()) for d in days]
+    if all(d.day <= 12 for d in days) and any(d.day != d.month for d in days):
+        with pytest.raises(DataError, match="ambiguous"):
+            Dataset(frame, time_col="ts")
+    else:
+        assert Dataset(frame, time_col="ts").interactions["timestamp"].sort().to_list() == sorted(want)
+    assert Dataset(frame, time_col="ts", time_format=f"%m{sep}%d{sep}%Y").interactions["timestamp"].sort().to_list() == sorted(want)

@@ -32,8 +32,11 @@ def test_evaluate_command_prints_a_table(tmp_path, capsys):
         ["evaluate", "--interactions", str(path), "--customer-col", "client", "--item-col", "sku", "--time-col", "day",
          "--time-format", "%d/%m/%Y", "--k", "3", "5", "--n-boot", "50", "--no-progress"]
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0
+    # no catalogue: ContentBased learns nothing, and the console says so (it is still in the table)
+    assert "warning: ContentBased: ContentBased learnt nothing: the catalogue has no usable attribute" in captured.err
     assert "temporal split, cut-off" in out
     rows = [line for line in out.splitlines() if line.startswith("| Popularity |")]
     assert [r.split("|")[2].strip() for r in rows] == ["3", "5"]

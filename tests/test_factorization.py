@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recokit import ALS, BPR, ConfigError, Query
+from recokit import ALS, BPR, ConfigError, DataError, DataWarning, Query
 from recokit.core import explained
 from recokit.testing import RecommenderContract
 from test_itemknn import checkerboard, mixed_queries, shop_or_small, stack_batch
@@ -147,3 +147,40 @@ def test_context_customer_vectors_of_a_batch_equal_one_row_at_a_time(ds, cls):
     together = model._context_vectors(rows)
     for r in range(rows.shape[0]):
         assert np.array_equal(together[r], model._context_vectors(sp.csr_array(rows[[r]]))[0])
+
+
+@pytest.mark.parametrize("cls", [ALS, BPR])
+def test_nan_factors_after_a_fit_are_a_data_warning(cls, monkeypatch):
+    """A fit that leaves NaN factors (implicit's BPR does not check) would make every score of
+    those customers NaN without a word: the model says how many."""
+    from recokit.adapters import implicit as adapter
+
+    real = adapter.fit_factorization
+
+    def diverged(*args, **kwargs):
+        user_f, item_f, model = real(*args, **kwargs)
+        user_f = np.array(user_f, copy=True)
+        user_f[[0, 2]] = np.nan
+        return user_f, item_f, model
+
+    ui = sp.csr_array(np.array([[1.0, 0, 1], [0, 1.0, 1], [1.0, 1, 0], [0, 0, 1.0]]))
+    ds = _dataset_from(ui)
+    monkeypatch.setattr(adapter, "fit_factorization", diverged)
+    with pytest.warns(DataWarning, match=rf"{cls.__name__}: after fitting, the factors of 2 of 4 customers and 0 of 3 items are NaN or infinite"):
+        model = cls(factors=2, iterations=2).fit(ds)
+    assert np.isnan(model.score(Query(customer_id=ds.customer_ids.to_list()[0]))).all()
+
+
+def test_weights_too_large_for_implicit_are_a_data_error():
+    ui = sp.csr_array(np.array([[1e39, 0, 1], [0, 1.0, 1]]))
+    with pytest.raises(DataError, match=r"ALS: interaction weights up to 1e\+39 .* float32"):
+        ALS(factors=2, iterations=2).fit(_dataset_from(ui))
+
+
+def _dataset_from(ui: sp.csr_array):
+    import polars as pl
+
+    from recokit import Dataset
+
+    rows, cols = ui.nonzero()
+    return Dataset(pl.DataFrame({"customer_id": rows.tolist(), "item_id": cols.tolist(), "q": ui.toarray()[rows, cols].tolist()}), quantity_col="q")

@@ -14,6 +14,7 @@ from recokit import (
     ConfigError,
     ContentBased,
     Dataset,
+    DataWarning,
     Hybrid,
     ItemKNN,
     Popularity,
@@ -47,6 +48,7 @@ class TestHomeBlendContract(RecommenderContract):
 
     learns_from = ("history", "context")
     expected_hit_rate = 0.9  # measured 1.0 on the planted dataset
+    planted_fit_warns = DataWarning  # its Renewal learns nothing there (no repeat purchases) and says so
 
     def make_model(self):
         return Hybrid({"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trend": Popularity(half_life_days=30)})

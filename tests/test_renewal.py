@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recokit import ConfigError, DataError, Dataset, Query, Renewal
+from recokit import ConfigError, DataError, Dataset, DataWarning, Query, Renewal
 from recokit.testing import RecommenderContract
 
 DAY = dt.timedelta(days=1)
@@ -16,6 +16,7 @@ DAY = dt.timedelta(days=1)
 class TestRenewalContract(RecommenderContract):
     learns_from = None
     learns_why_not = "renewal timing of repeat purchases: the planted shop has none, so Renewal has no opinion there (back-fill only)"
+    planted_fit_warns = DataWarning  # ... and says so: "Renewal learnt nothing"
 
     def make_model(self):
         return Renewal()
@@ -272,3 +273,14 @@ def test_a_mixed_batch_equals_its_requests_one_by_one(model, shop):
             assert got == [model.explain(q, shop.item_ids.id(int(i))) for i in due]
             n_reasons += len(due)
     assert n_reasons > 0
+
+
+def test_a_renewal_that_learns_nothing_says_what_and_what_to_do():
+    ds = _socks_shop()
+    socks = Renewal(min_support=3).fit(ds).intervals_.filter(pl.col("category") == "socks")["intervals"][0]
+    # asking for more repurchase intervals than the history has: no category is renewable
+    with pytest.warns(DataWarning, match=rf"Renewal learnt nothing: none of the 2 categories of column 'category' is renewable \('socks': only {socks} repurchase intervals \(min_support=1000\)") as rec:
+        m = Renewal(min_support=1000).fit(ds)
+    assert "lower min_support / min_repeat_share" in str(rec[0].message)
+    assert not m.intervals_["renewable"].any()
+    assert np.isnan(m.score(Query(customer_id="c0"))).all()  # what the warning says: no opinion on anyone

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DependencyError
+from recokit._errors import ConfigError, DataError, DependencyError
 from recokit.data import csr_rows, entry_rows
 
 __all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
@@ -24,12 +24,17 @@ __all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "
 SUPPORTED = ((0, 7),)
 
 
+#: The largest float32: implicit fits in float32, so a larger weight becomes inf (and NaN factors).
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _import():
     try:
         import implicit
         import implicit.cpu.als
         import implicit.cpu.bpr
         import implicit.nearest_neighbours
+        import implicit.recommender_base
     except ImportError as exc:  # pragma: no cover - implicit is a hard dependency
         raise DependencyError(f"recokit needs the 'implicit' package: {exc}.", hint="pip install 'implicit>=0.7,<0.8'") from exc
     return implicit
@@ -170,6 +175,12 @@ def fit_factorization(
     BLAS is limited to one thread during the fit (implicit parallelises itself).
     """
     check_version()
+    largest = float(np.max(user_items.data, initial=0.0)) * max(alpha, 1.0)
+    if largest > _FLOAT32_MAX:
+        raise DataError(
+            f"{kind.upper()}: interaction weights up to {largest:.3g} (times alpha) do not fit the float32 numbers implicit computes with (at most {_FLOAT32_MAX:.3g}).",
+            hint="scale the quantities down (a weight is quantity x event weight), or build the Dataset without quantity_col.",
+        )
     ui = sp.csr_matrix(user_items, dtype=np.float32)
     try:
         # implicit checks the BLAS thread count when the model is built: limit it before that
@@ -179,6 +190,11 @@ def fit_factorization(
         user_f, item_f = np.asarray(model.user_factors), np.asarray(model.item_factors)
     except (TypeError, AttributeError) as exc:
         raise _api_error(f"{kind.upper()} model", exc) from exc
+    except _import().recommender_base.ModelFitError as exc:  # NaN factors: the weights, not the code
+        raise DataError(
+            f"{kind.upper()}: implicit's fit diverged ({exc}); the largest interaction weight is {largest:.3g}.",
+            hint="scale large quantities down, lower alpha, or raise regularization.",
+        ) from None
     if user_f.shape[0] != ui.shape[0] or item_f.shape[0] != ui.shape[1]:
         raise DependencyError(
             "implicit's factors do not have one row per customer / item; its fit orientation may have changed.", hint="install implicit 0.7.x."

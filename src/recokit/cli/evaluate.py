@@ -200,13 +200,21 @@ def run_evaluation(args: argparse.Namespace, out: TextIO) -> Evaluation:
     for name, model in _candidates(args, pipeline).items():
         try:
             t0 = time.perf_counter()
-            model.fit(split.train)
+            with warnings.catch_warnings(record=True) as caught:  # on the console, not as Python warnings
+                warnings.simplefilter("always", RecokitWarning)
+                model.fit(split.train)
             fit_seconds[name] = time.perf_counter() - t0
             usable[name] = model
         except RecokitError as exc:
             if name == "pipeline":
                 raise  # the deployed pipeline itself must fit: its error is the answer
             print(f"skipped {name}: {exc}", file=sys.stderr)
+            continue
+        for w in caught:
+            if issubclass(w.category, RecokitWarning):
+                print(f"warning: {name}: {w.message}", file=sys.stderr)
+            else:  # not ours: hand it on as it came
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not usable:
         raise ConfigError("no model could be fitted on this data (see the messages above).")
     rules = None

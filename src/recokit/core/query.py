@@ -72,6 +72,9 @@ class Query:
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ConfigError(f"Query.k must be an int >= 1. Got {self.k!r}.")
         object.__setattr__(self, "k", int(self.k))
+        if not isinstance(self.exclude_purchased, (bool, np.bool_)):  # "no" would be truthy
+            raise ConfigError(f"Query.exclude_purchased must be True or False. Got {self.exclude_purchased!r}.")
+        object.__setattr__(self, "exclude_purchased", bool(self.exclude_purchased))
         if self.now is not None:
             if isinstance(self.now, dt.date) and not isinstance(self.now, dt.datetime):
                 object.__setattr__(self, "now", dt.datetime.combine(self.now, dt.time()))

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from recokit._errors import DataError
+from recokit._errors import ConfigTypeError, DataError
 from recokit.customers.features import features
 from recokit.customers.lifecycle import lifecycle, practice_changes
 from recokit.customers.orders import order_table, price_source, purchase_lines, reference
@@ -102,6 +102,17 @@ def _orders(dataset: Dataset, idx: int, at: Any, window_days: int | None, price:
     return table.select(pl.col("day").cast(pl.Date).alias("date"), pl.col("value").round(2), "units", "in_window")
 
 
+def _cluster_row(clusters: Any, customer_id: Hashable) -> dict[str, Any] | None:
+    """The customer's row of a :func:`~recokit.customers.cluster` table, checked to be one."""
+    if not isinstance(clusters, pl.DataFrame) or "customer_id" not in clusters.columns:
+        raise ConfigTypeError(
+            f"explain_customer: clusters must be the table recokit.customers.cluster() returns (with a customer_id column). Got {type(clusters).__name__}.",
+            hint="clusters=cluster(dataset).",
+        )
+    found = clusters.filter(pl.col("customer_id") == customer_id)
+    return found.row(0, named=True) if found.height else None
+
+
 def explain_customer(
     dataset: Dataset,
     customer_id: Hashable,
@@ -161,8 +172,7 @@ def explain_customer(
     rule = {s.name: s for s in table}.get(row["segment"])
     cluster_row = None
     if clusters is not None:
-        found = clusters.filter(pl.col("customer_id") == customer_id)
-        cluster_row = found.row(0, named=True) if found.height else None
+        cluster_row = _cluster_row(clusters, customer_id)
     return CustomerExplanation(
         customer_id=customer_id,
         at=ref.at,

@@ -47,7 +47,7 @@ from recokit.data.arrays import (
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
-from recokit.data.frames import normalise_ids, read_id_table, to_frame
+from recokit.data.frames import READ_ERRORS, normalise_ids, read_error, read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_EVENT_WEIGHTS",
     "EXAMPLES",
     "NO_GROUP",
+    "READ_ERRORS",
     "Dataset",
     "IdMap",
     "MIN_KEY_BYTES",
@@ -91,6 +92,7 @@ __all__ = [
     "parse_time",
     "pseudonymise",
     "ragged_ranges",
+    "read_error",
     "read_id_table",
     "reject_rows",
     "require_columns",

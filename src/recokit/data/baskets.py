@@ -23,23 +23,24 @@ from recokit.data.validation import EXAMPLES, check_no_nulls
 __all__ = ["assign_baskets"]
 
 
-def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str) -> None:
+def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str, basket_name: str) -> None:
     owners = rows.group_by(basket_col, maintain_order=True).agg(pl.col(customer_col).n_unique().alias("n"))
     shared = owners.filter(pl.col("n") > 1)
     if len(shared):
         raise DataError(
-            f"interactions: {len(shared)} basket(s) in column {basket_col!r} belong to more than one customer, e.g. "
-                f"{shared[basket_col].head(EXAMPLES).to_list()}.", hint="an order id must identify one customer's order; check the join that built the table."
+            f"interactions: {len(shared)} basket(s) in column {basket_name!r} belong to more than one customer, e.g. "
+                f"{shared[basket_col].head(EXAMPLES).to_list()}.", column=basket_name, rows=len(shared), hint="an order id must identify one customer's order; check the join that built the table."
         )
 
 
 def assign_baskets(
-    rows: pl.DataFrame, *, customer_col: str, basket_col: str | None, time_col: str | None
+    rows: pl.DataFrame, *, customer_col: str, basket_col: str | None, time_col: str | None, basket_name: str | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Number the baskets of ``rows`` (which hold ``customer_idx``) and add a ``basket_idx`` column.
 
     Baskets are ordered by their first time (when ``time_col`` is given), then by their key, so
-    the indices do not depend on row order.
+    the indices do not depend on row order. ``basket_name`` is what error messages call the
+    basket column (the user's name when ``rows`` use internal ones; default ``basket_col``).
 
     Returns
     -------
@@ -51,7 +52,7 @@ def assign_baskets(
     """
     if basket_col is not None:
         check_no_nulls(rows, basket_col, "interactions")
-        _check_one_owner(rows, basket_col, customer_col)
+        _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
         key = [basket_col]
     elif time_col is not None:
         rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))

@@ -24,15 +24,33 @@ from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.time import parse_time
-from recokit.data.validation import check_prices, check_same_dtype, check_unique, examples
+from recokit.data.validation import (
+    check_no_nulls,
+    check_prices,
+    check_same_dtype,
+    check_unique,
+    examples,
+)
 from recokit.data.weights import interaction_weight
 
 __all__ = ["Dataset"]
 
 
+def _refuse_shadow(table: pl.DataFrame, id_col: str, canonical: str, what: str, arg: str) -> None:
+    """Raise when ``table`` has a column named ``canonical`` besides its id column ``id_col``:
+    the id column is renamed ``canonical`` in the Dataset, and one of the two would be lost."""
+    if id_col != canonical and canonical in table.columns:
+        raise DataError(
+            f"{what}: has a column {canonical!r} besides the id column {id_col!r} ({arg}={id_col!r}); the Dataset names its id column {canonical!r}.",
+            column=canonical,
+            hint=f"rename or drop your {canonical!r} column, or use it as the id ({arg}={canonical!r}).",
+        )
+
+
 def _read_catalog(catalog: Any, item_col: str, inter: pl.DataFrame) -> pl.DataFrame:
     """The catalogue, checked: one row per item, ids of the interactions' type."""
     cat = read_id_table(catalog, "catalog", [item_col])
+    _refuse_shadow(cat, item_col, "item_id", "catalog", "item_col")
     check_unique(
         cat, item_col, "catalog", f"an item id in column {item_col!r}", "keep one row per product (deduplicate the catalogue)."
     )
@@ -65,6 +83,7 @@ def _keep_catalog_items(
 def _read_customers(customers: Any, customer_col: str, inter: pl.DataFrame) -> pl.DataFrame:
     """The customer table, checked: one row per customer, ids of the interactions' type."""
     cust = read_id_table(customers, "customers", [customer_col])
+    _refuse_shadow(cust, customer_col, "customer_id", "customers", "customer_col")
     check_unique(cust, customer_col, "customers", "a customer id", "keep one row per customer.")
     check_same_dtype(
         inter,
@@ -76,36 +95,80 @@ def _read_customers(customers: Any, customer_col: str, inter: pl.DataFrame) -> p
     return cust
 
 
-def _with_indices(
-    rows: pl.DataFrame, item_col: str, item_map: IdMap, customer_col: str, customer_map: IdMap
-) -> pl.DataFrame:
-    """``rows`` plus the ``item_idx`` and ``customer_idx`` of their ids."""
-    item_frame = pl.DataFrame({item_col: item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
-    cust_frame = pl.DataFrame({customer_col: customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
-    return rows.join(item_frame, on=item_col, how="left").join(cust_frame, on=customer_col, how="left")
+def _with_indices(rows: pl.DataFrame, item_map: IdMap, customer_map: IdMap) -> pl.DataFrame:
+    """``rows`` (internal names) plus the ``item_idx`` and ``customer_idx`` of their ids."""
+    item_frame = pl.DataFrame({"item_id": item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
+    cust_frame = pl.DataFrame({"customer_id": customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
+    return rows.join(item_frame, on="item_id", how="left").join(cust_frame, on="customer_id", how="left")
 
 
-def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.DataFrame:
-    """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
-    quantity_col, time_col, event_col = columns["quantity_col"], columns["time_col"], columns["event_col"]
-    price_col = columns.get("price_col")
+def _internal(inter: pl.DataFrame, weight: pl.Expr, columns: Mapping[str, str | None], customer_col: str) -> pl.DataFrame:
+    """The named columns of ``inter`` under recokit's own names, and nothing else.
+
+    From here on the rows hold only ``customer_id, item_id, weight, quantity`` (+ ``timestamp``,
+    ``event``, ``price``, ``__basket``): a user's column called ``basket_idx``, ``weight`` or
+    ``item_idx`` is not read, and a named column called so cannot clash with recokit's.
+    """
+    quantity_col = columns["quantity_col"]
+    named = {
+        "time_col": "timestamp",
+        "event_col": "event",
+        "basket_col": "__basket",
+    }
     keep = [
-        pl.col(str(columns["customer_col"])).alias("customer_id"),
+        pl.col(customer_col).alias("customer_id"),
         pl.col(str(columns["item_col"])).alias("item_id"),
-        "customer_idx",
-        "item_idx",
-        "basket_idx",
-        "weight",
+        weight.alias("weight"),
         (pl.col(quantity_col).cast(pl.Float64) if quantity_col else pl.lit(1.0)).alias("quantity"),
     ]
-    if time_col is not None:
-        keep.append(pl.col(time_col).alias("timestamp"))
-    if event_col is not None:
-        keep.append(pl.col(event_col).alias("event"))
-    if price_col is not None:
-        keep.append(pl.col(price_col).cast(pl.Float64).alias("price"))
-    sort_cols = (["timestamp"] if time_col is not None else []) + ["basket_idx", "item_idx"]
+    keep += [pl.col(str(columns[arg])).alias(name) for arg, name in named.items() if columns[arg] is not None]
+    if columns["price_col"] is not None:
+        keep.append(pl.col(str(columns["price_col"])).cast(pl.Float64).alias("price"))
+    return inter.select(keep)
+
+
+def _normalised(rows: pl.DataFrame) -> pl.DataFrame:
+    """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
+    keep = ["customer_id", "item_id", "customer_idx", "item_idx", "basket_idx", "weight", "quantity"]
+    keep += [c for c in ("timestamp", "event", "price") if c in rows.columns]
+    sort_cols = (["timestamp"] if "timestamp" in rows.columns else []) + ["basket_idx", "item_idx"]
     return rows.select(keep).sort(sort_cols)
+
+
+def _check_roles(roles: Mapping[str, str | None]) -> None:
+    """One column, one role: a column named for two (``time_col`` and ``customer_col``) would be
+    read as both a time and an id. Only an order id may also be the customer id."""
+    seen: dict[str, str] = {}
+    for role, column in roles.items():
+        if column is None:
+            continue
+        if column in seen and {role, seen[column]} != {"customer_col", "basket_col"}:
+            raise ConfigError(
+                f"column {column!r} is named both as {seen[column]} and as {role}; each column has one role.", hint="name another column, or copy it under a second name first."
+            )
+        seen.setdefault(column, role)
+
+
+def _check_columns(roles: Mapping[str, str | None], customers: Any, time_format: str | None) -> str:
+    """The column that identifies customers (the basket column for basket-only data), or a ConfigError."""
+    customer_col, item_col, basket_col = roles["customer_col"], roles["item_col"], roles["basket_col"]
+    time_col = roles["time_col"]
+    for name, value in (("item_col", item_col), ("customer_col", customer_col)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"{name} must be a column name (a non-empty str). Got {value!r}.")
+    if time_format is not None and time_col is None:
+        raise ConfigError("time_format was given without time_col: name the column that holds the time.")
+    _check_roles(roles)
+    if customer_col is not None:
+        return customer_col
+    if basket_col is None:
+        raise ConfigError(
+            "customer_col=None (baskets without customers) needs basket_col: name the column that identifies each basket.",
+            hint="without customers nor baskets, every row would be one basket; pass basket_col='order_id'.",
+        )
+    if customers is not None:
+        raise ConfigError("a customers table was given with customer_col=None: there are no customers to join it to.", hint="drop customers, or name customer_col.")
+    return basket_col
 
 
 class Dataset:
@@ -114,7 +177,9 @@ class Dataset:
     Parameters
     ----------
     interactions : polars / pandas DataFrame, pyarrow Table, or path to a CSV / Parquet file
-        One row per interaction (an order line, a cart add, a view).
+        One row per interaction (an order line, a cart add, a view). Only the named columns are
+        read (a column of yours called ``weight`` or ``basket_idx`` does not clash with
+        recokit's); from a CSV file the id columns are read as text (``007`` is not ``7``).
     catalog : same kinds, optional
         One row per product: ``item_col`` and any attributes (category, brand, price, stock,
         age_group, description, ...). When given, it defines the item universe: every model
@@ -123,8 +188,12 @@ class Dataset:
         One row per customer: ``customer_col`` and declared data (sports, level, consent flags).
     customer_col, item_col : str
         Names of the id columns (the catalogue uses ``item_col``, the customer table ``customer_col``).
+        ``customer_col=None``: basket-only data (till receipts); each basket (``basket_col``,
+        required) is its own anonymous customer, whose id is the basket id.
     time_col : str, optional
-        Timestamp of each interaction: Datetime, Date, ISO strings or Unix seconds.
+        Timestamp of each interaction: Datetime, Date, text (ISO 8601, an offset or ``Z``
+        converted to UTC; day/month/year, an error when day first and month first both fit and
+        differ) or Unix seconds.
     basket_col : str, optional
         Order / basket id. Without it, a basket is a customer's purchases on one day (when
         ``time_col`` is given), else a customer's whole history.
@@ -142,6 +211,11 @@ class Dataset:
     unknown_items : {'error', 'drop'}
         What to do with interactions on items absent from the catalogue: raise (default) or drop
         them with a :class:`~recokit.DataWarning` that says how many.
+    time_format : str, optional
+        A ``strftime`` format for a text (or integer) ``time_col`` (``"%m/%d/%Y"``, ``"%Y%m%d"``):
+        that format only; a value that does not match is an error.
+
+        .. versionadded:: 0.2.0
 
     Attributes
     ----------
@@ -169,7 +243,7 @@ class Dataset:
         catalog: Any = None,
         customers: Any = None,
         *,
-        customer_col: str = "customer_id",
+        customer_col: str | None = "customer_id",
         item_col: str = "item_id",
         time_col: str | None = None,
         basket_col: str | None = None,
@@ -178,6 +252,7 @@ class Dataset:
         event_weights: Mapping[str, float] | None = None,
         unknown_items: Literal["error", "drop"] = "error",
         price_col: str | None = None,
+        time_format: str | None = None,
     ) -> None:
         if unknown_items not in ("error", "drop"):
             raise ConfigError(f"unknown_items must be 'error' or 'drop'. Got {unknown_items!r}.")
@@ -190,7 +265,10 @@ class Dataset:
             "event_col": event_col,
             "price_col": price_col,
         }
-        inter = read_id_table(interactions, "interactions", [customer_col, item_col], [time_col, basket_col, quantity_col, event_col, price_col])
+        cust_col = _check_columns(self.columns, customers, time_format)
+        others = [time_col, basket_col, quantity_col, event_col, price_col]
+        text = [basket_col] if basket_col is not None else []
+        inter = read_id_table(interactions, "interactions", list(dict.fromkeys([cust_col, item_col])), others, text_columns=text)
         if price_col is not None:
             check_prices(inter, price_col)
         if catalog is not None:
@@ -199,20 +277,24 @@ class Dataset:
         else:
             cat = inter.select(pl.col(item_col).unique().sort())
         item_map = IdMap(cat[item_col], name="item")
-        cust = None if customers is None else _read_customers(customers, customer_col, inter)
-        known_customers = inter[customer_col] if cust is None else pl.concat([cust[customer_col], inter[customer_col]])
+        cust = None if customers is None else _read_customers(customers, cust_col, inter)
+        known_customers = inter[cust_col] if cust is None else pl.concat([cust[cust_col], inter[cust_col]])
         customer_map = IdMap(known_customers.unique().sort(), name="customer")
 
         if time_col is not None:
-            inter = parse_time(inter, time_col, "interactions")
+            inter = parse_time(inter, time_col, "interactions", time_format)
+        if basket_col is not None:
+            check_no_nulls(inter, basket_col, "interactions")
         inter, weight = interaction_weight(inter, quantity_col=quantity_col, event_col=event_col, event_weights=event_weights)
-        rows = _with_indices(inter.with_columns(weight.alias("weight")), item_col, item_map, customer_col, customer_map)
-        rows, baskets = assign_baskets(rows, customer_col=customer_col, basket_col=basket_col, time_col=time_col)
+        rows = _with_indices(_internal(inter, weight, self.columns, cust_col), item_map, customer_map)
+        rows, baskets = assign_baskets(
+            rows, customer_col="customer_id", basket_col="__basket" if basket_col else None, time_col="timestamp" if time_col else None, basket_name=basket_col
+        )
 
-        self.interactions: pl.DataFrame = _normalised(rows, self.columns)
+        self.interactions: pl.DataFrame = _normalised(rows)
         self.catalog: pl.DataFrame = cat.rename({item_col: "item_id"}) if item_col != "item_id" else cat
-        if cust is not None and customer_col != "customer_id":
-            cust = cust.rename({customer_col: "customer_id"})
+        if cust is not None and cust_col != "customer_id":
+            cust = cust.rename({cust_col: "customer_id"})
         self.customers: pl.DataFrame | None = cust
         self.item_ids = item_map
         self.customer_ids = customer_map
@@ -255,7 +337,16 @@ class Dataset:
         """
         if isinstance(predicate, np.ndarray):
             predicate = pl.Series(predicate.astype(bool))
-        return Dataset._derive(self, self.interactions.filter(predicate))
+        if not isinstance(predicate, (pl.Expr, pl.Series)):
+            raise ConfigError(f"Dataset.filter: the predicate must be a polars expression, a Series or a numpy array of booleans. Got {type(predicate).__name__}.", hint="e.g. ds.filter(pl.col('customer_id') != 'C1').")
+        try:
+            kept = self.interactions.filter(predicate)
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(
+                f"Dataset.filter: the predicate cannot be evaluated on the interactions ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}).",
+                hint=f"the interactions have the columns {self.interactions.columns}; a mask must have one value per interaction ({self.n_interactions}).",
+            ) from None
+        return Dataset._derive(self, kept)
 
     def with_catalog(self, catalog: Any) -> Dataset:
         """The same dataset with refreshed catalogue attributes (stock, price, promotion...).

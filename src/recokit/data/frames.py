@@ -25,24 +25,53 @@ import polars as pl
 from recokit._errors import DataError
 from recokit.data.validation import check_no_nulls, require_columns
 
-__all__ = ["normalise_ids", "read_id_table", "to_frame"]
+__all__ = ["READ_ERRORS", "normalise_ids", "read_error", "read_id_table", "to_frame"]
+
+_INT64_MAX = 2**63 - 1
 
 
-def _read_file(path: Path, what: str) -> pl.DataFrame:
+#: What polars, the operating system or the decoder may raise on a corrupt or unreadable file.
+READ_ERRORS = (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError)
+
+
+def read_error(what: str, path: Path, exc: BaseException) -> DataError:
+    """The :class:`~recokit.DataError` for a file that could not be read: names the file and the cause."""
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = "save it as UTF-8 (e.g. 'Save as CSV UTF-8')." if isinstance(exc, UnicodeDecodeError) or "utf-8" in cause.lower() else (
+        "check the file is complete and of the type its name says (re-export it)."
+    )
+    return DataError(f"{what}: cannot read {str(path)!r}: {cause[:200]}", hint=hint)
+
+
+def _read_file(path: Path, what: str, text_columns: Sequence[str]) -> pl.DataFrame:
     if not path.exists():
         raise DataError(f"{what}: file not found: {str(path)!r}.")
     suffix = path.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        return pl.read_parquet(path)
-    if suffix in {".csv", ".txt", ".tsv"}:
-        return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=10_000)
-    raise DataError(
-        f"{what}: unsupported file type {suffix!r} ({path}).", hint="give a .csv, .tsv or .parquet file, or a DataFrame."
-    )
+    if suffix not in {".parquet", ".pq", ".csv", ".txt", ".tsv"}:
+        raise DataError(
+            f"{what}: unsupported file type {suffix!r} ({path}).", hint="give a .csv, .tsv or .parquet file, or a DataFrame."
+        )
+    try:
+        if suffix in {".parquet", ".pq"}:
+            return pl.read_parquet(path)
+        # ids are text in a CSV ('007' is not '7'); other columns are typed from every row, so a
+        # value of another type after row 10,000 is seen (not a parse error half-way)
+        return pl.read_csv(
+            path,
+            separator="\t" if suffix == ".tsv" else ",",
+            infer_schema_length=None,
+            schema_overrides={c: pl.String for c in text_columns},
+        )
+    except READ_ERRORS as exc:
+        raise read_error(what, path, exc) from None
 
 
-def to_frame(obj: Any, what: str) -> pl.DataFrame:
+def to_frame(obj: Any, what: str, text_columns: Sequence[str] = ()) -> pl.DataFrame:
     """Turn any supported table into a polars DataFrame (no copy where polars allows).
+
+    A CSV file's ``text_columns`` (the id columns) are read as strings, so ``007`` and ``7``
+    stay two ids; to have integer ids, read the file yourself with
+    ``pl.read_csv(path, schema_overrides={"item_id": pl.Int64})``.
 
     Parameters
     ----------
@@ -50,6 +79,8 @@ def to_frame(obj: Any, what: str) -> pl.DataFrame:
         A path must end in ``.csv``, ``.txt``, ``.tsv``, ``.parquet`` or ``.pq``.
     what : str
         Which table this is ("interactions", "catalog"), used in error messages.
+    text_columns : sequence of str
+        Columns read as strings from a CSV file (ignored for other inputs).
 
     Returns
     -------
@@ -71,7 +102,7 @@ def to_frame(obj: Any, what: str) -> pl.DataFrame:
     if isinstance(obj, pl.LazyFrame):
         return obj.collect()
     if isinstance(obj, (str, Path)):
-        return _read_file(Path(obj), what)
+        return _read_file(Path(obj), what, text_columns)
     module = type(obj).__module__
     if module.startswith("pandas"):
         return pl.from_pandas(obj)
@@ -94,21 +125,33 @@ def normalise_ids(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     String
     """
     dtype = frame.schema[column]
+    if dtype == pl.UInt64:
+        too_big = frame[column] > _INT64_MAX
+        if too_big.any():
+            raise DataError(
+                f"column {column!r} holds {int(too_big.sum())} id(s) above 2^63 - 1, the largest integer id, e.g. {frame[column].filter(too_big).head(3).to_list()}.",
+                column=column,
+                rows=int(too_big.sum()),
+                hint="cast the column to str (pl.col(...).cast(pl.String)): ids are labels, not numbers.",
+            )
     if dtype.is_integer():
         return frame.with_columns(pl.col(column).cast(pl.Int64))
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         return frame.with_columns(pl.col(column).cast(pl.String))
     raise DataError(
-        f"column {column!r} holds ids of type {dtype}; ids must be integers or strings.", hint="cast the column to str or int."
+        f"column {column!r} holds ids of type {dtype}; ids must be integers or strings.", column=column, hint="cast the column to str or int."
     )
 
 
-def read_id_table(obj: Any, what: str, id_columns: Sequence[str], other_columns: Iterable[str | None] = ()) -> pl.DataFrame:
+def read_id_table(
+    obj: Any, what: str, id_columns: Sequence[str], other_columns: Iterable[str | None] = (), text_columns: Sequence[str] = ()
+) -> pl.DataFrame:
     """:func:`to_frame`, then check the columns are there and the ids non-null, and normalise the ids.
 
-    ``other_columns`` (``None`` entries are skipped) must exist but may hold nulls.
+    ``other_columns`` (``None`` entries are skipped) must exist but may hold nulls. From a CSV
+    file the id columns and ``text_columns`` (an order id) are read as strings.
     """
-    frame = to_frame(obj, what)
+    frame = to_frame(obj, what, [*id_columns, *text_columns])
     require_columns(frame, [*id_columns, *other_columns], what)
     for column in id_columns:
         check_no_nulls(frame, column, what)

@@ -70,7 +70,7 @@ def reject_rows(frame: pl.DataFrame, bad: pl.Series | pl.Expr, column: str, prob
     """
     n = int(bad.sum()) if isinstance(bad, pl.Series) else int(frame.select(bad.sum()).item())
     if n:
-        raise DataError(f"{problem.format(n=n)}, e.g. {examples(frame, bad, column)}.", hint=hint)
+        raise DataError(f"{problem.format(n=n)}, e.g. {examples(frame, bad, column)}.", hint=hint, column=column, rows=n)
 
 
 def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:
@@ -79,7 +79,7 @@ def check_no_nulls(frame: pl.DataFrame, column: str, what: str) -> None:
     if n:
         rows = frame.with_row_index("row").filter(pl.col(column).is_null())["row"].head(EXAMPLES).to_list()
         raise DataError(
-            f"{what}: column {column!r} has {n} null value(s), e.g. at rows {rows}.", hint="remove or fill those rows first."
+            f"{what}: column {column!r} has {n} null value(s), e.g. at rows {rows}.", hint="remove or fill those rows first.", column=column, rows=n
         )
 
 
@@ -88,7 +88,7 @@ def check_unique(frame: pl.DataFrame, column: str, what: str, subject: str, hint
     dup = frame[column].is_duplicated()
     if dup.any():
         raise DataError(
-            f"{what}: {int(dup.sum())} rows share {subject}, e.g. {examples(frame, dup, column)}.", hint=hint
+            f"{what}: {int(dup.sum())} rows share {subject}, e.g. {examples(frame, dup, column)}.", hint=hint, column=column, rows=int(dup.sum())
         )
 
 
@@ -98,11 +98,11 @@ def check_same_dtype(left: pl.DataFrame, right: pl.DataFrame, column: str, messa
     ``message`` is formatted with ``left`` and ``right``, the two dtypes.
     """
     if right.schema[column] != left.schema[column]:
-        raise DataError(message.format(left=left.schema[column], right=right.schema[column]), hint=hint)
+        raise DataError(message.format(left=left.schema[column], right=right.schema[column]), hint=hint, column=column)
 
 
 def check_prices(frame: pl.DataFrame, column: str, what: str = "interactions") -> None:
-    """Raise unless ``column`` is numeric with no negative or NaN value (nulls are allowed:
+    """Raise unless ``column`` is numeric with no negative, infinite or NaN value (nulls are allowed:
     a view or a cart event has no price paid).
 
     Examples
@@ -111,7 +111,7 @@ def check_prices(frame: pl.DataFrame, column: str, what: str = "interactions") -
     >>> check_prices(pl.DataFrame({"price": [9.5, -1.0]}), "price")
     Traceback (most recent call last):
     ...
-    recokit._errors.DataError: interactions: 1 value(s) of column 'price' are negative or NaN, e.g. row 1: -1.0.
+    recokit._errors.DataError: interactions: 1 value(s) of column 'price' are negative, infinite or NaN, e.g. row 1: -1.0.
     Hint: prices must be >= 0: remove refunds and fill missing prices with null, not NaN.
     """
     dtype = frame.schema[column]
@@ -120,8 +120,8 @@ def check_prices(frame: pl.DataFrame, column: str, what: str = "interactions") -
     value = pl.col(column).cast(pl.Float64)
     reject_rows(
         frame,
-        value.is_nan() | (value < 0),
+        value.is_nan() | value.is_infinite() | (value < 0),
         column,
-        f"{what}: {{n}} value(s) of column {column!r} are negative or NaN",
+        f"{what}: {{n}} value(s) of column {column!r} are negative, infinite or NaN",
         "prices must be >= 0: remove refunds and fill missing prices with null, not NaN.",
     )

@@ -29,13 +29,13 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"purchase": 1.0, "add_to_cart": 0.5, 
 def _quantity(inter: pl.DataFrame, quantity_col: str) -> pl.Expr:
     q = inter.schema[quantity_col]
     if not q.is_numeric():
-        raise DataError(f"interactions: column {quantity_col!r} must be numeric; got {q}.", hint="cast it to int or float.")
+        raise DataError(f"interactions: column {quantity_col!r} must be numeric; got {q}.", column=quantity_col, hint="cast it to int or float.")
     qcol = pl.col(quantity_col).cast(pl.Float64)
     reject_rows(
         inter,
-        qcol.is_null() | qcol.is_nan() | (qcol <= 0),
+        qcol.is_null() | qcol.is_nan() | qcol.is_infinite() | (qcol <= 0),
         quantity_col,
-        f"interactions: {{n}} row(s) of column {quantity_col!r} are negative, zero, NaN or null",
+        f"interactions: {{n}} row(s) of column {quantity_col!r} are negative, zero, infinite, NaN or null",
         "quantities must be > 0: remove returns and cancellations before building the Dataset.",
     )
     return qcol

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import csv
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from recokit._errors import ConfigError, DataError, DataWarning
-from recokit.data import Dataset
+from recokit.data import READ_ERRORS, Dataset, read_error
 
 __all__ = ["load_basket_lines", "load_movielens_100k", "load_transactions"]
 
@@ -81,13 +82,16 @@ def load_movielens_100k(path: str | Path, *, min_rating: float | None = None) ->
     p = _existing(path, "load_movielens_100k")
     folder = p if p.is_dir() else p.parent
     data_path = _existing(folder / "u.data" if p.is_dir() else p, "load_movielens_100k")
-    ratings = pl.read_csv(
-        data_path,
-        separator="\t",
-        has_header=False,
-        new_columns=["customer_id", "item_id", "rating", "timestamp"],
-        schema_overrides={"customer_id": pl.Int64, "item_id": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64},
-    )
+    try:
+        ratings = pl.read_csv(
+            data_path,
+            separator="\t",
+            has_header=False,
+            new_columns=["customer_id", "item_id", "rating", "timestamp"],
+            schema_overrides={"customer_id": pl.Int64, "item_id": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64},
+        )
+    except READ_ERRORS as exc:
+        raise read_error("load_movielens_100k", data_path, exc) from None
     if min_rating is not None:
         if isinstance(min_rating, bool) or not isinstance(min_rating, (int, float)):
             raise ConfigError(f"The 'min_rating' parameter of load_movielens_100k must be a number. Got {min_rating!r} instead.")
@@ -113,6 +117,8 @@ def load_movielens_100k(path: str | Path, *, min_rating: float | None = None) ->
                 raise DataError(f"{item_path}: expected {5 + len(_ML_GENRES)} '|'-separated fields, got {len(f)} in line {line[:60]!r}.")
             flags = f[5 : 5 + len(_ML_GENRES)]
             genres = [g for g, v in zip(_ML_GENRES, flags, strict=True) if v.strip() == "1"]
+            if not f[0].strip().isdigit():
+                raise DataError(f"{item_path}: the movie id {f[0][:20]!r} is not a number, in line {line[:60]!r}.")
             rows.append((int(f[0]), f[1], f[2] or None, genres, genres[0] if genres else "unknown"))
         catalog = pl.DataFrame(
             rows,
@@ -144,14 +150,17 @@ def load_basket_lines(path: str | Path, *, separator: str = ",") -> Dataset:
     baskets: list[int] = []
     items: list[str] = []
     blank = 0
-    with p.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(csv.reader(fh, delimiter=separator), start=1):
-            cells = [c.strip() for c in row if c.strip()]
-            if not cells:
-                blank += 1
-                continue
-            baskets.extend([line_no] * len(cells))
-            items.extend(cells)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            for line_no, row in enumerate(csv.reader(fh, delimiter=separator), start=1):
+                cells = [c.strip() for c in row if c.strip()]
+                if not cells:
+                    blank += 1
+                    continue
+                baskets.extend([line_no] * len(cells))
+                items.extend(cells)
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise read_error("load_basket_lines", p, exc) from None
     if blank:
         warnings.warn(f"load_basket_lines: skipped {blank} blank line(s) of {p}.", DataWarning, stacklevel=2)
     if not items:
@@ -160,40 +169,25 @@ def load_basket_lines(path: str | Path, *, separator: str = ",") -> Dataset:
     return Dataset(frame, basket_col="basket_id")
 
 
-def _read_transactions(path: str | Path | Any, separator: str) -> Any:
-    """The order lines: a CSV / TSV / Parquet file read with polars, or the table given."""
+def _read_transactions(path: str | Path | Any, separator: str, text_columns: list[str], schema_overrides: Mapping[str, Any] | None) -> Any:
+    """The order lines: a CSV / TSV / Parquet file read with polars (ids as text), or the table given."""
     if not isinstance(path, (str, Path)):
         return path
     p = _existing(path, "load_transactions")
     suffix = p.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        return pl.read_parquet(p)
-    return pl.read_csv(p, separator="\t" if suffix == ".tsv" else separator, infer_schema_length=10_000)
-
-
-def _parse_time_column(frame: Any, time_col: str | None, time_format: str) -> pl.DataFrame:
-    """``frame`` (as a polars DataFrame) with its text ``time_col`` parsed by ``time_format``;
-    a value that does not match is an error, never a silent null."""
-    if time_col is None:
-        raise ConfigError("time_format was given without time_col: name the column that holds the time.")
-    if not isinstance(frame, pl.DataFrame):
-        frame = pl.from_pandas(frame) if type(frame).__module__.startswith("pandas") else pl.DataFrame(frame)
-    if time_col not in frame.columns:
-        raise DataError(f"load_transactions: no column {time_col!r}; the table has {frame.columns}.")
-    parsed = frame[time_col].cast(pl.String).str.to_datetime(format=time_format, strict=False, time_unit="us")
-    bad = parsed.is_null() & frame[time_col].is_not_null()
-    if bad.any():
-        examples = frame[time_col].filter(bad).head(5).to_list()
-        raise DataError(
-            f"load_transactions: {int(bad.sum())} value(s) of {time_col!r} do not match time_format={time_format!r}, e.g. {examples}.", hint="check the format codes (%d day, %m month, %Y year)."
-        )
-    return frame.with_columns(parsed.alias(time_col))
+    overrides = {c: pl.String for c in text_columns} | dict(schema_overrides or {})
+    try:
+        if suffix in {".parquet", ".pq"}:
+            return pl.read_parquet(p)
+        return pl.read_csv(p, separator="\t" if suffix == ".tsv" else separator, infer_schema_length=None, schema_overrides=overrides)
+    except READ_ERRORS as exc:
+        raise read_error("load_transactions", p, exc) from None
 
 
 def load_transactions(
     path: str | Path | Any,
     *,
-    customer_col: str = "customer_id",
+    customer_col: str | None = "customer_id",
     item_col: str = "item_id",
     time_col: str | None = None,
     basket_col: str | None = None,
@@ -203,6 +197,7 @@ def load_transactions(
     separator: str = ",",
     catalog: Any = None,
     customers: Any = None,
+    schema_overrides: Mapping[str, Any] | None = None,
     **dataset_kwargs: Any,
 ) -> Dataset:
     """A shop's transaction export (CSV, TSV or Parquet, or a DataFrame) with a column mapping.
@@ -215,12 +210,17 @@ def load_transactions(
         The export's column names (see :class:`recokit.Dataset`). Without ``basket_col``, a
         customer's lines of one day form a basket.
     time_format : str, optional
-        A ``strftime`` format for a text time column (e.g. ``"%d-%m-%Y"``); default: ISO 8601 and
-        a few common day-first / month-first formats are recognised.
+        A ``strftime`` format for a text time column (e.g. ``"%d-%m-%Y"``), passed to
+        :class:`~recokit.Dataset`; default: ISO 8601 (offsets converted to UTC) and day/month/year
+        dates, an error when day first and month first both fit and differ.
     separator : str
         CSV field separator (default ``,``).
     catalog, customers : optional
         Passed to :class:`~recokit.Dataset`.
+    schema_overrides : mapping, optional
+        Column types for reading a CSV, passed to polars. The id columns (customer, item, basket)
+        are read as strings by default, so ``007`` and ``7`` stay two products; pass
+        ``{"customer_id": pl.Int64}`` to read integer ids instead.
 
     Examples
     --------
@@ -232,9 +232,10 @@ def load_transactions(
     >>> ds.n_customers, ds.n_baskets, str(ds.last_time)
     (2, 2, '2015-07-21 00:00:00')
     """
-    frame = _read_transactions(path, separator)
-    if time_format is not None:
-        frame = _parse_time_column(frame, time_col, time_format)
+    if not isinstance(separator, str) or len(separator) != 1:
+        raise ConfigError(f"The 'separator' parameter of load_transactions must be one character. Got {separator!r} instead.")
+    text = [c for c in (customer_col, item_col, basket_col) if isinstance(c, str)]
+    frame = _read_transactions(path, separator, text, schema_overrides)
     return Dataset(
         frame,
         catalog,
@@ -245,5 +246,6 @@ def load_transactions(
         basket_col=basket_col,
         quantity_col=quantity_col,
         event_col=event_col,
+        time_format=time_format,
         **dataset_kwargs,
     )

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
-from recokit.data import Dataset, entry_rows, item_label, ragged_ranges
+from recokit.data import READ_ERRORS, Dataset, entry_rows, item_label, ragged_ranges, read_error
 from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
 
 __all__ = ["AssociationRules"]
@@ -761,8 +761,8 @@ def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozen
         if path.suffix.lower() == ".toml":
             try:
                 doc = tomllib.loads(path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise DataError(f"{where}: {path} is not valid TOML: {exc}.") from None
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raise DataError(f"{where}: {path} is not valid TOML: {exc or type(exc).__name__}.", hint="save it as UTF-8 TOML text.") from None
             entries = doc.get("rule", [])
             if not isinstance(entries, list) or any(not isinstance(e, dict) for e in entries):
                 raise DataError(f"{where}: {path} must hold [[rule]] tables.", hint='write [[rule]] antecedent = "B001" consequent = "H003".')
@@ -772,7 +772,10 @@ def _load_review(source: Any, dataset: Dataset, which: str) -> list[tuple[frozen
                     raise DataError(f"{where}: rule #{n_rule} in {path} needs both 'antecedent' and 'consequent'.")
                 pairs.append((e["antecedent"], e["consequent"]))
         elif path.suffix.lower() in (".csv", ".txt"):
-            frame = pl.read_csv(path, infer_schema=False)
+            try:
+                frame = pl.read_csv(path, infer_schema=False)
+            except READ_ERRORS as exc:
+                raise read_error(where, path, exc) from None
             missing = [c for c in ("antecedent", "consequent") if c not in frame.columns]
             if missing:
                 raise DataError(

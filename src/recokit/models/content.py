@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -26,7 +27,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError
+from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import (
     Batch,
     Query,
@@ -142,9 +143,10 @@ class ContentBased(Recommender):
     columns : list of str or dict {column: weight}, optional
         Categorical and numeric catalogue columns to use, with optional weights (default 1).
         ``None`` (default) detects them from the catalogue: boolean columns and string columns
-        with at most ``max_levels`` distinct values (and not one value per product) are
-        categorical; numeric columns are scaled (``price_column`` as log-price bands). ``stock``,
-        ``name`` and id-like columns are skipped; ``category_column`` gets weight 2.
+        that do not hold one value per product are categorical (beyond ``max_levels`` values,
+        the rarest are folded into "other", with a :class:`~recokit.DataWarning`); numeric
+        columns are scaled (``price_column`` as log-price bands). ``stock``, ``name`` and
+        id-like columns are skipped; ``category_column`` gets weight 2.
     text_columns : list of str or dict {column: weight}, optional
         Free-text columns vectorised with TF-IDF. ``None`` (default) takes string columns named
         ``description``/``tags``/``keywords``/``text`` or whose values average 30+ characters;
@@ -170,7 +172,14 @@ class ContentBased(Recommender):
         at the request's ``now`` (default 180). ``None``: all purchases count the same. A product
         bought several times counts once, with its most recent purchase.
     max_levels : int
-        The largest number of distinct values of an automatically detected categorical column.
+        How many values of an automatically detected categorical column are kept (default 50):
+        a column with more keeps its ``max_levels`` most frequent values and folds the others
+        into "other", which matches nothing, and a :class:`~recokit.DataWarning` says how many
+        values and products were folded (:attr:`folded_`). ``category_column`` and columns named
+        in ``columns`` keep every value.
+
+        .. versionchanged:: 0.2.0
+           Such a column used to be dropped without a word.
 
     Notes
     -----
@@ -195,8 +204,8 @@ class ContentBased(Recommender):
         default=None,
         check=_weights_check("columns"),
         doc="Categorical and numeric catalogue columns to use, with optional weights (default 1). ``None`` "
-        "(default) detects them from the catalogue: boolean columns and string columns with at most "
-        "``max_levels`` distinct values (and not one value per product) are categorical; numeric columns are "
+        "(default) detects them from the catalogue: boolean columns and string columns that do not hold one "
+        "value per product are categorical (beyond ``max_levels`` values, the rarest folded into 'other'); numeric columns are "
         "scaled (``price_column`` as log-price bands). ``stock``, ``name`` and id-like columns are skipped; "
         "``category_column`` gets weight 2.",
     )
@@ -247,7 +256,9 @@ class ContentBased(Recommender):
     max_levels: int = param(
         default=50,
         check=Interval(int, low=1),
-        doc="The largest number of distinct values of an automatically detected categorical column.",
+        doc="How many values of an automatically detected categorical column are kept: beyond it, the rarest "
+        "values are folded into 'other' (which matches nothing) with a DataWarning; ``category_column`` and "
+        "columns named in ``columns`` keep every value.",
     )
 
     def _resolve_columns(self, cat: pl.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
@@ -279,8 +290,9 @@ class ContentBased(Recommender):
                 if dtype == pl.Boolean:
                     cols[c] = 1.0
                 elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+                    # more than max_levels values: kept, its rarest values folded (see _fold)
                     levels = cat[c].drop_nulls().n_unique()
-                    if 1 <= levels <= self.max_levels and (levels < n or n <= 1):
+                    if 1 <= levels and (levels < n or n <= 1):
                         cols[c] = 2.0 if c == self.category_column else 1.0
                 elif dtype.is_numeric():
                     cols[c] = 1.0
@@ -304,7 +316,18 @@ class ContentBased(Recommender):
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
         cols, texts = self._resolve_columns(dataset.catalog)
+        #: {column: (values folded into "other", products that have one)} -- see _fold
+        self.folded_: dict[str, tuple[int, int]] = {}
         parts, blocks, names = self._encode_columns(dataset.catalog, dataset.n_items, cols, texts)
+        self._warn_folded()
+        if dataset.n_items and not parts:
+            warnings.warn(
+                f"ContentBased learnt nothing: the catalogue has no usable attribute (columns {[c for c in dataset.catalog.columns if c != 'item_id']}), "
+                f"so all {dataset.n_items} products are NaN (no opinion) and lists are the back-fill only. "
+                "Hint: give a catalogue with category, brand, price or description columns, or name them with columns=[...] / text_columns=[...].",
+                DataWarning,
+                stacklevel=3,
+            )
         self._fit_vectors(dataset, parts, blocks, names, cols)
         self._fit_history(dataset)
         self._fit_declared(dataset)
@@ -356,7 +379,7 @@ class ContentBased(Recommender):
             pos = (x - float(np.mean(x[finite]))) / (0.5 * sd)
             m, base, nb = _banded(pos)
             return "numeric", m, [f"{c}@{base + b}" for b in range(nb)]
-        vals = s.cast(pl.String)
+        vals = self._fold(c, s.cast(pl.String))
         levels = sorted(vals.drop_nulls().unique().to_list())
         lookup = {v: j for j, v in enumerate(levels)}
         v_list = vals.to_list()
@@ -364,6 +387,31 @@ class ContentBased(Recommender):
         colsx = np.array([lookup[v] for v in v_list if v is not None], dtype=np.int64)
         m = sp.csr_array((np.ones(len(rows)), (rows, colsx)), shape=(n, len(levels)))
         return "categorical", m, [f"{c}={v}" for v in levels]
+
+    def _fold(self, c: str, vals: pl.Series) -> pl.Series:
+        """An automatically detected column with more than ``max_levels`` values keeps its
+        ``max_levels`` most frequent values; the others become "other", which matches nothing
+        (null): two products are not alike because both are rare. ``category_column`` (what
+        "comparable" means) and columns named in ``columns=`` keep all their values."""
+        counts = vals.drop_nulls().value_counts(sort=False)
+        if self.columns is not None or c == self.category_column or counts.height <= self.max_levels:
+            return vals
+        top = counts.sort(["count", vals.name], descending=[True, False]).head(self.max_levels)[vals.name]
+        kept = vals.is_in(top.implode())
+        self.folded_[c] = (counts.height - self.max_levels, int((~kept & vals.is_not_null()).sum()))
+        return pl.select(pl.when(kept).then(vals)).to_series().alias(vals.name)
+
+    def _warn_folded(self) -> None:
+        if not self.folded_:
+            return
+        parts = [f"{c!r}: {n + self.max_levels} values, the {n} rarest (on {p} products) folded into 'other'" for c, (n, p) in self.folded_.items()]
+        warnings.warn(
+            f"ContentBased: {len(self.folded_)} catalogue column(s) have more than max_levels={self.max_levels} values ({'; '.join(parts)}); "
+            f"products with an 'other' value are not matched on that column. Hint: raise max_levels=, or name the columns with columns=[...] "
+            "to use every value.",
+            DataWarning,
+            stacklevel=4,
+        )
 
     def _fit_vectors(
         self, dataset: Dataset, parts: list[sp.csr_array], blocks: list[ColumnBlock], names: list[str], cols: dict[str, float]

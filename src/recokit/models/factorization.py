@@ -7,11 +7,13 @@ anonymous and cart queries (see :class:`ALS` for how a context is turned into a 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from recokit._errors import DataWarning
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import Dataset, csr_lookup, ragged_ranges
@@ -78,6 +80,7 @@ class _Factorization(Recommender):
         self.user_factors_ = np.ascontiguousarray(user_f, dtype=np.float64)
         self.item_factors_ = np.ascontiguousarray(item_f, dtype=np.float64)
         self.model_ = model
+        self._warn_not_finite(ui)
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_unit_ = self.item_factors_ / np.where(norms > 0, norms, 1.0)[:, None]
         n_items = len(self.item_unit_)
@@ -89,6 +92,21 @@ class _Factorization(Recommender):
         self.names_ = np.array(names, dtype=object)
         verb, yours = ("bought", "your") if dataset.only_purchases else ("chose", "your interest in")
         self.because_ = np.array([f"customers with tastes like yours {verb} this (like {yours} {n})" for n in names], dtype=object)
+
+    def _warn_not_finite(self, ui: Any) -> None:
+        """A DataWarning when fitting left NaN or infinite factors: every score of such a customer
+        is NaN (no opinion), and such an item is never ranked -- silently, without it."""
+        bad_users = np.asarray(~np.isfinite(self.user_factors_).all(axis=1)) & (np.diff(ui.indptr) > 0)
+        bad_items = np.asarray(~np.isfinite(self.item_factors_).all(axis=1))
+        if bad_users.any() or bad_items.any():
+            warnings.warn(
+                f"{type(self).__name__}: after fitting, the factors of {int(bad_users.sum())} of {bad_users.shape[0]} customers and "
+                f"{int(bad_items.sum())} of {bad_items.shape[0]} items are NaN or infinite, so every score of those customers is NaN "
+                f"and their lists are the back-fill only (largest interaction weight: {float(ui.data.max(initial=0.0)):.3g}). "
+                "Hint: scale the quantities down (or pass quantity_col=None), lower alpha / learning_rate, or raise regularization.",
+                DataWarning,
+                stacklevel=4,
+            )
 
     # -- persistence (recokit.save / recokit.load) ----------------------------------------------
     def _get_state(self) -> dict[str, Any]:

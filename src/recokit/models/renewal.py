@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
-from recokit._errors import DataError
+from recokit._errors import DataError, DataWarning
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
 from recokit.params import Boolean, InstanceOf, Interval, param
@@ -183,6 +184,8 @@ class Renewal(Recommender):
         names, item_cat = self._fit_categories(dataset)
         ev = self._purchase_events(dataset, item_cat)
         ok = self._fit_intervals(ev, names)
+        if not ok.any():
+            self._warn_nothing_learnt()
         self._fit_purchases(ev, ok, dataset.n_customers)
         self._fit_appeal(dataset, ev, item_cat, len(names))
 
@@ -256,6 +259,18 @@ class Renewal(Recommender):
         with np.errstate(divide="ignore", invalid="ignore"):
             self._sigma = np.maximum(np.log(self._q75 / self._q25) / 1.349, 0.1)
         return ok
+
+    def _warn_nothing_learnt(self) -> None:
+        """A DataWarning: no category is renewable, so every score is NaN (back-fill only)."""
+        table = self.intervals_.sort(["intervals", "category"], descending=[True, False])
+        reasons = [f"{c!r}: {w}" for c, w in table.select("category", "why").head(3).iter_rows()]
+        warnings.warn(
+            f"Renewal learnt nothing: none of the {table.height} categories of column {self.category_column!r} is renewable "
+            f"({'; '.join(reasons) or 'no categorised purchase'}), so every score is NaN and recommendations come from the back-fill only. "
+            "Hint: fit on a longer history, or lower min_support / min_repeat_share (see the model's intervals_ table).",
+            DataWarning,
+            stacklevel=4,
+        )
 
     def _why_not_renewable(self) -> pl.Expr:
         """Over the interval table: why a category is not renewable (null when it is)."""

@@ -211,6 +211,8 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         doc = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise damaged(file, f"not valid JSON ({exc}).") from None
+    except RecursionError:  # a JSON array nested thousands deep: not a file recokit wrote
+        raise damaged(file, "nested too deeply to be read (not a file recokit wrote).") from None
     _check_manifest(file, doc)
     return doc
 

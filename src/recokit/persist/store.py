@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recokit._errors import NotFittedError, PersistError
+from recokit._errors import ConfigTypeError, NotFittedError, PersistError
 from recokit.core import Recommender
 from recokit.persist.arrays import write_array
 from recokit.persist.codec import Reader, Writer
@@ -97,7 +97,7 @@ def save(model: Recommender, path: str | os.PathLike[str], *, overwrite: bool = 
     >>> load(path).recommend(k=3).item_ids == model.recommend(k=3).item_ids
     True
     """
-    target = Path(path)
+    target = _as_path(path, "save")
     _check_target(model, target, overwrite)
     w = Writer()
     root = w.model(model, type(model).__name__)
@@ -208,6 +208,12 @@ def _move_into_place(tmp: Path, target: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # loading
 # ------------------------------------------------------------------------------------------
+def _as_path(path: Any, what: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigTypeError(f"{what}: the path must be a str or a pathlib.Path. Got {type(path).__name__}.", hint="e.g. recokit.load('models/tonight').")
+    return Path(path)
+
+
 def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not allowed")
 
@@ -247,10 +253,13 @@ def load(path: str | os.PathLike[str]) -> Recommender:
     ...     (r.item_id, r.reason) for r in model.recommend(Query(customer_id=c, k=5))]
     True
     """
-    p = Path(path)
+    p = _as_path(path, "load")
     with verify(p) as files:
         doc = _read_document(p, files)
-        return Reader(p, doc, files).model(doc.get("root"), "root")
+        try:
+            return Reader(p, doc, files).model(doc.get("root"), "root")
+        except RecursionError:  # values nested past Python's stack: edited, not written by save
+            raise damaged(p / MODEL_JSON, "holds values nested too deeply to be rebuilt (not a file recokit wrote).") from None
 
 
 def _read_document(p: Path, files: Verified) -> dict[str, Any]:
@@ -260,6 +269,8 @@ def _read_document(p: Path, files: Verified) -> dict[str, Any]:
         doc = json.loads(files.read(MODEL_JSON).decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise damaged(file, f"not valid JSON ({exc}).") from None
+    except RecursionError:  # a JSON array nested thousands deep: not a file recokit wrote
+        raise damaged(file, "nested too deeply to be read (not a file recokit wrote).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise damaged(file, f"not a recokit model file (format {doc.get('format') if isinstance(doc, dict) else None!r}).")
     if doc.get("format_version") != files.manifest["format_version"]:

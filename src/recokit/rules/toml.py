@@ -8,6 +8,7 @@ the rule.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,8 +36,8 @@ def _rule_from_table(pos: int, table: Any) -> Rule:
     kind = table.get("type")
     if kind is None:
         raise RuleError(f"{where}: missing field 'type'.", hint=f"one of {sorted(RULE_TYPES)}.")
-    if kind not in RULE_TYPES:
-        raise RuleError(f"{where}: unknown rule type {kind!r}.", hint=f"known types: {sorted(RULE_TYPES)}.")
+    if not isinstance(kind, str) or kind not in RULE_TYPES:
+        raise RuleError(f"{where}: unknown rule type {kind!r}.", rule=name, hint=f"known types: {sorted(RULE_TYPES)}.")
     cls = RULE_TYPES[kind]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     extra = sorted(set(table) - set(fields) - {"type"})
@@ -68,6 +69,8 @@ def parse_rules(text: str, catalog: Any = None, *, source: str = "rules") -> Rul
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise RuleError(f"{source}: not a rules file: values nested too deeply to be read.", hint="a rules file holds flat [[rule]] tables.") from None
     extra = sorted(set(doc) - {"rule", "purchase_event"})
     if extra:
         raise RuleError(
@@ -103,11 +106,15 @@ def load_rules(path: str | Path, catalog: Any = None) -> RuleSet:
     >>> load_rules(p)[0]
     Boost(match='eco_label', factor=1.2, name='eco up 20%')
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise RuleError(f"load_rules: the path must be a str or a pathlib.Path. Got {type(path).__name__}.", hint="to build rules from text, use parse_rules(text).")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"cannot read the rules file {str(p)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RuleError(f"the rules file {str(p)!r} is not UTF-8 text (byte {exc.start}).", hint="save it as UTF-8; a rules file is TOML text.") from None
     return parse_rules(text, catalog, source=str(p))
 
 

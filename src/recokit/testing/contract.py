@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -79,6 +79,10 @@ class RecommenderContract:
     #: whether recokit.save / recokit.load must round-trip the model (False: skipped, saying saves_why_not)
     saves: ClassVar[bool] = True
     saves_why_not: ClassVar[str] = "saves is False"
+    #: the warning a fit on the planted dataset must give, or None (it must then fit silently
+    #: when the suite turns warnings into errors): Renewal learns nothing from the planted shop,
+    #: which has no repeat purchases, and says so with a DataWarning
+    planted_fit_warns: ClassVar[type[Warning] | None] = None
 
     def make_dataset(self) -> Dataset:
         """The dataset of most checks (cached per class); default: the small sports shop."""
@@ -149,6 +153,10 @@ class RecommenderContract:
         finally:
             mp.undo()
 
+    def planted_fit(self) -> AbstractContextManager[Any]:
+        """Around a fit on the planted dataset: expects ``planted_fit_warns`` when it is set."""
+        return pytest.warns(self.planted_fit_warns) if self.planted_fit_warns is not None else nullcontext()
+
     # -- basics ------------------------------------------------------------------------------
     def test_is_recommender(self):
         assert isinstance(self.make_model(), Recommender)
@@ -192,7 +200,7 @@ class RecommenderContract:
     # -- failed fits ---------------------------------------------------------------------------
     def test_failed_fit_leaves_an_unfitted_model_unfitted(self):
         model = self.make_model()
-        with self.failing_fit(model), pytest.raises(PlantedFitError):
+        with self.failing_fit(model), self.planted_fit(), pytest.raises(PlantedFitError):
             model.fit(self.planted.dataset)
         assert not model.is_fitted
         with pytest.raises(NotFittedError):
@@ -200,11 +208,12 @@ class RecommenderContract:
 
     def test_failed_refit_keeps_the_previous_state(self):
         ds = self.planted.dataset  # small: fast
-        model = self.make_model().fit(ds)
+        with self.planted_fit():
+            model = self.make_model().fit(ds)
         customers = ds.customer_ids.to_list()
         queries = [Query(customer_id=c, k=6) for c in customers[:3]] + [Query(items=ds.item_ids.to_list()[:2], k=6)]
         before = [model.recommend(q) for q in queries]
-        with self.failing_fit(model), pytest.raises(PlantedFitError):
+        with self.failing_fit(model), self.planted_fit(), pytest.raises(PlantedFitError):
             model.fit(ds.filter(ds.interactions["customer_id"] != customers[0]))  # other data
         assert model.is_fitted
         assert model.dataset_ is ds
@@ -239,7 +248,8 @@ class RecommenderContract:
         floor = self.expected_hit_rate
         assert floor is not None, f"{name} sets learns_from but not expected_hit_rate (the floor to reach)"
         assert floor > p.chance, f"{name}.expected_hit_rate={floor} is not above chance ({p.chance:.3f}): the check could not fail"
-        model = self.make_model().fit(p.dataset)
+        with self.planted_fit():
+            model = self.make_model().fit(p.dataset)
         for mode in modes:
             got = self.hit_rate(model, p, mode)
             assert got >= floor, f"{name} ranks the held-out item first for {got:.1%} of planted customers ({mode}); floor {floor:.1%}, chance {p.chance:.1%}"
@@ -355,7 +365,8 @@ class RecommenderContract:
         # from the first request on, on the small planted data: only a None attribute (a lazily
         # built cache) may get a value
         p = self.planted.dataset
-        model = self.make_model().fit(p)
+        with self.planted_fit():
+            model = self.make_model().fit(p)
         cold = fingerprint(model)
         self.request_battery(model, p)
         warm = fingerprint(model)
