@@ -80,7 +80,7 @@ def test_query_rejects_bad_parameters(kwargs, message):
 
 def test_public_api_is_exactly_all():
     public = {n for n in dir(recokit) if not n.startswith("_")} - {"annotations"}
-    modules = {"adapters", "core", "data", "models", "datasets", "cli", "rules", "hybrid", "evaluation", "persist", "params", "testing", "customers", "pipeline"}
+    modules = {"adapters", "core", "data", "models", "datasets", "cli", "rules", "hybrid", "evaluation", "persist", "params", "testing", "customers", "pipeline", "report"}
     assert public - modules == set(recokit.__all__)
     for name in recokit.__all__:
         assert getattr(recokit, name) is not None

@@ -33,10 +33,12 @@ def _build_parser() -> argparse.ArgumentParser:
     from recokit.cli.customers import add_parser as add_customers
     from recokit.cli.evaluate import add_parser as add_evaluate
     from recokit.cli.recommend import add_parser as add_recommend
+    from recokit.cli.report import add_parser as add_report
 
     add_evaluate(sub)
     add_customers(sub)
     add_recommend(sub)
+    add_report(sub)
     return parser
 
 
@@ -62,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from recokit.cli.recommend import run as run_recommend
 
             return run_recommend(args, out=sys.stdout)
+        if args.command == "report":
+            from recokit.cli.report import run as run_report
+
+            return run_report(args, out=sys.stdout)
         if args.command == "customers":
             from recokit.cli.customers import run as run_customers
 
