@@ -102,3 +102,14 @@ def test_a_consent_column_without_the_customers_table_is_an_error(exports, tmp_p
                  "--out", str(tmp_path / "x.csv"), "--no-progress"])
     assert code == 2
     assert "needs the customers table" in capsys.readouterr().err
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(exports, tmp_path, capsys):
+    """Without --no-progress: a bar on a terminal, nothing in a log or a pipe (pytest's capture
+    is not a terminal)."""
+    _, paths = exports
+    code = main(["recommend", "--pipeline", str(PIPELINE), "--orders", str(paths["orders"]), "--catalog", str(paths["catalog"]),
+                 "--customers", str(paths["customers"]), "--out", str(tmp_path / "n.csv"), "--k", "2"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "%|" not in captured.err and "customers:" not in captured.err

@@ -129,3 +129,26 @@ def test_an_unreadable_pipeline_file_is_a_config_error(tmp_path):
     bad.write_bytes(b'[models.a]\ntype = "Popularit\xe9"\n')
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_pipeline(bad)
+
+
+def test_rules_check_and_customers_read_the_pipeline_file(tmp_path, capsys):
+    """Every CLI command takes the pipeline file: `rules check` checks its rules file, `customers`
+    reads its columns (the same table as with the column flags)."""
+    import polars as pl
+
+    from recokit.cli import main
+
+    tables = sports_shop_tables(300, seed=1)
+    orders, catalog = tmp_path / "orders.csv", tmp_path / "catalog.csv"
+    tables.interactions.write_csv(orders)
+    tables.catalog.write_csv(catalog)
+    pipeline = str(EXAMPLES / "sports_shop_pipeline.toml")
+    assert main(["rules", "check", "--pipeline", pipeline, "--catalog", str(catalog)]) == 0
+    assert "sports_shop_rules.toml: 7 rule(s), all valid" in capsys.readouterr().out
+    by_file, by_flags = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["customers", "--pipeline", pipeline, "--interactions", str(orders), "--catalog", str(catalog), "--out", str(by_file)]) == 0
+    assert main(["customers", "--interactions", str(orders), "--catalog", str(catalog), "--out", str(by_flags), "--time-col", "timestamp",
+                 "--basket-col", "order_id", "--quantity-col", "quantity"]) == 0
+    assert pl.read_csv(by_file).equals(pl.read_csv(by_flags))
+    assert main(["customers", "--pipeline", pipeline, "--interactions", str(orders), "--out", str(by_file), "--time-col", "t"]) == 2
+    assert "the pipeline file's [data] names the columns" in capsys.readouterr().err

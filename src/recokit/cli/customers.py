@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any, TextIO
 
-from recokit._errors import ConfigError
+from recokit._errors import ConfigError, RecokitWarning
 
 #: The ``--price`` choices (see :mod:`recokit.customers.orders`).
 PRICES = ("auto", "paid", "catalog", "units")
@@ -25,9 +26,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--catalog", metavar="FILE", help="product catalogue (its 'price' column prices the lines without --price-col)")
     p.add_argument("--customers-table", metavar="FILE", help="customers table: customers without an order are listed as prospects")
     p.add_argument("--out", required=True, metavar="FILE", help="the CSV to write")
-    p.add_argument("--customer-col", default="customer_id")
-    p.add_argument("--item-col", default="item_id")
-    p.add_argument("--time-col", required=True, help="timestamp column")
+    p.add_argument("--pipeline", metavar="FILE", default=None, help="a pipeline TOML file (docs/pipeline.md) whose [data] names the columns")
+    p.add_argument("--customer-col", default=None, help="(default customer_id)")
+    p.add_argument("--item-col", default=None, help="(default item_id)")
+    p.add_argument("--time-col", default=None, help="timestamp column (required, here or in the pipeline's [data])")
     p.add_argument("--time-format", default=None, help="strftime format of a text time column, e.g. %%d-%%m-%%Y")
     p.add_argument("--basket-col", default=None, help="order id column (default: a customer's day is an order)")
     p.add_argument("--quantity-col", default=None)
@@ -50,19 +52,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.window_days < 0:
         raise ConfigError(f"--window-days must be >= 0 (0 = all history). Got {args.window_days}.")
-    ds = load_transactions(
-        args.interactions,
-        customer_col=args.customer_col,
-        item_col=args.item_col,
-        time_col=args.time_col,
-        time_format=args.time_format,
-        basket_col=args.basket_col,
-        quantity_col=args.quantity_col,
-        catalog=args.catalog,
-        customers=args.customers_table,
-        price_col=args.price_col,
-        event_col=args.event_col,
-    )
+    columns = _columns(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RecokitWarning)
+        ds = load_transactions(args.interactions, time_format=args.time_format, catalog=args.catalog, customers=args.customers_table, **columns)
+    for w in caught:  # rows dropped and why: said, never silent
+        print(f"note: {w.message}", file=out)
     table = rfm(ds, at=args.at, window_days=args.window_days or None, price=args.price)
     table.write_csv(args.out)
     print(f"data: {ds}", file=out)
@@ -73,6 +68,27 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.contact_plan:
         write_plan(ds, args, out)
     return 0
+
+
+#: The column flags, and the keyword arguments of load_transactions they set.
+_COLUMN_FLAGS = ("customer_col", "item_col", "time_col", "basket_col", "quantity_col", "price_col", "event_col")
+
+
+def _columns(args: argparse.Namespace) -> dict[str, Any]:
+    """The column names: the flags, or the pipeline file's [data] (not both)."""
+    given = {k: getattr(args, k) for k in _COLUMN_FLAGS if getattr(args, k) is not None}
+    if args.pipeline is not None:
+        from recokit.pipeline import load_pipeline
+
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise ConfigError(f"{flags} and --pipeline: the pipeline file's [data] names the columns.", hint=f"set them in [data] of {args.pipeline}.")
+        columns = {k: v for k, v in load_pipeline(args.pipeline).data.items() if k in _COLUMN_FLAGS}
+    else:
+        columns = {"customer_col": "customer_id", "item_col": "item_id"} | given
+    if columns.get("time_col") is None:
+        raise ConfigError("recokit customers needs order times: pass --time-col COL (or time_col in the pipeline's [data]).")
+    return columns
 
 
 def _items_model(name: str) -> Any:

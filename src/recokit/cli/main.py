@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from recokit._errors import RecokitError
+from recokit._errors import ConfigError, RecokitError
 
 __all__ = ["main"]
 
@@ -28,7 +28,8 @@ def _build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="business rules files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="validate a TOML rules file and show what each rule keeps/removes on a catalogue")
-    check.add_argument("file", help="the TOML rules file")
+    check.add_argument("file", nargs="?", default=None, help="the TOML rules file (or --pipeline: its [rules] file)")
+    check.add_argument("--pipeline", metavar="FILE", default=None, help="check the rules file of this pipeline TOML file")
     check.add_argument("--catalog", required=True, help="the product catalogue (CSV or Parquet, with an item_id column)")
     from recokit.cli.customers import add_parser as add_customers
     from recokit.cli.evaluate import add_parser as add_evaluate
@@ -40,6 +41,22 @@ def _build_parser() -> argparse.ArgumentParser:
     add_recommend(sub)
     add_report(sub)
     return parser
+
+
+def _rules_file(args: argparse.Namespace) -> str:
+    """``rules check``'s file: given, or the pipeline file's [rules] file (one of the two)."""
+    if args.pipeline is None:
+        if args.file is None:
+            raise ConfigError("recokit rules check needs a rules file, or --pipeline FILE whose [rules] names one.")
+        return str(args.file)
+    if args.file is not None:
+        raise ConfigError("a rules file and --pipeline: give one of them (the pipeline names its own rules file).")
+    from recokit.pipeline import load_pipeline
+
+    pipeline = load_pipeline(args.pipeline)
+    if pipeline.rules_file is None:
+        raise ConfigError(f"{args.pipeline} has no [rules] file to check.")
+    return str(pipeline.rules_file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rules" and args.rules_command == "check":
             from recokit.rules import check_file
 
-            check_file(args.file, args.catalog, out=sys.stdout)
+            check_file(_rules_file(args), args.catalog, out=sys.stdout)
             return 0
         if args.command == "evaluate":
             from recokit.cli.evaluate import run as run_evaluate

@@ -86,7 +86,8 @@ def _export(model: Any, customers: list[Any], k: int, columns: list[str], progre
     from tqdm.auto import tqdm
 
     parts: list[pl.DataFrame] = []
-    with tqdm(total=len(customers), desc="customers", unit="", disable=not progress, leave=False) as bar:
+    # disable=None: quiet when stderr is not a terminal (a cron job's log, a pipe)
+    with tqdm(total=len(customers), desc="customers", unit="", disable=None if progress else True, leave=False) as bar:
         for lo in range(0, len(customers), CHUNK):
             chunk = customers[lo : lo + CHUNK]
             parts.append(model.recommend_many(chunk, k=k, columns=columns or None))

@@ -144,7 +144,8 @@ def _bar(total: int, desc: str, enabled: bool) -> _Progress:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False)
+    # disable=None: tqdm stays quiet when stderr is not a terminal (logs, CI, pipes, tests)
+    return tqdm(total=total, desc=desc, leave=False, disable=None)
 
 
 def _relevant(split: Split) -> list[np.ndarray]:
@@ -255,7 +256,7 @@ def evaluate(
         Any object with ``violations(query, item_ids) -> list[(item_id, rule_name)]``; each list
         is checked and ``rule_violations`` counts the pairs (it must be 0). Null when not given.
     progress : bool
-        Show tqdm progress bars (on stderr).
+        Show tqdm progress bars on stderr (only when it is a terminal; False: never).
 
     Returns
     -------
