@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.time import parse_time
+from recokit.data.update import add_change, forget_change, id_list
 from recokit.data.validation import check_prices, check_same_dtype, check_unique, examples
 from recokit.data.weights import interaction_weight
 
@@ -279,6 +280,39 @@ class Dataset:
         new = Dataset._derive(self, self.interactions, catalog=aligned)
         new._matrices = self._matrices
         return new
+
+    # -- erasure and new rows (what forget and partial_fit build on) -----------------------------
+    def without_customers(self, customer_ids: Iterable[Hashable]) -> Dataset:
+        """The dataset a fresh build without these customers gives: their interactions, their row
+        of the customer table and their ids are gone (the GDPR erasure of the data a model holds).
+
+        Other customers and items keep their order; items known only from the interactions (no
+        catalogue) leave with their last customer. Ids the dataset does not hold are ignored.
+
+        >>> import polars as pl
+        >>> ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))
+        >>> rest = ds.without_customers([1])
+        >>> rest.customer_ids.to_list(), rest.item_ids.to_list(), rest.n_interactions
+        ([2], ['a'], 1)
+        """
+        return forget_change(self, id_list(customer_ids, "without_customers")).after
+
+    def union(self, new: Dataset) -> Dataset:
+        """This dataset plus ``new``'s rows: what a fresh build on both sets of rows gives.
+
+        ``new`` is built with the same column options. Its catalogue (if it has attributes)
+        refreshes the rows of products it lists and adds new products at the end; its customer
+        table replaces the rows of the customers it lists. Customer and item ids stay sorted
+        (without a catalogue). With ``basket_col``, the new rows' orders are new orders: an
+        order id split across the two tables stays two baskets.
+
+        >>> import polars as pl
+        >>> old = Dataset(pl.DataFrame({"customer_id": [1, 2], "item_id": ["a", "b"]}))
+        >>> both = old.union(Dataset(pl.DataFrame({"customer_id": [3], "item_id": ["c"]})))
+        >>> both.customer_ids.to_list(), both.item_ids.to_list()
+        ([1, 2, 3], ['a', 'b', 'c'])
+        """
+        return add_change(self, new).after
 
     # -- sizes ----------------------------------------------------------------------------
     @property
