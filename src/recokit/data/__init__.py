@@ -52,7 +52,7 @@ from recokit.data.frames import normalise_ids, read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
-from recokit.data.stats import CountTables, count_tables, pair_counts
+from recokit.data.stats import CountTables, count_tables, pair_counts, updated_tables
 from recokit.data.time import DAY_US, parse_time
 from recokit.data.update import DataChange, add_change, forget_change, id_list
 from recokit.data.validation import (
@@ -105,4 +105,5 @@ __all__ = [
     "reject_rows",
     "require_columns",
     "to_frame",
+    "updated_tables",
 ]

@@ -44,8 +44,9 @@ from recokit.data.arrays import csr_rows
 
 if TYPE_CHECKING:
     from recokit.data.dataset import Dataset
+    from recokit.data.update import DataChange
 
-__all__ = ["CountTables", "count_tables", "pair_counts"]
+__all__ = ["CountTables", "count_tables", "pair_counts", "updated_tables"]
 
 
 def pair_counts(rows: sp.csr_array) -> sp.csr_array:
@@ -142,3 +143,15 @@ def count_tables(
         bi = csr_rows(bi, np.flatnonzero(mine))
     item_baskets = np.bincount(bi.indices, minlength=n).astype(np.int64)
     return CountTables(buyers, out.customer_pairs, item_baskets, pair_counts(bi), int(bi.shape[0]))
+
+
+def updated_tables(before: CountTables, change: DataChange, *, pairs: bool = False, baskets: bool = False) -> CountTables:
+    """``before`` (the tables of ``change.before``) carried through ``change``: the forgotten
+    customers' share subtracted, or the touched customers' old share replaced by their new one;
+    equal to :func:`count_tables` of ``change.after``, at the cost of the customers that moved."""
+    if change.kind == "forget":
+        gone = count_tables(change.before, change.customers, pairs=pairs, baskets=baskets)
+        return (before - gone).reindexed(change.item_map, change.after.n_items)
+    old = count_tables(change.before, change.old_customers, pairs=pairs, baskets=baskets)
+    kept = (before - old).reindexed(change.item_map, change.after.n_items)
+    return kept + count_tables(change.after, change.customers, pairs=pairs, baskets=baskets)

@@ -49,6 +49,9 @@ class DataChange:
     customers : np.ndarray
         ``'forget'``: the removed customers (``before``'s indices); ``'add'``: the customers
         the new rows belong to (``after``'s indices). Sorted, unique.
+    items : np.ndarray
+        The items (``after``'s indices) whose rows changed: those the removed customers had
+        (``'forget'``, the ones still there), or those of the new rows (``'add'``).
     n_unknown : int
         ``'forget'``: ids asked for that the dataset does not hold.
     n_rows : int
@@ -61,6 +64,7 @@ class DataChange:
     customer_map: np.ndarray
     item_map: np.ndarray
     customers: np.ndarray
+    items: np.ndarray
     n_unknown: int
     n_rows: int
 
@@ -168,7 +172,8 @@ def forget_change(ds: Dataset, customer_ids: Sequence[Hashable]) -> DataChange:
         IdMap(ds.item_ids.series.filter(pl.Series(keep_i)), name="item"), IdMap(ds.customer_ids.series.filter(keep_ids), name="customer"),
         cmap[ds.basket_customer_idx[keep_b]], None if ds.basket_time is None else ds.basket_time[keep_b],
     )  # fmt: skip
-    return DataChange("forget", ds, after, cmap, imap, removed, n_unknown, int((~rows_kept).sum()))
+    gone_items = imap[np.unique(inter.filter(pl.Series(~rows_kept))["item_idx"].to_numpy())]
+    return DataChange("forget", ds, after, cmap, imap, removed, gone_items[gone_items >= 0], n_unknown, int((~rows_kept).sum()))
 
 
 # -- adding rows ------------------------------------------------------------------------------
@@ -264,4 +269,5 @@ def add_change(ds: Dataset, new: Dataset) -> DataChange:
         baskets["__bc"].to_numpy(), baskets["__bt"].to_numpy() if time_col else None,
     )  # fmt: skip
     touched = np.unique(new_rows["customer_idx"].to_numpy()).astype(np.int64)
-    return DataChange("add", ds, after, cmap, imap, touched, 0, new.n_interactions)
+    items_new = np.unique(new_rows["item_idx"].to_numpy()).astype(np.int64)
+    return DataChange("add", ds, after, cmap, imap, touched, items_new, 0, new.n_interactions)
