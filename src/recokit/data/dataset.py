@@ -83,7 +83,8 @@ def _with_indices(
     """``rows`` plus the ``item_idx`` and ``customer_idx`` of their ids."""
     item_frame = pl.DataFrame({item_col: item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
     cust_frame = pl.DataFrame({customer_col: customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
-    return rows.join(item_frame, on=item_col, how="left").join(cust_frame, on=customer_col, how="left")
+    # rows keep their input order: ties of the sort below stay in it (determinism)
+    return rows.join(item_frame, on=item_col, how="left", maintain_order="left").join(cust_frame, on=customer_col, how="left", maintain_order="left")
 
 
 def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.DataFrame:
@@ -106,7 +107,9 @@ def _normalised(rows: pl.DataFrame, columns: Mapping[str, str | None]) -> pl.Dat
     if price_col is not None:
         keep.append(pl.col(price_col).cast(pl.Float64).alias("price"))
     sort_cols = (["timestamp"] if time_col is not None else []) + ["basket_idx", "item_idx"]
-    return rows.select(keep).sort(sort_cols)
+    # stable: rows equal on the keys (the same item twice in a basket) keep the input's order, so a
+    # build, a build without some customers and a build on more rows agree row for row
+    return rows.select(keep).sort(sort_cols, maintain_order=True)
 
 
 class Dataset:
@@ -234,7 +237,7 @@ class Dataset:
         new.customer_ids = parent.customer_ids
         used = interactions["basket_idx"].unique().sort()
         remap = pl.DataFrame({"basket_idx": used, "__nb": np.arange(len(used), dtype=np.int64)})
-        inter = interactions.join(remap, on="basket_idx", how="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
+        inter = interactions.join(remap, on="basket_idx", how="left", maintain_order="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
         new.interactions = inter.select(interactions.columns)
         old = used.to_numpy()
         new._basket_customer = parent._basket_customer[old]

@@ -263,7 +263,7 @@ def add_change(ds: Dataset, new: Dataset) -> DataChange:
     basket_col = "__bk" if ds.columns.get("basket_col") is not None else None
     rows, baskets = assign_baskets(rows, customer_col="customer_id", basket_col=basket_col, time_col=time_col)
     sort_cols = (["timestamp"] if time_col else []) + ["basket_idx", "item_idx"]
-    inter = rows.select(ds.interactions.columns).sort(sort_cols)
+    inter = rows.select(ds.interactions.columns).sort(sort_cols, maintain_order=True)  # ties: old rows first, as in a build on both
     after = _assemble(
         ds, inter, catalog, _union_customers(ds, new), items, customers,
         baskets["__bc"].to_numpy(), baskets["__bt"].to_numpy() if time_col else None,

@@ -19,7 +19,17 @@ import scipy.sparse as sp
 from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
-from recokit.data import CountTables, DataChange, Dataset, count_tables, csr_lookup, csr_rows, entry_rows, ragged_ranges, updated_tables
+from recokit.data import (
+    CountTables,
+    DataChange,
+    Dataset,
+    count_tables,
+    csr_lookup,
+    csr_rows,
+    entry_rows,
+    ragged_ranges,
+    updated_tables,
+)
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]

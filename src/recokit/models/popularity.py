@@ -10,7 +10,15 @@ import scipy.sparse as sp
 
 from recokit._errors import DataError
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DAY_US, CountTables, DataChange, Dataset, count_tables, group_codes, updated_tables
+from recokit.data import (
+    DAY_US,
+    CountTables,
+    DataChange,
+    Dataset,
+    count_tables,
+    group_codes,
+    updated_tables,
+)
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
 
 __all__ = ["Popularity"]
