@@ -13,10 +13,20 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from persist_files import data_files
 
 import recokit
-from recokit import ALS, AssociationRules, ContentBased, Dataset, Hybrid, ItemKNN, Popularity, Renewal, Ruled
+from persist_files import data_files
+from recokit import (
+    ALS,
+    AssociationRules,
+    ContentBased,
+    Dataset,
+    Hybrid,
+    ItemKNN,
+    Popularity,
+    Renewal,
+    Ruled,
+)
 from recokit.rules import Filter
 
 TOKEN = "ERASE-ME-4711"
