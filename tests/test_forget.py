@@ -258,3 +258,25 @@ def test_a_failed_update_leaves_the_model_as_it_was(shop, monkeypatch, method):
 def test_every_model_is_forgetful_and_updatable():
     for model in count_models() + composite_models():
         assert isinstance(model, Forgetful) and isinstance(model, Updatable)
+
+
+@pytest.mark.parametrize("model", [Popularity(), ItemKNN("jaccard", 10), ItemKNN("lift", 10, shrinkage=2.0), AssociationRules(min_support=2)], ids=repr)
+def test_count_tables_are_updated_not_counted_again(shop, monkeypatch, model):
+    # the shop's rows as two nights of raw rows
+    raw = shop.interactions.select("customer_id", "item_id", "timestamp", "quantity", pl.col("basket_idx").alias("order_id"))
+
+    def build(rows: pl.DataFrame) -> Dataset:
+        return Dataset(rows, shop.catalog, time_col="timestamp", basket_col="order_id", quantity_col="quantity")
+
+    cut = int(raw.height * 0.95)
+    people = shop.customer_ids.to_list()
+    fitted = model.clone().fit(build(raw[:cut]))
+
+    def no_fit(self, dataset):
+        raise AssertionError("the update fitted again")
+
+    monkeypatch.setattr(type(model), "_fit", no_fit)
+    fitted.partial_fit(build(raw[cut:])).forget(people[:7])
+    monkeypatch.undo()
+    want = model.clone().fit(build(raw.filter(~pl.col("customer_id").is_in(people[:7]))))
+    assert_same_model(fitted, want)
