@@ -260,7 +260,7 @@ def test_every_model_is_forgetful_and_updatable():
         assert isinstance(model, Forgetful) and isinstance(model, Updatable)
 
 
-@pytest.mark.parametrize("model", [Popularity(), ItemKNN("jaccard", 10), ItemKNN("lift", 10, shrinkage=2.0), AssociationRules(min_support=2)], ids=repr)
+@pytest.mark.parametrize("model", [Popularity(), ItemKNN("jaccard", 10), ItemKNN("lift", 10, shrinkage=2.0), AssociationRules(min_support=2), ContentBased()], ids=repr)
 def test_count_tables_are_updated_not_counted_again(shop, monkeypatch, model):
     # the shop's rows as two nights of raw rows
     raw = shop.interactions.select("customer_id", "item_id", "timestamp", "quantity", pl.col("basket_idx").alias("order_id"))
