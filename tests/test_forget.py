@@ -280,3 +280,10 @@ def test_count_tables_are_updated_not_counted_again(shop, monkeypatch, model):
     monkeypatch.undo()
     want = model.clone().fit(build(raw.filter(~pl.col("customer_id").is_in(people[:7]))))
     assert_same_model(fitted, want)
+
+
+def test_forget_on_a_filtered_dataset_keeps_the_products_without_rows():
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2, 3], "item_id": ["a", "b", "b", "c"]}))
+    train = ds.filter(pl.col("customer_id") != 3)  # "c" has no row in train, and stays in its universe
+    rest = train.without_customers([1])  # "a" was only customer 1's: it leaves; "c" is nobody's: it stays
+    assert rest.item_ids.to_list() == ["b", "c"] and rest.customer_ids.to_list() == [2, 3]

@@ -150,7 +150,10 @@ def forget_change(ds: Dataset, customer_ids: Sequence[Hashable]) -> DataChange:
     rows_kept = keep_c[inter["customer_idx"].to_numpy()]
     kept = inter.filter(pl.Series(rows_kept))
     if _items_from_interactions(ds):
-        keep_i = np.zeros(ds.n_items, dtype=bool)
+        # a product only the forgotten customers had leaves with them; the others stay (a
+        # filtered Dataset keeps products without rows in the universe: they are not theirs)
+        keep_i = np.ones(ds.n_items, dtype=bool)
+        keep_i[inter.filter(pl.Series(~rows_kept))["item_idx"].to_numpy()] = False
         keep_i[kept["item_idx"].to_numpy()] = True
     else:
         keep_i = np.ones(ds.n_items, dtype=bool)
