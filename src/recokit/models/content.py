@@ -36,7 +36,15 @@ from recokit.core import (
     ScoreBlock,
     top_k,
 )
-from recokit.data import DAY_US, DataChange, Dataset, entry_rows, item_label, last_purchase, ragged_ranges
+from recokit.data import (
+    DAY_US,
+    DataChange,
+    Dataset,
+    entry_rows,
+    item_label,
+    last_purchase,
+    ragged_ranges,
+)
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ColumnBlock", "ContentBased"]
