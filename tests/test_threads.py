@@ -35,7 +35,7 @@ def test_eight_threads_get_the_answers_of_one(shop):
 
     alone = [work(job) for job in jobs]
     before = fingerprint(model)
-    for _ in range(3):
+    for _ in range(2):
         with ThreadPoolExecutor(THREADS) as pool:
             together = list(pool.map(work, jobs * 2))
         for (frame, recs), (want_frame, want_recs) in zip(together, alone * 2, strict=True):

@@ -189,6 +189,12 @@ def _check_compatible(ds: Dataset, new: Dataset) -> None:
             f"partial_fit expects a recokit.Dataset of the new rows; got {type(new).__name__}.",
             hint="wrap the new rows as the first ones were: Dataset(new_orders, catalog=..., time_col=..., ...).",
         )
+    given = {k for k, v in ds.columns.items() if v is not None} ^ {k for k, v in new.columns.items() if v is not None}
+    if given:
+        raise DataError(
+            f"partial_fit: the new rows were built with other column options than the fitted data ({', '.join(sorted(given))} given to one of them only).",
+            hint="build the new Dataset with the same options (time_col, basket_col, quantity_col, event_col, price_col): a basket, a weight or a time must mean the same in both.",
+        )
     a, b = ds.interactions.schema, new.interactions.schema
     if dict(a) != dict(b):
         diff = sorted(f"{k}: {a.get(k)} / {b.get(k)}" for k in set(a) | set(b) if a.get(k) != b.get(k))
