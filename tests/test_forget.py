@@ -191,7 +191,7 @@ def test_partial_fit_refuses_rows_built_differently(shop):
     raw = shop.interactions.select("customer_id", "item_id", "timestamp", "quantity").head(5)
     with pytest.raises(DataError, match="basket_col given to one of them only"):  # orders would become days
         model.partial_fit(Dataset(raw, shop.catalog, time_col="timestamp", quantity_col="quantity"))
-    as_numbers = raw.with_columns(pl.col("customer_id").str.slice(1).cast(pl.Int64), pl.lit(1).alias("order_id"))
+    as_numbers = raw.with_columns(pl.col("customer_id").str.slice(1).cast(pl.Int64), pl.int_range(pl.len()).alias("order_id"))
     with pytest.raises(DataError, match="columns and types"):  # customer ids read as numbers
         model.partial_fit(Dataset(as_numbers, shop.catalog, time_col="timestamp", quantity_col="quantity", basket_col="order_id"))
     with pytest.raises(ConfigError, match="Dataset"):
