@@ -293,3 +293,12 @@ def test_forget_on_a_filtered_dataset_keeps_the_products_without_rows():
     train = ds.filter(pl.col("customer_id") != 3)  # "c" has no row in train, and stays in its universe
     rest = train.without_customers([1])  # "a" was only customer 1's: it leaves; "c" is nobody's: it stays
     assert rest.item_ids.to_list() == ["b", "c"] and rest.customer_ids.to_list() == [2, 3]
+
+
+def test_a_component_updated_on_its_own_is_refitted_with_the_composite(shop):
+    model = Hybrid({"knn": ItemKNN("jaccard", 10), "pop": Popularity()}).fit(shop)
+    people = shop.customer_ids.to_list()
+    model.components_[1].forget(people[:1])  # its Dataset is no longer the hybrid's
+    model.forget(people[1:3])
+    want = Hybrid({"knn": ItemKNN("jaccard", 10), "pop": Popularity()}).fit(shop.without_customers(people[1:3]))
+    assert_same_state(model, want)

@@ -218,7 +218,10 @@ class Recommender(Configurable, abc.ABC):
         ``self`` as it was). Composites call it on their fitted components."""
         self.validate_params()
         fresh = self._unfitted_copy()
-        fresh._update(self, change)
+        if self.dataset_ is change.before:
+            fresh._update(self, change)
+        else:  # fitted on other data than the change's (a component updated on its own): refit
+            fresh._fit(change.after)
         fresh._fitted_on(change.after)
         return fresh
 
