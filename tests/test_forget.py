@@ -30,7 +30,6 @@ from recokit import (
     Renewal,
     Ruled,
 )
-from recokit.core import Forgetful, Updatable
 from recokit.rules import Filter
 from state_compare import assert_same_dataset, assert_same_state
 
@@ -259,11 +258,6 @@ def test_a_failed_update_leaves_the_model_as_it_was(shop, monkeypatch, method):
     with pytest.raises(RuntimeError):
         getattr(model, method)(arg)
     assert vars(model) == state and model.dataset_ is state["dataset_"]
-
-
-def test_every_model_is_forgetful_and_updatable():
-    for model in count_models() + composite_models():
-        assert isinstance(model, Forgetful) and isinstance(model, Updatable)
 
 
 @pytest.mark.parametrize("model", [Popularity(), ItemKNN("jaccard", 10), ItemKNN("lift", 10, shrinkage=2.0), AssociationRules(min_support=2), ContentBased()], ids=repr)
