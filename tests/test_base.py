@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,16 +121,30 @@ def test_ids_of_the_wrong_kind_are_a_clear_error_not_a_silent_cold_start():
     assert len(model.recommend(Query(customer_id=999, k=2))) == 2
 
 
-def test_capabilities_are_protocols_not_base_methods():
-    """Optional capabilities are checked with isinstance on a protocol; the base does not pretend
-    to have them (no method that raises NotImplementedError)."""
+def test_erasure_and_updates_are_real_for_every_model_and_protocols_describe_others():
+    """forget and partial_fit are written once in the base and work for any model, even one that
+    implements only the required hooks (it refits on the changed Dataset): no method raises
+    NotImplementedError. The protocols still describe objects that are not recokit models."""
     from recokit.core import Forgetful, Updatable
 
-    assert not hasattr(recokit.Recommender, "partial_fit") and not hasattr(recokit.Recommender, "forget")
-    for cls in (recokit.Popularity, recokit.ItemKNN, recokit.AssociationRules, recokit.Renewal):
-        assert not isinstance(cls(), Updatable) and not isinstance(cls(), Forgetful)
+    class Minimal(recokit.Recommender):
+        def _fit(self, dataset):
+            self.counts_ = dataset.item_counts().astype(float)
 
-    class Growing(recokit.Popularity):
+        def _score(self, batch):
+            return recokit.core.ScoreBlock.dense(np.broadcast_to(self.counts_, (batch.n, len(self.counts_))))
+
+        def _explain(self, batch, rows, items, block):
+            return ["popular"] * len(rows)
+
+    first = recokit.Dataset(pl.DataFrame({"customer_id": [1, 2, 2], "item_id": ["a", "b", "c"]}))
+    model = Minimal().fit(first).forget([2])
+    assert model.dataset_.customer_ids.to_list() == [1] and model.counts_.tolist() == [1.0]
+    model.partial_fit(recokit.Dataset(pl.DataFrame({"customer_id": [3, 4], "item_id": ["b", "b"]})))
+    assert model.dataset_.item_ids.to_list() == ["a", "b"] and model.counts_.tolist() == [1.0, 2.0]
+    assert isinstance(model, Updatable) and isinstance(model, Forgetful)
+
+    class Growing:  # not a recokit model: the protocol tells what it can do
         def partial_fit(self, dataset):
             return self
 

@@ -458,3 +458,20 @@ def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
     items = rng.integers(0, 12, 40)
     got = model._explain(batch, pairs, items, model._score(batch))
     assert got == _brute_force_reasons(model, ds, queries, pairs, items)
+
+
+@pytest.mark.parametrize("width, k", [(40, 3), (300, 5), (300, 64)])
+def test_top_k_per_row_keeps_the_k_largest_ties_to_the_smaller_column(width, k):
+    # short rows take the sort, long rows (>= 64 entries on average) the per-row partition
+    from recokit.models.itemknn import top_k_per_row
+
+    rng = np.random.default_rng(width + k)
+    dense = np.round(rng.uniform(-0.2, 1.0, (25, width)), 1)  # many ties, zeros and negatives
+    dense[3] = 0.5  # one row all tied
+    dense[4] = 0.0  # one row without a neighbour
+    got = top_k_per_row(sp.csr_array(dense), k).toarray()
+    want = np.zeros_like(dense)
+    for r, row in enumerate(dense):
+        cols = [c for c in sorted(range(width), key=lambda c: (-row[c], c)) if row[c] > 0][:k]
+        want[r, cols] = row[cols]
+    assert np.array_equal(got, want)

@@ -162,6 +162,13 @@ class _SharedArray(Popularity):
         self.seen += 1  # fit mutates a parameter object (that a clone shares)
 
 
+class _KeepsTheirCounts(Popularity):
+    def _update(self, previous, change):
+        super()._update(previous, change)
+        if change.kind == "forget":  # forget drops the rows but keeps the counts
+            self.popularity_ = previous.popularity_[change.item_map >= 0]
+
+
 def _kit(model_cls, **attrs):
     return type("_Broken", (_Kit,), {"make_model": lambda self: model_cls(), **attrs})()
 
@@ -175,6 +182,7 @@ def _kit(model_cls, **attrs):
         (_Overwrite, "test_fit_returns_self_and_leaves_params_unchanged"),
         (_SharedArray, "test_fit_returns_self_and_leaves_params_unchanged"),
         (_SharedArray, "test_clone_refits_to_the_same_answers"),
+        (_KeepsTheirCounts, "test_forget_erases_the_customer_as_a_fit_without_them_would"),
     ],
 )
 def test_a_broken_model_fails_the_check(model_cls, check):

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
 from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored
-from recokit.data import Dataset, entry_rows
+from recokit.data import DataChange, Dataset, entry_rows
 from recokit.params import Custom, Interval, OneOf, param
 
 __all__ = ["Hybrid", "HybridScores"]
@@ -264,6 +264,15 @@ class Hybrid(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         names, models, w = self._components()
         fitted = [clone(m).fit(dataset) for m in models]  # the given models stay as they were
+        self._assemble(dataset, names, fitted, w)
+
+    def _update(self, previous: Hybrid, change: DataChange) -> None:
+        """Each fitted component carried through the change (its own exact update), then the
+        blend's constant shares derived again."""
+        names, _, w = self._components()
+        self._assemble(change.after, names, [m._updated(change) for m in previous.components_], w)
+
+    def _assemble(self, dataset: Dataset, names: list[str], fitted: list[Recommender], w: np.ndarray) -> None:
         # a component whose scores do not depend on the request (best sellers): its blend shares
         # are ranked once here, not once per request (a 50,000-item sort each time)
         constant = [m.constant_scores() if self.method == "blend" else None for m in fitted]

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from recokit._errors import ConfigError, DataError, DependencyError
 from recokit.data import csr_rows, entry_rows
 
-__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "recalculate_user", "recalculate_users"]
+__all__ = ["SUPPORTED", "check_version", "fit_item_item", "fit_factorization", "rebuild_factorization", "fold_in", "recalculate_user", "recalculate_users"]
 
 #: implicit versions this adapter was written and tested against (major, minor).
 SUPPORTED = ((0, 7),)
@@ -253,3 +253,21 @@ def recalculate_users(model: Any, rows: sp.csr_array | sp.csr_matrix) -> np.ndar
             return np.asarray(model.recalculate_user(np.arange(m.shape[0]), m)).reshape(m.shape[0], -1)
     except (TypeError, AttributeError) as exc:
         raise _api_error("AlternatingLeastSquares.recalculate_user", exc) from exc
+
+
+def fold_in(model: Any, user_items: sp.csr_array | sp.csr_matrix, *, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """implicit's ALS ``partial_fit_users`` for ``users`` (their rows of ``user_items``, given the
+    item factors), then ``partial_fit_items`` for ``items`` (given the updated customer factors):
+    one least-squares half-step each, the other factors unchanged. Updates ``model`` in place and
+    returns its (user, item) factors."""
+    try:
+        with _one_blas_thread():
+            ui = sp.csr_matrix(user_items, dtype=np.float32)
+            if len(users):
+                model.partial_fit_users(np.asarray(users, dtype=np.int64), ui[np.asarray(users, dtype=np.int64)])
+            if len(items):
+                iu = sp.csr_matrix(ui.T.tocsr())
+                model.partial_fit_items(np.asarray(items, dtype=np.int64), iu[np.asarray(items, dtype=np.int64)])
+        return np.asarray(model.user_factors), np.asarray(model.item_factors)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise _api_error("AlternatingLeastSquares.partial_fit_users / partial_fit_items", exc) from exc

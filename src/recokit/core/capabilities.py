@@ -1,9 +1,10 @@
 """Capabilities only some models have, as typed protocols (not base methods that raise
 ``NotImplementedError``, the implicit trap): check with ``isinstance(model, Updatable)``.
 
-No 0.x model implements them yet: they are the contract the production-safety work (incremental
-updates, exact GDPR erasure from sufficient statistics) fills in, declared here so a backend can
-type against them now.
+Every :class:`~recokit.Recommender` implements both (the base runs them: the count-based models
+update their count tables, ALS folds in through implicit, any other model refits on the changed
+Dataset, which is exact by construction); the protocols let a backend type against the capability,
+and accept an object of its own that has it, without naming recokit's base class.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ class Updatable(Protocol):
     """A fitted model that takes new interactions without a refit."""
 
     def partial_fit(self, dataset: Dataset) -> Self:
-        """Add ``dataset``'s rows (same catalogue) to the fitted state; equal to a refit on all rows."""
+        """Add ``dataset``'s rows (built like the fitted Dataset) to the fitted state; equal to a
+        fit on all rows for the count-based models."""
         ...
 
 
@@ -30,5 +32,6 @@ class Forgetful(Protocol):
     """A fitted model that can forget customers exactly (GDPR erasure)."""
 
     def forget(self, customer_ids: Sequence[Hashable]) -> Self:
-        """Remove every trace of these customers; equal to a refit without them."""
+        """Remove every trace of these customers (ids, rows, declared data); equal to a fit
+        without them for the count-based models."""
         ...

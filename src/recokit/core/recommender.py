@@ -22,14 +22,15 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import functools
+import logging
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, ContractError, NotFittedError
+from recokit._errors import ConfigError, ContractError, DataError, NotFittedError
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.export import (
     RulesAs,
@@ -43,10 +44,13 @@ from recokit.core.query import Query
 from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
-from recokit.data import Dataset, ragged_ranges
+from recokit.data import DataChange, Dataset, add_change, forget_change, id_list, ragged_ranges
 from recokit.params import Configurable
 
 __all__ = ["Recommender", "clone", "explained", "scored"]
+
+#: Erasures and updates are logged here, as counts (never ids).
+_LOG = logging.getLogger("recokit")
 
 #: Rows of a back-fill computed at once (bounds a dense rows x items block).
 _FILL_CHUNK = 256
@@ -141,13 +145,91 @@ class Recommender(Configurable, abc.ABC):
                 f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", hint="wrap your table: Dataset(frame, ...)."
             )
         self.validate_params()
-        fresh = object.__new__(type(self))
-        # everything but the fitted state (attributes ending in "_"): a model's own __init__ may set more than its parameters
-        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if not (k.endswith("_") and not k.endswith("__"))})
+        fresh = self._unfitted_copy()
         fresh._fit(dataset)
         fresh._fitted_on(dataset)
         self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
         return self
+
+    def _unfitted_copy(self) -> Self:
+        """A new instance with this one's parameters and none of its fitted state."""
+        fresh = object.__new__(type(self))
+        # everything but the fitted state (attributes ending in "_"): a model's own __init__ may set more than its parameters
+        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if not (k.endswith("_") and not k.endswith("__"))})
+        return fresh
+
+    # -- erasure and incremental updates ---------------------------------------------------------
+    def forget(self, customer_ids: Iterable[Hashable], *, missing: Literal["ignore", "error"] = "ignore") -> Self:
+        """Erase customers (GDPR art. 17) and return ``self``: their ids, interactions and declared
+        data leave the model and its Dataset, and the fitted state becomes what a fit without them
+        gives (exactly, for every model but ALS, whose docs say what it refreshes).
+
+        Atomic like :meth:`fit`. An id the model does not know is ignored by default -- erasure
+        requests fan out to every system, and a retried request must succeed -- and counted in the
+        log; ``missing="error"`` raises a :class:`~recokit.DataError` instead (nothing changes).
+        The ``recokit`` logger records counts only, never ids.
+
+        Examples
+        --------
+        >>> from recokit import Popularity
+        >>> from recokit.datasets import sports_shop
+        >>> shop = sports_shop(200, seed=1)
+        >>> model = Popularity().fit(shop).forget(["C000001"])
+        >>> "C000001" in model.dataset_.customer_ids
+        False
+        """
+        self._check_fitted()
+        if missing not in ("ignore", "error"):
+            raise ConfigError(f"forget: missing must be 'ignore' or 'error'. Got {missing!r}.")
+        change = forget_change(self.dataset_, id_list(customer_ids, "forget"))
+        if change.n_unknown and missing == "error":
+            raise DataError(f"forget: {change.n_unknown} of the customer ids are not in the model (nothing was erased).", hint="pass missing='ignore' to erase the others.")
+        if len(change.customers):
+            self.__dict__ = self._updated(change).__dict__  # one reference swap, as in fit
+        _LOG.info(
+            "%s.forget: erased %d customer(s) and %d interaction(s); %d id(s) were not in the model",
+            type(self).__name__, len(change.customers), change.n_rows, change.n_unknown,
+        )  # fmt: skip
+        return self
+
+    def partial_fit(self, dataset: Dataset) -> Self:
+        """Add new interactions (a :class:`~recokit.Dataset` built like the fitted one) and return
+        ``self``: the count-based models end exactly as a fit on the union of the rows
+        (:meth:`Dataset.union`), new customers and new products included; ALS folds the new rows in
+        (see its docs); other models refit on the union. Atomic like :meth:`fit`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from recokit import Dataset, Popularity
+        >>> model = Popularity().fit(Dataset(pl.DataFrame({"customer_id": [1, 2], "item_id": ["a", "b"]})))
+        >>> model = model.partial_fit(Dataset(pl.DataFrame({"customer_id": [3], "item_id": ["b"]})))
+        >>> model.recommend(k=1)[0].item_id
+        'b'
+        """
+        self._check_fitted()
+        change = add_change(self.dataset_, dataset)
+        self.__dict__ = self._updated(change).__dict__
+        _LOG.info("%s.partial_fit: added %d interaction(s) of %d customer(s)", type(self).__name__, change.n_rows, len(change.customers))
+        return self
+
+    def _updated(self, change: DataChange) -> Self:
+        """A new fitted instance: this one's state carried through ``change`` (a failure leaves
+        ``self`` as it was). Composites call it on their fitted components."""
+        self.validate_params()
+        fresh = self._unfitted_copy()
+        if self.dataset_ is change.before:
+            fresh._update(self, change)
+        else:  # fitted on other data than the change's (a component updated on its own): refit
+            fresh._fit(change.after)
+        fresh._fitted_on(change.after)
+        return fresh
+
+    def _update(self, previous: Self, change: DataChange) -> None:
+        """Build the fitted state for ``change.after`` from ``previous`` (fitted on
+        ``change.before``). The default fits on ``change.after``: exact for every model; the
+        count-based models update their count tables instead."""
+        self._fit(change.after)
 
     def _fitted_on(self, dataset: Dataset) -> None:
         """The state every fitted model has (declared here, once, for every subclass)."""

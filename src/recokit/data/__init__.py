@@ -16,7 +16,8 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 (basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models),
 :mod:`~recokit.data.catalog` (item labels), :mod:`~recokit.data.purchases` (what a reason may
 say about a customer's purchases) and :mod:`~recokit.data.pseudonym` (keyed pseudonyms for
-customer ids).
+customer ids), :mod:`~recokit.data.stats` (the additive count tables of the count-based models)
+and :mod:`~recokit.data.update` (a Dataset without some customers, or with new rows).
 
 Examples
 --------
@@ -51,7 +52,9 @@ from recokit.data.frames import READ_ERRORS, normalise_ids, read_error, read_id_
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
+from recokit.data.stats import CountTables, count_tables, pair_counts, updated_tables
 from recokit.data.time import DAY_US, parse_time
+from recokit.data.update import DataChange, add_change, forget_change, id_list
 from recokit.data.validation import (
     EXAMPLES,
     check_no_nulls,
@@ -65,7 +68,9 @@ from recokit.data.validation import (
 from recokit.data.weights import DEFAULT_EVENT_WEIGHTS, interaction_weight
 
 __all__ = [
+    "CountTables",
     "DAY_US",
+    "DataChange",
     "DEFAULT_EVENT_WEIGHTS",
     "EXAMPLES",
     "NO_GROUP",
@@ -73,22 +78,27 @@ __all__ = [
     "Dataset",
     "IdMap",
     "MIN_KEY_BYTES",
+    "add_change",
     "ago",
     "assign_baskets",
     "check_no_nulls",
     "check_prices",
     "check_same_dtype",
     "check_unique",
+    "count_tables",
     "csr_lookup",
     "csr_rows",
     "entry_rows",
     "examples",
+    "forget_change",
     "group_codes",
+    "id_list",
     "interaction_weight",
     "item_label",
     "item_labels",
     "last_purchase",
     "normalise_ids",
+    "pair_counts",
     "parse_time",
     "pseudonymise",
     "ragged_ranges",
@@ -97,4 +107,5 @@ __all__ = [
     "reject_rows",
     "require_columns",
     "to_frame",
+    "updated_tables",
 ]

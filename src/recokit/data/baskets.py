@@ -65,4 +65,4 @@ def assign_baskets(
     sort_by = (["__bt"] if time_col is not None else []) + key
     baskets = rows.group_by(key).agg(agg).sort(sort_by)
     baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
-    return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left"), baskets
+    return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left", maintain_order="left"), baskets

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
 from recokit.data.idmap import IdMap
 from recokit.data.time import parse_time
+from recokit.data.update import add_change, forget_change, id_list
 from recokit.data.validation import (
     check_no_nulls,
     check_prices,
@@ -99,7 +100,8 @@ def _with_indices(rows: pl.DataFrame, item_map: IdMap, customer_map: IdMap) -> p
     """``rows`` (internal names) plus the ``item_idx`` and ``customer_idx`` of their ids."""
     item_frame = pl.DataFrame({"item_id": item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
     cust_frame = pl.DataFrame({"customer_id": customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
-    return rows.join(item_frame, on="item_id", how="left").join(cust_frame, on="customer_id", how="left")
+    # rows keep their input order: ties of the sort below stay in it (determinism)
+    return rows.join(item_frame, on="item_id", how="left", maintain_order="left").join(cust_frame, on="customer_id", how="left", maintain_order="left")
 
 
 def _internal(inter: pl.DataFrame, weight: pl.Expr, columns: Mapping[str, str | None], customer_col: str) -> pl.DataFrame:
@@ -132,7 +134,9 @@ def _normalised(rows: pl.DataFrame) -> pl.DataFrame:
     keep = ["customer_id", "item_id", "customer_idx", "item_idx", "basket_idx", "weight", "quantity"]
     keep += [c for c in ("timestamp", "event", "price") if c in rows.columns]
     sort_cols = (["timestamp"] if "timestamp" in rows.columns else []) + ["basket_idx", "item_idx"]
-    return rows.select(keep).sort(sort_cols)
+    # stable: rows equal on the keys (the same item twice in a basket) keep the input's order, so a
+    # build, a build without some customers and a build on more rows agree row for row
+    return rows.select(keep).sort(sort_cols, maintain_order=True)
 
 
 def _check_roles(roles: Mapping[str, str | None]) -> None:
@@ -315,7 +319,7 @@ class Dataset:
         new.customer_ids = parent.customer_ids
         used = interactions["basket_idx"].unique().sort()
         remap = pl.DataFrame({"basket_idx": used, "__nb": np.arange(len(used), dtype=np.int64)})
-        inter = interactions.join(remap, on="basket_idx", how="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
+        inter = interactions.join(remap, on="basket_idx", how="left", maintain_order="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
         new.interactions = inter.select(interactions.columns)
         old = used.to_numpy()
         new._basket_customer = parent._basket_customer[old]
@@ -370,6 +374,39 @@ class Dataset:
         new = Dataset._derive(self, self.interactions, catalog=aligned)
         new._matrices = self._matrices
         return new
+
+    # -- erasure and new rows (what forget and partial_fit build on) -----------------------------
+    def without_customers(self, customer_ids: Iterable[Hashable]) -> Dataset:
+        """The dataset a fresh build without these customers gives: their interactions, their row
+        of the customer table and their ids are gone (the GDPR erasure of the data a model holds).
+
+        Other customers and items keep their order; items known only from the interactions (no
+        catalogue) leave with their last customer. Ids the dataset does not hold are ignored.
+
+        >>> import polars as pl
+        >>> ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["a", "b", "a"]}))
+        >>> rest = ds.without_customers([1])
+        >>> rest.customer_ids.to_list(), rest.item_ids.to_list(), rest.n_interactions
+        ([2], ['a'], 1)
+        """
+        return forget_change(self, id_list(customer_ids, "without_customers")).after
+
+    def union(self, new: Dataset) -> Dataset:
+        """This dataset plus ``new``'s rows: what a fresh build on both sets of rows gives.
+
+        ``new`` is built with the same column options. Its catalogue (if it has attributes)
+        refreshes the rows of products it lists and adds new products at the end; its customer
+        table replaces the rows of the customers it lists. Customer and item ids stay sorted
+        (without a catalogue). With ``basket_col``, the new rows' orders are new orders: an
+        order id split across the two tables stays two baskets.
+
+        >>> import polars as pl
+        >>> old = Dataset(pl.DataFrame({"customer_id": [1, 2], "item_id": ["a", "b"]}))
+        >>> both = old.union(Dataset(pl.DataFrame({"customer_id": [3], "item_id": ["c"]})))
+        >>> both.customer_ids.to_list(), both.item_ids.to_list()
+        ([1, 2, 3], ['a', 'b', 'c'])
+        """
+        return add_change(self, new).after
 
     # -- sizes ----------------------------------------------------------------------------
     @property

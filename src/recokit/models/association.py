@@ -25,7 +25,15 @@ import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
-from recokit.data import READ_ERRORS, Dataset, entry_rows, item_label, ragged_ranges, read_error
+from recokit.data import (
+    READ_ERRORS,
+    DataChange,
+    Dataset,
+    entry_rows,
+    item_label,
+    ragged_ranges,
+    read_error,
+)
 from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
 
 __all__ = ["AssociationRules"]
@@ -264,35 +272,60 @@ class AssociationRules(Recommender):
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
+        mining = mine_rules(
+            self._mined_baskets(dataset),
+            min_support=self.min_support,
+            min_confidence=self.min_confidence,
+            min_lift=self.min_lift,
+            max_len=self.max_len,
+        )
+        self._derive(dataset, mining)
+
+    def _kept(self, baskets: sp.csr_array) -> np.ndarray:
+        """Which baskets are mined (``max_basket_size``)."""
+        sizes = np.diff(baskets.indptr)
+        return sizes <= self.max_basket_size if self.max_basket_size is not None else np.ones(len(sizes), dtype=bool)
+
+    def _mined_baskets(self, dataset: Dataset) -> sp.csr_array:
+        """The baskets rules are mined from, saying (DataWarning) how many are left out and when
+        no rule can be mined."""
         basket_items = sp.csr_array(dataset.basket_items)
         sizes = np.diff(basket_items.indptr)
-        keep = np.ones(len(sizes), dtype=bool)
-        if self.max_basket_size is not None:
-            keep = sizes <= self.max_basket_size
+        keep = self._kept(basket_items)
         self.n_baskets_excluded_ = int((~keep).sum())
         if self.n_baskets_excluded_:
             warnings.warn(
                 f"{_OWNER}: {self.n_baskets_excluded_} of {len(sizes)} baskets have more than "
                 f"max_basket_size={self.max_basket_size} items and were left out of rule mining.",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        mined = basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
         if not (sizes[keep] >= 2).any():
             warnings.warn(
                 f"{_OWNER}: no basket has two or more items, so no rule can be mined; every score will be "
                 "'no opinion' (NaN).\nHint: baskets are orders (basket_col=...) or a customer's purchases of one "
                 "day (time_col=...); without either, check the Dataset's basket definition.",
                 DataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        mining = mine_rules(
-            mined,
-            min_support=self.min_support,
-            min_confidence=self.min_confidence,
-            min_lift=self.min_lift,
-            max_len=self.max_len,
+        return basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
+
+    def _update(self, previous: AssociationRules, change: DataChange) -> None:
+        """Pairs: the count tables (baskets, baskets per item, frequent pairs) carried through the
+        change from the moved customers' baskets (and, for an item that becomes frequent, the
+        baskets holding it); longer itemsets (mlxtend) are mined again."""
+        mined = self._mined_baskets(change.after)  # the same counts and warnings as a fit
+        if self.max_len != 2:
+            self._fit(change.after)
+            return
+        mining = _updated_pairs(previous, change, self._kept, mined)
+        mining["rules"] = _filter_and_sort(
+            _pair_rules(mining["cooccurrence"], mining["item_counts"], mining["min_count"]), mining["n_baskets"], self.min_confidence, self.min_lift
         )
+        self._derive(change.after, mining)
+
+    def _derive(self, dataset: Dataset, mining: dict[str, Any]) -> None:
+        """The fitted state from the mined counts and rules."""
         self.n_baskets_ = mining["n_baskets"]
         self.min_count_ = mining["min_count"]
         self.item_counts_ = mining["item_counts"]
@@ -570,10 +603,7 @@ def mine_rules(
     confidence then count (descending), then by the items.
     """
     n, m = baskets.shape
-    # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
-    b = sp.csr_array(baskets, dtype=np.int32 if n < 2**31 - 1 else np.int64)  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
-    b.sum_duplicates()
-    b.data[:] = 1
+    b = _binary(baskets)  # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
     item_counts = np.bincount(b.indices, minlength=m).astype(np.int64)
     min_count = min_count_for(min_support, n)
     cooc = _frequent_cooccurrence(b, item_counts >= min_count)
@@ -583,6 +613,70 @@ def mine_rules(
         rules = _long_rules(b, item_counts, min_count, max_len)
     rules = _filter_and_sort(rules, n, min_confidence, min_lift)
     return {"n_baskets": int(n), "item_counts": item_counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules}
+
+
+def _binary(baskets: sp.csr_array) -> sp.csr_array:
+    b = sp.csr_array(baskets, dtype=np.int32 if baskets.shape[0] < 2**31 - 1 else np.int64)  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
+    b.sum_duplicates()
+    b.data[:] = 1
+    return b
+
+
+def _moved_baskets(ds: Dataset, customers: np.ndarray, kept: Any) -> sp.csr_array:
+    """The mined baskets (``kept``: max_basket_size) of ``customers`` in ``ds``, 0/1."""
+    bi = sp.csr_array(ds.basket_items)
+    rows = bi[np.flatnonzero(np.isin(ds.basket_customer_idx, customers))]
+    return _binary(sp.csr_array(rows[np.flatnonzero(kept(rows))]))
+
+
+def _reindexed_upper(m: sp.csr_array, item_map: np.ndarray, n_items: int) -> sp.csr_array:
+    """An upper-triangle pair table over another (increasing) item numbering."""
+    c = m.tocoo()
+    keep = (item_map[c.row] >= 0) & (item_map[c.col] >= 0)
+    out = sp.csr_array((c.data[keep].astype(np.int64), (item_map[c.row[keep]], item_map[c.col[keep]])), shape=(n_items, n_items))
+    out.sum_duplicates()
+    return out
+
+
+def _pairs_where(m: sp.csr_array, keep_pair: Any) -> sp.csr_array:
+    """The entries of an upper-triangle pair table for which ``keep_pair(rows, cols)`` holds
+    (and that are not 0), int64, indices sorted."""
+    c = m.tocoo()
+    keep = keep_pair(c.row, c.col) & (c.data != 0)
+    out = sp.csr_array((c.data[keep].astype(np.int64), (c.row[keep], c.col[keep])), shape=m.shape)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+def _updated_pairs(previous: AssociationRules, change: DataChange, kept: Any, mined: sp.csr_array) -> dict[str, Any]:
+    """The pair-mining counts of ``change.after`` (whose mined baskets are ``mined``) from
+    ``previous``'s: the moved customers' old baskets out, their new ones in. Pairs of an item
+    that becomes frequent were never counted: they are counted over the baskets holding it."""
+    before, after, imap = change.before, change.after, change.item_map
+    old_customers = change.customers if change.kind == "forget" else change.old_customers
+    out_b = _moved_baskets(before, old_customers, kept)
+    in_b = _moved_baskets(after, change.customers, kept) if change.kind == "add" else _binary(sp.csr_array((0, after.n_items)))
+    n = previous.n_baskets_ - out_b.shape[0] + in_b.shape[0]
+    counts = np.zeros(after.n_items, dtype=np.int64)
+    old = previous.item_counts_ - np.bincount(out_b.indices, minlength=before.n_items)
+    counts[imap[imap >= 0]] = old[imap >= 0]
+    counts += np.bincount(in_b.indices, minlength=after.n_items)
+    min_count = min_count_for(previous.min_support, n)
+    frequent = counts >= min_count
+    was_before = previous.item_counts_ >= previous.min_count_
+    was = np.zeros(after.n_items, dtype=bool)
+    was[imap[imap >= 0]] = was_before[imap >= 0]
+    counted = frequent & was  # both items' pairs are in the previous table
+    pairs = _reindexed_upper(previous.cooccurrence_ - _frequent_cooccurrence(out_b, was_before), imap, after.n_items)
+    cooc = _pairs_where(sp.csr_array(pairs + _frequent_cooccurrence(in_b, counted)), lambda r, c: counted[r] & counted[c])
+    newly = frequent & ~was
+    if newly.any():
+        b = _binary(mined)
+        holds = np.bincount(entry_rows(b.indptr)[newly[b.indices]], minlength=b.shape[0]) > 0
+        fresh = _frequent_cooccurrence(sp.csr_array(b[np.flatnonzero(holds)]), frequent)
+        cooc = _pairs_where(sp.csr_array(cooc + _pairs_where(fresh, lambda r, c: newly[r] | newly[c])), lambda r, c: frequent[r] & frequent[c])
+    return {"n_baskets": int(n), "item_counts": counts, "cooccurrence": cooc, "min_count": min_count}
 
 
 def _frequent_cooccurrence(b: sp.csr_array, frequent: np.ndarray) -> sp.csr_array:

@@ -37,7 +37,15 @@ from recokit.core import (
     ScoreBlock,
     top_k,
 )
-from recokit.data import DAY_US, Dataset, entry_rows, item_label, last_purchase, ragged_ranges
+from recokit.data import (
+    DAY_US,
+    DataChange,
+    Dataset,
+    entry_rows,
+    item_label,
+    last_purchase,
+    ragged_ranges,
+)
 from recokit.params import Custom, InstanceOf, Interval, Optional, param
 
 __all__ = ["ColumnBlock", "ContentBased"]
@@ -331,6 +339,21 @@ class ContentBased(Recommender):
         self._fit_vectors(dataset, parts, blocks, names, cols)
         self._fit_history(dataset)
         self._fit_declared(dataset)
+
+    #: what _fit_history and _fit_declared set: the per-customer state (the rest is the catalogue's)
+    _PER_CUSTOMER: ClassVar[frozenset[str]] = frozenset({"_hist_ptr", "_hist_item", "_hist_w", "_hist_t", "declared_columns_", "declared_profiles_"})
+
+    def _update(self, previous: ContentBased, change: DataChange) -> None:
+        """The item vectors are the catalogue's: kept when the catalogue did not change (a
+        forget, new orders on known products); the per-customer tables -- purchase histories,
+        declared profiles -- are built again from the changed Dataset."""
+        before, after = change.before.catalog, change.after.catalog
+        if not (after is before or after.equals(before, null_equal=True)):
+            self._fit(change.after)
+            return
+        vars(self).update({k: v for k, v in vars(previous).items() if k not in self._PER_CUSTOMER and k not in ("dataset_", "fallback_order_")})
+        self._fit_history(change.after)
+        self._fit_declared(change.after)
 
     def _encode_columns(
         self, cat: pl.DataFrame, n: int, cols: dict[str, float], texts: dict[str, float]

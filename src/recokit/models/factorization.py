@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from recokit._errors import DataWarning
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import Dataset, csr_lookup, ragged_ranges
+from recokit.data import DataChange, Dataset, csr_lookup, ragged_ranges
 from recokit.params import Interval, Optional, param
 
 __all__ = ["ALS", "BPR"]
@@ -32,6 +32,14 @@ _POSITIVE = Interval(float, low=0, low_open=True)
 
 #: Catalogues up to this many item pairs (2,048 items: 32 MB) keep a table of item-pair cosines.
 _CLOSENESS_CELLS = 4_194_304
+
+def _moved(factors: np.ndarray, index_map: np.ndarray, n: int) -> np.ndarray:
+    """``n`` rows of factors: row ``index_map[i]`` is ``factors[i]`` (-1: dropped); new rows 0."""
+    out = np.zeros((n, factors.shape[1]), dtype=np.float64)
+    kept = index_map >= 0
+    out[index_map[kept]] = factors[kept]
+    return out
+
 
 class _Factorization(Recommender):
     _kind = ""
@@ -72,6 +80,29 @@ class _Factorization(Recommender):
             num_threads=self.num_threads,
             **self._implicit_kwargs(),
         )
+        self._set_factors(dataset, user_f, item_f, model)
+
+    def _update(self, previous: _Factorization, change: DataChange) -> None:
+        """ALS: the factors of the customers and items that stay move to their new numbers; a
+        forgotten customer's row is dropped, then the items they had are re-solved from the
+        remaining customers (implicit's ``partial_fit_items``); new rows re-solve their customers
+        (``partial_fit_users``, new customers included) and then their items. BPR: implicit has no
+        fold-in for it, so BPR refits on the changed Dataset."""
+        if self._kind != "als":
+            self._fit(change.after)
+            return
+        after = change.after
+        user_f = _moved(previous.user_factors_, change.customer_map, after.n_customers)
+        item_f = _moved(previous.item_factors_, change.item_map, after.n_items)
+        params = {k: getattr(self, k) for k in ("factors", "regularization", "iterations", "random_state", "num_threads")}
+        model = _implicit.rebuild_factorization(self._kind, user_f, item_f, **params, **self._implicit_kwargs())
+        users = change.customers if change.kind == "add" else np.empty(0, dtype=np.int64)
+        user_f, item_f = _implicit.fold_in(model, after.user_items, users=users, items=change.items)
+        self._set_factors(after, user_f, item_f, model)
+
+    def _set_factors(self, dataset: Dataset, user_f: np.ndarray, item_f: np.ndarray, model: Any) -> None:
+        """The fitted state from the factors."""
+        ui = dataset.user_items
         # float64: one customer is scored by BLAS gemv, a batch by gemm, and the two differ in
         # the last bits of most scores (measured: either dtype; gemm of >= 2 rows equals any
         # batch, but costs ~5x gemv for one row). In float64 that reorders a list only on

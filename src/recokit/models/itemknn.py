@@ -19,7 +19,17 @@ import scipy.sparse as sp
 from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
-from recokit.data import Dataset, csr_lookup, csr_rows, entry_rows, ragged_ranges
+from recokit.data import (
+    CountTables,
+    DataChange,
+    Dataset,
+    count_tables,
+    csr_lookup,
+    csr_rows,
+    entry_rows,
+    ragged_ranges,
+    updated_tables,
+)
 from recokit.params import Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
@@ -28,6 +38,26 @@ _DAY_US = 86_400 * 1_000_000
 _IMPLICIT = ("cosine", "bm25", "tfidf")
 _COUNTS = ("jaccard", "lift", "conditional")
 SIMILARITIES = _IMPLICIT + _COUNTS
+
+
+#: Rows this long on average are each cut to their top k by a partition (one numpy call per row);
+#: shorter ones are ranked by one sort of all their entries (a call per row would cost more).
+_LONG_ROW = 64
+
+
+def _top_k_of_rows(m: sp.csr_array, rows: np.ndarray, k: int) -> np.ndarray:
+    """Positions (in ``m.data``) of the ``k`` largest entries of each of ``rows`` (each longer
+    than ``k``); ties at the cut: smaller column first, as the sort would order them."""
+    picked = []
+    for r in rows.tolist():
+        start, stop = int(m.indptr[r]), int(m.indptr[r + 1])
+        d = m.data[start:stop]
+        cut = np.partition(d, len(d) - k)[len(d) - k]  # the k-th largest value
+        above = np.flatnonzero(d > cut)
+        tied = np.flatnonzero(d == cut)
+        tied = tied[np.argsort(m.indices[start:stop][tied], kind="stable")[: k - len(above)]]
+        picked += [start + above, start + tied]
+    return np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
 
 
 def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
@@ -48,11 +78,17 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
         return m
     rows = np.repeat(np.arange(n_rows), counts)
     long = counts[rows] > k  # only the rows with too many entries need sorting
-    sel = np.flatnonzero(long)
-    order = sel[np.lexsort((m.indices[sel], -m.data[sel], rows[sel]))]
-    rank = np.empty(len(rows), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
-    keep = np.flatnonzero(~long | (rank < k))
+    long_rows = np.flatnonzero(counts > k)
+    if int(counts[long_rows].sum()) >= _LONG_ROW * len(long_rows):
+        # long rows (count-based similarities: thousands of candidates each): each row's k best
+        # picked by a partition, ~25x faster than sorting every entry (5,000 x 2,000: 0.15 s, 4.3 s)
+        keep = np.concatenate([np.flatnonzero(~long), _top_k_of_rows(m, long_rows, k)])
+    else:
+        sel = np.flatnonzero(long)
+        order = sel[np.lexsort((m.indices[sel], -m.data[sel], rows[sel]))]
+        rank = np.empty(len(rows), dtype=np.int64)
+        rank[order] = np.arange(len(order)) - np.searchsorted(rows[order], rows[order])
+        keep = np.flatnonzero(~long | (rank < k))
     out = sp.csr_array((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
     out.sort_indices()
     return out
@@ -308,23 +344,38 @@ class ItemKNN(Recommender):
         self.validate_params()
         if self.half_life_days is not None and not dataset.has_time:
             raise DataError("ItemKNN(half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..., or drop half_life_days.")
-        ui = dataset.user_items
+        self._derive(dataset, count_tables(dataset, pairs=self._needs_pairs))
+
+    @property
+    def _needs_pairs(self) -> bool:
+        """Whether the similarity reads the ``customer_pairs`` table (count-based flavours, shrinkage)."""
+        return self.similarity in _COUNTS or self.shrinkage > 0
+
+    def _update(self, previous: ItemKNN, change: DataChange) -> None:
+        """The count tables carried through the change (exact integer counts); the similarity is
+        derived from them, or -- cosine, BM25, TF-IDF -- recomputed by implicit from the updated
+        customers x items matrix (their weights are not a table of counts: BM25 and TF-IDF weigh
+        every entry by global statistics)."""
+        before = CountTables(previous.item_counts_, previous.co_counts_)
+        self._derive(change.after, updated_tables(before, change, pairs=self._needs_pairs))
+
+    def _derive(self, dataset: Dataset, tables: CountTables) -> None:
+        """The fitted state from the count tables (and, for implicit's flavours, the matrix)."""
         n_items = dataset.n_items
         self.n_customers_ = dataset.n_customers
-        self.item_counts_ = dataset.item_counts()
+        self.item_counts_ = tables.item_buyers
         k = self.k_neighbours
-        need_counts = self.similarity in _COUNTS or self.shrinkage > 0
-        co = self._co_counts(ui) if need_counts else None
+        co = tables.customer_pairs
         self.co_counts_ = co
         if self.similarity in _IMPLICIT:
             pool = k + 1 if self.shrinkage == 0 else 4 * k + 1
             raw = _implicit.fit_item_item(
-                self.similarity, ui, K=min(pool, max(n_items, 1)), num_threads=self.num_threads, K1=self.bm25_k1, B=self.bm25_b
+                self.similarity, dataset.user_items, K=min(pool, max(n_items, 1)), num_threads=self.num_threads, K1=self.bm25_k1, B=self.bm25_b
             )
             sim = sp.csr_array(raw)
             sim.setdiag(0)
         else:
-            assert co is not None  # a count-based similarity: need_counts
+            assert co is not None  # a count-based similarity: _needs_pairs
             sim = self._from_counts(co, self.item_counts_.astype(np.float64), self.n_customers_)
         if self.shrinkage > 0:
             # scipy-stubs declare no sparse comparison operators: `sim != 0` reads as object.__ne__ -> bool
@@ -341,16 +392,6 @@ class ItemKNN(Recommender):
         self.bought_ = dataset.only_purchases
         self.because_ = np.array([self._because(n) for n in names], dtype=object)
         self._fit_history(dataset)
-
-    @staticmethod
-    def _co_counts(ui: sp.csr_array) -> sp.csr_array:
-        b = sp.csr_array(ui, copy=True)
-        b.data[:] = 1.0
-        co = (b.T @ b).tocsr()
-        co.setdiag(0)
-        co.eliminate_zeros()
-        co.sort_indices()
-        return co
 
     def _from_counts(self, co: sp.csr_array, counts: np.ndarray, n: int) -> sp.csr_array:
         c = co.tocoo()

@@ -10,7 +10,15 @@ import scipy.sparse as sp
 
 from recokit._errors import DataError
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DAY_US, Dataset, group_codes
+from recokit.data import (
+    DAY_US,
+    CountTables,
+    DataChange,
+    Dataset,
+    count_tables,
+    group_codes,
+    updated_tables,
+)
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
 
 __all__ = ["Popularity"]
@@ -84,14 +92,37 @@ class Popularity(Recommender):
 
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
-        inter = dataset.interactions
-        timed = self.window_days is not None or self.half_life_days is not None
-        if timed and not dataset.has_time:
+        self._check_time(dataset)
+        if self._from_tables:
+            self._derive(dataset, count_tables(dataset).item_buyers.astype(np.float64))
+        else:
+            self._derive(dataset, self._weighted_counts(dataset))
+
+    @property
+    def _from_tables(self) -> bool:
+        """Whether the scores are the ``item_buyers`` count table (distinct buyers, all time):
+        forget and partial_fit then update the table; otherwise (windows, recency weights, summed
+        quantities: not additive, or float sums) they count again from the updated Dataset."""
+        return self.count == "customers" and self.window_days is None and self.half_life_days is None
+
+    def _update(self, previous: Popularity, change: DataChange) -> None:
+        if not self._from_tables:
+            self._fit(change.after)
+            return
+        tables = updated_tables(CountTables(previous.popularity_.astype(np.int64)), change)
+        self._derive(change.after, tables.item_buyers.astype(np.float64))
+
+    def _check_time(self, dataset: Dataset) -> None:
+        if (self.window_days is not None or self.half_life_days is not None) and not dataset.has_time:
             raise DataError(
                 "Popularity(window_days=..., half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..."
             )
+
+    def _weighted_counts(self, dataset: Dataset) -> np.ndarray:
+        """Per item: buyers or summed weights, in the window and recency-weighted when asked."""
+        inter = dataset.interactions
         w = inter["weight"].to_numpy() if self.count == "quantity" else np.ones(inter.height)
-        if timed:
+        if self.window_days is not None or self.half_life_days is not None:
             end = np.datetime64(dataset.last_time, "us")
             age_days = (end - inter["timestamp"].to_numpy().astype("datetime64[us]")).astype(np.int64) / DAY_US
             if self.window_days is not None:
@@ -105,7 +136,11 @@ class Popularity(Recommender):
             w, items = frame["w"].to_numpy(), frame["i"].to_numpy()
         else:
             items = inter["item_idx"].to_numpy()
-        self.popularity_ = np.bincount(items, weights=w, minlength=dataset.n_items).astype(np.float64)
+        return np.bincount(items, weights=w, minlength=dataset.n_items).astype(np.float64)
+
+    def _derive(self, dataset: Dataset, popularity: np.ndarray) -> None:
+        """The fitted state from the per-item counts."""
+        self.popularity_ = popularity
         self.groups_ = None
         if self.by is not None:
             if self.by not in dataset.catalog.columns:

@@ -20,7 +20,7 @@ from recokit.core import (
     explained,
     scored,
 )
-from recokit.data import Dataset
+from recokit.data import DataChange, Dataset
 from recokit.params import InstanceOf, Optional, param
 from recokit.rules.audit import why_not
 from recokit.rules.rule import Rule
@@ -102,6 +102,22 @@ class Ruled(Recommender):
         self.model_ = clone(self.model).fit(dataset)
         self.fallback_ = clone(self.fallback).fit(dataset) if self.fallback is not None else None
         rules.same_customers_ = True  # the rules' customers are numbered as the model's
+        self.rules_ = rules
+
+    def _update(self, previous: Ruled, change: DataChange) -> None:
+        """The model and the fallback carried through the change; the rules compiled again on the
+        changed Dataset. After :meth:`refresh`, ``forget`` removes the customers from the refreshed
+        data too (it keeps its newer rows and stock); ``partial_fit`` compiles the rules on the
+        union the model now holds (refresh again to apply a newer catalogue)."""
+        self.model_ = previous.model_._updated(change)
+        self.fallback_ = previous.fallback_._updated(change) if previous.fallback_ is not None else None
+        ds = previous.rules_.dataset_
+        if ds is change.before or change.kind == "add":
+            ds = change.after
+        else:
+            ds = ds.without_customers(change.before.customer_ids.ids(change.customers))
+        rules = previous.rules_.clone().fit(ds)
+        rules.same_customers_ = ds is change.after or ds.customer_ids == change.after.customer_ids
         self.rules_ = rules
 
     def refresh(self, data: Any) -> Ruled:

@@ -12,14 +12,16 @@ model needs special data, ``make_dataset``), and say what the model learns::
             return MyModel()
 
 The checks use only the public API (``fit``, ``recommend``, ``recommend_many``, ``explain``,
-``score``, ``get_params``, ``is_fitted``, ``dataset_``, :func:`recokit.save` /
-:func:`recokit.load`), except the failed-fit checks, which make ``_fit`` fail on purpose.
+``score``, ``get_params``, ``is_fitted``, ``dataset_``, ``forget``, ``partial_fit``,
+:func:`recokit.save` / :func:`recokit.load`), except the failed-fit and failed-update checks,
+which make ``_fit`` / ``_update`` fail on purpose.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import warnings
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar, Literal
@@ -83,6 +85,10 @@ class RecommenderContract:
     #: when the suite turns warnings into errors): Renewal learns nothing from the planted shop,
     #: which has no repeat purchases, and says so with a DataWarning
     planted_fit_warns: ClassVar[type[Warning] | None] = None
+    #: whether ``forget`` / ``partial_fit`` end exactly as a fit on the changed data (False: the
+    #: equality checks are skipped, saying updates_why_not; erasure and atomicity are still checked)
+    exact_updates: ClassVar[bool] = True
+    updates_why_not: ClassVar[str] = "exact_updates is False"
 
     def make_dataset(self) -> Dataset:
         """The dataset of most checks (cached per class); default: the small sports shop."""
@@ -157,6 +163,15 @@ class RecommenderContract:
         """Around a fit on the planted dataset: expects ``planted_fit_warns`` when it is set."""
         return pytest.warns(self.planted_fit_warns) if self.planted_fit_warns is not None else nullcontext()
 
+    @contextmanager
+    def planted_quiet(self) -> Iterator[None]:
+        """Around the update checks' fits on planted data: the warning ``planted_fit_warns``
+        declares (checked by the fit tests) is not what these checks are about."""
+        with warnings.catch_warnings():
+            if self.planted_fit_warns is not None:
+                warnings.simplefilter("ignore", self.planted_fit_warns)
+            yield
+
     # -- basics ------------------------------------------------------------------------------
     def test_is_recommender(self):
         assert isinstance(self.make_model(), Recommender)
@@ -220,7 +235,76 @@ class RecommenderContract:
         for q, want in zip(queries, before, strict=True):
             assert_same_recommendations(model.recommend(q), want, q)
 
-    # -- it learns -----------------------------------------------------------------------------
+    # -- forget and partial_fit -----------------------------------------------------------------
+    def _halves(self) -> tuple[Dataset, Dataset, Dataset]:
+        """The planted rows as two Datasets built from the raw rows (the later half of the
+        interactions second: new customers and repeat customers) and one Dataset of all rows."""
+        ds = self.planted.dataset
+        cols = ["customer_id", "item_id", "quantity"] + (["timestamp"] if ds.has_time else []) + [c for c in ("event", "price") if c in ds.interactions.columns]
+        raw = ds.interactions.select(*cols, ds.interactions["basket_idx"].alias("order_id"))
+        options: dict[str, Any] = {"quantity_col": "quantity", "basket_col": "order_id", "time_col": "timestamp" if ds.has_time else None}
+        options.update({f"{c}_col": c for c in ("event", "price") if c in cols})
+        catalog = ds.catalog if ds.catalog.columns != ["item_id"] else None
+
+        def build(rows: Any, customers: Any = ds.customers) -> Dataset:
+            return Dataset(rows, catalog, customers, **options)
+
+        cut = raw.height // 2
+        return build(raw[:cut]), build(raw[cut:], None), build(raw)
+
+    def _same_answers(self, got: Recommender, want: Recommender, ds: Dataset) -> None:
+        customers = [*ds.customer_ids.to_list(), _unknown(ds.customer_ids, "customer")]
+        assert got.recommend_many(customers, k=4).equals(want.recommend_many(customers, k=4))
+        for cart in ([ds.item_ids.id(0)], ds.item_ids.to_list()[1:3]):
+            q = Query(items=cart, k=4)
+            assert_same_recommendations(got.recommend(q), want.recommend(q), q)
+
+    def test_forget_erases_the_customer_as_a_fit_without_them_would(self):
+        with self.planted_quiet():
+            ds = self.planted.dataset
+            gone = ds.customer_ids.to_list()[:2]
+            model = self.make_model().fit(ds)
+            assert model.forget(gone) is model
+            assert not any(c in model.dataset_.customer_ids for c in gone), "forget left the customer in the model's Dataset"
+            assert model.dataset_.history(gone[0]).height == 0
+            anonymous = model.recommend(Query(k=4))
+            assert_same_recommendations(model.recommend(Query(customer_id=gone[0], k=4)), anonymous, "a forgotten customer")
+            if not self.exact_updates:
+                pytest.skip(f"{type(self).__name__}: {self.updates_why_not}")
+            self._same_answers(model, self.make_model().fit(ds.without_customers(gone)), model.dataset_)
+
+    def test_partial_fit_equals_a_fit_on_the_union(self):
+        with self.planted_quiet():
+            first, new, both = self._halves()
+            model = self.make_model().fit(first)
+            assert model.partial_fit(new) is model
+            assert model.dataset_.customer_ids == both.customer_ids and model.dataset_.item_ids == both.item_ids
+            if not self.exact_updates:
+                pytest.skip(f"{type(self).__name__}: {self.updates_why_not}")
+            self._same_answers(model, self.make_model().fit(both), both)
+
+    def test_failed_forget_and_partial_fit_keep_the_state(self):
+        with self.planted_quiet():
+            first, new, _ = self._halves()
+            model = self.make_model().fit(first)
+            before = fingerprint(model)
+
+            def fail(self: Recommender, previous: Recommender, change: Any) -> None:
+                raise PlantedFitError(f"{type(self).__name__}._update failed on purpose")
+
+            mp = pytest.MonkeyPatch()
+            mp.setattr(type(model), "_update", fail)
+            try:
+                for update in (lambda: model.forget(first.customer_ids.to_list()[:1]), lambda: model.partial_fit(new)):
+                    with pytest.raises(PlantedFitError):
+                        update()
+                    after = fingerprint(model)
+                    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and not lazy_fill(k, before))
+                    assert not changed, f"a failed update changed the model: {changed[:10]}"
+            finally:
+                mp.undo()
+
+        # -- it learns -----------------------------------------------------------------------------
     def hit_rate(self, model: Recommender, p: Planted, mode: Literal["history", "context"]) -> float:
         """Share of planted customers whose held-out item is ranked first.
 
