@@ -506,3 +506,17 @@ def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):
         assert got == [model.explain(q, mini.item_ids.id(int(i))) for i in items]
         n_reasons += len(items)
     assert n_reasons > len(queries)  # the rules do fire
+
+
+def test_without_mlxtend_pairs_work_and_longer_itemsets_say_how_to_install_it(monkeypatch):
+    """mlxtend is the itemsets extra: pairs (the default) never import it."""
+    import sys
+
+    from recokit import AssociationRules, DependencyError
+    from recokit.datasets import sports_shop
+
+    shop = sports_shop(2000, seed=0)
+    monkeypatch.setitem(sys.modules, "mlxtend", None)  # import mlxtend now raises ImportError
+    assert AssociationRules().fit(shop).rules_.height > 0
+    with pytest.raises(DependencyError, match=r"recokit\[itemsets\]"):
+        AssociationRules(max_len=3).fit(shop)

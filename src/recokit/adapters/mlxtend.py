@@ -46,9 +46,9 @@ def check_version() -> str:
     """Import mlxtend and check its version is in :data:`SUPPORTED`; return the version string."""
     try:
         import mlxtend
-    except ImportError as exc:  # pragma: no cover - a declared dependency
+    except ImportError as exc:  # the itemsets extra: pairs, the default, need no mlxtend
         raise DependencyError(
-            "AssociationRules(max_len > 2) needs mlxtend, which is not installed.", hint="pip install 'mlxtend>=0.23.1,<0.26'."
+            "AssociationRules(max_len > 2) needs mlxtend, which is not installed.", hint="pip install 'recokit[itemsets]'."
         ) from exc
     version = getattr(mlxtend, "__version__", "0")
     low, high = SUPPORTED

@@ -209,7 +209,7 @@ class AssociationRules(Recommender):
         default=2,
         check=Optional(Interval(int, low=2)),
         doc="Largest itemset (antecedent + consequent). 2 (default) mines pairs exactly from sparse counts; larger "
-        "values (or None: no limit) use mlxtend ``fpgrowth``.",
+        "values (or None: no limit) use mlxtend ``fpgrowth`` (the itemsets extra: ``pip install 'recokit[itemsets]'``).",
     )
     max_basket_size: int | None = param(
         default=None,
