@@ -105,3 +105,20 @@ def test_csr_lookup_equals_reading_the_dense_matrix(dense, data):
     found, pos = csr_lookup(m, rows, cols)
     assert found.tolist() == [bool(dense[r, c] != 0) for r, c in zip(rows, cols, strict=True)]
     assert m.data[pos[found]].tolist() == [float(dense[r, c]) for r, c in zip(rows, cols, strict=True) if dense[r, c] != 0]
+
+
+@given(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-(2**40), 2**40)))
+def test_sorted_unique_is_numpys_unique(values):
+    from recokit.data import sorted_unique
+
+    np.testing.assert_array_equal(sorted_unique(values), np.unique(values))
+    assert sorted_unique(values).dtype == np.int64
+
+
+@given(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1)))
+def test_a_requests_time_in_microseconds_is_numpys(now):
+    """The rules' per-request clock (plain datetime arithmetic) against numpy's conversion."""
+    from recokit.rules import RuleSet
+
+    rs = RuleSet([])
+    assert rs.now_us(now) == int(np.datetime64(now, "us").astype(np.int64))

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recokit._errors import ContractError
 from recokit.core.topk import densify
-from recokit.data import csr_lookup, csr_rows, entry_rows, ragged_ranges
+from recokit.data import csr_lookup, csr_rows, entry_rows, ragged_ranges, sorted_unique
 
 __all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
 
@@ -24,7 +24,7 @@ __all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicat
 def indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
     """A 0/1 CSR matrix with ones at ``(rows, cols)`` (duplicates collapse), indices sorted."""
     n, m = shape
-    keys = np.unique(np.asarray(rows, dtype=np.int64) * m + np.asarray(cols, dtype=np.int64))
+    keys = sorted_unique(np.asarray(rows, dtype=np.int64) * m + np.asarray(cols, dtype=np.int64))
     indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * m)
     return sp.csr_array((np.ones(len(keys)), keys % m, indptr), shape=shape)
 
@@ -269,7 +269,8 @@ class Restriction:
     @classmethod
     def from_pairs(cls, rows: np.ndarray, cols: np.ndarray, n_rows: int, n_items: int, item_mask: np.ndarray | None = None) -> Restriction:
         """Block item ``cols[j]`` in row ``rows[j]``."""
-        keys = np.unique(np.asarray(rows, dtype=np.int64) * n_items + np.asarray(cols, dtype=np.int64))
+        cols = np.asarray(cols, dtype=np.int64)
+        keys = sorted_unique(cols if n_rows == 1 else np.asarray(rows, dtype=np.int64) * n_items + cols)
         return cls(item_mask, keys, n_rows, n_items)
 
     @classmethod
@@ -328,7 +329,10 @@ class Restriction:
         mask = self.item_mask
         if item_mask is not None:
             mask = item_mask.copy() if mask is None else mask & item_mask
-        merged = self.keys if keys is None or not len(keys) else np.union1d(self.keys, keys)
+        if keys is None or not len(keys):
+            merged = self.keys
+        else:
+            merged = keys if not len(self.keys) else sorted_unique(np.concatenate([self.keys, keys]))
         return Restriction(mask, merged, self.n_rows, self.n_items)
 
 

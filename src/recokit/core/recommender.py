@@ -44,7 +44,15 @@ from recokit.core.query import Query
 from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
-from recokit.data import DataChange, Dataset, add_change, forget_change, id_list, ragged_ranges
+from recokit.data import (
+    DataChange,
+    Dataset,
+    add_change,
+    forget_change,
+    id_list,
+    ragged_ranges,
+    sorted_unique,
+)
 from recokit.params import Configurable
 
 __all__ = ["Recommender", "clone", "explained", "scored"]
@@ -338,7 +346,7 @@ class Recommender(Configurable, abc.ABC):
             parts.append(np.repeat(rows, lens) * m + owned.indices[ragged_ranges(starts, starts + lens)])
         if not parts:
             return Restriction(None, np.empty(0, dtype=np.int64), n, m)
-        keys = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        keys = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
         return Restriction(None, keys.astype(np.int64, copy=False), n, m)
 
     def _restriction(self, batch: Batch) -> Restriction:

@@ -44,6 +44,7 @@ from recokit.data.arrays import (
     entry_rows,
     group_codes,
     ragged_ranges,
+    sorted_unique,
 )
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
@@ -102,6 +103,7 @@ __all__ = [
     "parse_time",
     "pseudonymise",
     "ragged_ranges",
+    "sorted_unique",
     "read_error",
     "read_id_table",
     "reject_rows",

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["NO_GROUP", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges"]
+__all__ = ["NO_GROUP", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "sorted_unique"]
 
 #: The group name of a null catalogue value in :func:`group_codes`.
 NO_GROUP = "(none)"
@@ -59,6 +59,22 @@ def ragged_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     shift = np.repeat(starts - (ends - lengths), lengths)  # each range's start minus its output offset
     return shift + np.arange(total, dtype=np.int64)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for a 1-D integer array, with a third of its fixed cost (a request's
+    few removal keys: the sort, then one comparison of neighbours).
+
+    >>> sorted_unique(np.array([5, 2, 5, 1])).tolist()
+    [1, 2, 5]
+    """
+    out = np.sort(np.asarray(values).ravel())
+    if len(out) < 2:
+        return out
+    keep = np.empty(len(out), dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
 
 
 def entry_rows(indptr: np.ndarray) -> np.ndarray:

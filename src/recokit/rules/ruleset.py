@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,9 @@ from recokit.rules.rule import RULE_TYPES, Audit, Rule
 if TYPE_CHECKING:
     from recokit.core import Recommender
     from recokit.rules.ruled import Ruled
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 __all__ = ["RuleSet"]
 
@@ -216,7 +220,11 @@ class RuleSet:
 
     def now_us(self, batch_now: Any) -> int | None:
         now = batch_now if batch_now is not None else self.dataset_.last_time
-        return None if now is None else int(np.datetime64(now, "us").astype(np.int64))
+        if now is None:
+            return None
+        if type(now) is dt.datetime and now.tzinfo is None:  # a request's now: plain arithmetic, 4x cheaper
+            return (now - _EPOCH) // _MICROSECOND
+        return int(np.datetime64(now, "us").astype(np.int64))
 
     def customer_rows(self, customer_ids: Sequence[Hashable | None]) -> np.ndarray:
         """Each customer's number in the rule set's own dataset (-1: anonymous or unknown), with
