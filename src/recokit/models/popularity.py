@@ -21,7 +21,11 @@ from recokit.data import (
 )
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
 
-__all__ = ["Popularity"]
+__all__ = ["MAX_AMONG_GROUPS", "Popularity"]
+
+#: The most distinct values ``Popularity(among=...)`` accepts (a column with more is an id, not a
+#: segment: each group's list would rest on a handful of customers).
+MAX_AMONG_GROUPS = 1000
 
 
 class Popularity(Recommender):
@@ -41,6 +45,11 @@ class Popularity(Recommender):
         those groups are scored, other items get no opinion (NaN) and come only through back-fill.
     count : {'customers', 'quantity'}
         Count distinct buyers (default: robust to one bulk order) or summed weights.
+    among : str, optional
+        A column of the customers table (a segment, a declared level or sport): a known customer
+        with a value gets the best sellers among the customers with the same value ("best sellers
+        among customers like you"); anonymous visitors and customers without a value get the
+        shop-wide list. At most :data:`MAX_AMONG_GROUPS` values.
 
     Examples
     --------
@@ -79,6 +88,13 @@ class Popularity(Recommender):
         check=OneOf("customers", "quantity"),
         doc="Count distinct buyers (default: robust to one bulk order) or summed weights.",
     )
+    among: str | None = param(
+        default=None,
+        check=Optional(InstanceOf(str)),
+        doc='A column of the customers table (a segment, a declared level or sport): a known customer with a value '
+        'gets the best sellers among the customers with the same value ("best sellers among customers like you"); '
+        "anonymous visitors and customers without a value get the shop-wide list.",
+    )
 
     #: the least specific evidence there is: what everyone buys
     specificity: ClassVar[int] = 0
@@ -97,29 +113,46 @@ class Popularity(Recommender):
             self._derive(dataset, count_tables(dataset).item_buyers.astype(np.float64))
         else:
             self._derive(dataset, self._weighted_counts(dataset))
+        self._fit_among(dataset)
 
-    @property
-    def _from_tables(self) -> bool:
-        """Whether the scores are the ``item_buyers`` count table (distinct buyers, all time):
-        forget and partial_fit then update the table; otherwise (windows, recency weights, summed
-        quantities: not additive, or float sums) they count again from the updated Dataset."""
-        return self.count == "customers" and self.window_days is None and self.half_life_days is None
-
-    def _update(self, previous: Popularity, change: DataChange) -> None:
-        if not self._from_tables:
-            self._fit(change.after)
+    def _fit_among(self, dataset: Dataset) -> None:
+        """``among``: each customer's group (-1: none) and each group's per-item counts."""
+        self.customer_group_ = None
+        if self.among is None:
             return
-        tables = updated_tables(CountTables(previous.popularity_.astype(np.int64)), change)
-        self._derive(change.after, tables.item_buyers.astype(np.float64))
-
-    def _check_time(self, dataset: Dataset) -> None:
-        if (self.window_days is not None or self.half_life_days is not None) and not dataset.has_time:
+        table = dataset.customers
+        if table is None or self.among not in table.columns or self.among == "customer_id":
+            have = [] if table is None else [c for c in table.columns if c != "customer_id"]
             raise DataError(
-                "Popularity(window_days=..., half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..."
+                f"Popularity(among={self.among!r}): the dataset's customers table has no column {self.among!r}.",
+                hint=f"its columns are {have}." if table is not None else "build the Dataset with customers=... holding the column.",
+                column=self.among,
             )
+        idx = dataset.customer_ids.index(table["customer_id"].to_list(), missing="ignore")
+        values = table[self.among]
+        names = values.drop_nulls().cast(pl.String).unique().sort().to_list()
+        if len(names) > MAX_AMONG_GROUPS:
+            raise DataError(
+                f"Popularity(among={self.among!r}): the column has {len(names)} distinct values (at most {MAX_AMONG_GROUPS}): an id, not a segment.",
+                hint="pass a segment, a level or a declared sport.",
+                column=self.among,
+            )
+        code = {n: i for i, n in enumerate(names)}
+        group = np.full(dataset.n_customers, -1, dtype=np.int64)
+        known = idx >= 0
+        cast = values.cast(pl.String).to_list()
+        group[idx[known]] = [code[v] if v is not None else -1 for v, k in zip(cast, known.tolist(), strict=True) if k]
+        items, weights, customers = self._votes(dataset)
+        g = group[customers]
+        ok = g >= 0
+        counts = np.bincount(g[ok] * dataset.n_items + items[ok], weights=weights[ok], minlength=len(names) * dataset.n_items)
+        self.customer_group_ = group
+        self.among_names_ = names
+        self.among_popularity_ = counts.reshape(len(names), dataset.n_items).astype(np.float64)
 
-    def _weighted_counts(self, dataset: Dataset) -> np.ndarray:
-        """Per item: buyers or summed weights, in the window and recency-weighted when asked."""
+    def _votes(self, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(item, weight, customer)`` of every vote behind the counts (one per (customer, item)
+        when counting customers: its largest weight), as :meth:`_weighted_counts` counts them."""
         inter = dataset.interactions
         w = inter["weight"].to_numpy() if self.count == "quantity" else np.ones(inter.height)
         if self.window_days is not None or self.half_life_days is not None:
@@ -130,12 +163,35 @@ class Popularity(Recommender):
             if self.half_life_days is not None:
                 w = w * np.power(0.5, age_days / self.half_life_days)
         if self.count == "customers":
-            # one vote per (customer, item): the largest (most recent) weight
             frame = pl.DataFrame({"c": inter["customer_idx"], "i": inter["item_idx"], "w": w})
             frame = frame.group_by("c", "i", maintain_order=True).agg(pl.col("w").max())
-            w, items = frame["w"].to_numpy(), frame["i"].to_numpy()
-        else:
-            items = inter["item_idx"].to_numpy()
+            return frame["i"].to_numpy().astype(np.int64), frame["w"].to_numpy().astype(np.float64), frame["c"].to_numpy().astype(np.int64)
+        return inter["item_idx"].to_numpy().astype(np.int64), np.asarray(w, dtype=np.float64), inter["customer_idx"].to_numpy().astype(np.int64)
+
+    @property
+    def _from_tables(self) -> bool:
+        """Whether the scores are the ``item_buyers`` count table (distinct buyers, all time):
+        forget and partial_fit then update the table; otherwise (windows, recency weights, summed
+        quantities: not additive, or float sums) they count again from the updated Dataset."""
+        return self.count == "customers" and self.window_days is None and self.half_life_days is None and self.among is None
+
+    def _update(self, previous: Popularity, change: DataChange) -> None:
+        if not self._from_tables:
+            self._fit(change.after)
+            return
+        tables = updated_tables(CountTables(previous.popularity_.astype(np.int64)), change)
+        self._derive(change.after, tables.item_buyers.astype(np.float64))
+        self._fit_among(change.after)
+
+    def _check_time(self, dataset: Dataset) -> None:
+        if (self.window_days is not None or self.half_life_days is not None) and not dataset.has_time:
+            raise DataError(
+                "Popularity(window_days=..., half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..."
+            )
+
+    def _weighted_counts(self, dataset: Dataset) -> np.ndarray:
+        """Per item: buyers or summed weights, in the window and recency-weighted when asked."""
+        items, w, _ = self._votes(dataset)
         return np.bincount(items, weights=w, minlength=dataset.n_items).astype(np.float64)
 
     def _derive(self, dataset: Dataset, popularity: np.ndarray) -> None:
@@ -154,17 +210,32 @@ class Popularity(Recommender):
     def constant_scores(self) -> np.ndarray | None:
         """The best-seller scores, the same for every request without ``by`` groups."""
         self._check_fitted()
-        return self._scores() if self.groups_ is None else None
+        return self._scores() if self.groups_ is None and self.customer_group_ is None else None
 
     def _scores(self) -> np.ndarray:
         """The best-seller scores of every item (NaN: nobody bought it)."""
         return np.where(self.popularity_ > 0, self.popularity_, np.nan)
 
+    def _row_groups(self, batch: Batch) -> np.ndarray:
+        """``among``: each row's group (-1: anonymous, hidden history or no value: shop-wide)."""
+        out = np.full(batch.n, -1, dtype=np.int64)
+        if self.customer_group_ is not None:
+            known = batch.customer_idx >= 0
+            out[known] = self.customer_group_[batch.customer_idx[known]]
+        return out
+
     def _score(self, batch: Batch) -> ScoreBlock:
         base = self._scores()
-        if self.groups_ is None:  # one list for everyone: a read-only view, each row the same
+        if self.groups_ is None and self.customer_group_ is None:  # one list for everyone: a read-only view
             return ScoreBlock.dense(np.broadcast_to(base, (batch.n, len(base))))
         scores = np.broadcast_to(base, (batch.n, len(base))).copy()
+        group = self._row_groups(batch)
+        mine = np.flatnonzero(group >= 0)
+        if len(mine):
+            counts = self.among_popularity_[group[mine]]
+            scores[mine] = np.where(counts > 0, counts, np.nan)
+        if self.groups_ is None:
+            return ScoreBlock.dense(scores)
         wanted = self._wanted_groups(batch)  # rows x groups; an all-False row = every group
         keep = wanted[:, self.groups_] | ~wanted.any(axis=1, keepdims=True)
         scores[~keep] = np.nan
@@ -190,9 +261,20 @@ class Popularity(Recommender):
         return wanted
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
-        return [self._reason(int(i)) for i in items.tolist()]
+        group = self._row_groups(batch)[np.asarray(rows, dtype=np.int64)] if len(rows) else np.empty(0, dtype=np.int64)
+        return [self._reason(int(i), int(g)) for i, g in zip(items.tolist(), group.tolist(), strict=True)]
 
-    def _reason(self, item_idx: int) -> str | None:
+    def _reason(self, item_idx: int, group: int = -1) -> str | None:
+        if group >= 0:  # among customers like this one: the count of their group, and which group
+            n = self.among_popularity_[group, item_idx]
+            if not n > 0:
+                return None
+            who = f"customers like you ({self.among}: {self.among_names_[group]})"
+            if self.count == "customers":
+                verb = "bought by" if self.bought_ else "chosen by"
+                amount = f"{n:.0f}" if self.half_life_days is None else f"{n:.0f} recent"
+                return f"popular among {who}: {verb} {amount} of them"
+            return f"popular among {who}: {n:g} units"
         n = self.popularity_[item_idx]
         if not n > 0:
             return None
