@@ -72,14 +72,14 @@ from recokit._errors import ConfigError, RecokitError
 from recokit.core import Recommender
 from recokit.data import Dataset
 from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.models import ALS, BPR, AssociationRules, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __all__ = ["MODEL_TYPES", "Pipeline", "load_pipeline", "parse_pipeline"]
 
 #: The model types a pipeline file may name (recokit's own models, nothing imported by name).
 MODEL_TYPES: dict[str, type[Recommender]] = {
-    c.__name__: c for c in (ALS, AssociationRules, BPR, ContentBased, ItemKNN, Popularity, Renewal)
+    c.__name__: c for c in (ALS, AssociationRules, BPR, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal)
 }
 
 #: The keys of ``[data]``: the keyword arguments of :class:`recokit.Dataset` a file may set.

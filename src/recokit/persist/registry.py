@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from recokit._errors import PersistError
 from recokit.core import Recommender
 from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.models import ALS, BPR, AssociationRules, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.models.content import ColumnBlock
 from recokit.rules import RULE_TYPES, Ruled
 
@@ -21,7 +21,7 @@ __all__ = ["DATACLASSES", "MODELS", "dataclass_name"]
 
 #: The only model classes a saved file may name.
 MODELS: dict[str, type[Recommender]] = {
-    c.__name__: c for c in (ALS, AssociationRules, BPR, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
+    c.__name__: c for c in (ALS, AssociationRules, BPR, BuyAgain, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
 }
 
 #: Dataclasses other than rules, under the names saved files give them (their class names; format
