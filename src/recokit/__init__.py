@@ -31,7 +31,16 @@ from recokit._errors import (
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
 from recokit.data import Dataset, IdMap, pseudonymise
 from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal
+from recokit.models import (
+    ALS,
+    BPR,
+    AssociationRules,
+    BuyAgain,
+    ContentBased,
+    ItemKNN,
+    Popularity,
+    Renewal,
+)
 from recokit.persist import load, save
 from recokit.pipeline import Pipeline, load_pipeline
 from recokit.rules import Ruled, RuleSet, load_rules

@@ -68,19 +68,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import recokit.models as model_classes
 from recokit._errors import ConfigError, RecokitError
 from recokit.core import Recommender
 from recokit.data import Dataset
 from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.rules import Ruled, RuleSet, load_rules
 
 __all__ = ["MODEL_TYPES", "Pipeline", "load_pipeline", "parse_pipeline"]
 
 #: The model types a pipeline file may name (recokit's own models, nothing imported by name).
-MODEL_TYPES: dict[str, type[Recommender]] = {
-    c.__name__: c for c in (ALS, AssociationRules, BPR, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal)
-}
+MODEL_TYPES: dict[str, type[Recommender]] = {name: getattr(model_classes, name) for name in model_classes.__all__}
 
 #: The keys of ``[data]``: the keyword arguments of :class:`recokit.Dataset` a file may set.
 DATA_KEYS = ("customer_col", "item_col", "time_col", "basket_col", "quantity_col", "event_col", "price_col", "event_weights", "unknown_items")

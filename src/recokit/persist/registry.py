@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+import recokit.models as _models
 from recokit._errors import PersistError
 from recokit.core import Recommender
 from recokit.hybrid import Hybrid
-from recokit.models import ALS, BPR, AssociationRules, BuyAgain, ContentBased, ItemKNN, Popularity, Renewal
 from recokit.models.content import ColumnBlock
 from recokit.rules import RULE_TYPES, Ruled
 
 __all__ = ["DATACLASSES", "MODELS", "dataclass_name"]
 
 #: The only model classes a saved file may name.
-MODELS: dict[str, type[Recommender]] = {
-    c.__name__: c for c in (ALS, AssociationRules, BPR, BuyAgain, ContentBased, Hybrid, ItemKNN, Popularity, Renewal, Ruled)
-}
+MODELS: dict[str, type[Recommender]] = {name: getattr(_models, name) for name in _models.__all__} | {"Hybrid": Hybrid, "Ruled": Ruled}
 
 #: Dataclasses other than rules, under the names saved files give them (their class names; format
 #: version 1 called ColumnBlock "ContentBased._Block", and version 1 files are not loaded).
