@@ -71,7 +71,7 @@ from typing import Any
 import recokit.models as model_classes
 from recokit._errors import ConfigError, RecokitError
 from recokit.core import Recommender
-from recokit.data import Dataset
+from recokit.data import Dataset, read_text_file
 from recokit.hybrid import Hybrid
 from recokit.rules import Ruled, RuleSet, load_rules
 
@@ -146,12 +146,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
     file's own problems are :class:`~recokit.RuleError` naming the rule.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the pipeline file {str(p)!r}: {exc.strerror or exc}.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the pipeline file {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    text = read_text_file(p, "pipeline file", ConfigError)
     return parse_pipeline(text, source=str(p), base=p.parent)
 
 

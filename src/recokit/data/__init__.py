@@ -49,7 +49,14 @@ from recokit.data.arrays import (
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
 from recokit.data.dataset import Dataset
-from recokit.data.frames import READ_ERRORS, normalise_ids, read_error, read_id_table, to_frame
+from recokit.data.frames import (
+    READ_ERRORS,
+    normalise_ids,
+    read_error,
+    read_id_table,
+    read_text_file,
+    to_frame,
+)
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
@@ -106,6 +113,7 @@ __all__ = [
     "sorted_unique",
     "read_error",
     "read_id_table",
+    "read_text_file",
     "reject_rows",
     "require_columns",
     "to_frame",

@@ -22,10 +22,10 @@ from typing import Any
 
 import polars as pl
 
-from recokit._errors import DataError
+from recokit._errors import DataError, RecokitError
 from recokit.data.validation import check_no_nulls, require_columns
 
-__all__ = ["READ_ERRORS", "normalise_ids", "read_error", "read_id_table", "to_frame"]
+__all__ = ["READ_ERRORS", "normalise_ids", "read_error", "read_id_table", "read_text_file", "to_frame"]
 
 _INT64_MAX = 2**63 - 1
 
@@ -41,6 +41,18 @@ def read_error(what: str, path: Path, exc: BaseException) -> DataError:
         "check the file is complete and of the type its name says (re-export it)."
     )
     return DataError(f"{what}: cannot read {str(path)!r}: {cause[:200]}", hint=hint)
+
+
+def read_text_file(path: str | Path, what: str, error: type[RecokitError]) -> str:
+    """A UTF-8 text file (a rules or pipeline TOML file), or ``error`` naming ``what`` and the file:
+    unreadable (missing, a directory, no permission) or not UTF-8."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read the {what} {str(p)!r}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"the {what} {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}).", hint=f"save it as UTF-8; a {what} is TOML text.") from None
 
 
 def _read_file(path: Path, what: str, text_columns: Sequence[str]) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import polars as pl
 
 from recokit._errors import RuleError
-from recokit.data import normalise_ids, to_frame
+from recokit.data import normalise_ids, read_text_file, to_frame
 from recokit.rules.rule import RULE_TYPES, Rule
 from recokit.rules.ruleset import RuleSet
 
@@ -108,14 +108,8 @@ def load_rules(path: str | Path, catalog: Any = None) -> RuleSet:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise RuleError(f"load_rules: the path must be a str or a pathlib.Path. Got {type(path).__name__}.", hint="to build rules from text, use parse_rules(text).")
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleError(f"cannot read the rules file {str(p)!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise RuleError(f"the rules file {str(p)!r} is not UTF-8 text (byte {exc.start}).", hint="save it as UTF-8; a rules file is TOML text.") from None
-    return parse_rules(text, catalog, source=str(p))
+    text = read_text_file(path, "rules file", RuleError)
+    return parse_rules(text, catalog, source=str(Path(path)))
 
 
 def check_file(path: str | Path, catalog: Any, out: TextIO | None = None) -> pl.DataFrame:
