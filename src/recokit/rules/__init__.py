@@ -68,12 +68,14 @@ from recokit.rules.rule import RULE_TYPES, Rule, register
 from recokit.rules.ruled import Ruled
 from recokit.rules.ruleset import RuleSet
 from recokit.rules.scoring import Boost, Bury
+from recokit.rules.segments import ExcludeFor
 from recokit.rules.toml import check_file, load_rules, parse_rules
 
 __all__ = [
     "RULE_TYPES",
     "Boost",
     "Bury",
+    "ExcludeFor",
     "ExcludeOwned",
     "Filter",
     "MaxPerGroup",

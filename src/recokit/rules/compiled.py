@@ -102,6 +102,8 @@ class Compiler:
     customers: pl.DataFrame | None
     item_ids: IdMap | None
     out: Compiled
+    #: the customers' numbering (None when only validating against a catalogue)
+    customer_ids: IdMap | None = None
 
     def known_item_ids(self) -> set[Hashable]:
         return set(self.catalog["item_id"].to_list()) if "item_id" in self.catalog.columns else set()

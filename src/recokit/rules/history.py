@@ -72,7 +72,9 @@ class ExcludeOwned(Rule):
             hit &= (now_us - times) < renew * DAY_US
         return hit
 
-    def removals(self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    def removals(
+        self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None, customers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         rows, items, times = hist
         hit = self._hits(compiled, items, times, now_us)
         return (rows[hit], items[hit]) if hit.any() else None
@@ -133,7 +135,9 @@ class OnePerGroup(Rule):
             hit &= (now_us - times) <= within * DAY_US
         return hit
 
-    def removals(self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    def removals(
+        self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None, customers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         rows, items, times = hist
         m = compiled.masks[self.key]
         triggered = np.zeros(context.shape[0], dtype=bool)

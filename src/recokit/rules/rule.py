@@ -60,6 +60,7 @@ class Audit:
     cart: np.ndarray
     now_us: int | None
     label: Callable[[int], Any]
+    customer: int = -1  #: the customer's number in the rule set's dataset (-1: anonymous or hidden)
 
     def when(self, times: np.ndarray) -> str:
         if not len(times) or times.max() == 0:
@@ -136,10 +137,13 @@ class Rule:
     def compile(self, c: Compiler) -> None:
         """Add what this rule needs to ``c.out`` (masks, multipliers, limits, pins, consent)."""
 
-    def removals(self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    def removals(
+        self, compiled: Compiled, hist: tuple[np.ndarray, np.ndarray, np.ndarray], context: Any, now_us: int | None, customers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-request hard removals ``(rows, items)`` given the batch's purchase history
-        ``(row, item, time)`` and its context (CSR rows x items); None when the rule removes nothing
-        per request."""
+        ``(row, item, time)``, its context (CSR rows x items) and each row's customer as the rule
+        set's dataset numbers them (``customers``; -1: anonymous, unknown or history hidden); None
+        when the rule removes nothing per request."""
         return None
 
     def why_removed(self, i: int, audit: Audit) -> str | None:

@@ -124,9 +124,9 @@ class RuleSet:
         catalog, customers = catalog_of(data)
         self._compile(catalog, customers, None)
 
-    def _compile(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, item_ids: Any) -> Compiled:
+    def _compile(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, item_ids: Any, customer_ids: Any = None) -> Compiled:
         out = Compiled(catalog.height)
-        c = Compiler(catalog, customers, item_ids, out)
+        c = Compiler(catalog, customers, item_ids, out, customer_ids)
         for r in self.rules:
             r.compile(c)
         return out
@@ -139,7 +139,7 @@ class RuleSet:
         """
         if not isinstance(dataset, Dataset):
             raise ConfigError(f"RuleSet.fit expects a recokit.Dataset; got {type(dataset).__name__}.")
-        compiled = self._compile(dataset.catalog, dataset.customers, dataset.item_ids)
+        compiled = self._compile(dataset.catalog, dataset.customers, dataset.item_ids, dataset.customer_ids)
         timed = [r for r in self.rules if r.window_days is not None]
         if timed and not dataset.has_time:
             r = timed[0]
@@ -246,7 +246,7 @@ class RuleSet:
         for r in self.rules:
             if type(r).removals is Rule.removals:  # removes nothing per customer (the base's None)
                 continue
-            got = r.removals(c, hist, batch.context, now_us)
+            got = r.removals(c, hist, batch.context, now_us, rows)
             if got is not None:
                 removed_rows.append(got[0])
                 removed_cols.append(got[1])
@@ -259,7 +259,7 @@ class RuleSet:
         c = self._check_fitted()
         items, times = c.history.of(customer_idx) if c.history is not None else (np.empty(0, np.int64), np.empty(0, np.int64))
         ids = self.dataset_.item_ids
-        return Audit(c, items, times, cart, self.now_us(now), lambda i: ids.id(i))
+        return Audit(c, items, times, cart, self.now_us(now), lambda i: ids.id(i), customer_idx)
 
     # -- audit & reporting -----------------------------------------------------------------------
     def violations(self, query: Query, item_ids: Sequence[Hashable]) -> list[tuple[Hashable, str]]:
