@@ -1,20 +1,23 @@
 """The one place recokit calls scikit-learn (a thin adapter: keyword arguments, version checked).
 
-scikit-learn is used for text TF-IDF (ContentBased) and for clustering customers (k-means, Ward
-agglomerative, DBSCAN, silhouette; recokit.customers). Calling it through this module means an upgrade that
+scikit-learn is used for text TF-IDF (ContentBased) and for clustering customers (Gaussian mixture,
+k-means, Ward agglomerative, DBSCAN, silhouette; recokit.customers). Calling it through this module means an upgrade that
 changes a signature fails here, in recokit's tests, not in a shop's code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DependencyError
 
-__all__ = ["SKLEARN_VERSION", "agglomerative_labels", "dbscan_labels", "kmeans_labels", "silhouette", "tfidf_matrix"]
+__all__ = ["SKLEARN_VERSION", "Predict", "agglomerative_labels", "dbscan_labels", "gaussian_mixture", "kmeans_labels", "silhouette", "tfidf_matrix"]
+
+#: A fitted model's labelling of rows (int64 labels).
+Predict = Callable[[np.ndarray], np.ndarray]
 
 
 def _version() -> tuple[int, int]:
@@ -61,6 +64,19 @@ def kmeans_labels(x: np.ndarray, k: int, *, seed: int, n_init: int = 4) -> np.nd
 
     model = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed)
     return np.asarray(model.fit_predict(x), dtype=np.int64)
+
+
+def gaussian_mixture(x: np.ndarray, k: int, *, seed: int, n_init: int = 2, reg_covar: float = 1e-3) -> Predict:
+    """A full-covariance Gaussian mixture of ``k`` components fitted on the rows of ``x`` (k-means
+    initialisation, seeded; the best of ``n_init`` fits); returns its labelling of any rows."""
+    from sklearn.mixture import GaussianMixture
+
+    model = GaussianMixture(n_components=k, covariance_type="full", n_init=n_init, reg_covar=reg_covar, random_state=seed).fit(x)
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(rows), dtype=np.int64)
+
+    return predict
 
 
 def agglomerative_labels(x: np.ndarray, k: int) -> np.ndarray:
