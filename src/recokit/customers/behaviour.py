@@ -116,6 +116,8 @@ def profile_matrix(dataset: Dataset, lines: pl.DataFrame, by: Sequence[str]) -> 
         if j == 0:
             entropy = -(shrunk * np.log(np.where(shrunk > 0, shrunk, 1.0))).sum(axis=1)
             blocks.append((f"breadth ({column})", np.exp(entropy)))
+    if not buyers.any():
+        return np.zeros((0, 1)), np.flatnonzero(buyers), []
     blocks.append(("rhythm", _rhythm(dataset, lines)[buyers]))
     child = _child_counts(dataset, lines)
     if child is not None:
