@@ -9,7 +9,8 @@ A customer is described by *how* they shop, not only *what*:
   default ``sport``, else ``category``, else the items), *shrunk* towards the shop's own mix by
   :data:`PRIOR_LINES` pseudo-lines, then square-rooted (Hellinger). The shrinkage is what makes a
   one-order customer read as "not yet known" rather than as a pure specialist of whatever their
-  one basket held: ``(lines in s + 2 x shop share of s) / (lines + 2)``.
+  one basket held: ``(lines in s + 2 x shop share of s) / (lines + 2)``. A column with more than
+  16 values (the items of a shop without categories) is kept on its first 16 principal axes.
 * **breadth**: the effective number of values they buy, ``exp(entropy)`` of the shrunk shares
   (1 = a specialist of one sport, 3 = three sports evenly): the generalist / specialist axis.
 * **rhythm**: ``log(orders per year)`` over their active span, ``orders / (days from first to
@@ -52,7 +53,7 @@ from recokit.adapters import sklearn as sk
 from recokit.customers.features import group_shares
 from recokit.data import Dataset
 
-__all__ = ["CHILD_VALUES", "PRIOR_LINES", "SPAN_PRIOR_DAYS", "SPLIT_SILHOUETTE", "mixture_labels", "mixture_scores", "profile_matrix", "seeded_sample"]
+__all__ = ["CHILD_VALUES", "MAX_COMPOSITION_DIMENSIONS", "PRIOR_LINES", "SPAN_PRIOR_DAYS", "SPLIT_SILHOUETTE", "mixture_labels", "mixture_scores", "profile_matrix", "seeded_sample"]
 
 #: Pseudo-lines of the shop's own mix added to every customer's composition and child share.
 PRIOR_LINES = 2.0
@@ -60,6 +61,8 @@ PRIOR_LINES = 2.0
 SPAN_PRIOR_DAYS = 180
 #: The silhouette a group's split in two must reach to be kept (second stage).
 SPLIT_SILHOUETTE = 0.25
+#: A composition block with more columns is projected on its first this-many principal axes.
+MAX_COMPOSITION_DIMENSIONS = 16
 #: ``age_group`` values (case-insensitive) that mark an item for children.
 CHILD_VALUES: frozenset[str] = frozenset({"child", "children", "kid", "kids", "junior", "youth", "baby", "infant", "toddler"})
 
@@ -95,6 +98,16 @@ def _rhythm(dataset: Dataset, lines: pl.DataFrame) -> np.ndarray:
         return np.log(orders / (span + SPAN_PRIOR_DAYS) * 365.0)
 
 
+def _principal(block: np.ndarray) -> np.ndarray:
+    """The block on its first :data:`MAX_COMPOSITION_DIMENSIONS` principal axes (when wider): a
+    full-covariance mixture needs few dimensions (the items of a shop without categories)."""
+    if block.shape[1] <= MAX_COMPOSITION_DIMENSIONS:
+        return block
+    centred = block - block.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    return centred @ vectors[:, ::-1][:, :MAX_COMPOSITION_DIMENSIONS]
+
+
 def _scaled(block: np.ndarray) -> np.ndarray | None:
     """The block centred, with total variance 1; None when it does not vary."""
     block = block.reshape(len(block), -1)
@@ -112,7 +125,7 @@ def profile_matrix(dataset: Dataset, lines: pl.DataFrame, by: Sequence[str]) -> 
         shares, _, totals = group_shares(dataset, lines, column, weight="lines", max_values=200)
         buyers = totals > 0
         shrunk = _shrunk(np.nan_to_num(shares[buyers]) * totals[buyers, None], totals[buyers])
-        blocks.append((f"composition ({column})", np.sqrt(shrunk)))
+        blocks.append((f"composition ({column})", _principal(np.sqrt(shrunk))))
         if j == 0:
             entropy = -(shrunk * np.log(np.where(shrunk > 0, shrunk, 1.0))).sum(axis=1)
             blocks.append((f"breadth ({column})", np.exp(entropy)))
