@@ -119,6 +119,18 @@ def choose_k(x: np.ndarray, *, method: str = "kmeans", k_range: tuple[int, int] 
     return pl.DataFrame(out, schema={"k": pl.Int64, "silhouette": pl.Float64}, orient="row")
 
 
+def _cluster_labels(
+    x: np.ndarray, method: str, k: int | None, seed: int, k_range: tuple[int, int], sample: int, eps: float | None, min_samples: int
+) -> np.ndarray:
+    """The raw labels of :func:`cluster` (before numbering by size)."""
+    if method == "mixture":
+        return mixture_labels(x, k=k, seed=seed, sample=sample, k_range=k_range)
+    if k is None and method != "dbscan":
+        scores = choose_k(x, method=method, k_range=k_range, seed=seed, sample=sample).drop_nans()
+        k = int(scores.sort(["silhouette", "k"], descending=[True, False])["k"][0])
+    return _labels(x, method, k, seed, eps, min_samples)
+
+
 def _check(method: str, k: Any, k_range: Any, n: int, sample: Any, min_samples: Any) -> None:
     if method not in METHODS:
         raise ConfigError(f"method must be one of {list(METHODS)}. Got {method!r}.")
@@ -268,14 +280,7 @@ def cluster(
     columns = _by_columns(dataset, by, method)
     x, buyers = profile_matrix(dataset, lines, columns)[:2] if method == "mixture" else behaviour_matrix(dataset, lines, columns)
     _check(method, k, k_range, len(buyers), sample, min_samples)
-    if method == "mixture":
-        raw = mixture_labels(x, k=k, seed=seed, sample=sample, k_range=k_range)
-    else:
-        if k is None and method != "dbscan":
-            scores = choose_k(x, method=method, k_range=k_range, seed=seed, sample=sample).drop_nans()
-            k = int(scores.sort(["silhouette", "k"], descending=[True, False])["k"][0])
-        raw = _labels(x, method, k, seed, eps, min_samples)
-    labels = _by_size(raw)
+    labels = _by_size(_cluster_labels(x, method, k, seed, k_range, sample, eps, min_samples))
     tagged = pl.DataFrame({"customer_idx": buyers, "cluster": labels})
     described = (["sport"] if "sport" in dataset.catalog.columns and "sport" not in columns else []) + columns
     described += ["category"] if "category" in dataset.catalog.columns and "category" not in described else []
