@@ -10,7 +10,8 @@ of ``--repeat`` runs) with the peak resident memory each step adds (sampled ever
 * ``recokit.customers.rfm(ds)``: scores, segments and a reason per customer;
 * the bare polars R/F/M on the raw order lines (group-by, 'min' ranks, ceil(5 rank / n)),
   checked equal to recokit's r, f, m; the ratio recokit / bare is the figure (target <= 3);
-* ``recokit.customers.cluster(ds)`` (k-means, k by silhouette on a 5,000-customer sample);
+* ``recokit.customers.cluster(ds)`` (the default two-stage Gaussian mixture of behaviour
+  profiles, fitted on a 5,000-customer sample and applied to everyone);
 * ``recokit.customers.value(ds)`` (MBG/NBD and Gamma-Gamma fits, then every customer's value);
 * ``recokit.customers.contact_plan(ds, on=...)`` (every kind the log supports: renewal, season,
   onboarding, welcome back; no web events in this log, so no abandoned carts), with a customers
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             rfm_lines(results, pl.read_parquet(Path(scratch) / "bare.parquet"), pl.read_parquet(Path(scratch) / "rfm.parquet"), args)
     if "cluster" in results:
         c = results["cluster"]
-        print(f"recokit cluster (kmeans, k={c['k']} by silhouette): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB")
+        print(f"recokit cluster (mixture, {c['k']} clusters): {c['seconds']:7.2f} s  added {c['added_mb']:6.0f} MB  process {c['process_peak_mb']:6.0f} MB")
     if "value" in results:
         v = results["value"]
         print(f"recokit value (MBG/NBD + Gamma-Gamma, {v['valued']:,} customers): {v['seconds']:7.2f} s  added {v['added_mb']:6.0f} MB  process {v['process_peak_mb']:6.0f} MB")

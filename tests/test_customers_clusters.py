@@ -1,5 +1,6 @@
-"""recokit.customers.cluster: planted groups found exactly by every method, the sports shop's
-hidden profiles (ARI against a simple baseline), determinism, descriptions and errors."""
+"""recokit.customers.cluster: planted groups found exactly by the share-based methods, the sports
+shop's hidden profiles recovered by the default mixture (ARI >= 0.8, issue 11), the behaviour
+profile's blocks, the window, determinism, descriptions and errors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sklearn.metrics import adjusted_rand_score
 from recokit import ConfigError, DataError, Dataset
 from recokit.customers import cluster
 from recokit.customers import clusters as clusters_module
+from recokit.customers.behaviour import mixture_scores, profile_matrix
 from recokit.customers.clusters import behaviour_matrix, choose_k
 from recokit.customers.orders import purchase_lines, reference
 
@@ -68,7 +70,7 @@ def test_silhouette_chooses_the_planted_number_of_groups():
 
 def test_descriptions_say_what_distinguishes_each_cluster():
     ds, truth = planted()
-    got = cluster(ds, k=3)
+    got = cluster(ds, method="kmeans", k=3)  # the planted groups differ by mix only (see test_mixture_...)
     lines = ds.interactions.join(CATALOG, on="item_id").with_columns(group=pl.col("customer_id").replace_strict(truth))
     for g, category in enumerate(("bikes", "shoes", "tents")):
         mine = lines.filter(group=g)
@@ -99,24 +101,73 @@ def test_without_prices_descriptions_count_units():
     ds, _ = planted()
     rows = ds.interactions.select("customer_id", "item_id", pl.col("basket_idx").alias("order"), "timestamp")
     no_price = Dataset(rows, CATALOG.drop("price"), time_col="timestamp", basket_col="order")
-    assert "of units bought in category bikes" in cluster(no_price, k=3)["description"][0]
+    assert "of units bought in category bikes" in cluster(no_price, method="kmeans", k=3)["description"][0]
 
 
-def test_sports_shop_profiles_are_recovered_better_than_by_the_dominant_sport():
-    """The hidden profiles (ShopTables.profiles) against the default method. Measured ARI:
-    0.55-0.63 (docs/customers.md explains why 0.8 is out of reach: multi_sport customers mix
-    the other profiles' purchases). The baseline labels each customer by the sport of most of
-    their lines (ARI about 0.38)."""
-    from recokit.datasets import sports_shop, sports_shop_tables
-
-    tables = sports_shop_tables(1500, seed=0)
-    got = cluster(sports_shop(1500, seed=0), seed=0).drop_nulls("cluster").join(tables.profiles, on="customer_id")
-    ari = adjusted_rand_score(got["profile"], got["cluster"])
+def _dominant_sport_ari(tables) -> float:
+    """The baseline: each customer labelled by the sport of most of their lines."""
     lines = tables.interactions.join(tables.catalog.select("item_id", "sport"), on="item_id")
     top = lines.group_by("customer_id", "sport").len().sort(["customer_id", "len", "sport"], descending=[False, True, False])
     top = top.group_by("customer_id", maintain_order=True).first().join(tables.profiles, on="customer_id")
-    baseline = adjusted_rand_score(top["profile"], top["sport"])
-    assert ari >= 0.5 and ari >= baseline + 0.1, (ari, baseline)
+    return adjusted_rand_score(top["profile"], top["sport"])
+
+
+@pytest.mark.parametrize("n, seed", [(1500, 0), (2000, 1), (3000, 2)])
+def test_sports_shop_profiles_are_recovered_by_the_default_method(n, seed):
+    """Issue 11: the default cluster() recovers the hidden profiles (ShopTables.profiles, never
+    read by the method) with ARI >= 0.8. Measured 0.82-0.87 on 20 shops of 1,500-20,000
+    customers; one of them (1,500 customers, seed 16) gives 0.79 (docs/customers.md). The old
+    default (k-means on category shares) gave 0.55-0.63, the dominant sport about 0.38."""
+    from recokit.datasets import sports_shop, sports_shop_tables
+
+    tables, shop = sports_shop_tables(n, seed=seed), sports_shop(n, seed=seed)
+    got = cluster(shop, seed=0).drop_nulls("cluster").join(tables.profiles, on="customer_id")
+    ari = adjusted_rand_score(got["profile"], got["cluster"])
+    assert ari >= 0.8, ari
+    assert ari >= _dominant_sport_ari(tables) + 0.3
+    if seed == 0:  # the second stage is what finds the five: silhouette alone stops at fewer
+        x, _, names = profile_matrix(shop, purchase_lines(shop, reference(shop, None, None)), ["sport"])
+        assert names == ["composition (sport)", "breadth (sport)", "rhythm", "children"]
+        best = mixture_scores(x, k_range=(2, 8), seed=0, sample=5000).sort("silhouette", descending=True)["k"][0]
+        assert best < got["cluster"].n_unique() == 5
+
+
+def test_profile_blocks_weigh_the_same():
+    """Each block of the mixture's profile has total variance 1, whatever its number of columns;
+    without an age_group column there is no children's block."""
+    ds, _ = planted()
+    x, buyers, names = profile_matrix(ds, purchase_lines(ds, reference(ds, None, None)), ["category"])
+    assert names == ["composition (category)", "breadth (category)", "rhythm"] and len(buyers) == 60
+    widths = [3, 1, 1]
+    bounds = np.cumsum([0, *widths])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        assert x[:, lo:hi].var(axis=0).sum() == pytest.approx(1.0)
+    assert np.allclose(x.mean(axis=0), 0.0)
+
+
+def test_a_customer_with_one_basket_is_not_read_as_a_specialist():
+    """The composition is shrunk towards the shop's mix by 2 pseudo-lines: one line of bikes is
+    broader (higher effective number of categories) than twenty lines of bikes."""
+    ds, _ = planted(extra_customers=())
+    rows = ds.interactions.select("customer_id", "item_id", pl.col("basket_idx").alias("order"), "timestamp")
+    extra = pl.DataFrame(
+        {"customer_id": ["one"] + ["many"] * 20, "item_id": ["a0"] * 21, "order": [10_000 + i for i in range(21)],
+         "timestamp": [START + dt.timedelta(days=i * 10) for i in range(21)]}
+    ).cast(rows.schema)
+    ds2 = Dataset(pl.concat([rows, extra]), CATALOG, time_col="timestamp", basket_col="order")
+    x, buyers, names = profile_matrix(ds2, purchase_lines(ds2, reference(ds2, None, None)), ["category"])
+    ids = ds2.customer_ids.series.gather(buyers).to_list()
+    breadth = x[:, 3]
+    assert breadth[ids.index("one")] > breadth[ids.index("many")]
+
+
+def test_only_the_window_is_clustered():
+    ds, _ = planted()
+    got = cluster(ds, method="kmeans", k=3, at="2024-12-31", window_days=30)
+    december = ds.interactions.filter(pl.col("timestamp") >= dt.datetime(2024, 12, 2))["customer_id"].unique()
+    clustered = got.drop_nulls("cluster")["customer_id"]
+    assert sorted(clustered) == sorted(december) and 3 <= len(december) < 60
+    assert got.filter(pl.col("cluster").is_null())["description"][0] == "no purchase in the last 30 days: not clustered"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ customer of the dataset, with a reason in words:
   spend shares per category and sport, web events;
 * :func:`rfm` -- R, F, M scores 1-5 and a segment from a :class:`Segment` table
   (:data:`DEFAULT_SEGMENTS`), tie rule in :mod:`recokit.customers.rfm`;
-* :func:`cluster` -- behavioural clusters (k-means, Ward, DBSCAN through scikit-learn), described;
+* :func:`cluster` -- behavioural clusters (a two-stage Gaussian mixture of behaviour profiles by
+  default; k-means, Ward, DBSCAN; through scikit-learn), described;
 * :func:`lifecycle`, :func:`transitions`, :func:`practice_changes` -- stages from each customer's
   own rhythm, who moved where between two dates, who took up a new sport;
 * :func:`explain_customer` -- one customer's scores and segments with their inputs;

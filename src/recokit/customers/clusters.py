@@ -2,34 +2,40 @@
 
 What is clustered
 -----------------
-A customer is described by what they buy: for each catalogue column of ``by`` (default
-``category``, else ``sport``, else the items themselves), the share of their purchase lines in
-each value, square-rooted (the Hellinger embedding of a composition: every customer's vector
-has length 1, so a customer with 40 orders and one with 4 weigh the same, and distances
-compare proportions). With several columns each block is divided by the square root of their
-number. Lines, not money: one bike is 90 % of a runner's spend, but one line of their
-purchases. Frequency, basket value or recency are *not* clustered on: adding them (z-scored)
-did not separate the sports shop's hidden profiles better (benchmarks in docs/customers.md),
-and they are what RFM is for. Only customers with a purchase in the window are clustered;
-the others get a null ``cluster`` and say so.
+``method="mixture"`` (the default) clusters a customer's **behaviour profile**
+(:mod:`recokit.customers.behaviour`): what they buy (their mix of sports, shrunk towards the
+shop's for customers with few lines), how broad it is (specialist or generalist), their rhythm
+(orders per year over their active span) and, when the catalogue says which items are for
+children, their share of children's lines; each block scaled to the same weight. The other
+methods cluster what they buy only: for each catalogue column of ``by`` (default ``category``,
+else ``sport``, else the items), the share of their purchase lines in each value, square-rooted
+(the Hellinger embedding of a composition: every customer's vector has length 1, so a customer
+with 40 orders and one with 4 weigh the same). With several columns each block is divided by
+the square root of their number. Lines, not money: one bike is 90 % of a runner's spend, but
+one line of their purchases. Only customers with a purchase in the window are clustered; the
+others get a null ``cluster`` and say so.
 
 Methods
 -------
-``"kmeans"`` (default): k-means++ (``n_init=4``, seeded). With ``k=None`` the number of
-clusters is the one of ``k_range`` (default 2-8) with the best mean silhouette, each k fitted
-and scored on the same seeded sample of at most ``sample`` customers (default 5,000); the
-chosen k is then fitted on everyone. ``"agglomerative"``: Ward linkage (k chosen the same
-way), at most 20,000 customers. ``"dbscan"``: density clusters, ``eps`` by default the median
-distance to the ``min_samples``-th neighbour, label ``-1`` for customers in no dense group; no
-``k``; at most 50,000 customers. Clusters are numbered by size, 0 the largest.
+``"mixture"`` (default): a full-covariance Gaussian mixture, seeded, fitted on a seeded sample
+of at most ``sample`` customers (default 5,000) and applied to everyone. With ``k=None``, two
+stages: the k of ``k_range`` (default 2-8) with the best silhouette, then each group split in
+two when that split's own silhouette reaches 0.25 (see :mod:`recokit.customers.behaviour`).
+``"kmeans"``: k-means++ (``n_init=4``, seeded). With ``k=None`` the number of clusters is the
+one of ``k_range`` with the best mean silhouette, each k fitted and scored on the same seeded
+sample of at most ``sample`` customers; the chosen k is then fitted on everyone.
+``"agglomerative"``: Ward linkage (k chosen the same way), at most 20,000 customers.
+``"dbscan"``: density clusters, ``eps`` by default the median distance to the
+``min_samples``-th neighbour, label ``-1`` for customers in no dense group; no ``k``; at most
+50,000 customers. Clusters are numbered by size, 0 the largest.
 
 Descriptions
 ------------
-Each cluster says its size, the value of each ``by`` column (and ``sport`` when the catalogue
-has it) whose share of its spend most exceeds the shop's share, with both shares, and its baskets
-and orders per customer when they are at least 1.5x (or at most 1/1.5 of) the shop's:
-``"412 customers (21 %): 71 % of spend in cycling (shop 18 %); baskets 3.2x the shop's
-average"``. Without prices (``price="units"``) shares are of units bought.
+Each cluster says its size, the value of each ``by`` column (and ``sport`` and ``category``
+when the catalogue has them) whose share of its spend most exceeds the shop's share, with both
+shares, and its baskets and orders per customer when they are at least 1.5x (or at most 1/1.5
+of) the shop's: ``"412 customers (21 %): 71 % of spend in sport cycling (shop 18 %); baskets
+3.2x the shop's average"``. Without prices (``price="units"``) shares are of units bought.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import polars as pl
 
 from recokit._errors import ConfigError, DataError
 from recokit.adapters import sklearn as sk
+from recokit.customers.behaviour import mixture_labels, profile_matrix
 from recokit.customers.features import group_shares
 from recokit.customers.orders import price_source, purchase_lines, reference
 from recokit.data import Dataset
@@ -49,14 +56,14 @@ from recokit.data import Dataset
 __all__ = ["MAX_CUSTOMERS", "METHODS", "behaviour_matrix", "choose_k", "cluster"]
 
 #: The clustering methods of :func:`cluster`.
-METHODS: tuple[str, ...] = ("kmeans", "agglomerative", "dbscan")
+METHODS: tuple[str, ...] = ("mixture", "kmeans", "agglomerative", "dbscan")
 #: The most customers the quadratic-memory methods accept.
 MAX_CUSTOMERS = {"agglomerative": 20_000, "dbscan": 50_000}
 
 
-def _by_columns(dataset: Dataset, by: Sequence[str] | None) -> list[str]:
+def _by_columns(dataset: Dataset, by: Sequence[str] | None, method: str = "kmeans") -> list[str]:
     if by is None:
-        for column in ("category", "sport"):
+        for column in ("sport", "category") if method == "mixture" else ("category", "sport"):
             if column in dataset.catalog.columns:
                 return [column]
         return ["item_id"]
@@ -81,6 +88,9 @@ def behaviour_matrix(dataset: Dataset, lines: pl.DataFrame, by: Sequence[str], *
 
 
 def _labels(x: np.ndarray, method: str, k: int | None, seed: int, eps: float | None, min_samples: int) -> np.ndarray:
+    if method == "mixture":
+        assert k is not None
+        return sk.gaussian_mixture(x, k, seed=seed)(x)
     if method == "kmeans":
         assert k is not None
         return sk.kmeans_labels(x, k, seed=seed)
@@ -107,6 +117,18 @@ def choose_k(x: np.ndarray, *, method: str = "kmeans", k_range: tuple[int, int] 
         labels = _labels(rows, method, k, seed, None, 1)
         out.append((k, sk.silhouette(rows, labels) if len(np.unique(labels)) > 1 else float("nan")))
     return pl.DataFrame(out, schema={"k": pl.Int64, "silhouette": pl.Float64}, orient="row")
+
+
+def _cluster_labels(
+    x: np.ndarray, method: str, k: int | None, seed: int, k_range: tuple[int, int], sample: int, eps: float | None, min_samples: int
+) -> np.ndarray:
+    """The raw labels of :func:`cluster` (before numbering by size)."""
+    if method == "mixture":
+        return mixture_labels(x, k=k, seed=seed, sample=sample, k_range=k_range)
+    if k is None and method != "dbscan":
+        scores = choose_k(x, method=method, k_range=k_range, seed=seed, sample=sample).drop_nans()
+        k = int(scores.sort(["silhouette", "k"], descending=[True, False])["k"][0])
+    return _labels(x, method, k, seed, eps, min_samples)
 
 
 def _check(method: str, k: Any, k_range: Any, n: int, sample: Any, min_samples: Any) -> None:
@@ -198,7 +220,7 @@ def _description_price(dataset: Dataset, price: str) -> str:
 def cluster(
     dataset: Dataset,
     *,
-    method: str = "kmeans",
+    method: str = "mixture",
     k: int | None = None,
     seed: int = 0,
     at: Any = None,
@@ -216,10 +238,11 @@ def cluster(
     ----------
     dataset : Dataset
         With times (and a price for the descriptions; else they count units).
-    method : {'kmeans', 'agglomerative', 'dbscan'}
+    method : {'mixture', 'kmeans', 'agglomerative', 'dbscan'}
         See the module docstring.
     k : int, optional
-        Number of clusters (kmeans, agglomerative); None picks it by silhouette in ``k_range``.
+        Number of clusters (mixture, kmeans, agglomerative); None picks it by silhouette in
+        ``k_range`` (mixture: then splits each group in two when the split is clear).
     seed : int
         Seeds the sample and k-means: the same arguments give the same clusters.
     at, window_days
@@ -227,7 +250,7 @@ def cluster(
         all history up to the last timestamp).
     by : list of str, optional
         Catalogue columns whose purchase shares are clustered (default ``category``, else
-        ``sport``, else the items).
+        ``sport``, else the items; for ``"mixture"`` ``sport`` first).
     k_range, sample
         Candidates and sample size of the silhouette choice of k.
     eps, min_samples
@@ -253,16 +276,14 @@ def cluster(
     """
     ref = reference(dataset, at, window_days)
     price = _description_price(dataset, price)
-    lines = purchase_lines(dataset, ref, price)
-    columns = _by_columns(dataset, by)
-    x, buyers = behaviour_matrix(dataset, lines, columns)
+    lines = purchase_lines(dataset, ref, price).filter(ref.in_window(pl.col("day")))
+    columns = _by_columns(dataset, by, method)
+    x, buyers = profile_matrix(dataset, lines, columns)[:2] if method == "mixture" else behaviour_matrix(dataset, lines, columns)
     _check(method, k, k_range, len(buyers), sample, min_samples)
-    if k is None and method != "dbscan":
-        scores = choose_k(x, method=method, k_range=k_range, seed=seed, sample=sample).drop_nans()
-        k = int(scores.sort(["silhouette", "k"], descending=[True, False])["k"][0])
-    labels = _by_size(_labels(x, method, k, seed, eps, min_samples))
+    labels = _by_size(_cluster_labels(x, method, k, seed, k_range, sample, eps, min_samples))
     tagged = pl.DataFrame({"customer_idx": buyers, "cluster": labels})
     described = (["sport"] if "sport" in dataset.catalog.columns and "sport" not in columns else []) + columns
+    described += ["category"] if "category" in dataset.catalog.columns and "category" not in described else []
     texts = _describe(dataset, lines, tagged, described, "spend" if price != "units" else "units bought")
     everyone = pl.DataFrame({"customer_idx": np.arange(dataset.n_customers), "customer_id": dataset.customer_ids.series})
     out = everyone.join(tagged, on="customer_idx", how="left", maintain_order="left")
