@@ -328,7 +328,7 @@ class Restriction:
         """This restriction and more (masks ANDed, blocked keys united)."""
         mask = self.item_mask
         if item_mask is not None:
-            mask = item_mask.copy() if mask is None else mask & item_mask
+            mask = item_mask if mask is None else mask & item_mask  # masks are never written to: shared as they are
         if keys is None or not len(keys):
             merged = self.keys
         else:

@@ -144,6 +144,8 @@ class RuleSet:
         if timed and not dataset.has_time:
             r = timed[0]
             raise RuleError(f"rule {r.name!r} ({r.kind}): a time window needs purchase timestamps.", hint="build the Dataset with time_col=..., or drop the window.", rule=r.name)
+        if compiled.keep is not None:
+            compiled.keep.setflags(write=False)  # shared by every request's restriction, never written to
         self._fit_consent(dataset, compiled)
         if any(r.reads_history for r in self.rules):
             compiled.history = self._history(dataset)
@@ -252,6 +254,11 @@ class RuleSet:
                 removed_cols.append(got[1])
         if not removed_rows:
             return Restriction(c.keep, np.empty(0, dtype=np.int64), batch.n, batch.n_items)
+        if batch.n == 1:  # one request: its removals are items, folded into the catalogue mask (no sorted keys)
+            mask = np.ones(batch.n_items, dtype=bool) if c.keep is None else c.keep.copy()
+            for cols in removed_cols:
+                mask[cols] = False
+            return Restriction(mask, np.empty(0, dtype=np.int64), 1, batch.n_items)
         return Restriction.from_pairs(np.concatenate(removed_rows), np.concatenate(removed_cols), batch.n, batch.n_items, c.keep)
 
     def audit(self, customer_idx: int, cart: np.ndarray, now: Any) -> Audit:
