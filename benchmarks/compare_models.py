@@ -72,6 +72,9 @@ REGISTRY: list[tuple[str, Callable[[], Recommender] | None]] = [
     ("Renewal", _model("Renewal")),
     ("ALS", _model("ALS")),
     ("BPR", _model("BPR")),
+    ("BuyAgain", _model("BuyAgain")),
+    # the repeat baseline of next-basket research: the customer's own items by count alone
+    ("own most-bought", _model("BuyAgain", propensity=False, half_life_days=None)),
 ]
 
 
