@@ -14,6 +14,7 @@ customer of the dataset, with a reason in words:
   own rhythm, who moved where between two dates, who took up a new sport;
 * :func:`explain_customer` -- one customer's scores and segments with their inputs;
 * :func:`value` -- next-12-months spend (MBG/NBD x Gamma-Gamma) and an at-risk score;
+* :func:`section_order` -- each customer's order of the shop's sections (a runner sees running first);
 * :func:`contact_plan` -- who to contact in the coming period, when, why and with what
   (abandoned cart, renewal, onboarding, season ahead, welcome back), consent first.
 
@@ -37,6 +38,7 @@ from recokit.customers.explain import CustomerExplanation, explain_customer
 from recokit.customers.features import features
 from recokit.customers.lifecycle import STAGES, lifecycle, practice_changes, transitions
 from recokit.customers.rfm import DEFAULT_SEGMENTS, Segment, quintile_scores, rfm
+from recokit.customers.sections import section_order, shop_sections
 from recokit.customers.value import value
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "quintile_scores",
     "rfm",
     "season_table",
+    "section_order",
+    "shop_sections",
     "transitions",
     "value",
 ]
