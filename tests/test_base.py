@@ -280,3 +280,29 @@ def test_boosts_scale_non_negative_scores_up_and_negative_ones_by_the_inverse(va
             neg[item] /= f
     want = np.where(values < 0, values * neg[None, :], values * pos[None, :])
     np.testing.assert_array_equal(ScoreBlock.dense(values).scale(pos, neg).to_dense(), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(4, 20)),
+                      elements=st.one_of(st.floats(-1e3, 1e3), st.just(np.nan))),
+    data=st.data(),
+)
+def test_scaling_some_rows_is_the_same_on_dense_and_sparse_blocks(values, data):
+    """scale_rows: the chosen rows scaled as scale() does, the others untouched; a sparse block
+    (its finite entries stored) gives the same scores as the dense one."""
+    import scipy.sparse as sp
+
+    from recokit.core import ScoreBlock
+
+    n, m = values.shape
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1)))), dtype=np.int64)
+    pos = np.where(np.arange(m) % 3 == 0, 2.0, 1.0)
+    neg = 1.0 / pos
+    dense = ScoreBlock.dense(values).scale_rows(rows, pos, neg).to_dense()
+    want = values.copy()
+    want[rows] = np.where(values[rows] < 0, values[rows] * neg, values[rows] * pos)
+    np.testing.assert_array_equal(dense, want)
+    r, c = np.nonzero(np.isfinite(values))
+    sparse = ScoreBlock.sparse(sp.csr_array((values[r, c], (r, c)), shape=values.shape)).scale_rows(rows, pos, neg).to_dense()
+    np.testing.assert_array_equal(sparse, want)

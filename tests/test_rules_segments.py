@@ -3,6 +3,7 @@ champions"), checked against the selection computed here from the table."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -70,3 +71,28 @@ def test_from_a_rules_file_checked_at_fit_and_saved_with_the_model(shop, tmp_pat
     bad.write_text('[[rule]]\nname = "x"\ntype = "exclude_for"\nmatch = "stock > 0"\ncustomers = "segment = \'vip\'"\n', encoding="utf-8")
     with pytest.raises(RuleError, match=r"unknown column\(s\) \['segment'\]"):
         Ruled(Popularity(), load_rules(bad, shop.catalog)).fit(shop)
+
+
+def test_a_boost_for_some_customers_moves_their_lists_only(shop):
+    """Boost(match, factor, customers=...): experts' scores of matching items x factor, everyone
+    else's unchanged -- checked on the scores against the unboosted model."""
+    from recokit.rules import Boost
+
+    vip = Boost("category = 'protein'", 3.0, name="protein up for experts", customers="level = 'expert'")
+    boosted = Ruled(Popularity(), [vip]).fit(shop)
+    plain = Ruled(Popularity(), []).fit(shop)
+    expert = shop.customers.filter(pl.col("level") == "expert")["customer_id"][0]
+    other = shop.customers.filter(pl.col("level") == "beginner")["customer_id"][0]
+    protein = shop.item_ids.index(sorted(_protein(shop)))
+    a, b = boosted.score(customer_id=expert), plain.score(customer_id=expert)
+    rest = ~np.isin(np.arange(len(a)), protein)
+    np.testing.assert_array_equal(a[protein], 3.0 * b[protein])
+    np.testing.assert_array_equal(a[rest], b[rest])
+    np.testing.assert_array_equal(boosted.score(customer_id=other), plain.score(customer_id=other))
+    np.testing.assert_array_equal(boosted.score(), plain.score())  # anonymous
+    recs = boosted.recommend(customer_id=expert, k=10)
+    assert any("boost:protein up for experts" in r.rules for r in recs)
+    assert not any("boost:protein up for experts" in r.rules for r in boosted.recommend(customer_id=other, k=40))
+    table = boosted.recommend_many([expert, other, None], k=10)
+    for c in (expert, other):
+        assert table.filter(pl.col("customer_id") == c)["item_id"].to_list() == boosted.recommend(customer_id=c, k=10).item_ids

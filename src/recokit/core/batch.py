@@ -236,6 +236,23 @@ class ScoreBlock:
         assert self._sparse is not None
         return ScoreBlock.sparse(self._sparse[r])
 
+    def scale_rows(self, rows: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> ScoreBlock:
+        """:meth:`scale` of the given rows only (the others unchanged)."""
+        r = np.asarray(rows, dtype=np.int64)
+        if self._dense is not None:
+            out = self._dense.copy()
+            out[r] = ScoreBlock.dense(self._dense[r]).scale(pos, neg).to_dense()
+            return ScoreBlock.dense(out)
+        m = self._sparse
+        assert m is not None
+        in_rows = np.zeros(m.shape[0], dtype=bool)
+        in_rows[r] = True
+        hit = np.repeat(in_rows, np.diff(m.indptr))
+        data = m.data.copy()
+        f = np.where(data < 0, neg[m.indices], pos[m.indices])
+        data[hit] = data[hit] * f[hit]
+        return ScoreBlock.sparse(sp.csr_array((data, m.indices.copy(), m.indptr.copy()), shape=m.shape))
+
     def scale(self, pos: np.ndarray, neg: np.ndarray) -> ScoreBlock:
         """Scores ``>= 0`` of item ``i`` times ``pos[i]``, negative ones times ``neg[i]`` (NaN stays)."""
         if self._dense is not None:

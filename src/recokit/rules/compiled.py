@@ -72,6 +72,8 @@ class Compiled:
 
     n_items: int
     masks: dict[str, np.ndarray] = field(default_factory=dict)
+    #: boosts and buries for some customers only: (rule key, its customers mask, pos, neg factors)
+    customer_boosts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     keep: np.ndarray | None = None
     boost_pos: np.ndarray | None = None
     boost_neg: np.ndarray | None = None

@@ -165,7 +165,8 @@ class Ruled(Recommender):
         return explained(self.model_, batch, rows, items, block)
 
     def _adjust(self, batch: Batch, block: ScoreBlock) -> ScoreBlock:
-        return self.rules_.adjust(block)
+        rows = self.rule_rows(batch) if self.rules_.compiled_.customer_boosts else None
+        return self.rules_.adjust(block, rows)
 
     def _restrict(self, batch: Batch) -> Restriction | None:
         return self.rules_.restrict(batch, self.rule_rows(batch))
@@ -194,11 +195,16 @@ class Ruled(Recommender):
         raw = block.at(rows, items)
         touched = np.isfinite(raw) & (raw != 0)
         boosts = [r for r in self.rules_.rules if r.kind in ("boost", "bury")]
-        visible = self.rule_rows(batch) >= 0
+        customers = self.rule_rows(batch)
+        visible = customers >= 0
+        whose = {key: who for key, who, _, _ in compiled.customer_boosts}
         consent = compiled.consent.label if compiled.consent is not None else None
         out: list[tuple[str, ...]] = []
         for j, (r, i) in enumerate(zip(rows.tolist(), items.tolist(), strict=True)):
-            labels = [b.label for b in boosts if touched[j] and compiled.masks[b.name][i]]
+            labels = [
+                b.label for b in boosts
+                if touched[j] and compiled.masks[b.name][i] and (b.name not in whose or (visible[r] and whose[b.name][customers[r]]))
+            ]
             if sel.source[r, cols[j]] == Source.PINNED:
                 labels.extend(p.rule.label for p in compiled.pins if i in p.items)
             if consent is not None and not visible[r] and batch.found_idx[r] >= 0:  # anonymous: no history to hide

@@ -213,12 +213,19 @@ class RuleSet:
         ok = self.visible(np.array([-1 if cidx is None else cidx], dtype=np.int64))
         return True if ok is None else bool(ok[0])
 
-    def adjust(self, block: ScoreBlock) -> ScoreBlock:
-        """Boosts and buries: x factor for scores >= 0, / factor below 0 (a boost always moves up)."""
+    def adjust(self, block: ScoreBlock, rows: np.ndarray | None = None) -> ScoreBlock:
+        """Boosts and buries: x factor for scores >= 0, / factor below 0 (a boost always moves up).
+        ``rows``: each row's customer as this rule set numbers them (-1: anonymous or hidden), for
+        the boosts of some customers only."""
         c = self._check_fitted()
-        if c.boost_pos is None or c.boost_neg is None:
-            return block
-        return block.scale(c.boost_pos, c.boost_neg)
+        if c.boost_pos is not None and c.boost_neg is not None:
+            block = block.scale(c.boost_pos, c.boost_neg)
+        if rows is not None:
+            for _key, who, pos, neg in c.customer_boosts:
+                selected = np.flatnonzero((rows >= 0) & who[np.maximum(rows, 0)])
+                if len(selected):
+                    block = block.scale_rows(selected, pos, neg)
+        return block
 
     def now_us(self, batch_now: Any) -> int | None:
         now = batch_now if batch_now is not None else self.dataset_.last_time

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import polars as pl
 
 from recokit._errors import RuleError
 from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler
 from recokit.rules.rule import Report, Rule, register
+from recokit.rules.segments import customer_mask
 
 __all__ = ["Boost", "Bury"]
 
@@ -33,9 +35,13 @@ class Boost(Rule):
     match: str
     factor: float
     name: str | None = None  # type: ignore[assignment]
+    #: a condition over the customers table: the boost applies to the customers it selects only
+    #: ("a boost for VIPs": ``customers = "segment = 'champions'"``); None: everyone
+    customers: str | None = None
     kind: ClassVar[str] = "boost"
     hard: ClassVar[bool] = False
-    conditions: ClassVar[tuple[str, ...]] = ("match",)
+    conditions: ClassVar[tuple[str, ...]] = ("match", "customers")
+    optional: ClassVar[tuple[str, ...]] = ("customers",)
     _range: ClassVar[str] = "a number > 1 (1.2 = up 20%)"
 
     def __post_init__(self) -> None:
@@ -53,11 +59,19 @@ class Boost(Rule):
     def compile(self, c: Compiler) -> None:
         m = self.mask("match", c.catalog)
         c.out.masks[self.key] = m
-        c.out.multiply(m, float(self.factor))
+        if self.customers is None:
+            c.out.multiply(m, float(self.factor))
+            return
+        who = customer_mask(self, c)
+        if who is not None:
+            f = float(self.factor)
+            c.out.customer_boosts.append((self.key, who, np.where(m, f, 1.0), np.where(m, 1.0 / f, 1.0)))
 
     def report(self, catalog: pl.DataFrame, customers: pl.DataFrame | None, compiled: Compiled) -> Report:
         pct = (self.factor - 1) * 100
         note = f"scores of matching items x{self.factor:g} ({'up' if pct > 0 else 'down'} {abs(pct):.0f}%)"
+        if self.customers is not None:
+            note += f", for customers where {self.customers}"
         return Report(int(compiled.masks[self.key].sum()), None, None, note)
 
 

@@ -14,7 +14,26 @@ from recokit.rules import conditions
 from recokit.rules.compiled import Compiled, Compiler
 from recokit.rules.rule import Audit, Report, Rule, register
 
-__all__ = ["ExcludeFor"]
+__all__ = ["ExcludeFor", "customer_mask"]
+
+
+def customer_mask(rule: Rule, c: Compiler) -> np.ndarray | None:
+    """The rule's ``customers`` condition over the customers table, as a mask over the rule set's
+    customers (None when validating against a bare catalogue: the customers come at fit)."""
+    if c.customer_ids is None:
+        return None
+    if c.customers is None:
+        raise RuleError(
+            f"rule {rule.name!r} ({rule.kind}): the dataset has no customers table for customers = {getattr(rule, 'customers', None)!r}.",
+            hint="build the Dataset with customers=... holding the columns the condition reads.",
+            rule=rule.name,
+        )
+    selected = conditions.evaluate(rule, "customers", c.customers, table="customers table")
+    idx = c.customer_ids.index(c.customers["customer_id"].to_list(), missing="ignore")
+    who = np.zeros(len(c.customer_ids), dtype=bool)
+    found = idx >= 0
+    who[idx[found]] = selected[found]
+    return who
 
 
 @register
@@ -51,20 +70,9 @@ class ExcludeFor(Rule):
 
     def compile(self, c: Compiler) -> None:
         c.out.masks[self.key] = self.mask("match", c.catalog)
-        if c.customer_ids is None:
-            return  # validating a rules file against a bare catalogue: the customers come at fit
-        if c.customers is None:
-            raise RuleError(
-                f"rule {self.name!r} (exclude_for): the dataset has no customers table for customers = {self.customers!r}.",
-                hint="build the Dataset with customers=... holding the columns the condition reads.",
-                rule=self.name,
-            )
-        selected = conditions.evaluate(self, "customers", c.customers, table="customers table")
-        idx = c.customer_ids.index(c.customers["customer_id"].to_list(), missing="ignore")
-        who = np.zeros(len(c.customer_ids), dtype=bool)
-        found = idx >= 0
-        who[idx[found]] = selected[found]
-        c.out.masks[self._who] = who
+        who = customer_mask(self, c)
+        if who is not None:
+            c.out.masks[self._who] = who
 
     def _selected(self, compiled: Compiled, customers: np.ndarray) -> np.ndarray:
         who = compiled.masks.get(self._who)
