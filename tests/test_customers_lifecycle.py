@@ -161,3 +161,23 @@ def test_practice_changes_errors():
         practice_changes(ds, min_share=1.5)
     with pytest.raises(ConfigError, match="window_days must be an int > 0"):
         practice_changes(ds, window_days=0)
+
+
+def test_a_customer_back_after_a_dormant_spell_is_welcomed_back():
+    """ann orders monthly, vanishes for a year and comes back: active again, welcome_back; bob
+    keeps his rhythm: active, not welcomed back; cid is away: not active, never welcomed."""
+    import polars as pl
+
+    from recokit import Dataset
+    from recokit.customers import lifecycle
+
+    days = {"ann": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2025-05-20"],
+            "bob": ["2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01", "2025-05-28"],
+            "cid": ["2024-01-01", "2024-02-01", "2024-03-01"]}
+    rows = [(c, "gel", d) for c, ds in days.items() for d in ds]
+    orders = pl.DataFrame(rows, schema=["customer_id", "item_id", "day"], orient="row")
+    table = lifecycle(Dataset(orders, time_col="day"), at="2025-06-01")
+    got = {r["customer_id"]: (r["stage"], r["welcome_back"]) for r in table.iter_rows(named=True)}
+    assert got["ann"] == ("active", True) and got["bob"] == ("active", False) and got["cid"][1] is False
+    ann = table.filter(pl.col("customer_id") == "ann")["reason"][0]
+    assert "welcome back: this order came after 414 days away" in ann  # 2024-04-01 -> 2025-05-20

@@ -33,7 +33,7 @@ import polars as pl
 
 from recokit._errors import ConfigError, DataError
 from recokit.customers.features import base_table
-from recokit.customers.orders import purchase_lines, reference
+from recokit.customers.orders import purchase_lines, purchase_orders, reference
 from recokit.customers.rfm import rfm
 from recokit.data import NO_GROUP, Dataset
 
@@ -76,7 +76,9 @@ def lifecycle(
     Returns
     -------
     polars.DataFrame
-        ``customer_id, stage, recency_days, typical_gap_days, reason``, one row per customer.
+        ``customer_id, stage, recency_days, typical_gap_days, welcome_back, reason``, one row per
+        customer. ``welcome_back`` is true for an active customer whose last order came after more
+        than a dormant spell (``2 x overdue_factor`` typical gaps): greet them back.
 
     Examples
     --------
@@ -111,7 +113,23 @@ def lifecycle(
         .otherwise(pl.lit("lost"))
     )
     table = base.with_columns(gap.alias("typical_gap_days")).with_columns(stage.alias("stage"))
-    return table.select("customer_id", "stage", "recency_days", "typical_gap_days", _reason(ref.at, f, new_days, shop_gap).alias("reason"))
+    table = table.join(_last_gaps(dataset, ref), on="customer_idx", how="left", maintain_order="left")
+    # back after a dormant spell: their last order came after more than a dormant gap (2 x factor
+    # x their typical gap), and they are active again
+    back = (pl.col("stage") == "active") & (pl.col("last_gap_days") > 2 * f * pl.col("typical_gap_days"))
+    table = table.with_columns(back.fill_null(False).alias("welcome_back"))
+    reason = _reason(ref.at, f, new_days, shop_gap)
+    reason = pl.when(pl.col("welcome_back")).then(pl.format("{}; welcome back: this order came after {} days away", reason, pl.col("last_gap_days"))).otherwise(reason)
+    return table.select("customer_id", "stage", "recency_days", "typical_gap_days", "welcome_back", reason.alias("reason"))
+
+
+def _last_gaps(dataset: Dataset, ref: Any) -> pl.DataFrame:
+    """``customer_idx, last_gap_days``: the days between each customer's last two order days."""
+    days = purchase_orders(dataset, ref, "units").select("customer_idx", "day").unique()
+    last = days.group_by("customer_idx").agg(pl.col("day").sort().tail(2).alias("d"))
+    return last.filter(pl.col("d").list.len() == 2).select(
+        "customer_idx", (pl.col("d").list.get(1) - pl.col("d").list.get(0)).cast(pl.Int64).alias("last_gap_days")
+    )
 
 
 def _reason(at: dt.datetime, factor: float, new_days: int, shop_gap: float) -> pl.Expr:
