@@ -99,3 +99,11 @@ def test_version_prints_the_package_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"recokit {recokit.__version__}"
+
+
+def test_demo_shows_every_customer_in_one_rfm_segment(demo_run):
+    """The segments section: one line per segment, the counts add up to the shop's customers."""
+    text, shop = demo_run
+    section = text.split("== Customers: RFM segments")[1].split("== ")[0]
+    counts = [int(m.group(1)) for m in re.finditer(r"^  \w+\s+(\d+)  ", section, re.M)]
+    assert counts and sum(counts) == shop.n_customers

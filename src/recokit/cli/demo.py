@@ -239,6 +239,21 @@ def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: i
     _print_recs(shop, model.recommend(Query(items=[item], k=3)), out)
 
 
+def section_segments(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
+    from recokit.customers import DEFAULT_SEGMENTS, rfm
+
+    print("== Customers: RFM segments (recency, frequency, monetary scores 1-5)", file=out)
+    table = rfm(shop)
+    described = {s.name: s.description for s in DEFAULT_SEGMENTS} | {"prospect": "in the customers table, no order yet"}
+    counts = table["segment"].value_counts().sort(["count", "segment"], descending=[True, False])
+    for segment, n in counts.iter_rows():
+        print(f"  {segment:<10} {n:>6}  {described.get(segment, '')}", file=out)
+    champion = table.filter(segment="champions").head(1)
+    if champion.height:
+        print(f"\n  e.g. {champion['customer_id'][0]}: {champion['reason'][0]}", file=out)
+    print("", file=out)
+
+
 def section_contact_plan(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     from recokit.customers import KINDS, contact_plan
 
@@ -256,7 +271,10 @@ def section_contact_plan(shop: Dataset, models: dict, out: TextIO, show: int) ->
                 print(f"    {n}. {_name(shop, item['item_id'])} -- {item['reason']}", file=out)
 
 
-SECTIONS = [section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought, section_contact_plan]
+SECTIONS = [
+    section_customers, section_out_of_stock, section_renewal, section_rules, section_bought_together, section_because_you_bought,
+    section_segments, section_contact_plan,
+]
 
 
 def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO | None = None) -> None:
