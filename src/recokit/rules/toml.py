@@ -104,7 +104,7 @@ def load_rules(path: str | Path, catalog: Any = None) -> RuleSet:
     >>> p = Path(tempfile.mkdtemp()) / "rules.toml"
     >>> _ = p.write_text('[[rule]]\\nname = "eco up 20%"\\ntype = "boost"\\nmatch = "eco_label"\\nfactor = 1.2\\n')
     >>> load_rules(p)[0]
-    Boost(match='eco_label', factor=1.2, name='eco up 20%')
+    Boost(match='eco_label', factor=1.2, name='eco up 20%', customers=None)
     """
     if not isinstance(path, (str, os.PathLike)):
         raise RuleError(f"load_rules: the path must be a str or a pathlib.Path. Got {type(path).__name__}.", hint="to build rules from text, use parse_rules(text).")
