@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from typing import Any, TextIO
 
-from recokit._errors import ConfigError, RecokitWarning
+from recokit._errors import ConfigError
+from recokit.cli.common import column_names, notes
 
 #: The ``--price`` choices (see :mod:`recokit.customers.orders`).
 PRICES = ("auto", "paid", "catalog", "units")
@@ -53,11 +53,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.window_days < 0:
         raise ConfigError(f"--window-days must be >= 0 (0 = all history). Got {args.window_days}.")
     columns = _columns(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RecokitWarning)
+    with notes(out):  # rows dropped and why
         ds = load_transactions(args.interactions, time_format=args.time_format, catalog=args.catalog, customers=args.customers_table, **columns)
-    for w in caught:  # rows dropped and why: said, never silent
-        print(f"note: {w.message}", file=out)
     table = rfm(ds, at=args.at, window_days=args.window_days or None, price=args.price)
     table.write_csv(args.out)
     print(f"data: {ds}", file=out)
@@ -76,16 +73,10 @@ _COLUMN_FLAGS = ("customer_col", "item_col", "time_col", "basket_col", "quantity
 
 def _columns(args: argparse.Namespace) -> dict[str, Any]:
     """The column names: the flags, or the pipeline file's [data] (not both)."""
-    given = {k: getattr(args, k) for k in _COLUMN_FLAGS if getattr(args, k) is not None}
-    if args.pipeline is not None:
-        from recokit.pipeline import load_pipeline
+    from recokit.pipeline import load_pipeline
 
-        if given:
-            flags = ", ".join("--" + k.replace("_", "-") for k in given)
-            raise ConfigError(f"{flags} and --pipeline: the pipeline file's [data] names the columns.", hint=f"set them in [data] of {args.pipeline}.")
-        columns = {k: v for k, v in load_pipeline(args.pipeline).data.items() if k in _COLUMN_FLAGS}
-    else:
-        columns = {"customer_col": "customer_id", "item_col": "item_id"} | given
+    pipeline = load_pipeline(args.pipeline) if args.pipeline is not None else None
+    columns = column_names(args, _COLUMN_FLAGS, pipeline, only=_COLUMN_FLAGS)
     if columns.get("time_col") is None:
         raise ConfigError("recokit customers needs order times: pass --time-col COL (or time_col in the pipeline's [data]).")
     return columns

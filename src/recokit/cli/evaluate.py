@@ -15,6 +15,7 @@ import polars as pl
 
 import recokit
 from recokit._errors import ConfigError, RecokitError, RecokitWarning
+from recokit.cli.common import column_names, notes
 from recokit.core import Recommender
 
 #: Models tried by default, by public class name; a model not (yet) in this recokit is skipped.
@@ -79,16 +80,6 @@ _COLUMN_FLAGS = ("customer_col", "item_col", "time_col", "basket_col", "quantity
 _QUANTITY_NAMES = ("quantity", "qty", "quantite", "quantité", "menge", "cantidad", "units")
 
 
-def _columns(args: argparse.Namespace, pipeline: Any) -> dict[str, Any]:
-    given = {k: getattr(args, k) for k in _COLUMN_FLAGS if getattr(args, k) is not None}
-    if pipeline is None:
-        return {"customer_col": "customer_id", "item_col": "item_id"} | given
-    if given:
-        flags = ", ".join("--" + k.replace("_", "-") for k in given)
-        raise ConfigError(f"{flags} and --pipeline: the pipeline file's [data] names the columns.", hint=f"set them in [data] of {args.pipeline}.")
-    return dict(pipeline.data)
-
-
 def _quantity_note(path: str, columns: dict[str, Any]) -> str | None:
     """A note when the file has a quantity-like column that is not read and holds lines <= 0."""
     if columns.get("quantity_col") is not None:
@@ -110,11 +101,8 @@ def _quantity_note(path: str, columns: dict[str, Any]) -> str | None:
 def _load(args: argparse.Namespace, columns: dict[str, Any], out: TextIO) -> Any:
     from recokit.datasets.loaders import load_transactions
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RecokitWarning)
+    with notes(out):  # rows dropped and why
         ds = load_transactions(args.interactions, time_format=args.time_format, catalog=args.catalog, customers=args.customers, **columns)
-    for w in caught:  # rows dropped and why: said, never silent
-        print(f"note: {w.message}", file=out)
     note = _quantity_note(str(args.interactions), columns)
     if note is not None:
         print(note, file=out)
@@ -191,7 +179,7 @@ def run_evaluation(args: argparse.Namespace, out: TextIO) -> Evaluation:
     from recokit.pipeline import load_pipeline
 
     pipeline = load_pipeline(args.pipeline) if args.pipeline else None
-    ds = _load(args, _columns(args, pipeline), out)
+    ds = _load(args, column_names(args, _COLUMN_FLAGS, pipeline), out)
     split = _split(args, ds)
     print(f"data: {ds}", file=out)
     print(f"split: {split.report}", file=out)

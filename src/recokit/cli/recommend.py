@@ -13,6 +13,7 @@ from typing import Any, TextIO
 import polars as pl
 
 from recokit._errors import ConfigError, RecokitWarning
+from recokit.cli.common import notes
 from recokit.core.export import with_consent
 
 #: Customers per ``recommend_many`` call: one progress step.
@@ -56,17 +57,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     consent = pipeline.consent_col if args.consent_col is None else (args.consent_col or None)  # '' = no filter
     if consent is not None and args.customers is None:
         raise ConfigError(f"an e-mail consent column ({consent!r}) needs the customers table.", hint="pass --customers FILE, or --consent-col '' to export without a consent filter.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RecokitWarning)
+    with notes(out):  # rows dropped, columns reduced, models that learnt little
         ds = load_transactions(args.orders, catalog=args.catalog, customers=args.customers, **pipeline.data)
         model = pipeline.build().fit(ds)
-    for w in caught:  # rows dropped, columns reduced, models that learnt little: said, not hidden
-        print(f"note: {w.message}", file=out)
     print(f"data: {ds}", file=out)
     customers = ds.customer_ids.to_list() if ds.customers is None else ds.customers["customer_id"].to_list()
     if consent:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RecokitWarning)
+        with warnings.catch_warnings():  # its DataWarning's count is said just below, in the command's words
+            warnings.simplefilter("ignore", RecokitWarning)
             agreed = with_consent(ds.customers, customers, consent, where="--consent-col")
         print(f"e-mail consent ({consent!r}): {len(agreed)} of {len(customers)} customers; the others are left out", file=out)
         customers = agreed
