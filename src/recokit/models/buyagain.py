@@ -113,17 +113,15 @@ class BuyAgain(Recommender):
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
         cust = batch.customer_idx[np.asarray(rows, dtype=np.int64)]
+        timed = self.as_of_us_ is not None and batch.now is not None
+        now_us = float(np.datetime64(batch.now, "us").astype(np.int64)) if timed else 0.0  # once per request
         out: list[str | None] = []
         for c, i in zip(cust.tolist(), np.asarray(items, dtype=np.int64).tolist(), strict=True):
             n = float(self.count_[c, i]) if c >= 0 else 0.0
             if n <= 0:
                 out.append(None)
                 continue
-            when = ""
-            now = batch.now
-            if self.as_of_us_ is not None and now is not None:
-                now_us = float(np.datetime64(now, "us").astype(np.int64))
-                when = ago(max(now_us - float(self.last_us_[c, i]), 0.0) / DAY_US)
+            when = ago(max(now_us - float(self.last_us_[c, i]), 0.0) / DAY_US) if timed else ""
             if n > 1:
                 times = f"{n:.0f} times, last {when}" if when else f"{n:.0f} times"
             else:

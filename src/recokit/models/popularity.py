@@ -111,11 +111,13 @@ class Popularity(Recommender):
         self._check_time(dataset)
         if self._from_tables:
             self._derive(dataset, count_tables(dataset).item_buyers.astype(np.float64))
-        else:
-            self._derive(dataset, self._weighted_counts(dataset))
-        self._fit_among(dataset)
+            self.customer_group_: np.ndarray | None = None  # no among: _from_tables is False with it
+            return
+        votes = self._votes(dataset)  # counted once, for the shop and for the among groups
+        self._derive(dataset, np.bincount(votes[0], weights=votes[1], minlength=dataset.n_items).astype(np.float64))
+        self._fit_among(dataset, votes)
 
-    def _fit_among(self, dataset: Dataset) -> None:
+    def _fit_among(self, dataset: Dataset, votes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """``among``: each customer's group (-1: none) and each group's per-item counts."""
         self.customer_group_ = None
         if self.among is None:
@@ -142,7 +144,7 @@ class Popularity(Recommender):
         known = idx >= 0
         cast = values.cast(pl.String).to_list()
         group[idx[known]] = [code[v] if v is not None else -1 for v, k in zip(cast, known.tolist(), strict=True) if k]
-        items, weights, customers = self._votes(dataset)
+        items, weights, customers = votes
         g = group[customers]
         ok = g >= 0
         counts = np.bincount(g[ok] * dataset.n_items + items[ok], weights=weights[ok], minlength=len(names) * dataset.n_items)
@@ -152,7 +154,7 @@ class Popularity(Recommender):
 
     def _votes(self, dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(item, weight, customer)`` of every vote behind the counts (one per (customer, item)
-        when counting customers: its largest weight), as :meth:`_weighted_counts` counts them."""
+        when counting customers: its largest weight), in the window and recency-weighted when asked."""
         inter = dataset.interactions
         w = inter["weight"].to_numpy() if self.count == "quantity" else np.ones(inter.height)
         if self.window_days is not None or self.half_life_days is not None:
@@ -181,18 +183,13 @@ class Popularity(Recommender):
             return
         tables = updated_tables(CountTables(previous.popularity_.astype(np.int64)), change)
         self._derive(change.after, tables.item_buyers.astype(np.float64))
-        self._fit_among(change.after)
+        self.customer_group_ = None  # from tables: no among
 
     def _check_time(self, dataset: Dataset) -> None:
         if (self.window_days is not None or self.half_life_days is not None) and not dataset.has_time:
             raise DataError(
                 "Popularity(window_days=..., half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..."
             )
-
-    def _weighted_counts(self, dataset: Dataset) -> np.ndarray:
-        """Per item: buyers or summed weights, in the window and recency-weighted when asked."""
-        items, w, _ = self._votes(dataset)
-        return np.bincount(items, weights=w, minlength=dataset.n_items).astype(np.float64)
 
     def _derive(self, dataset: Dataset, popularity: np.ndarray) -> None:
         """The fitted state from the per-item counts."""
