@@ -240,11 +240,11 @@ def section_because_you_bought(shop: Dataset, models: dict, out: TextIO, show: i
 
 
 def section_segments(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
-    from recokit.customers import DEFAULT_SEGMENTS, rfm
+    from recokit.customers import rfm, segment_descriptions
 
     print("== Customers: RFM segments (recency, frequency, monetary scores 1-5)", file=out)
     table = rfm(shop)
-    described = {s.name: s.description for s in DEFAULT_SEGMENTS} | {"prospect": "in the customers table, no order yet"}
+    described = segment_descriptions()
     counts = table["segment"].value_counts().sort(["count", "segment"], descending=[True, False])
     for segment, n in counts.iter_rows():
         print(f"  {segment:<10} {n:>6}  {described.get(segment, '')}", file=out)

@@ -30,7 +30,7 @@ def add_parser(sub: Any) -> None:
 
 def _segments(ds: Any, out: TextIO) -> pl.DataFrame | None:
     """Customers by RFM segment with each segment's description (None, said, when RFM cannot run)."""
-    from recokit.customers import DEFAULT_SEGMENTS, rfm
+    from recokit.customers import rfm, segment_descriptions
 
     if not ds.has_time:
         print("note: no customer segments in the report: RFM needs order times (a time column).", file=out)
@@ -44,7 +44,7 @@ def _segments(ds: Any, out: TextIO) -> pl.DataFrame | None:
             return None
     for w in caught:
         print(f"note: {w.message}", file=out)
-    described = {s.name: s.description for s in DEFAULT_SEGMENTS} | {"prospect": "in the customers table, no order yet: introduce the shop"}
+    described = segment_descriptions()
     counts = table["segment"].value_counts().sort(["count", "segment"], descending=[True, False])
     return counts.rename({"count": "customers"}).with_columns(pl.col("segment").replace_strict(described, default="").alias("description"))
 

@@ -37,7 +37,13 @@ from recokit.customers.contact import KINDS, contact_plan, season_table
 from recokit.customers.explain import CustomerExplanation, explain_customer
 from recokit.customers.features import features
 from recokit.customers.lifecycle import STAGES, lifecycle, practice_changes, transitions
-from recokit.customers.rfm import DEFAULT_SEGMENTS, Segment, quintile_scores, rfm
+from recokit.customers.rfm import (
+    DEFAULT_SEGMENTS,
+    Segment,
+    quintile_scores,
+    rfm,
+    segment_descriptions,
+)
 from recokit.customers.sections import section_order, shop_sections
 from recokit.customers.value import value
 
@@ -57,6 +63,7 @@ __all__ = [
     "rfm",
     "season_table",
     "section_order",
+    "segment_descriptions",
     "shop_sections",
     "transitions",
     "value",

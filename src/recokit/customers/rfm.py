@@ -68,6 +68,7 @@ __all__ = [
     "quintile_scores",
     "rfm",
     "score_expr",
+    "segment_descriptions",
     "segment_table",
 ]
 
@@ -75,6 +76,7 @@ __all__ = [
 PROSPECT = "prospect"
 #: The segment of customers that no segment of a custom table holds.
 UNSEGMENTED = "unsegmented"
+
 
 
 def _check_range(name: str, value: Any) -> tuple[int, int]:
@@ -161,6 +163,13 @@ DEFAULT_SEGMENTS: tuple[Segment, ...] = (
     Segment("potential", r=(3, 5), f=(1, 2), description="occasional but recent; a second order would make them regular"),
     Segment("dormant", r=(1, 2), f=(1, 2), description="few orders and none lately (customers without an order in the window too)"),
 )
+
+
+def segment_descriptions(segments: Sequence[Segment] | None = None) -> dict[str, str]:
+    """Segment name -> its description (default table), :data:`PROSPECT` and :data:`UNSEGMENTED`
+    included: what a report or a demo prints beside each segment's count."""
+    described = {s.name: s.description for s in (DEFAULT_SEGMENTS if segments is None else segments)}
+    return described | {PROSPECT: "in the customers table, no order yet: introduce the shop", UNSEGMENTED: "no segment's rule holds"}
 
 
 def segment_table(segments: Sequence[Segment | Mapping[str, Any]] | None) -> tuple[Segment, ...]:
