@@ -39,11 +39,13 @@ from __future__ import annotations
 
 from recokit.data.arrays import (
     NO_GROUP,
+    all_rows,
     csr_lookup,
     csr_rows,
     entry_rows,
     group_codes,
     ragged_ranges,
+    row_positions,
     sorted_unique,
 )
 from recokit.data.baskets import assign_baskets
@@ -82,6 +84,7 @@ __all__ = [
     "DEFAULT_EVENT_WEIGHTS",
     "EXAMPLES",
     "NO_GROUP",
+    "all_rows",
     "READ_ERRORS",
     "Dataset",
     "IdMap",
@@ -110,6 +113,7 @@ __all__ = [
     "parse_time",
     "pseudonymise",
     "ragged_ranges",
+    "row_positions",
     "sorted_unique",
     "read_error",
     "read_id_table",

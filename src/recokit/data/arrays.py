@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["NO_GROUP", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "sorted_unique"]
+__all__ = ["NO_GROUP", "all_rows", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "row_positions", "sorted_unique"]
 
 #: The group name of a null catalogue value in :func:`group_codes`.
 NO_GROUP = "(none)"
@@ -88,6 +88,26 @@ def entry_rows(indptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), indptr[1:] - indptr[:-1])
 
 
+def all_rows(rows: np.ndarray, n: int) -> bool:
+    """Whether ``rows`` is ``0 .. n-1`` in order (a gather of them would copy the whole matrix)."""
+    return len(rows) == n and (n == 0 or (rows[0] == 0 and bool(np.all(np.diff(rows) == 1))))
+
+
+def row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For CSR rows ``rows`` (in that order, repeats allowed): the ``indptr`` of the gathered rows
+    and the positions of their entries in the matrix's ``indices`` / ``data``.
+
+    >>> ip, pos = row_positions(np.array([0, 2, 3, 5]), np.array([2, 0]))
+    >>> ip.tolist(), pos.tolist()
+    ([0, 2, 4], [3, 4, 0, 1])
+    """
+    starts = indptr[rows].astype(np.int64)
+    lens = indptr[rows + 1] - starts
+    new = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=new[1:])
+    return new, ragged_ranges(starts, starts + lens)
+
+
 def csr_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
     """``m[rows]`` as a CSR matrix, rows in the given order (repeats allowed), each row's entries
     in their stored order; ``m`` itself when ``rows`` is ``0 .. n-1``.
@@ -101,14 +121,9 @@ def csr_rows(m: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
     [[3.0, 0.0], [3.0, 0.0]]
     """
     rows = np.asarray(rows, dtype=np.int64)
-    n = int(m.shape[0])
-    if len(rows) == n and (n == 0 or (rows[0] == 0 and bool(np.all(np.diff(rows) == 1)))):
+    if all_rows(rows, int(m.shape[0])):
         return m
-    starts = m.indptr[rows].astype(np.int64)
-    lens = m.indptr[rows + 1] - starts
-    pos = ragged_ranges(starts, starts + lens)
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=indptr[1:])
+    indptr, pos = row_positions(m.indptr, rows)
     return sp.csr_array((m.data[pos], m.indices[pos], indptr), shape=(len(rows), int(m.shape[1])))
 
 

@@ -23,11 +23,13 @@ from recokit.data import (
     CountTables,
     DataChange,
     Dataset,
+    all_rows,
     count_tables,
     csr_lookup,
     csr_rows,
     entry_rows,
     ragged_ranges,
+    row_positions,
     updated_tables,
 )
 from recokit.params import Interval, OneOf, Optional, param
@@ -196,11 +198,11 @@ class _Rows(NamedTuple):
         return len(self.indptr) - 1
 
     def take(self, rows: np.ndarray) -> _Rows:
-        """The given rows, in that order."""
-        starts = self.indptr[rows].astype(np.int64)
-        lens = self.indptr[rows + 1] - starts
-        pos = ragged_ranges(starts, starts + lens)
-        return _Rows(np.concatenate([[0], np.cumsum(lens)]).astype(np.int64), self.indices[pos], self.data[pos], self.n_items)
+        """The given rows, in that order (itself when they are all of them, in order: no copy)."""
+        if all_rows(rows, self.n):
+            return self
+        indptr, pos = row_positions(self.indptr, rows)
+        return _Rows(indptr, self.indices[pos], self.data[pos], self.n_items)
 
     def to_csr(self) -> sp.csr_array:
         return sp.csr_array((self.data, self.indices, self.indptr), shape=(self.n, self.n_items))
@@ -458,9 +460,7 @@ class ItemKNN(Recommender):
         n, n_items = len(customer_idx), int(context.shape[1])
         if self.history_ is None and context.nnz == 0 and bool((customer_idx >= 0).all()):
             ui = self.dataset_.user_items  # the rows as they are (canonical); all of them: no copy
-            every = len(customer_idx) == ui.shape[0] and bool((customer_idx == np.arange(len(customer_idx))).all())
-            rows = _Rows(ui.indptr, ui.indices, ui.data, n_items)
-            return rows if every else rows.take(customer_idx)
+            return _Rows(ui.indptr, ui.indices, ui.data, n_items).take(customer_idx)
         known = np.flatnonzero(customer_idx >= 0)
         h = self._history_rows(customer_idx[known], now)
         lens = np.diff(h.indptr)
