@@ -9,20 +9,14 @@ import polars as pl
 import pytest
 
 from recokit.cli import main
-from recokit.datasets import sports_shop_tables
+from shop_files import write_exports
 
 PIPELINE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sports_shop_pipeline.toml"
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    tables = sports_shop_tables(600, seed=4)
-    folder = tmp_path_factory.mktemp("exports")
-    paths = {"orders": folder / "orders.csv", "catalog": folder / "catalog.parquet", "customers": folder / "customers.parquet"}
-    tables.interactions.write_csv(paths["orders"])
-    tables.catalog.write_parquet(paths["catalog"])
-    tables.customers.write_parquet(paths["customers"])
-    return tables, paths
+    return write_exports(tmp_path_factory.mktemp("exports"), 600, 4, catalog=".parquet")
 
 
 def _run(paths, out, *extra):

@@ -83,15 +83,9 @@ PIPELINE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sports_s
 
 @pytest.fixture(scope="module")
 def shop_files(tmp_path_factory):
-    from recokit.datasets import sports_shop_tables
+    from shop_files import write_exports
 
-    tables = sports_shop_tables(500, seed=5)
-    folder = tmp_path_factory.mktemp("shop")
-    paths = {"orders": folder / "orders.csv", "catalog": folder / "catalog.csv", "customers": folder / "customers.parquet"}
-    tables.interactions.write_csv(paths["orders"])
-    tables.catalog.write_csv(paths["catalog"])
-    tables.customers.write_parquet(paths["customers"])
-    return tables, paths
+    return write_exports(tmp_path_factory.mktemp("shop"), 500, 5)
 
 
 def _evaluate_pipeline(paths, *extra):

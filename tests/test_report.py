@@ -16,8 +16,8 @@ from PIL import Image
 
 from recokit import ConfigError, DependencyError, load_rules
 from recokit.cli import main
-from recokit.datasets import sports_shop_tables
 from recokit.report import html_report
+from shop_files import write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "docs" / "examples" / "sports_shop_pipeline.toml"
@@ -49,12 +49,8 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    tables = sports_shop_tables(500, seed=6)
     folder = tmp_path_factory.mktemp("report")
-    paths = {"orders": folder / "orders.csv", "catalog": folder / "catalog.csv", "customers": folder / "customers.parquet"}
-    tables.interactions.write_csv(paths["orders"])
-    tables.catalog.write_csv(paths["catalog"])
-    tables.customers.write_parquet(paths["customers"])
+    _, paths = write_exports(folder, 500, 6)
     out = folder / "report.html"
     code = main(["report", "--pipeline", str(PIPELINE), "--orders", str(paths["orders"]), "--catalog", str(paths["catalog"]),
                  "--customers", str(paths["customers"]), "--k", "5", "10", "--n-boot", "20", "--no-progress", "--out", str(out)])
