@@ -140,8 +140,14 @@ class OnePerGroup(Rule):
     ) -> tuple[np.ndarray, np.ndarray] | None:
         rows, items, times = hist
         m = compiled.masks[self.key]
+        bought = self._in_window(compiled, items, times, now_us)
+        if context.shape[0] == 1:  # one request: triggered or not, no per-row arrays
+            if not (bought.any() or m[context.indices].any()):
+                return None
+            group = np.flatnonzero(m)
+            return np.zeros(len(group), dtype=np.int64), group
         triggered = np.zeros(context.shape[0], dtype=bool)
-        triggered[rows[self._in_window(compiled, items, times, now_us)]] = True
+        triggered[rows[bought]] = True
         in_cart = entry_rows(context.indptr)[m[context.indices]]
         triggered[in_cart] = True
         if not triggered.any():
