@@ -14,8 +14,10 @@ from recokit.evaluation.split import (
     random_holdout,
     temporal_split,
 )
+from recokit.evaluation.tuning import DEFAULT_GRIDS, TuneResult, tune, validation_split
 
 __all__ = [
+    "DEFAULT_GRIDS",
     "Split",
     "SplitReport",
     "basket_completion_split",
@@ -26,4 +28,7 @@ __all__ = [
     "rank_cases",
     "temporal_split",
     "to_markdown",
+    "tune",
+    "TuneResult",
+    "validation_split",
 ]
