@@ -14,10 +14,10 @@ from recokit import ConfigError, Query
 from recokit.core import top_k
 
 
-def reference_top_k(row: np.ndarray, allowed: np.ndarray, k: int) -> list[int]:
-    """Plain Python: sort allowed finite items by (-score, index)."""
-    cands = [(-row[i], i) for i in range(len(row)) if allowed[i] and np.isfinite(row[i])]
-    return [i for _, i in sorted(cands)[:k]]
+def reference_top_k(row: np.ndarray, allowed: np.ndarray, k: int, tie: np.ndarray | None = None) -> list[int]:
+    """Plain Python: sort allowed finite items by (-score, tie rank or index)."""
+    cands = [(-row[i], i if tie is None else int(tie[i]), i) for i in range(len(row)) if allowed[i] and np.isfinite(row[i])]
+    return [i for _, _, i in sorted(cands)[:k]]
 
 
 scores = hnp.arrays(
@@ -30,11 +30,12 @@ scores = hnp.arrays(
 @given(scores, st.integers(1, 45), st.data())
 def test_top_k_equals_reference(s, k, data):
     allowed = data.draw(hnp.arrays(bool, s.shape))
-    got = top_k(s, allowed, k)
+    tie = data.draw(st.none() | st.permutations(range(s.shape[1])).map(np.array))
+    got = top_k(s, allowed, k, tie)
     assert got.shape == (s.shape[0], k)
     for r in range(s.shape[0]):
         row = got[r]
-        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
+        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k, tie)
         assert (row[len(row[row >= 0]) :] == -1).all()
 
 
@@ -45,8 +46,9 @@ def test_top_k_equals_reference(s, k, data):
     st.integers(1, 120),
     st.sampled_from(["distinct", "ties", "few valid", "masked"]),
     st.integers(0, 2**32 - 1),
+    st.booleans(),
 )
-def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed):
+def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed, with_tie):
     """Long rows take the chunk-bound pre-filter: same answer as a full sort, ties and all."""
     rng = np.random.default_rng(seed)
     s = rng.random((n, m))
@@ -58,10 +60,33 @@ def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed):
     elif kind == "masked":
         allowed = rng.random((n, m)) < 0.5
         s[rng.random((n, m)) < 0.1] = -np.inf
-    got = top_k(s, allowed, k)
+    tie = rng.permutation(m) if with_tie else None
+    got = top_k(s, allowed, k, tie)
     for r in range(n):
         row = got[r]
-        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k)
+        assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k, tie)
+
+
+@given(scores, st.integers(1, 45), st.data())
+def test_sparse_and_one_row_ranking_break_ties_like_top_k(s, k, data):
+    """rank() of a sparse block (the COO path, and one request's own entries) orders equal
+    scores by the tie rank exactly as the dense top-k does."""
+    from recokit.core import Restriction, ScoreBlock
+    from recokit.core.select import rank
+
+    tie = data.draw(st.none() | st.permutations(range(s.shape[1])).map(np.array))
+    finite = np.isfinite(s)
+    rows, cols = np.nonzero(finite)
+    import scipy.sparse as sp
+
+    block = ScoreBlock.sparse(sp.csr_array((s[rows, cols], (rows, cols)), shape=s.shape))
+    everything = Restriction(None, np.empty(0, dtype=np.int64), s.shape[0], s.shape[1])
+    for r in range(s.shape[0]):
+        want = reference_top_k(s[r], finite[r], k, tie)
+        got = rank(block.take(np.array([r])), Restriction(None, np.empty(0, dtype=np.int64), 1, s.shape[1]), k, tie)[0][0]
+        assert got[got >= 0].tolist() == want
+    picked = rank(block, everything, k, tie)[0]
+    assert [row[row >= 0].tolist() for row in picked] == [reference_top_k(s[r], finite[r], k, tie) for r in range(s.shape[0])]
 
 
 @pytest.mark.parametrize(
@@ -306,3 +331,31 @@ def test_scaling_some_rows_is_the_same_on_dense_and_sparse_blocks(values, data):
     r, c = np.nonzero(np.isfinite(values))
     sparse = ScoreBlock.sparse(sp.csr_array((values[r, c], (r, c)), shape=values.shape)).scale_rows(rows, pos, neg).to_dense()
     np.testing.assert_array_equal(sparse, want)
+
+
+def test_equal_scores_go_to_the_better_seller_not_the_catalogue_order():
+    """A model that scores every item alike recommends the shop's best sellers (most distinct
+    buyers, then the id), counted here with polars, not recokit."""
+    from recokit import Recommender
+    from recokit.core import ScoreBlock
+    from recokit.datasets import sports_shop
+
+    class Flat(Recommender):
+        def _fit(self, dataset):
+            pass
+
+        def _score(self, batch):
+            return ScoreBlock.dense(np.ones((batch.n, batch.n_items)))
+
+        def _explain(self, batch, rows, items, block):
+            return ["flat"] * len(rows)
+
+    shop = sports_shop(300, seed=4)
+    model = Flat().fit(shop)
+    buyers = (
+        shop.interactions.group_by("item_id").agg(pl.col("customer_id").n_unique().alias("n"))
+        .sort(["n", "item_id"], descending=[True, False])
+    )
+    assert [r.item_id for r in model.recommend(Query(k=8))] == buyers["item_id"].head(8).to_list()
+    batch = model.recommend_many([None, None], k=8)
+    assert batch.filter(pl.col("customer_id").is_null())["item_id"].head(8).to_list() == buyers["item_id"].head(8).to_list()

@@ -245,7 +245,8 @@ def test_no_profile_means_no_opinion_and_context_items_make_one():
     assert np.isnan(m.score(Query(customer_id="stranger"))).all()
     s = m.score(Query(items=["bike2"]))
     i = ds.item_ids.get
-    assert s[i("bike1")] > s[i("shoe1")] >= 0
+    assert s[i("bike1")] > 0
+    assert math.isnan(s[i("shoe1")])  # shares no attribute with bike2: no opinion, not a 0
     reason = m.explain(Query(items=["bike2"]), "bike1")
     assert reason.startswith("like bike2: same category: bike")
 
@@ -298,11 +299,11 @@ def test_declared_values_split_and_match_case_insensitively(declared):
     customers = pl.DataFrame({"customer_id": ["buyer", "newbie"], "declared_sports": [declared, declared]})
     m = ContentBased(columns=["sport", "category"], text_columns=[]).fit(Dataset(inter, cat, customers))
     s = m.score(Query(customer_id="newbie"))
-    assert s[0] > 0 and s[1] > 0 and s[2] == 0  # running and cycling, not hiking
+    assert s[0] > 0 and s[1] > 0 and np.isnan(s[2])  # running and cycling; hiking shares nothing: no opinion
     assert m.explain(Query(customer_id="newbie"), "shoe") == "matches your declared sport: running"
     # a customer with purchases is profiled from them, not from the declaration
     b = m.score(Query(customer_id="buyer"))
-    assert b[2] == pytest.approx(1.0) and b[0] == 0
+    assert b[2] == pytest.approx(1.0) and np.isnan(b[0])
 
 
 def test_only_purchases_up_to_now_count():
@@ -311,9 +312,9 @@ def test_only_purchases_up_to_now_count():
     then = dt.datetime(2023, 1, 1)  # ann had only bought bike1 (2022); bob nothing yet (2024)
     s = m.score(Query(customer_id="ann", now=then))
     i = ds.item_ids.get
-    assert s[i("bike2")] > 0 and s[i("shoe2")] == 0
+    assert s[i("bike2")] > 0 and np.isnan(s[i("shoe2")])  # shares nothing with bike1: no opinion
     assert np.isnan(m.score(Query(customer_id="bob", now=then))).all()
-    assert m.explain(Query(customer_id="ann", now=then), "shoe2") == "unlike your purchases (no attribute in common)"
+    assert m.explain(Query(customer_id="ann", now=then), "shoe2") is None  # no opinion, so no reason
 
 
 # -- the batch hooks ------------------------------------------------------------------------
@@ -484,3 +485,18 @@ def test_a_catalogue_without_attributes_is_a_model_that_learnt_nothing_and_says_
     with pytest.warns(DataWarning, match=r"ContentBased learnt nothing: the catalogue has no usable attribute \(columns \[\]\), so all 2 products are NaN"):
         model = ContentBased().fit(shop)
     assert np.isnan(model.score(Query(customer_id=1))).all()
+
+
+def test_items_sharing_nothing_are_left_to_back_fill():
+    """Only items with an attribute in common get ContentBased's opinion; the rest of the list is
+    the back-fill (best sellers), with its own reason -- not zeros ranked in catalogue order."""
+    ds = _mini()
+    m = ContentBased(text_columns=[]).fit(ds)
+    s = m.score(Query(items=["bike2"]))
+    scored = {ds.item_ids.id(i) for i in np.flatnonzero(np.isfinite(s))}
+    recs = m.recommend(Query(items=["bike2"], k=ds.n_items))
+    model_part = [r.item_id for r in recs if r.item_id in scored]
+    assert [r.item_id for r in recs][: len(model_part)] == model_part  # the model's items first
+    rest = [r for r in recs if r.item_id not in scored]
+    assert rest and all(math.isnan(r.score) for r in rest)
+    assert all(not r.reason.startswith(("like", "unlike")) for r in rest)

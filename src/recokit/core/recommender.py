@@ -245,6 +245,9 @@ class Recommender(Configurable, abc.ABC):
         dataset.purchases  # noqa: B018 -- built now: the explain stage reads it, and a request never fills a cache
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
+        # each item's place in that order: equal scores are ranked best seller first, not by id
+        self.tie_rank_: np.ndarray = np.empty(dataset.n_items, dtype=np.int64)
+        self.tie_rank_[self.fallback_order_] = np.arange(dataset.n_items, dtype=np.int64)
         self.dataset_: Dataset = dataset
 
     def set_params(self, **params: Any) -> Self:
@@ -356,7 +359,7 @@ class Recommender(Configurable, abc.ABC):
 
     def _select(self, batch: Batch, block: ScoreBlock, restriction: Restriction, backfill: bool) -> Selection:
         """Top-k of the adjusted scores under the restriction, then back-fill (default stage)."""
-        picked, scores = rank(block, restriction, batch.k)
+        picked, scores = rank(block, restriction, batch.k, self.tie_rank_)
         source = np.where(picked >= 0, Source.MODEL, -1).astype(np.int8)
         sel = Selection(picked, scores, source)
         return self._backfill(batch, sel, restriction) if backfill else sel
@@ -379,7 +382,7 @@ class Recommender(Configurable, abc.ABC):
             allowed = restriction.take(chunk).dense()
             if fb_block is not None:
                 fb_scores = fb_block.take(np.arange(lo, lo + len(chunk))).to_dense()
-                r, c = fill_from_order(picked, allowed, fb_scores, chunk)
+                r, c = fill_from_order(picked, allowed, fb_scores, chunk, self.tie_rank_)
                 source[r, c] = Source.FALLBACK
             r, c = fill_from_order(picked, allowed, np.broadcast_to(pop, (len(chunk), batch.n_items)), chunk)
             source[r, c] = Source.POPULAR

@@ -3,7 +3,8 @@
 
 Every ranking in recokit goes through :func:`~recokit.core.topk.top_k` (dense) or
 :func:`~recokit.core.topk.top_k_coo` (sparse), so the order is the same everywhere: higher score
-first, then the smaller item index.
+first, then the smaller tie rank (a model's: its shop's best sellers first), else the smaller item
+index.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ def apply_restriction(values: np.ndarray, restriction: Restriction) -> np.ndarra
     return values
 
 
-def rank(block: ScoreBlock, restriction: Restriction, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best allowed scored items of each row: ``(picked, scores)``, -1 / NaN padded."""
+def rank(block: ScoreBlock, restriction: Restriction, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best allowed scored items of each row: ``(picked, scores)``, -1 / NaN padded;
+    equal scores in the order of ``tie`` (each item's rank, e.g. among the best sellers; None:
+    the item index)."""
     n = block.shape[0]
     if block.is_sparse and (n == 1 or block.density < DENSE_ABOVE):
         m = block.to_csr()
@@ -39,22 +42,22 @@ def rank(block: ScoreBlock, restriction: Restriction, k: int) -> tuple[np.ndarra
         vals = m.data
         ok = np.isfinite(vals) & restriction.allows(rows, cols)
         if n == 1:  # one request: rank its own entries, whatever their density
-            return _rank_one(cols[ok], vals[ok], k)
-        return top_k_coo(rows[ok], cols[ok], vals[ok], n, k)
+            return _rank_one(cols[ok], vals[ok], k, tie)
+        return top_k_coo(rows[ok], cols[ok], vals[ok], n, k, tie)
     values = apply_restriction(block.to_dense(copy=True), restriction)
-    picked = top_k(values, None, k)
+    picked = top_k(values, None, k, tie)
     scores = np.where(picked >= 0, np.take_along_axis(values, np.maximum(picked, 0), axis=1), np.nan)
     return picked, scores
 
 
-def _rank_one(cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _rank_one(cols: np.ndarray, vals: np.ndarray, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best of one row's entries, in :func:`top_k`'s order (higher score, then the
-    smaller item index): the entries at or above the k-th best score, sorted."""
+    smaller tie rank or item index): the entries at or above the k-th best score, sorted."""
     if len(vals) > 4 * k:  # keep every entry tied with the k-th best, so the order stays exact
         neg = np.negative(vals)
         keep = neg <= np.partition(neg, k - 1)[k - 1]
         cols, vals = cols[keep], vals[keep]
-    best = np.lexsort((cols, -vals))[:k]
+    best = np.lexsort((cols if tie is None else tie[cols], -vals))[:k]
     picked = np.full((1, k), -1, dtype=np.int64)
     scores = np.full((1, k), np.nan)
     picked[0, : len(best)] = cols[best]
@@ -63,12 +66,13 @@ def _rank_one(cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, n
 
 
 def fill_from_order(
-    picked: np.ndarray, allowed: np.ndarray, order_score: np.ndarray, rows: np.ndarray
+    picked: np.ndarray, allowed: np.ndarray, order_score: np.ndarray, rows: np.ndarray, tie: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the empty (-1) trailing slots of ``picked[rows]`` with the best allowed items by
     ``order_score`` (one row of scores per entry of ``rows``, NaN = not a candidate) that are not
     already in the row. ``allowed`` is the dense allowed mask of those rows. Modifies ``picked``
-    in place; returns the ``(row, slot)`` positions that were filled.
+    in place; returns the ``(row, slot)`` positions that were filled. Equal scores: by ``tie``
+    (see :func:`rank`).
     """
     k = picked.shape[1]
     sub = picked[rows]
@@ -78,7 +82,7 @@ def fill_from_order(
     ok = allowed.copy()
     r_idx, c_idx = np.nonzero(sub >= 0)
     ok[r_idx, sub[r_idx, c_idx]] = False
-    cand = top_k(order_score, ok, int(need.max()))
+    cand = top_k(order_score, ok, int(need.max()), tie)
     filled_r: list[np.ndarray] = []
     filled_c: list[np.ndarray] = []
     for j in np.flatnonzero(need).tolist():

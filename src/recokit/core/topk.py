@@ -1,4 +1,5 @@
-"""The only top-k of recokit: deterministic (higher score first, then the smaller index)."""
+"""The only top-k of recokit: deterministic (higher score first, then the smaller tie rank:
+the item's place in the shop's best sellers when a model ranks, else the smaller index)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ __all__ = ["densify", "top_k", "top_k_coo"]
 _PREFILTER_MIN = 2048
 
 
-def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
+def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int, tie: np.ndarray | None = None) -> np.ndarray:
     """Indices of the ``k`` best finite, allowed scores of each row, best first.
 
-    Ties are broken by the smaller index, so the answer never depends on the sort algorithm.
-    Rows with fewer than ``k`` candidates are padded with -1.
+    Ties are broken by the smaller ``tie[item]`` (a permutation of the items: a model passes
+    its best-seller rank, so equal scores go to the better seller), else by the smaller index;
+    the answer never depends on the sort algorithm. Rows with fewer than ``k`` candidates are
+    padded with -1.
 
     Long rows (a 20,000-item catalogue) are not partitioned whole: each row is cut into about
     ``4 k`` chunks, and the k-th best chunk maximum bounds the row's k-th best score from below
@@ -27,6 +30,8 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
 
     >>> top_k(np.array([[0.1, np.nan, 0.5, 0.5]]), None, 3).tolist()
     [[2, 3, 0]]
+    >>> top_k(np.array([[0.1, np.nan, 0.5, 0.5]]), None, 3, tie=np.array([3, 2, 1, 0])).tolist()
+    [[3, 2, 0]]
     """
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     n, m = s.shape
@@ -41,12 +46,17 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
         bound = np.partition(best, kk - 1, axis=1)[:, kk - 1]  # every top-kk score is <= it (negated)
         rows, cols = np.nonzero((neg <= bound[:, None]) & ~invalid)
         if n == 1:  # one request: sort its few candidates (higher score, then smaller index)
-            best = cols[np.lexsort((cols, neg[0, cols]))[:k]]
+            best = cols[np.lexsort((_key(cols, tie), neg[0, cols]))[:k]]
             out = np.full((1, k), -1, dtype=np.int64)
             out[0, : len(best)] = best
             return out
-        return _top_k_sparse(rows, cols, -neg[rows, cols], n, k)[0]
-    return _top_k_exact(neg, kk, k)
+        return _top_k_sparse(rows, cols, -neg[rows, cols], n, k, tie)[0]
+    return _top_k_exact(neg, kk, k, tie)
+
+
+def _key(cols: np.ndarray, tie: np.ndarray | None) -> np.ndarray:
+    """The tie-break key of items ``cols``: their tie rank, else their index."""
+    return cols if tie is None else tie[cols]
 
 
 def _negated(s: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -60,22 +70,24 @@ def _negated(s: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.
     return neg, invalid
 
 
-def _top_k_exact(neg: np.ndarray, kk: int, k: int) -> np.ndarray:
-    """:func:`top_k` on negated scores (+inf = not a candidate), by a full partition of each row."""
+def _top_k_exact(neg: np.ndarray, kk: int, k: int, tie: np.ndarray | None = None) -> np.ndarray:
+    """:func:`top_k` on negated scores (+inf = not a candidate), by a full partition of each row
+    (``tie``: the tie rank of each column, None = the column index)."""
     n = neg.shape[0]
     part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
     vals = np.take_along_axis(neg, part, axis=1)
     thr = vals.max(axis=1)
-    # rows where the k-th value is tied with unselected items: resolve by index, exactly
+    # rows where the k-th value is tied with unselected items: resolve by tie rank, exactly
     n_tied_all = (neg == thr[:, None]).sum(axis=1)
     n_tied_sel = (vals == thr[:, None]).sum(axis=1)
     for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
         above = np.flatnonzero(neg[r] < thr[r])
-        tied = np.flatnonzero(neg[r] == thr[r])[: kk - len(above)]
+        tied = np.flatnonzero(neg[r] == thr[r])
+        tied = (tied if tie is None else tied[np.argsort(tie[tied], kind="stable")])[: kk - len(above)]
         part[r] = np.concatenate([above, tied])
         vals[r] = neg[r, part[r]]
     vals = -vals  # back to scores
-    order = np.lexsort((part, -vals), axis=1)
+    order = np.lexsort((_key(part, tie), -vals), axis=1)
     part = np.take_along_axis(part, order, axis=1)
     vals = np.take_along_axis(vals, order, axis=1)
     part[~np.isfinite(vals)] = -1
@@ -93,21 +105,22 @@ def densify(part: sp.sparray | sp.spmatrix) -> np.ndarray:
     return out
 
 
-def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
 
     Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
-    :func:`top_k`: higher score first, then smaller column.
+    :func:`top_k`: higher score first, then the smaller tie rank (``tie``) or column.
     """
-    return _top_k_sparse(rows, cols, vals, n_rows, k)
+    return _top_k_sparse(rows, cols, vals, n_rows, k, tie)
 
 
-def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k_coo`'s work: rows are packed into a small ``rows x longest-row`` array (not
     ``rows x items``) and ranked there exactly."""
-    # by row, then column, so that packed position order == column order (ties -> smaller column)
-    if len(rows) > 1 and not np.all(np.diff(rows * (int(cols.max()) + 1) + cols) > 0):
-        order = np.lexsort((cols, rows))
+    # by row, then tie key, so that packed position order == tie order (ties -> smaller key)
+    key = _key(cols, tie)
+    if len(rows) > 1 and not np.all(np.diff(rows * (int(key.max()) + 1) + key) > 0):
+        order = np.lexsort((key, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
     counts = np.bincount(rows, minlength=n_rows)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -129,7 +142,7 @@ def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     picked[short], picked_scores[short] = sub_picked, sub_scores
     for r in np.flatnonzero(~short):  # a few long rows: sort just their entries
         lo, hi = starts[r], starts[r] + counts[r]
-        best = np.lexsort((cols[lo:hi], -vals[lo:hi]))[:k]
+        best = np.lexsort((_key(cols[lo:hi], tie), -vals[lo:hi]))[:k]
         picked[r, : len(best)] = cols[lo:hi][best]
         picked_scores[r, : len(best)] = vals[lo:hi][best]
     return picked, picked_scores

@@ -183,7 +183,7 @@ class AssociationRules(Recommender):
     │ ["bike"]   ┆ ["helmet"] ┆ 2     ┆ 0.666667   │
     └────────────┴────────────┴───────┴────────────┘
     >>> [r.item_id for r in model.bundle("bike", k=2)]
-    ['helmet', 'lock']
+    ['lock', 'helmet']
     >>> model.bundle("bike", k=1)[0].reason
     'bought with bike in 67% of its baskets (2 of 3)'
     """

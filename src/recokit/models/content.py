@@ -615,6 +615,7 @@ class ContentBased(Recommender):
             scores = raw / norms[:, None]
         scores[norms == 0] = np.nan
         scores[:, ~self.has_vector_] = np.nan
+        scores[raw <= 0] = np.nan  # shares nothing with the profile: no opinion (back-fill's turn), not a 0
         return np.clip(scores, 0.0, 1.0, out=scores, where=np.isfinite(scores))
 
     def _score(self, batch: Batch) -> ScoreBlock:

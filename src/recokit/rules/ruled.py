@@ -178,7 +178,7 @@ class Ruled(Recommender):
         compiled = self.rules_.compiled_
         if not compiled.limits and not compiled.pins:
             return super()._select(batch, block, restriction, backfill)
-        return select_under_limits(compiled, block, restriction, batch.k, self._backfill_source(batch, backfill))
+        return select_under_limits(compiled, block, restriction, batch.k, self._backfill_source(batch, backfill), tie=self.tie_rank_)
 
     def _backfill_source(self, batch: Batch, backfill: bool) -> Backfill | None:
         if not backfill:
@@ -219,7 +219,7 @@ class Ruled(Recommender):
         restriction = self._restriction(batch)
         use = self.backfill if backfill is None else backfill
         record: list[dict[int, tuple[Rule, str]]] = []
-        sel = select_under_limits(self.rules_.compiled_, adjusted, restriction, batch.k, self._backfill_source(batch, use), record=record)
+        sel = select_under_limits(self.rules_.compiled_, adjusted, restriction, batch.k, self._backfill_source(batch, use), record=record, tie=self.tie_rank_)
         return sel, record[0], adjusted.row(0)
 
     # -- audit -----------------------------------------------------------------------------

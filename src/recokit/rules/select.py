@@ -30,6 +30,8 @@ class RowPicker:
     limits: list[Limit]
     k: int
     audit: bool = False
+    #: equal scores in this order (each item's rank among the best sellers; None: item index)
+    tie: np.ndarray | None = None
     counts: list[np.ndarray] = field(default_factory=list)
     picked: list[int] = field(default_factory=list)
     source: list[int] = field(default_factory=list)
@@ -69,7 +71,7 @@ class RowPicker:
         while len(self.picked) < need:
             want = 4 * (need - len(self.picked))
             open_ = mask & self.takeable(np.arange(len(row)), limits=not self.audit)
-            got = top_k(row[None, :], open_[None, :], want)[0]
+            got = top_k(row[None, :], open_[None, :], want, self.tie)[0]
             got = got[got >= 0]
             if not len(got):
                 return
@@ -170,21 +172,29 @@ class Backfill:
 
 
 def select_under_limits(
-    compiled: Compiled, block: ScoreBlock, restriction: Restriction, k: int, backfill: Backfill | None, *, record: list[dict[int, tuple[Rule, str]]] | None = None
+    compiled: Compiled,
+    block: ScoreBlock,
+    restriction: Restriction,
+    k: int,
+    backfill: Backfill | None,
+    *,
+    record: list[dict[int, tuple[Rule, str]]] | None = None,
+    tie: np.ndarray | None = None,
 ) -> Selection:
     """Pins, then the best allowed candidates under the list limits, then back-fill, per row.
 
     The candidates of every row are ranked at once (a few times ``k`` of them); only a row that
     runs out of candidates before its list is full is ranked again in full. The fallback model
-    scores only the rows still short after the model's candidates.
+    scores only the rows still short after the model's candidates. Equal scores are taken in
+    the order of ``tie`` (see :func:`recokit.core.select.rank`).
     """
     n = block.shape[0]
     width = max(4 * k, 16)
-    cand, _ = rank(block, restriction, width)
+    cand, _ = rank(block, restriction, width, tie)
     pickers: list[tuple[RowPicker, dict[int, tuple[int, Rule]], int]] = []
     for r in range(n):
         mask = restriction.row_mask(r)
-        picker = RowPicker(compiled.limits, k, audit=record is not None)
+        picker = RowPicker(compiled.limits, k, audit=record is not None, tie=tie)
         taken = _pins(picker, compiled, _allowed_by(mask))
         need = k - len(taken)
         row_cand = cand[r][cand[r] >= 0]
@@ -196,7 +206,7 @@ def select_under_limits(
     fb_block = None
     if backfill is not None and len(short):
         fb_block = backfill.fallback(short) if backfill.fallback is not None else None
-        _fill_short(pickers, short, fb_block, restriction, backfill.popular_order, width)
+        _fill_short(pickers, short, fb_block, restriction, backfill.popular_order, width, tie)
     picked = np.full((n, k), -1, dtype=np.int64)
     source = np.full((n, k), -1, dtype=np.int8)
     for r, (picker, taken, _) in enumerate(pickers):
@@ -217,9 +227,10 @@ def _fill_short(
     restriction: Restriction,
     popular_order: np.ndarray,
     width: int,
+    tie: np.ndarray | None = None,
 ) -> None:
     """Back-fill the short rows: the fallback's ranking (block rows = ``short``), then best sellers."""
-    fb_cand = rank(fb_block, restriction.take(short), width)[0] if fb_block is not None else None
+    fb_cand = rank(fb_block, restriction.take(short), width, tie)[0] if fb_block is not None else None
     for j, r in enumerate(short.tolist()):
         picker, _, need = pickers[r]
         mask = restriction.row_mask(r)
