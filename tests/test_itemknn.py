@@ -135,8 +135,9 @@ def test_cosine_neighbour_lists_equal_implicits_on_the_shop():
         np.testing.assert_allclose(got.scores[: keep.sum()], scores[keep], rtol=1e-9)
 
 
-def reference_counts(ds: Dataset, kind: str, min_co: int = 1) -> np.ndarray:
-    """Dense, from scratch: SAR's co-occurrence similarities."""
+def reference_counts(ds: Dataset, kind: str, min_co: int = 1, prior: float = 1000.0) -> np.ndarray:
+    """Dense, from scratch: SAR's co-occurrence similarities (lift: shrunk toward independence
+    by ``prior`` pseudo-co-occurrences, minus 1, kept where positive)."""
     b = (ds.user_items.toarray() > 0).astype(float)
     co = b.T @ b
     c = np.diag(co).copy()
@@ -145,7 +146,8 @@ def reference_counts(ds: Dataset, kind: str, min_co: int = 1) -> np.ndarray:
         if kind == "jaccard":
             s = co / (c[:, None] + c[None, :] - co)
         elif kind == "lift":
-            s = n * co / np.outer(c, c)
+            s = (co + prior) / (np.outer(c, c) / n + prior) - 1.0
+            s = np.where(s > 0, s, 0.0)
         else:
             s = co / c[:, None]
     s = np.where(co >= min_co, s, 0.0)
@@ -154,10 +156,24 @@ def reference_counts(ds: Dataset, kind: str, min_co: int = 1) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["jaccard", "lift", "conditional"])
-@given(ds=matrices(), min_co=st.integers(1, 3))
-def test_count_similarities_equal_a_dense_reference(kind, ds, min_co):
-    model = ItemKNN(similarity=kind, k_neighbours=ds.n_items, min_co_count=min_co).fit(ds)
-    np.testing.assert_allclose(dense_similarity(model), reference_counts(ds, kind, min_co), rtol=1e-12)
+@given(ds=matrices(), min_co=st.integers(1, 3), prior=st.sampled_from([0.0, 1.0, 5.0]))
+def test_count_similarities_equal_a_dense_reference(kind, ds, min_co, prior):
+    model = ItemKNN(similarity=kind, k_neighbours=ds.n_items, min_co_count=min_co, lift_prior=prior).fit(ds)
+    np.testing.assert_allclose(dense_similarity(model), reference_counts(ds, kind, min_co, prior), rtol=1e-12, atol=1e-12)
+
+
+def test_shrunk_lift_puts_a_real_pair_above_two_rare_items_seen_together_once():
+    """Raw lift: two items bought once, together, have the highest lift there is (n). Shrunk,
+    a pair bought together by 30 customers out of 40 buyers each ranks above them."""
+    rows = [(f"rare{c}", "r1") for c in range(1)] + [(f"rare{c}", "r2") for c in range(1)]
+    rows += [(f"p{c}", "a") for c in range(40)] + [(f"p{c}", "b") for c in range(30)] + [(f"q{c}", "b") for c in range(10)]
+    rows += [(f"z{c}", "filler") for c in range(200)]
+    ds = Dataset(pl.DataFrame({"customer_id": [c for c, _ in rows], "item_id": [i for _, i in rows]}))
+    idx = ds.item_ids.get
+    raw = dense_similarity(ItemKNN(similarity="lift", lift_prior=0.0).fit(ds))
+    shrunk = dense_similarity(ItemKNN(similarity="lift").fit(ds))
+    assert raw[idx("r1"), idx("r2")] > raw[idx("a"), idx("b")]
+    assert shrunk[idx("r1"), idx("r2")] < shrunk[idx("a"), idx("b")]
 
 
 @pytest.mark.parametrize("kind", ["cosine", "bm25", "tfidf", "jaccard", "lift", "conditional"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from recokit import ConfigError, Hybrid, ItemKNN, Popularity
@@ -105,3 +106,20 @@ def test_bad_settings_fail_before_anything_is_fitted(shop, kwargs, message):
     split = temporal_split(shop)
     with pytest.raises(ConfigError, match=message):
         tune(ItemKNN(), split, **kwargs)
+
+
+def test_configurations_the_data_cannot_take_are_left_out_and_counted():
+    import polars as pl
+
+    from recokit import Dataset, DataWarning
+
+    rng = np.random.default_rng(0)
+    rows = pl.DataFrame({"customer_id": rng.integers(0, 60, 600), "item_id": rng.integers(0, 30, 600)}).unique()
+    split = random_holdout(Dataset(rows), seed=0)  # no timestamps: a time window cannot be fitted
+    with pytest.warns(DataWarning, match="1 of 2 configurations"):
+        result = tune(Popularity(), split, grid={"window_days": [None, 30.0]})
+    bad = result.table.filter(pl.col("window_days").is_not_null())
+    assert bad["ndcg@10"].is_null().all() and "timestamps" in bad["note"][0]
+    assert result.best_params == {"window_days": None}
+    with pytest.raises(ConfigError, match="no configuration"):
+        tune(Popularity(window_days=30.0), split, grid={"window_days": [30.0, 90.0]})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recokit._errors import ConfigError
+from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Recommender
 from recokit.evaluation import metrics as M
 from recokit.evaluation.evaluate import evaluate
@@ -84,7 +85,9 @@ class TuneResult:
     table : polars.DataFrame
         One row per configuration tried: ``rank`` (1 = best), one column per grid key (values
         that are not numbers, strings or booleans as their ``repr``), ``metric`` and
-        ``fit_seconds``; best first, ties in the order tried (the model's own settings first).
+        ``fit_seconds`` and ``note`` (why a configuration could not be fitted on this data, e.g.
+        a time window without timestamps: its metric is null and a DataWarning says how many);
+        best first, ties in the order tried (the model's own settings first).
     validation : SplitReport
         What the validation split (carved from the training data) held.
     """
@@ -295,13 +298,33 @@ def tune(
     for i, params in enumerate(configs):
         candidate = _configured(model, params)
         t0 = time.perf_counter()
-        table = evaluate({f"config {i}": candidate}, val, k=[k], n_boot=0, latency_queries=0, progress=False)
-        rows.append({**{key: _cell(v) for key, v in params.items()}, metric: float(table[name][0]), "fit_seconds": time.perf_counter() - t0, "_order": i})
-    frame = pl.DataFrame(rows).sort([metric, "_order"], descending=[True, False], nulls_last=True)
+        score, note = _score(candidate, val, name, k)
+        rows.append({**{key: _cell(v) for key, v in params.items()}, metric: score, "fit_seconds": time.perf_counter() - t0, "note": note, "_order": i})
+    failed = [r for r in rows if r[metric] is None]
+    if len(failed) == len(rows):
+        raise ConfigError(f"tune: no configuration of {type(model).__name__} could be fitted on the validation split; the first said: {failed[0]['note']}")
+    if failed:
+        warnings.warn(
+            f"tune: {len(failed)} of {len(rows)} configurations of {type(model).__name__} could not be fitted on this data and were left out "
+            f"(see the table's 'note' column; the first: {failed[0]['note']})",
+            DataWarning,
+            stacklevel=2,
+        )
+    frame = pl.DataFrame(rows, infer_schema_length=None).sort([metric, "_order"], descending=[True, False], nulls_last=True)
     best_i = int(frame["_order"][0])
     frame = frame.drop("_order").with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
     best = configs[best_i]
     return TuneResult(_configured(model, best), dict(best), float(frame[metric][0]), metric, frame, val.report)
+
+
+def _score(candidate: Recommender, val: Split, name: str, k: int) -> tuple[float | None, str | None]:
+    """A configuration's validation metric, or None and why when it cannot fit this data (a time
+    window on data without timestamps): such a configuration is left out, not the whole search."""
+    try:
+        table = evaluate({"candidate": candidate}, val, k=[k], n_boot=0, latency_queries=0, progress=False)
+    except (ConfigError, DataError) as exc:
+        return None, str(exc).splitlines()[0]
+    return float(table[name][0]), None
 
 
 def _current(model: Recommender, key: str) -> Any:

@@ -217,9 +217,9 @@ class ItemKNN(Recommender):
         ``cosine``, ``bm25`` and ``tfidf`` are computed by implicit's nearest-neighbour models from
         the summed interaction weights. ``jaccard``, ``lift`` and ``conditional`` come from
         co-occurrence counts (how many customers interacted with both items), as in Microsoft's
-        SAR: Jaccard ``c_ij / (c_i + c_j - c_ij)``, lift ``n c_ij / (c_i c_j)`` (SAR omits the
-        constant ``n``; same ranking) and the asymmetric conditional probability
-        ``P(j | i) = c_ij / c_i`` (row ``i``: "of the buyers of i, the share who bought j").
+        SAR: Jaccard ``c_ij / (c_i + c_j - c_ij)``, lift (below, shrunk toward independence) and
+        the asymmetric conditional probability ``P(j | i) = c_ij / c_i`` (row ``i``: "of the
+        buyers of i, the share who bought j").
     k_neighbours : int
         Neighbours kept per item (the item itself never counts).
     shrinkage : float
@@ -234,6 +234,13 @@ class ItemKNN(Recommender):
         learnt from undecayed weights.
     min_co_count : int
         Count-based flavours only: pairs seen together by fewer customers are not neighbours.
+    lift_prior : float
+        ``similarity="lift"`` only: the lift is shrunk toward 1 (independence) by this many
+        pseudo-co-occurrences, ``(c_ij + a) / (e_ij + a)`` with ``e_ij = c_i c_j / n`` the
+        co-occurrences independence predicts, and the similarity is its excess over 1 (pairs
+        with none are not neighbours). Raw lift ranks two rare items seen together once above
+        any real pair. The default 1000 was chosen on the validation splits of the shared
+        datasets (docs/quality.md). 0: the raw lift ``n c_ij / (c_i c_j)`` minus 1.
     context_weight : float
         When a query has both a known customer and context items (cart, product page), each
         context item counts ``context_weight`` times the customer's strongest (decayed) history
@@ -276,7 +283,7 @@ class ItemKNN(Recommender):
         doc="``cosine``, ``bm25`` and ``tfidf`` are computed by implicit's nearest-neighbour models from the summed "
         "interaction weights. ``jaccard``, ``lift`` and ``conditional`` come from co-occurrence counts (how many "
         "customers interacted with both items), as in Microsoft's SAR: Jaccard ``c_ij / (c_i + c_j - c_ij)``, lift "
-        "``n c_ij / (c_i c_j)`` (SAR omits the constant ``n``; same ranking) and the asymmetric conditional "
+        "(shrunk toward independence, see ``lift_prior``) and the asymmetric conditional "
         'probability ``P(j | i) = c_ij / c_i`` (row ``i``: "of the buyers of i, the share who bought j").',
     )
     k_neighbours: int = param(
@@ -307,6 +314,16 @@ class ItemKNN(Recommender):
         check=Interval(int, low=1),
         kw_only=False,
         doc="Count-based flavours only: pairs seen together by fewer customers are not neighbours.",
+    )
+    lift_prior: float = param(
+        default=1000.0,
+        check=Interval(float, low=0),
+        kw_only=False,
+        doc="``similarity='lift'`` only: the lift is shrunk toward 1 (independence) by this many "
+        "pseudo-co-occurrences, ``(c_ij + a) / (e_ij + a)`` with ``e_ij = c_i c_j / n`` the co-occurrences "
+        "independence predicts, and the similarity is its excess over 1 (pairs with none are not neighbours). "
+        "Raw lift ranks two rare items seen together once above any real pair. The default 1000 was chosen on the validation "
+        "splits of the shared datasets (docs/quality.md). 0: the raw lift ``n c_ij / (c_i c_j)`` minus 1.",
     )
     context_weight: float = param(
         default=1.0,
@@ -401,8 +418,11 @@ class ItemKNN(Recommender):
         r, j, cij = c.row[keep], c.col[keep], c.data[keep]
         if self.similarity == "jaccard":
             val = cij / (counts[r] + counts[j] - cij)
-        elif self.similarity == "lift":
-            val = n * cij / (counts[r] * counts[j])
+        elif self.similarity == "lift":  # shrunk toward independence; the excess over it
+            a = float(self.lift_prior)
+            val = (cij + a) / (counts[r] * counts[j] / n + a) - 1.0
+            ok = val > 0
+            r, j, val = r[ok], j[ok], val[ok]
         else:  # conditional: P(j | i), row i
             val = cij / counts[r]
         return sp.csr_array((val, (r, j)), shape=co.shape)
