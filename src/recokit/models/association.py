@@ -146,6 +146,20 @@ class AssociationRules(Recommender):
         Rules a merchandiser approved (same formats); marked ``status = 'approved'``.
     approved_only : bool
         Score with approved rules only ("the algorithm proposes, the merchandiser decides").
+    level : str, optional
+        A product-hierarchy column of the catalogue (``"category"``): rules are also mined
+        between its values (``level_rules_``), and :meth:`bundle` offers one product of each
+        value associated with the product's own -- the pack is found even when each accessory
+        is split over many products.
+    level_scores : bool
+        Also score with the level's rules, from the context items (product page, cart): an item
+        no item rule points to gets its value rule's estimate (see docs/models/association.md).
+    stock_column : str or None
+        The catalogue column :meth:`bundle` reads stock from (default ``'stock'``; > 0 / True is
+        in stock, null is not); ignored when absent.
+    price_column : str or None
+        The catalogue column whose thirds inside each ``level`` value make a bundle prefer a
+        product of the anchor's price tier (default ``'price'``); ignored when absent.
 
     Attributes
     ----------
@@ -171,6 +185,12 @@ class AssociationRules(Recommender):
         its column from the baskets).
     min_count_ : int
         The support threshold as a number of baskets.
+    level_rules_ : polars.DataFrame or None
+        With ``level``: one row per rule between two values of the column (``antecedent``,
+        ``consequent``, ``antecedent_count``, ``consequent_count``, ``count``, ``n_baskets``,
+        ``confidence``, ``lift``), sorted by confidence, then count; None without ``level``.
+    level_values_ : list of str or None
+        The column's values, in order of first appearance in the catalogue.
 
     Examples
     --------
@@ -603,7 +623,7 @@ class AssociationRules(Recommender):
         <= 0, False or null, when the catalogue has that column) or in ``exclude`` is never
         offered.
 
-        .. versionchanged:: 0.3.0
+        .. versionchanged:: 0.2.0
            ``level``; out-of-stock products are no longer offered; ``exclude`` and ``dataset``.
 
         Parameters
