@@ -11,7 +11,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recokit import AssociationRules, ConfigError, DataError, Dataset, DataWarning, Query
@@ -47,12 +47,10 @@ def _category_ranking(shop: Dataset, anchor_category: str) -> list[str]:
     return counts.sort(["len", "category"], descending=[True, False])["category"].to_list()
 
 
-def test_the_planted_pack_is_what_the_data_says():
+def test_the_planted_pack_is_what_the_data_says(sports):
     """The generator plants helmet + pump + lock with adult bikes: the orders agree (so the test
     below checks the model against the data, not against the generator's code)."""
-    from recokit.datasets import sports_shop
-
-    shop = sports_shop(5000, seed=0)
+    shop, _ = sports
     assert len(_adult_bikes(shop)) == 30
     assert set(_category_ranking(shop, "adult_bike")[:3]) == PACK
 
@@ -166,6 +164,7 @@ def _reference_bundle(catalog: pl.DataFrame, baskets: list[set[str]], anchor: st
     return out[:k]
 
 
+@settings(max_examples=20)  # each example builds a shop and fits: 20 cover the three picks (test budget)
 @given(seed=st.integers(0, 10_000), n_levels=st.integers(2, 5), min_count=st.integers(1, 3))
 def test_bundles_equal_the_reference_on_random_shops(seed, n_levels, min_count):
     ds, catalog, baskets = _random_shop(seed, n_levels, per_level=4, n_baskets=60)
@@ -258,6 +257,13 @@ def test_backoff_scores_equal_the_reference():
                 assert np.isnan(got[j]), (context, item)
     page = model.recommend(Query(items=["BI0"], k=4), backfill=False)
     assert {cat[i] for i in page.item_ids} <= {"helmet", "pump"} and all(r.reason for r in page)
+    # a rejected item rule is not backed off: the merchandiser's "no" stands
+    pairs = [(a[0], c[0]) for a, c in plain.rules_.select("antecedent", "consequent").rows() if (cat[a[0]], cat[c[0]]) in rules]
+    assert pairs, "the check needs an item rule whose categories have a rule too"
+    anchor, target = pairs[0]
+    rejected = AssociationRules(min_support=4, min_confidence=0.05, level="category", level_scores=True, rejected=[(anchor, target)]).fit(ds)
+    assert np.isnan(rejected.score(Query(items=[anchor]))[ds.item_ids.get(target)])
+    assert not np.isnan(model.score(Query(items=[anchor]))[ds.item_ids.get(target)])
 
 
 # -- parameters and data problems -------------------------------------------------------------------
