@@ -12,7 +12,8 @@ one lock from
 then the anonymous bike page (``recommend(Query(items=[bike], k))``) of the pipeline file
 docs/examples/sports_shop_pipeline.toml, as written and with ``level_scores=True`` on its
 AssociationRules, and the two on a basket-completion split (the cart screen) and a temporal split
-(the home page), with bootstrap 95 % intervals; and the median time of one ``bundle`` call.
+(the home page), with bootstrap 95 % intervals; and the median time of one ``bundle`` call and
+of one product-page request (``level_scores=True`` against the item rules, alternating).
 
     python benchmarks/bundles.py                       # the demo's shop: 5,000 customers, seed 0
     python benchmarks/bundles.py --customers 2000 --seeds 0 1 2
@@ -96,18 +97,21 @@ def quality(shop: Dataset) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def bundle_latency(shop: Dataset, repeat: int) -> dict[str, float]:
+def latency(shop: Dataset, repeat: int) -> dict[str, dict[str, float]]:
+    """Median ms per call over the 30 bikes, the two models alternating run by run:
+    ``bundle(bike, 3)``, and the product page ``recommend(Query(items=[bike], k=4))``."""
     bikes, _ = bikes_and_categories(shop)
-    out = {}
-    for name, model in (("item rules", AssociationRules().fit(shop)), ("level='category'", AssociationRules(level="category").fit(shop))):
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            for b in bikes:
-                model.bundle(b, 3)
-            times.append((time.perf_counter() - t) / len(bikes) * 1e3)
-        out[name] = statistics.median(times)
-    return out
+    models = {"item rules": AssociationRules().fit(shop), "level='category'": AssociationRules(level="category", level_scores=True).fit(shop)}
+    calls = {"bundle(bike, 3)": lambda m, b: m.bundle(b, 3), "product page, k=4": lambda m, b: m.recommend(Query(items=[b], k=4))}
+    times: dict[str, dict[str, list[float]]] = {c: {n: [] for n in models} for c in calls}
+    for _ in range(repeat):
+        for call, fn in calls.items():
+            for name, model in models.items():
+                t = time.perf_counter()
+                for b in bikes:
+                    fn(model, b)
+                times[call][name].append((time.perf_counter() - t) / len(bikes) * 1e3)
+    return {c: {n: statistics.median(v) for n, v in per.items()} for c, per in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,9 +130,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name:<50} pack on {pack:>2}/30 bikes, anything on {anything:>2}/30")
         for name, by_k in bike_pages(shop).items():
             print(f"  bike page, {name:<30} " + ", ".join(f"k={k}: pack on {n}/30" for k, n in by_k.items()))
-        lat = bundle_latency(shop, args.repeat)
-        item_ms, level_ms = lat.values()
-        print("  bundle(bike, 3) median per call: " + ", ".join(f"{n} {v:.2f} ms" for n, v in lat.items()) + f" (ratio {level_ms / item_ms:.2f}x)")
+        for call, lat in latency(shop, args.repeat).items():
+            item_ms, level_ms = lat.values()
+            print(f"  {call} median per call: " + ", ".join(f"{n} {v:.2f} ms" for n, v in lat.items()) + f" (ratio {level_ms / item_ms:.2f}x)")
         if not args.no_eval:
             with pl.Config(tbl_rows=20, tbl_width_chars=160, float_precision=3):
                 print(quality(shop))

@@ -280,6 +280,12 @@ def test_level_parameters_are_checked(sports):
     bad_stock = shop.with_catalog(shop.catalog.with_columns(pl.col("stock").cast(pl.String)))
     with pytest.raises(DataError, match="must be numeric or boolean"):
         sports[1].bundle(_adult_bikes(shop)[0], 3, dataset=bad_stock)
+    with pytest.raises(DataError, match="stock column 'stock' must be numeric or boolean"):
+        AssociationRules(level="category").fit(bad_stock)  # at fit, not at the first request
+    bad_price = shop.with_catalog(shop.catalog.with_columns(pl.format("EUR {}", pl.col("price")).alias("price")))
+    with pytest.raises(DataError, match="price column 'price' must be numeric"):
+        AssociationRules(level="category").fit(bad_price)
+    assert AssociationRules(level="category", price_column=None, stock_column=None).fit(bad_price).bundle(_adult_bikes(shop)[0], 3)
 
 
 def test_products_without_a_level_value_are_counted():

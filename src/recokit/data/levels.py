@@ -37,7 +37,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import DataError
-from recokit.data.arrays import ragged_ranges
+from recokit.data.arrays import entry_rows, ragged_ranges
 
 __all__ = [
     "backoff_scores",
@@ -181,24 +181,37 @@ def stock_mask(catalog: pl.DataFrame, column: str | None, where: str) -> np.ndar
     return np.asarray((s.cast(pl.Float64).fill_null(0.0).fill_nan(0.0) > 0).to_numpy(), dtype=bool)
 
 
-def price_tiers(catalog: pl.DataFrame, column: str | None, codes: np.ndarray) -> np.ndarray:
+def price_tiers(catalog: pl.DataFrame, column: str | None, codes: np.ndarray, where: str = "price_tiers") -> np.ndarray:
     """Each item's price third inside its level value: 0 cheapest, 1 middle, 2 dearest.
 
     An item's tier is ``floor(3 * cheaper / priced)``, ``cheaper`` the items of its value with a
     strictly lower price and ``priced`` those with a price (equal prices share a tier). -1 where
     there is no price column, no price (null, NaN) or no level value.
+
+    Raises
+    ------
+    DataError
+        When the column exists but is not numeric (a price read as text).
     """
     tiers = np.full(len(codes), -1, dtype=np.int64)
-    if column is None or column not in catalog.columns or not catalog[column].dtype.is_numeric():
+    if column is None or column not in catalog.columns:
         return tiers
+    if not catalog[column].dtype.is_numeric():
+        raise DataError(
+            f"{where}: the price column {column!r} must be numeric; got {catalog[column].dtype}.",
+            column=column,
+            hint="cast it to a number (a CSV read may have kept a currency sign), or pass price_column=None.",
+        )
     price = catalog[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
     ok = np.flatnonzero((codes >= 0) & np.isfinite(price))
-    frame = pl.DataFrame({"i": ok, "g": codes[ok], "p": price[ok]})
-    ranked = frame.with_columns(
-        cheaper=(pl.col("p").rank("min").over("g") - 1).cast(pl.Int64),
-        priced=pl.len().over("g").cast(pl.Int64),
-    )
-    tiers[ranked["i"].to_numpy()] = (3 * ranked["cheaper"].to_numpy()) // ranked["priced"].to_numpy()
+    g, p = codes[ok], price[ok]
+    order = np.lexsort((p, g))
+    gs, ps = g[order], p[order]
+    pos = np.arange(len(order))
+    first_of_price = np.r_[True, (gs[1:] != gs[:-1]) | (ps[1:] != ps[:-1])] if len(order) else np.empty(0, dtype=bool)
+    cheaper = np.maximum.accumulate(np.where(first_of_price, pos, 0)) - np.searchsorted(gs, gs, side="left")
+    priced = np.bincount(gs, minlength=int(codes.max()) + 1 if len(codes) else 0)[gs]
+    tiers[ok[order]] = (3 * cheaper) // np.maximum(priced, 1)
     return tiers
 
 
@@ -214,11 +227,11 @@ def fired_level_rules(context: sp.csr_array, codes: np.ndarray, ptr: np.ndarray)
     ``ptr[c]:ptr[c + 1]``. A value held by several context items of a row fires once.
     """
     n_levels = len(ptr) - 1
-    by_level = sp.csr_array(sp.csr_array(context, dtype=np.int64) @ _membership(codes, n_levels))  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
-    by_level.sum_duplicates()
-    by_level.eliminate_zeros()
-    rows = np.repeat(np.arange(by_level.shape[0], dtype=np.int64), np.diff(by_level.indptr))
-    levels = by_level.indices.astype(np.int64)
+    rows = entry_rows(context.indptr)
+    levels = codes[context.indices]
+    has = levels >= 0
+    keys = np.unique(rows[has] * n_levels + levels[has])  # numpy, not a sparse product: a request is a few items
+    rows, levels = keys // n_levels, keys % n_levels
     starts, stops = ptr[levels], ptr[levels + 1]
     return np.repeat(rows, stops - starts), ragged_ranges(starts, stops)
 

@@ -727,7 +727,10 @@ class AssociationRules(Recommender):
         self._level_members_: sp.csr_array | None = None
         if self.level is None:
             return
-        codes, names = level_codes(dataset.catalog, self.level, f"{_OWNER}(level={self.level!r})")
+        where = f"{_OWNER}(level={self.level!r})"
+        codes, names = level_codes(dataset.catalog, self.level, where)
+        stock_mask(dataset.catalog, self.stock_column, where)  # a stock or price column bundles cannot read fails the fit, not a request
+        tiers = price_tiers(dataset.catalog, self.price_column, codes, where)
         if (codes < 0).any():
             warnings.warn(
                 f"{_OWNER}: {int((codes < 0).sum())} of {len(codes)} products have no {self.level!r} value (null): they are in no "
@@ -755,6 +758,7 @@ class AssociationRules(Recommender):
         state["value"] = (conf if self.metric == "confidence" else lift)[by_ante].astype(np.float64)
         state["ptr"] = np.searchsorted(state["antecedent"], np.arange(len(names) + 1)).astype(np.int64)
         state["codes"] = codes
+        state["tiers"] = tiers  # of the fitted catalogue; bundle(dataset=...) reads the given one's
         state.update(self._rejected_index(rules, status))
         self._level_ = state
         sold = (self.item_counts_ > 0) & (codes >= 0)
@@ -779,6 +783,8 @@ class AssociationRules(Recommender):
         """Flat ``row * n_items + item`` keys of the rejected rules whose antecedent is in each row."""
         lv = self._level_
         assert lv is not None
+        if not len(lv["rejected_size"]):
+            return np.empty(0, dtype=np.int64)
         n_items = self.dataset_.n_items
         incidence = sp.csr_array(
             (np.ones(len(lv["rejected_items"]), dtype=np.int64), (lv["rejected_items"], lv["rejected_rule"])),
@@ -841,7 +847,7 @@ class AssociationRules(Recommender):
         allowed[self._rejected_keys(one)] = False
         cooc = self.cooccurrence_
         together = cooc[[anchor]].toarray().ravel() + cooc[:, [anchor]].toarray().ravel()
-        tiers = price_tiers((dataset or self.dataset_).catalog, self.price_column, codes)
+        tiers = lv["tiers"] if dataset is None else price_tiers(dataset.catalog, self.price_column, codes, f"{_OWNER}.bundle")
         same_tier = (tiers == tiers[anchor]) & (tiers[anchor] >= 0)
         recs: list[Recommendation] = []
         for rule in rules.tolist():
