@@ -661,7 +661,7 @@ class AssociationRules(Recommender):
         query = Query(items=[item_id], k=k, exclude=exclude)
         allowed = self._offerable(query, dataset)
         anchor = self.dataset_.item_ids.get(item_id)
-        lv = self._level_
+        lv = getattr(self, "_level_", None)  # a model saved before levels existed bundles by item rules
         if lv is not None and anchor is not None and lv["codes"][anchor] >= 0:
             if one_per not in (None, self.level):
                 raise ConfigError(
