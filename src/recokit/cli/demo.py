@@ -118,6 +118,22 @@ def _adult_bike(shop: Dataset):
     return max(bikes, key=lambda i: (sold[shop.item_ids.get(i)], str(i)))
 
 
+def _median_seller(shop: Dataset, item_id):
+    """The product of ``item_id``'s category with the median sales (by id on ties)."""
+    row = shop.catalog.filter(pl.col("item_id") == item_id)
+    if "category" not in shop.catalog.columns or not row.height:
+        return item_id
+    same = shop.catalog.filter(pl.col("category") == row["category"][0])["item_id"].to_list()
+    sold = shop.item_counts()
+    ranked = sorted(same, key=lambda i: (-sold[shop.item_ids.get(i)], str(i)))
+    return ranked[len(ranked) // 2]
+
+
+def _category_of(shop: Dataset, item_id) -> str:
+    row = shop.catalog.filter(pl.col("item_id") == item_id)
+    return str(row["category"][0]) if row.height and "category" in row.columns else "?"
+
+
 def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
     model = models["home"]
     print("== Product page and cart, anonymous visitor: what goes with it", file=out)
@@ -132,8 +148,16 @@ def section_bought_together(shop: Dataset, models: dict, out: TextIO, show: int)
     cart = [bike, *page.item_ids[:1]]
     print(f"\n  Cart: {' + '.join(_name(shop, i) for i in cart)}. To complete it:", file=out)
     _print_recs(shop, model.recommend(Query(items=cart, k=3)), out)
-    assoc = models["association"]
-    print(f"\n  (bought-together rules behind it: {assoc.rules_.height} mined from {assoc.n_baskets_} baskets)", file=out)
+    assoc = models["association"]  # AssociationRules(level="category")
+    if assoc.level is not None:
+        # a bike sold a few times: too few baskets per accessory for item rules, enough per category
+        rare = _median_seller(shop, bike)
+        print(f"\n  The pack of {_name(shop, rare)}, sold in {int(assoc.item_counts_[shop.item_ids.get(rare)])} baskets: "
+              f"one product of each category that goes with '{_category_of(shop, rare)}', in stock (bundle):", file=out)
+        _print_recs(shop, assoc.bundle(rare, 3), out)
+    n_level = assoc.level_rules_.height if assoc.level_rules_ is not None else 0
+    print(f"\n  (bought-together rules behind it: {assoc.rules_.height} between products and {n_level} between categories, "
+          f"mined from {assoc.n_baskets_} baskets)", file=out)
 
 
 def section_out_of_stock(shop: Dataset, models: dict, out: TextIO, show: int) -> None:
@@ -293,7 +317,7 @@ def run_demo(n_customers: int = 5000, seed: int = 0, show: int = 3, out: TextIO 
     models["renewal"] = Ruled(Renewal(), in_stock).fit(shop)
     models["ruled"] = Ruled(Popularity(by="age_group"), demo_rules()).fit(shop)
     models["in_stock"] = Ruled(Popularity(by="age_group"), in_stock).fit(shop)
-    models["association"] = AssociationRules(min_support=5, min_confidence=0.1).fit(shop)
+    models["association"] = AssociationRules(min_support=5, min_confidence=0.1, level="category" if "category" in shop.catalog.columns else None).fit(shop)
     models["itemknn"] = Ruled(ItemKNN(similarity="cosine", k_neighbours=30, half_life_days=180), home_rules()).fit(shop)
     home = Hybrid(
         {

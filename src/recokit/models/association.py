@@ -34,7 +34,18 @@ from recokit.data import (
     ragged_ranges,
     read_error,
 )
-from recokit.params import Boolean, Custom, Interval, OneOf, Optional, param
+from recokit.data.levels import (
+    backoff_scores,
+    fired_level_rules,
+    level_codes,
+    level_label,
+    level_rules,
+    level_tables,
+    pick_in_level,
+    price_tiers,
+    stock_mask,
+)
+from recokit.params import Boolean, Custom, InstanceOf, Interval, OneOf, Optional, param
 
 __all__ = ["AssociationRules"]
 
@@ -135,6 +146,20 @@ class AssociationRules(Recommender):
         Rules a merchandiser approved (same formats); marked ``status = 'approved'``.
     approved_only : bool
         Score with approved rules only ("the algorithm proposes, the merchandiser decides").
+    level : str, optional
+        A product-hierarchy column of the catalogue (``"category"``): rules are also mined
+        between its values (``level_rules_``), and :meth:`bundle` offers one product of each
+        value associated with the product's own -- the pack is found even when each accessory
+        is split over many products.
+    level_scores : bool
+        Also score with the level's rules, from the context items (product page, cart): an item
+        no item rule points to gets its value rule's estimate (see docs/models/association.md).
+    stock_column : str or None
+        The catalogue column :meth:`bundle` reads stock from (default ``'stock'``; > 0 / True is
+        in stock, null is not); ignored when absent.
+    price_column : str or None
+        The catalogue column whose thirds inside each ``level`` value make a bundle prefer a
+        product of the anchor's price tier (default ``'price'``); ignored when absent.
 
     Attributes
     ----------
@@ -160,6 +185,12 @@ class AssociationRules(Recommender):
         its column from the baskets).
     min_count_ : int
         The support threshold as a number of baskets.
+    level_rules_ : polars.DataFrame or None
+        With ``level``: one row per rule between two values of the column (``antecedent``,
+        ``consequent``, ``antecedent_count``, ``consequent_count``, ``count``, ``n_baskets``,
+        ``confidence``, ``lift``), sorted by confidence, then count; None without ``level``.
+    level_values_ : list of str or None
+        The column's values, in order of first appearance in the catalogue.
 
     Examples
     --------
@@ -254,12 +285,48 @@ class AssociationRules(Recommender):
         check=Boolean(),
         doc='Score with approved rules only ("the algorithm proposes, the merchandiser decides"); needs ``approved``.',
     )
+    level: str | None = param(
+        default=None,
+        check=Optional(InstanceOf(str)),
+        doc='A product-hierarchy column of the catalogue (``"category"``, ``"sport"``...): rules are also mined between '
+        "its values, with the same thresholds (``level_rules_``), and ``bundle`` offers one product of each value "
+        "associated with the product's own (a helmet, a pump, a lock with a bike) even when each pair of products "
+        "is too rare for an item rule. None: item rules only.",
+    )
+    level_scores: bool = param(
+        default=False,
+        check=Boolean(),
+        doc="Also score with the level's rules (needs ``level``): an item no item rule points to gets the estimate "
+        "of its value's rule (confidence: the value rule's confidence times the item's share of its value's sales; "
+        "lift: the value rule's lift), so a product page or cart is filled from the category association. Item "
+        "rules keep their own score; an item a rejected rule points to is never backed off.",
+    )
+    stock_column: str | None = param(
+        default="stock",
+        check=Optional(InstanceOf(str)),
+        doc="Numeric or boolean catalogue column ``bundle`` reads: a product is offered only when > 0 / True (null: "
+        "out of stock). Ignored when the catalogue has no such column; None: stock is not read.",
+    )
+    price_column: str | None = param(
+        default="price",
+        check=Optional(InstanceOf(str)),
+        doc="Numeric catalogue column whose thirds inside each ``level`` value (cheap, middle, dear) let ``bundle`` "
+        "prefer a product of the anchor's price tier. Ignored when absent; None: no price tier.",
+    )
 
     # -- validation ---------------------------------------------------------------------------
     def _check_together(self) -> None:
         if self.approved_only and self.approved is None:
             raise ConfigError(
                 f"{_OWNER}(approved_only=True) needs the approved rules. Got approved=None.", hint="pass approved='approved_rules.csv' (or a list of (antecedent, consequent) pairs)."
+            )
+        if self.level_scores and self.level is None:
+            raise ConfigError(f"{_OWNER}(level_scores=True) needs the level whose rules score. Got level=None.", hint="pass level='category' (a catalogue column).")
+        if self.approved_only and self.level is not None:
+            raise ConfigError(
+                f"{_OWNER}(approved_only=True, level={self.level!r}): the rules between {self.level} values are not reviewed, so a bundle or "
+                "a back-off score would offer what no merchandiser approved.",
+                hint="use level=None with approved_only=True, or approved_only=False.",
             )
 
     #: the most specific evidence: this very basket or product page
@@ -336,6 +403,7 @@ class AssociationRules(Recommender):
         self.rules_ = self._rules_frame(dataset, rules, status)
         self._build_scorer(dataset, rules, status)
         self._build_histories(dataset)
+        self._derive_levels(dataset, rules, status)
 
     def _review(self, dataset: Dataset, rules: dict[str, np.ndarray]) -> np.ndarray:
         """Status per rule: 0 proposed, 1 approved, 2 rejected."""
@@ -470,7 +538,11 @@ class AssociationRules(Recommender):
         return _csr_from_keys(cells, out, (n_rows, n_items))
 
     def _score(self, batch: Batch) -> ScoreBlock:
-        return ScoreBlock.sparse(self._score_rows(self._contexts(batch)))
+        context = self._contexts(batch)
+        scores = self._score_rows(context)
+        # the level backs off for the items on screen or in the cart only: measured on the sports shop, it
+        # lifts basket completion and lowers next-purchase ranking from a customer's last basket
+        return ScoreBlock.sparse(self._with_level_scores(batch.context, scores) if self.level_scores else scores)
 
     def _best_rules(self, batch: Batch, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Per ``(rows[j], items[j])``: the row of ``rules_`` of the strongest fired rule
@@ -495,7 +567,10 @@ class AssociationRules(Recommender):
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
         best = self._best_rules(batch, np.asarray(rows, np.int64), np.asarray(items, np.int64))
-        return [None if r < 0 else self._rule_text(r) for r in best.tolist()]
+        texts: list[str | None] = [None if r < 0 else self._rule_text(r) for r in best.tolist()]
+        if self.level_scores and None in texts:
+            texts = self._level_texts(batch, np.asarray(rows, np.int64), np.asarray(items, np.int64), texts)
+        return texts
 
     def _rule_text(self, row: int) -> str:
         r = self._rule_arrays_
@@ -518,13 +593,52 @@ class AssociationRules(Recommender):
         return item_label(self.dataset_, item_idx)
 
     # -- public helpers -----------------------------------------------------------------------
-    def bundle(self, item_id: Hashable, k: int = 3, *, one_per: str | None = None) -> Recommendations:
-        """The pack for one product: the ``k`` items its rules suggest most strongly, with reasons.
+    def bundle(
+        self,
+        item_id: Hashable,
+        k: int = 3,
+        *,
+        one_per: str | None = None,
+        exclude: Sequence[Hashable] = (),
+        dataset: Dataset | None = None,
+    ) -> Recommendations:
+        """The pack for one product: ``k`` products to offer with it, best first, with reasons.
 
-        Only items with a rule are returned (no back-fill), so the list may be shorter than ``k``
-        -- empty for a product without rules or unknown to the fitted data (a new product is a
-        cold start, not an error). ``one_per="category"`` keeps only the best item of each value
-        of that catalogue column (one helmet, one pump, one lock rather than two pumps).
+        With ``level`` (e.g. ``level="category"``), the pack is one product of each value
+        associated with the product's own, strongest rule first (a helmet, a pump and a lock
+        with a bike): the values' rules find the pack even when each pair of products is too
+        rare for an item rule. Inside a value, the product is the one most often bought with
+        this very product when that pair has at least ``min_count_`` baskets, else the best
+        seller of the product's price tier (``price_column``), else the value's best seller.
+        The product's own value is never offered, a value without an allowed product is
+        skipped (the next one takes its place), and a pair a merchandiser rejected is never
+        offered. A product without a ``level`` value gets the item rules' pack.
+
+        Without ``level``, the ``k`` items its rules suggest most strongly; ``one_per="category"``
+        keeps only the best item of each value of that catalogue column.
+
+        Either way only products with evidence are returned (no back-fill), so the list may be
+        shorter than ``k`` -- empty for a product without rules or unknown to the fitted data
+        (a new product is a cold start, not an error); a product out of stock (``stock_column``
+        <= 0, False or null, when the catalogue has that column) or in ``exclude`` is never
+        offered.
+
+        .. versionchanged:: 0.2.0
+           ``level``; out-of-stock products are no longer offered; ``exclude`` and ``dataset``.
+
+        Parameters
+        ----------
+        item_id
+            The product on screen.
+        k : int
+            At most this many products.
+        one_per : str, optional
+            Without ``level``: keep the best item of each value of this catalogue column.
+        exclude : list of item ids
+            Products never to offer.
+        dataset : Dataset, optional
+            Read stock and prices from this dataset (e.g. ``shop.with_catalog(fresh_stock)``)
+            instead of the fitted one: stock changes need no refit.
 
         Examples
         --------
@@ -534,29 +648,62 @@ class AssociationRules(Recommender):
         ...                        "item_id": ["bike", "pump", "bike", "pump"]})
         >>> AssociationRules(min_support=2).fit(Dataset(orders, basket_col="order_id")).bundle("bike").item_ids
         ['pump']
+        >>> catalog = pl.DataFrame({"item_id": ["b1", "b2", "h1", "h2"], "category": ["bike", "bike", "helmet", "helmet"],
+        ...                         "stock": [3, 4, 0, 9]})
+        >>> orders = pl.DataFrame({"customer_id": [1, 1, 2, 2, 3, 3], "order_id": [1, 1, 2, 2, 3, 3],
+        ...                        "item_id": ["b1", "h1", "b2", "h2", "b1", "h2"]})
+        >>> model = AssociationRules(min_support=2, level="category").fit(Dataset(orders, catalog, basket_col="order_id"))
+        >>> pack = model.bundle("b1", k=3)          # h1 sells with b1, but is out of stock
+        >>> pack.item_ids, pack[0].reason
+        (['h2'], 'bought with bike: helmet in 100% of bike baskets (3 of 3); the best-selling helmet')
         """
-        if one_per is None:
-            return self.recommend(Query(items=[item_id], k=k), backfill=False)
         self._check_fitted()
+        query = Query(items=[item_id], k=k, exclude=exclude)
+        allowed = self._offerable(query, dataset)
+        anchor = self.dataset_.item_ids.get(item_id)
+        lv = getattr(self, "_level_", None)  # a model saved before levels existed bundles by item rules
+        if lv is not None and anchor is not None and lv["codes"][anchor] >= 0:
+            if one_per not in (None, self.level):
+                raise ConfigError(
+                    f"bundle(one_per={one_per!r}): this model bundles by level={self.level!r}, one product per {self.level} value.",
+                    hint=f"drop one_per (or pass one_per={self.level!r}); for another column, fit AssociationRules(level={one_per!r}).",
+                )
+            return self._level_bundle(anchor, query, allowed, dataset)
+        return self._item_bundle(query, one_per, allowed)
+
+    def _offerable(self, query: Query, dataset: Dataset | None) -> np.ndarray:
+        """Which products a bundle may offer: in stock (when the catalogue says), not excluded."""
+        ds = self.dataset_
+        if dataset is not None and dataset.item_ids != ds.item_ids:
+            raise DataError("bundle(dataset=...): the dataset's items differ from the fitted ones.", hint="use fitted.with_catalog(new_catalog).")
+        stock = stock_mask((dataset or ds).catalog, self.stock_column, f"{_OWNER}.bundle")
+        allowed = np.ones(ds.n_items, dtype=bool) if stock is None else stock.copy()
+        out = ds.item_ids.index(list(query.exclude), missing="ignore")
+        allowed[out[out >= 0]] = False
+        return allowed
+
+    def _item_bundle(self, query: Query, one_per: str | None, allowed: np.ndarray) -> Recommendations:
+        """The item rules' pack: the strongest rules' consequents that may be offered."""
         cat = self.dataset_.catalog
-        if one_per not in cat.columns:
+        if one_per is not None and one_per not in cat.columns:
             raise ConfigError(
                 f"bundle(one_per={one_per!r}): the catalog has no column {one_per!r}.", hint=f"choose one of {cat.columns}."
             )
-        ranked = self.recommend(Query(items=[item_id], k=self.dataset_.n_items), backfill=False)
-        groups = cat[one_per].to_list()
+        ranked = self.recommend(Query(items=query.items, k=self.dataset_.n_items, exclude=query.exclude), backfill=False)
+        groups = cat[one_per].to_list() if one_per is not None else None
         seen: set[Any] = set()
         kept: list[Recommendation] = []
         for rec in ranked:
             idx = self.dataset_.item_ids.get(rec.item_id)
             assert idx is not None  # a recommended item is a catalogue item
-            group = groups[idx]
-            if group not in seen:
-                seen.add(group)
-                kept.append(replace(rec, rank=len(kept) + 1))
-            if len(kept) == k:
+            if not allowed[idx] or (groups is not None and groups[idx] in seen):
+                continue
+            if groups is not None:
+                seen.add(groups[idx])
+            kept.append(replace(rec, rank=len(kept) + 1))
+            if len(kept) == query.k:
                 break
-        return Recommendations(items=tuple(kept), query=Query(items=[item_id], k=k))
+        return Recommendations(items=tuple(kept), query=query)
 
     def export_rules(self, path: str | Path) -> Path:
         """Write ``rules_`` to a CSV file a merchandiser can open in a spreadsheet.
@@ -569,6 +716,161 @@ class AssociationRules(Recommender):
         lists = [c for c, t in self.rules_.schema.items() if isinstance(t, pl.List)]
         self.rules_.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(SEP) for c in lists).write_csv(path)
         return path
+
+    # -- catalogue levels (level=...): rules between the values of a hierarchy column ------------
+    def _derive_levels(self, dataset: Dataset, rules: dict[str, np.ndarray], status: np.ndarray) -> None:
+        """``level_rules_`` and what bundles and back-off scores read, from the mined baskets;
+        None without ``level``. The rejected item rules are indexed too: never offered back."""
+        self.level_rules_: pl.DataFrame | None = None
+        self.level_values_: list[str] | None = None
+        self._level_: dict[str, np.ndarray] | None = None
+        self._level_members_: sp.csr_array | None = None
+        if self.level is None:
+            return
+        where = f"{_OWNER}(level={self.level!r})"
+        codes, names = level_codes(dataset.catalog, self.level, where)
+        stock_mask(dataset.catalog, self.stock_column, where)  # a stock or price column bundles cannot read fails the fit, not a request
+        tiers = price_tiers(dataset.catalog, self.price_column, codes, where)
+        if (codes < 0).any():
+            warnings.warn(
+                f"{_OWNER}: {int((codes < 0).sum())} of {len(codes)} products have no {self.level!r} value (null): they are in no "
+                f"{self.level} rule, and their bundles are the item rules'.\nHint: fill the catalogue's {self.level!r} column.",
+                DataWarning,
+                stacklevel=4,
+            )
+        baskets = sp.csr_array(dataset.basket_items)
+        keep = self._kept(baskets)
+        counts, pairs = level_tables(baskets if keep.all() else sp.csr_array(baskets[np.flatnonzero(keep)]), codes, len(names))
+        lr = level_rules(counts, pairs, self.n_baskets_, min_count=self.min_count_, min_confidence=self.min_confidence, min_lift=self.min_lift)
+        conf = lr["count"] / np.maximum(lr["antecedent_count"], 1)
+        lift = conf / (lr["consequent_count"] / max(self.n_baskets_, 1))
+        values = pl.Series("v", names, dtype=pl.String)
+        self.level_rules_ = pl.DataFrame(
+            {
+                "antecedent": values.gather(lr["antecedent"]), "consequent": values.gather(lr["consequent"]),
+                "antecedent_count": lr["antecedent_count"], "consequent_count": lr["consequent_count"], "count": lr["count"],
+                "n_baskets": np.full(len(conf), self.n_baskets_, dtype=np.int64), "confidence": conf, "lift": lift,
+            }
+        )  # fmt: skip
+        self.level_values_ = names
+        by_ante = np.argsort(lr["antecedent"], kind="stable")  # each value's rules stay strongest first
+        state = {key: lr[key][by_ante] for key in lr}
+        state["value"] = (conf if self.metric == "confidence" else lift)[by_ante].astype(np.float64)
+        state["ptr"] = np.searchsorted(state["antecedent"], np.arange(len(names) + 1)).astype(np.int64)
+        state["codes"] = codes
+        state["tiers"] = tiers  # of the fitted catalogue; bundle(dataset=...) reads the given one's
+        state.update(self._rejected_index(rules, status))
+        self._level_ = state
+        sold = (self.item_counts_ > 0) & (codes >= 0)
+        share = self.item_counts_ / np.maximum(np.bincount(codes[sold], weights=self.item_counts_[sold], minlength=len(names)), 1)[np.maximum(codes, 0)]
+        data = share[sold] if self.metric == "confidence" else np.ones(int(sold.sum()))
+        self._level_members_ = sp.csr_array((data, (codes[sold], np.flatnonzero(sold))), shape=(len(names), dataset.n_items))
+
+    def _rejected_index(self, rules: dict[str, np.ndarray], status: np.ndarray) -> dict[str, np.ndarray]:
+        """The rejected single-consequent rules: flat antecedent items with their rule, and each
+        rule's size and consequent (what a level must never offer back)."""
+        rows = np.flatnonzero((status == 2) & (np.diff(rules["consequent_ptr"]) == 1))
+        a_ptr = rules["antecedent_ptr"]
+        sizes = (a_ptr[rows + 1] - a_ptr[rows]).astype(np.int64)
+        return {
+            "rejected_items": rules["antecedent"][ragged_ranges(a_ptr[rows], a_ptr[rows + 1])].astype(np.int64),
+            "rejected_rule": np.repeat(np.arange(len(rows), dtype=np.int64), sizes),
+            "rejected_size": sizes,
+            "rejected_cons": rules["consequent"][rules["consequent_ptr"][rows]].astype(np.int64),
+        }
+
+    def _rejected_keys(self, context: sp.csr_array) -> np.ndarray:
+        """Flat ``row * n_items + item`` keys of the rejected rules whose antecedent is in each row."""
+        lv = self._level_
+        assert lv is not None
+        if not len(lv["rejected_size"]):
+            return np.empty(0, dtype=np.int64)
+        n_items = self.dataset_.n_items
+        incidence = sp.csr_array(
+            (np.ones(len(lv["rejected_items"]), dtype=np.int64), (lv["rejected_items"], lv["rejected_rule"])),
+            shape=(n_items, len(lv["rejected_size"])),
+        )
+        hits = sp.csr_array(sp.csr_array(context, dtype=np.int64) @ incidence).tocoo()  # type: ignore[call-overload]  # scipy-stubs: no csr_array(<sparse>, dtype=...) overload
+        fired = hits.data == lv["rejected_size"][hits.col]
+        return np.unique(hits.row[fired].astype(np.int64) * n_items + lv["rejected_cons"][hits.col[fired]])
+
+    def _with_level_scores(self, context: sp.csr_array, scores: sp.csr_array) -> sp.csr_array:
+        """The item rules' scores, and the level estimate where no item rule (nor a rejected one) points."""
+        lv = self._level_
+        assert lv is not None and self._level_members_ is not None
+        n_items = scores.shape[1]
+        fired = fired_level_rules(context, lv["codes"], lv["ptr"])
+        keys, values = backoff_scores(fired, scores.shape, lv["consequent"], lv["value"], lv["count"].astype(np.float64), self._level_members_, self.aggregate)
+        own = scores.tocoo()
+        own_keys = own.row.astype(np.int64) * n_items + own.col
+        new = ~np.isin(keys, own_keys) & ~np.isin(keys, self._rejected_keys(context))
+        all_keys = np.concatenate([own_keys, keys[new]])
+        order = np.argsort(all_keys, kind="stable")
+        return _csr_from_keys(all_keys[order], np.concatenate([own.data, values[new]])[order], scores.shape)
+
+    def _level_texts(self, batch: Batch, rows: np.ndarray, items: np.ndarray, texts: list[str | None]) -> list[str | None]:
+        """The reasons of the backed-off items: the strongest level rule that fired for them."""
+        lv = self._level_
+        assert lv is not None
+        f_row, f_rule = fired_level_rules(batch.context, lv["codes"], lv["ptr"])
+        out = list(texts)
+        for j, (row, item) in enumerate(zip(rows.tolist(), items.tolist(), strict=True)):
+            if out[j] is not None:
+                continue
+            cand = f_rule[(f_row == row) & (lv["consequent"][f_rule] == lv["codes"][item])]
+            if len(cand):
+                best = cand[np.lexsort((cand, -lv["count"][cand], -lv["value"][cand]))[0]]
+                out[j] = self._level_text(int(best))
+        return out
+
+    def _level_text(self, rule: int) -> str:
+        """``"bought with adult bike: helmet in 69% of adult bike baskets (387 of 562)"``."""
+        lv, names = self._level_, self.level_values_
+        assert lv is not None and names is not None
+        ante, cons = level_label(names[int(lv["antecedent"][rule])]), level_label(names[int(lv["consequent"][rule])])
+        cab, ca = int(lv["count"][rule]), int(lv["antecedent_count"][rule])
+        verb = "bought" if self.dataset_.only_purchases else "chosen"
+        text = f"{verb} with {ante}: {cons} in {100 * cab / ca:.0f}% of {ante} baskets ({cab} of {ca})"
+        if self.metric == "lift":
+            text += f", {float(lv['value'][rule]):.1f}x more often than on average"
+        return text
+
+    def _level_bundle(self, anchor: int, query: Query, allowed: np.ndarray, dataset: Dataset | None) -> Recommendations:
+        """One product per value associated with the anchor's, strongest rule first (see bundle)."""
+        lv = self._level_
+        assert lv is not None
+        codes, own = lv["codes"], int(lv["codes"][anchor])
+        rules = np.arange(lv["ptr"][own], lv["ptr"][own + 1])
+        rules = rules[np.lexsort((lv["consequent"][rules], -lv["count"][rules], -lv["value"][rules]))]
+        allowed = allowed & (codes != own)
+        one = sp.csr_array((np.ones(1, dtype=np.int64), (np.zeros(1, dtype=np.int64), np.array([anchor]))), shape=(1, len(codes)))
+        allowed[self._rejected_keys(one)] = False
+        cooc = self.cooccurrence_
+        together = cooc[[anchor]].toarray().ravel() + cooc[:, [anchor]].toarray().ravel()
+        tiers = lv["tiers"] if dataset is None else price_tiers(dataset.catalog, self.price_column, codes, f"{_OWNER}.bundle")
+        same_tier = (tiers == tiers[anchor]) & (tiers[anchor] >= 0)
+        recs: list[Recommendation] = []
+        for rule in rules.tolist():
+            cands = np.flatnonzero(allowed & (codes == lv["consequent"][rule]))
+            if not len(cands):
+                continue
+            j, how = pick_in_level(cands, together[cands], self.item_counts_[cands], same_tier[cands], self.min_count_)
+            reason = f"{self._level_text(rule)}; {self._pick_text(how, anchor, j, int(together[j]))}"
+            recs.append(Recommendation(rank=len(recs) + 1, item_id=self.dataset_.item_ids.id(j), score=float(lv["value"][rule]), reason=reason))
+            if len(recs) == query.k:
+                break
+        return Recommendations(items=tuple(recs), query=query)
+
+    def _pick_text(self, how: str, anchor: int, item: int, together: int) -> str:
+        """Why this product of its value: bought with the anchor, or a best seller."""
+        lv, names = self._level_, self.level_values_
+        assert lv is not None and names is not None
+        value = level_label(names[int(lv["codes"][item])])
+        if how == "together":
+            verb = "bought" if self.dataset_.only_purchases else "chosen"
+            return f"this one {verb} with {self._item_label(anchor)} in {together} of its {int(self.item_counts_[anchor])} baskets"
+        best = "best-selling" if self.dataset_.only_purchases else "most chosen"
+        return f"the {best} {value} in the same price range" if how == "tier" else f"the {best} {value}"
 
 
 # -- mining (module-level so tests and benchmarks can run it on a raw basket matrix) ---------
