@@ -78,6 +78,15 @@ class BPRPeer(ImplicitPeer):
             model.fit(ui, show_progress=False)
         self.model_, self.ui_ = model, ui
 
+    def _score_row(self, batch: Batch, r: int) -> np.ndarray:
+        """implicit's BPR cannot recalculate a user from a cart: a cart is the mean of its
+        items' factors (the usual fold-in for BPR), scored against every item."""
+        items = batch.context_items(r)
+        if not len(items):
+            return super()._score_row(batch, r)
+        f = np.asarray(self.model_.item_factors)
+        return f @ f[items].mean(axis=0)
+
 
 class CountPeer(Recommender):
     """Popularity (distinct buyers) or personal frequency (the customer's own purchase counts,
