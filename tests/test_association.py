@@ -16,10 +16,8 @@ from recokit import (
     DataError,
     Dataset,
     DataWarning,
-    DependencyError,
     Query,
 )
-from recokit.adapters import mlxtend as _mlxtend
 from recokit.core import explained
 from recokit.models.association import mine_rules, rule_metrics
 from recokit.testing import RecommenderContract
@@ -118,9 +116,17 @@ def _frac(x):
 
 
 def _mlxtend_rules(b, min_support, min_confidence, min_lift, max_len):
+    """The peer: mlxtend fpgrowth + association_rules (a dev dependency; recokit no longer calls it)."""
+    import pandas as pd
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
     n = b.shape[0]
-    itemsets = _mlxtend.frequent_itemsets(b, min_support=min_support, max_len=max_len)
-    rules = _mlxtend.association_rules(itemsets, num_itemsets=n, min_confidence=min_confidence)
+    frame = pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(b, dtype=bool), columns=list(range(b.shape[1])))
+    itemsets = fpgrowth(frame, min_support=min_support, use_colnames=False, max_len=max_len)
+    if not len(itemsets):
+        return {}
+    with np.errstate(divide="ignore", invalid="ignore"):  # mlxtend's 'certainty' divides by 0 when sC = 1
+        rules = association_rules(itemsets, num_itemsets=n, metric="confidence", min_threshold=min_confidence)
     if min_lift is not None and len(rules):
         rules = rules[rules["lift"] >= min_lift]
     return {
@@ -437,14 +443,6 @@ def test_max_basket_size_excludes_big_baskets_and_says_so(mini):
     assert capped.rules_.select(*key, "count", "confidence").sort(key).equals(ref.rules_.select(*key, "count", "confidence").sort(key))
 
 
-def test_adapter_rejects_an_unsupported_mlxtend(monkeypatch):
-    import mlxtend
-
-    monkeypatch.setattr(mlxtend, "__version__", "0.27.0")
-    with pytest.raises(DependencyError, match="0.27.0"):
-        _mlxtend.check_version()
-
-
 @given(b=basket_matrices(), min_count=st.integers(1, 6))
 def test_sufficient_statistics_are_exact_counts(b, min_count):
     mined = mine_rules(b, min_support=min_count, min_confidence=0.0, min_lift=None, max_len=2)
@@ -508,15 +506,15 @@ def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):
     assert n_reasons > len(queries)  # the rules do fire
 
 
-def test_without_mlxtend_pairs_work_and_longer_itemsets_say_how_to_install_it(monkeypatch):
-    """mlxtend is the itemsets extra: pairs (the default) never import it."""
+def test_without_mlxtend_every_itemset_size_works(monkeypatch):
+    """mlxtend is only the tests' peer: no itemset size imports it (the itemsets extra is empty)."""
     import sys
 
-    from recokit import AssociationRules, DependencyError
     from recokit.datasets import sports_shop
 
     shop = sports_shop(2000, seed=0)
     monkeypatch.setitem(sys.modules, "mlxtend", None)  # import mlxtend now raises ImportError
+    monkeypatch.setitem(sys.modules, "mlxtend.frequent_patterns", None)
     assert AssociationRules().fit(shop).rules_.height > 0
-    with pytest.raises(DependencyError, match=r"recokit\[itemsets\]"):
-        AssociationRules(max_len=3).fit(shop)
+    rules = AssociationRules(max_len=3, min_support=3, min_lift=None).fit(shop).rules_
+    assert (rules["antecedent"].list.len() + rules["consequent"].list.len() == 3).any()  # triples were mined

@@ -1,0 +1,308 @@
+"""Frequent itemsets of any size, counted exactly from a sparse basket matrix (level-wise Apriori).
+
+Level ``L + 1`` is counted from the frequent itemsets of level ``L`` only (support is
+anti-monotone: an itemset is at most as frequent as any of its subsets, so a frequent
+``(L + 1)``-itemset is a frequent ``L``-itemset plus one item after its last). For a chunk of
+baskets, the *occurrences* of the frequent ``L``-itemsets (which basket holds which itemset) are
+found by extending each basket's occurrences of level ``L - 1`` by the basket's later items and
+keeping the extensions that are frequent; the sparse product ``occurrences @ baskets`` then gives,
+for every frequent ``L``-itemset and every item, the number of baskets holding both. The
+products of the chunks are added up: every count is an integer, exact, and no baskets x items
+array is ever dense. Memory is bounded by the chunk (``budget`` occurrences at a time) plus
+the counts of the candidate itemsets.
+
+An itemset of level ``L`` is a row of :attr:`ItemsetLevel.items` (increasing item indices;
+rows in lexicographic order). Its *parent* is the row of its first ``L - 1`` items in the level
+below, and ``keys = parent * n_items + last item`` (increasing) finds it again: see
+:func:`itemset_rows`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import scipy.sparse as sp
+>>> b = sp.csr_array(np.array([[1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 0, 0], [0, 1, 1, 1]]))
+>>> levels = frequent_itemsets(b, min_count=2, max_len=None)
+>>> [lv.items.tolist() for lv in levels[2:]], [lv.counts.tolist() for lv in levels[2:]]
+([[[0, 1, 2], [1, 2, 3]]], [[2, 2]])
+>>> itemset_rows(levels, np.array([[1, 2, 3], [0, 2, 3]])).tolist()
+[1, -1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recokit.data.arrays import entry_rows, ragged_ranges
+
+__all__ = ["DEFAULT_BUDGET", "ItemsetLevel", "frequent_itemsets", "itemset_rows"]
+
+#: itemset occurrences (an itemset in a basket) extended at a time when counting a level: about
+#: 40 bytes each at the peak, so ~80 MB
+DEFAULT_BUDGET = 1 << 21
+#: cells of one block of dense counts (int64: 16 MB)
+CELLS = 1 << 21
+
+
+@dataclass(frozen=True)
+class ItemsetLevel:
+    """The frequent itemsets of one size.
+
+    Attributes
+    ----------
+    items : np.ndarray
+        ``(n, size)`` int64 item indices, each row increasing, rows in lexicographic order.
+    counts : np.ndarray
+        ``(n,)`` int64: baskets holding each itemset.
+    keys : np.ndarray
+        ``(n,)`` int64, increasing: ``parent row * n_items + last item`` (level 1: the item).
+    n_items : int
+        Items of the basket matrix (the base of ``keys``).
+    """
+
+    items: np.ndarray
+    counts: np.ndarray
+    keys: np.ndarray
+    n_items: int
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+
+def frequent_itemsets(
+    baskets: sp.csr_array,
+    *,
+    min_count: int,
+    max_len: int | None,
+    pairs: sp.csr_array | None = None,
+    budget: int = DEFAULT_BUDGET,
+) -> list[ItemsetLevel]:
+    """Every itemset held by at least ``min_count`` baskets, with its exact count, by size.
+
+    Parameters
+    ----------
+    baskets : scipy.sparse.csr_array
+        Baskets x items; any stored value counts as "in the basket" (duplicates are merged).
+    min_count : int
+        The support threshold as a number of baskets (>= 1).
+    max_len : int or None
+        Largest itemset size (None: as large as the data allow).
+    pairs : scipy.sparse.csr_array, optional
+        The upper triangle (``i < j``) of the co-occurrence counts of (at least) every pair of
+        frequent items, as pair mining computes it; counted here when not given.
+    budget : int
+        Itemset occurrences extended at a time (about 40 bytes each at the peak). The
+        occurrences starting at one position of a basket are never split, so a basket with a
+        huge number of frequent itemsets can exceed it (``max_basket_size`` is the cure).
+
+    Returns
+    -------
+    list of ItemsetLevel
+        ``levels[k]`` holds the frequent itemsets of ``k + 1`` items; the list stops at
+        ``max_len`` or at the first empty level (the single items' level is always there).
+    """
+    b = _pattern(baskets)
+    n_items = b.shape[1]
+    counts1 = np.bincount(b.indices, minlength=n_items).astype(np.int64)
+    frequent = np.flatnonzero(counts1 >= min_count).astype(np.int64)
+    levels = [ItemsetLevel(frequent[:, None], counts1[frequent], frequent.copy(), n_items)]
+    b = _keep_items(b, counts1 >= min_count)
+    while max_len is None or len(levels) < max_len:
+        if len(levels) == 1 and pairs is not None:
+            nxt = _pair_level(pairs, levels[0], min_count)
+        else:
+            nxt = _next_level(b, levels, min_count, budget)
+        if not len(nxt):
+            break
+        levels.append(nxt)
+        # every item of a frequent (L + 1)-itemset is in a frequent L-itemset: drop the others
+        in_sets = np.zeros(n_items, dtype=bool)
+        in_sets[nxt.items.ravel()] = True
+        b = _keep_items(b, in_sets)
+        b = _keep_baskets(b, len(levels) + 1)
+    return levels
+
+
+def itemset_rows(levels: list[ItemsetLevel], items: np.ndarray) -> np.ndarray:
+    """The row of each itemset (a row of ``items``: increasing item indices) in its level of
+    ``levels``, -1 for one that is not frequent."""
+    items = np.asarray(items, dtype=np.int64)
+    n, size = items.shape
+    rows = _find(levels[0].keys, items[:, 0])
+    for level in range(1, size):
+        if level >= len(levels):
+            return np.full(n, -1, dtype=np.int64)
+        lv = levels[level]
+        found = _find(lv.keys, rows * lv.n_items + items[:, level])
+        rows = np.where(rows >= 0, found, -1)
+    return rows
+
+
+# -- internals ------------------------------------------------------------------------------
+def _find(keys: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Position of each ``want`` in the increasing ``keys``, -1 where absent."""
+    if not len(keys):
+        return np.full(len(want), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[pos] == want, pos, -1).astype(np.int64)
+
+
+def _pattern(baskets: sp.csr_array) -> sp.csr_array:
+    """0/1 int32 CSR with sorted, distinct indices."""
+    b = sp.csr_array(baskets, copy=True)
+    b.sum_duplicates()
+    b.sort_indices()
+    b.eliminate_zeros()
+    return sp.csr_array((np.ones(b.nnz, dtype=np.int32), b.indices.astype(np.int32), b.indptr.astype(np.int64)), shape=b.shape)
+
+
+def _keep_items(b: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
+    """``b`` without the entries of the items outside ``keep`` (same shape; sorted indices)."""
+    mask = keep[b.indices]
+    if mask.all():
+        return b
+    indptr = np.zeros(b.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entry_rows(b.indptr)[mask], minlength=b.shape[0]), out=indptr[1:])
+    return sp.csr_array((b.data[mask], b.indices[mask], indptr), shape=b.shape)
+
+
+def _keep_baskets(b: sp.csr_array, size: int) -> sp.csr_array:
+    """The baskets of ``b`` that hold at least ``size`` items (the others hold no itemset of
+    ``size`` items); the matrix's rows are renumbered, which the counts do not see."""
+    keep = np.flatnonzero(np.diff(b.indptr) >= size)
+    return b if len(keep) == b.shape[0] else sp.csr_array(b[keep])
+
+
+def _pair_level(pairs: sp.csr_array, singles: ItemsetLevel, min_count: int) -> ItemsetLevel:
+    """Level 2 from a pair table (upper triangle, item coordinates)."""
+    c = sp.csr_array(pairs)
+    c.sort_indices()
+    rows = entry_rows(c.indptr)
+    keep = (c.data >= min_count) & (c.indices > rows)
+    i, j = rows[keep], c.indices[keep].astype(np.int64)
+    parent = np.searchsorted(singles.keys, i)  # the pair of frequent items: i is frequent
+    items = np.stack([i, j], axis=1)
+    return ItemsetLevel(items, c.data[keep].astype(np.int64), parent * singles.n_items + j, singles.n_items)
+
+
+def _first_rows(lv: ItemsetLevel, lo: int, hi: int) -> tuple[int, int]:
+    """The rows of ``lv`` whose first item is in ``lo .. hi`` (contiguous: rows are sorted)."""
+    first = lv.items[:, 0]
+    return int(np.searchsorted(first, lo)), int(np.searchsorted(first, hi, side="right"))
+
+
+def _pieces(starts: np.ndarray, cost: np.ndarray, budget: int) -> list[np.ndarray]:
+    """``starts`` cut into consecutive pieces of at most ~``budget`` total ``cost`` (a start
+    costing more is a piece of its own)."""
+    cum = np.cumsum(cost)
+    out, lo = [], 0
+    while lo < len(starts):
+        base = cum[lo - 1] if lo else 0.0
+        hi = max(int(np.searchsorted(cum, base + budget, side="right")), lo + 1)
+        out.append(starts[lo:hi])
+        lo = hi
+    return out
+
+
+def _occurrences(b: sp.csr_array, row_end: np.ndarray, levels: list[ItemsetLevel], pos: np.ndarray, first: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(itemset row, position)`` of the frequent itemsets of the top level of ``levels`` that
+    start at the positions ``pos`` of ``b.indices`` (whose items are in the inclusive range
+    ``first``); ``position`` is that of the itemset's last item, ``row_end`` the end of each
+    position's basket."""
+    set_rows = _find(levels[0].keys, b.indices[pos].astype(np.int64))
+    for lv in levels[1:]:
+        stops = row_end[pos]
+        nxt = ragged_ranges(pos + 1, stops)
+        owner = np.repeat(set_rows, stops - pos - 1)
+        k0, k1 = _first_rows(lv, *first)  # a short stretch of keys to search
+        found = _find(lv.keys[k0:k1], owner * lv.n_items + b.indices[nxt])
+        hit = found >= 0
+        set_rows, pos = found[hit] + k0, nxt[hit]
+    return set_rows, pos
+
+
+def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, budget: int) -> ItemsetLevel:
+    """The frequent itemsets one item larger than the top level of ``levels``.
+
+    The counts of (top itemset, later item) are dense over a block of the top level's rows and
+    the items still in play (:data:`CELLS` cells), summed over the occurrences of the block's
+    itemsets, found ``budget`` at a time from the positions of their first items. Every count is
+    exact and nothing is sorted: the cells are in lexicographic order of the larger itemsets.
+    """
+    top = levels[-1]
+    size = top.items.shape[1]
+    active = np.unique(top.items)
+    compact = np.full(b.shape[1], -1, dtype=np.int64)
+    compact[active] = np.arange(len(active))
+    small = np.int32 if b.nnz < 2**31 - 1 else np.int64
+    row_end = np.repeat(b.indptr[1:].astype(small), np.diff(b.indptr))
+    later = row_end - np.arange(b.nnz, dtype=small) - 1  # the basket's items after each position
+    cost = np.ones(b.nnz, dtype=np.float32)
+    for k in range(size):  # the (size + 1)-subsets starting at each position: C(later, size)
+        cost *= np.maximum(later - k, 0).astype(np.float32) / (k + 1)
+    del later
+    by_item = np.argsort(b.indices, kind="stable").astype(small)
+    item_ptr = np.searchsorted(b.indices[by_item], np.arange(b.shape[1] + 1))
+    per_block = max(1, CELLS // max(len(active), 1))
+    parents, lasts, counts = [], [], []
+    for r0 in range(0, len(top), per_block):
+        r1 = min(len(top), r0 + per_block)
+        first = (int(top.items[r0, 0]), int(top.items[r1 - 1, 0]))
+        starts = by_item[item_ptr[first[0]] : item_ptr[first[1] + 1]]
+        starts = starts[cost[starts] > 0].astype(np.int64)
+        cells = _Cells((r1 - r0) * len(active))
+        for piece in _pieces(starts, cost[starts].astype(np.float64) + 1, budget):
+            set_rows, pos = _occurrences(b, row_end, levels, piece, first)
+            inside = (set_rows >= r0) & (set_rows < r1)
+            set_rows, pos = set_rows[inside], pos[inside]
+            stops = row_end[pos]
+            ext = ragged_ranges(pos + 1, stops)
+            owner = np.repeat(set_rows - r0, stops - pos - 1)
+            cells.add(owner * len(active) + compact[b.indices[ext]])
+        hit, count = cells.at_least(min_count)
+        parents.append(r0 + hit // len(active))
+        lasts.append(active[hit % len(active)])
+        counts.append(count)
+    parent = np.concatenate(parents) if parents else np.empty(0, np.int64)
+    last = np.concatenate(lasts) if lasts else np.empty(0, np.int64)
+    items = np.concatenate([top.items[parent], last[:, None]], axis=1)
+    return ItemsetLevel(items, np.concatenate(counts) if counts else last, parent * top.n_items + last, top.n_items)
+
+
+class _Cells:
+    """Counts of integer keys in ``0 .. n - 1``: dense (``np.bincount``) when the keys are many
+    for the cells, else sparse (sorted unique keys and their counts)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.dense: np.ndarray | None = None
+        self.keys: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        if self.dense is None and 16 * len(keys) < self.n:
+            u, c = np.unique(keys, return_counts=True)
+            self.keys.append(u)
+            self.counts.append(c.astype(np.int64))
+            return
+        if self.dense is None:
+            self.dense = np.zeros(self.n, dtype=np.int64)
+        self.dense += np.bincount(keys, minlength=self.n)
+
+    def at_least(self, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The keys counted at least ``min_count`` times (increasing) and their counts."""
+        if self.dense is not None:
+            for u, c in zip(self.keys, self.counts, strict=True):
+                self.dense[u] += c
+            hit = np.flatnonzero(self.dense >= min_count)
+            return hit, self.dense[hit]
+        if not self.keys:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        keys, counts = self.keys[0], self.counts[0]
+        if len(self.keys) > 1:
+            keys, where = np.unique(np.concatenate(self.keys), return_inverse=True)
+            counts = np.bincount(where, weights=np.concatenate(self.counts), minlength=len(keys)).astype(np.int64)
+        frequent = counts >= min_count
+        return keys[frequent].astype(np.int64), counts[frequent]
