@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from association import _vm_hwm_mb, basket_frame, load_groceries, mlxtend_version, spawn  # noqa: E402
-
 from recokit.models.association import mine_rules, rule_metrics  # noqa: E402
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift", "leverage", "conviction"]

@@ -2,14 +2,20 @@
 
 Level ``L + 1`` is counted from the frequent itemsets of level ``L`` only (support is
 anti-monotone: an itemset is at most as frequent as any of its subsets, so a frequent
-``(L + 1)``-itemset is a frequent ``L``-itemset plus one item after its last). For a chunk of
-baskets, the *occurrences* of the frequent ``L``-itemsets (which basket holds which itemset) are
-found by extending each basket's occurrences of level ``L - 1`` by the basket's later items and
-keeping the extensions that are frequent; the sparse product ``occurrences @ baskets`` then gives,
-for every frequent ``L``-itemset and every item, the number of baskets holding both. The
-products of the chunks are added up: every count is an integer, exact, and no baskets x items
-array is ever dense. Memory is bounded by the chunk (``budget`` occurrences at a time) plus
-the counts of the candidate itemsets.
+``(L + 1)``-itemset is a frequent ``L``-itemset plus one item after its last). The baskets are
+read as CSR rows with sorted items. An *occurrence* of an itemset is a basket holding it, written
+as the position of its last item in ``indices``: the occurrences of level ``L`` come from those of
+level ``L - 1`` by taking each basket's later items and keeping the extensions that are frequent
+(a look-up among sorted keys), and every occurrence of a frequent ``L``-itemset extended by each
+later item of its basket is one basket holding a candidate ``(L + 1)``-itemset. Those are
+counted -- in dense int64 counters over a block of ``L``-itemsets and the items still in play, or
+as sorted keys when few -- and the counts at or above the threshold are the next level.
+
+Every count is an integer, exact; no baskets x items array is ever dense. Memory is bounded by
+``budget`` occurrences extended at a time and ``cells`` counters per block (the level's
+itemsets are taken a block at a time, each block's occurrences found from the positions of its
+first items), besides the basket matrix and the levels themselves. Items in no frequent
+itemset of a level, and baskets too small for the next, are dropped before it.
 
 An itemset of level ``L`` is a row of :attr:`ItemsetLevel.items` (increasing item indices;
 rows in lexicographic order). Its *parent* is the row of its first ``L - 1`` items in the level
@@ -31,6 +37,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,6 +85,7 @@ def frequent_itemsets(
     max_len: int | None,
     pairs: sp.csr_array | None = None,
     budget: int = DEFAULT_BUDGET,
+    cells: int = CELLS,
 ) -> list[ItemsetLevel]:
     """Every itemset held by at least ``min_count`` baskets, with its exact count, by size.
 
@@ -96,6 +104,9 @@ def frequent_itemsets(
         Itemset occurrences extended at a time (about 40 bytes each at the peak). The
         occurrences starting at one position of a basket are never split, so a basket with a
         huge number of frequent itemsets can exceed it (``max_basket_size`` is the cure).
+    cells : int
+        Counters of one block (int64) when a level's counts are kept dense: the rows of the
+        level below are taken a block at a time.
 
     Returns
     -------
@@ -113,7 +124,7 @@ def frequent_itemsets(
         if len(levels) == 1 and pairs is not None:
             nxt = _pair_level(pairs, levels[0], min_count)
         else:
-            nxt = _next_level(b, levels, min_count, budget)
+            nxt = _next_level(b, levels, min_count, budget, cells)
         if not len(nxt):
             break
         levels.append(nxt)
@@ -150,11 +161,11 @@ def _find(keys: np.ndarray, want: np.ndarray) -> np.ndarray:
 
 
 def _pattern(baskets: sp.csr_array) -> sp.csr_array:
-    """0/1 int32 CSR with sorted, distinct indices."""
+    """0/1 int32 CSR with sorted, distinct indices: a stored entry is an item in the basket
+    (whatever its value, as in pair mining)."""
     b = sp.csr_array(baskets, copy=True)
     b.sum_duplicates()
     b.sort_indices()
-    b.eliminate_zeros()
     return sp.csr_array((np.ones(b.nnz, dtype=np.int32), b.indices.astype(np.int32), b.indptr.astype(np.int64)), shape=b.shape)
 
 
@@ -223,11 +234,11 @@ def _occurrences(b: sp.csr_array, row_end: np.ndarray, levels: list[ItemsetLevel
     return set_rows, pos
 
 
-def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, budget: int) -> ItemsetLevel:
+def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, budget: int, cells: int) -> ItemsetLevel:
     """The frequent itemsets one item larger than the top level of ``levels``.
 
     The counts of (top itemset, later item) are dense over a block of the top level's rows and
-    the items still in play (:data:`CELLS` cells), summed over the occurrences of the block's
+    the items still in play (``cells`` counters), summed over the occurrences of the block's
     itemsets, found ``budget`` at a time from the positions of their first items. Every count is
     exact and nothing is sorted: the cells are in lexicographic order of the larger itemsets.
     """
@@ -236,23 +247,24 @@ def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, bud
     active = np.unique(top.items)
     compact = np.full(b.shape[1], -1, dtype=np.int64)
     compact[active] = np.arange(len(active))
-    small = np.int32 if b.nnz < 2**31 - 1 else np.int64
+    small: Any = np.int32 if b.nnz < 2**31 - 1 else np.int64  # positions fit int32 below 2**31 entries
     row_end = np.repeat(b.indptr[1:].astype(small), np.diff(b.indptr))
     later = row_end - np.arange(b.nnz, dtype=small) - 1  # the basket's items after each position
     cost = np.ones(b.nnz, dtype=np.float32)
     for k in range(size):  # the (size + 1)-subsets starting at each position: C(later, size)
         cost *= np.maximum(later - k, 0).astype(np.float32) / (k + 1)
     del later
-    by_item = np.argsort(b.indices, kind="stable").astype(small)
-    item_ptr = np.searchsorted(b.indices[by_item], np.arange(b.shape[1] + 1))
-    per_block = max(1, CELLS // max(len(active), 1))
+    # the positions grouped by item (a counting sort: scipy's CSR -> CSC of the positions)
+    by_pos = sp.csc_array(sp.csr_array((np.arange(b.nnz, dtype=small), b.indices, b.indptr), shape=b.shape))
+    by_item, item_ptr = by_pos.data, by_pos.indptr
+    per_block = max(1, cells // max(len(active), 1))
     parents, lasts, counts = [], [], []
     for r0 in range(0, len(top), per_block):
         r1 = min(len(top), r0 + per_block)
         first = (int(top.items[r0, 0]), int(top.items[r1 - 1, 0]))
         starts = by_item[item_ptr[first[0]] : item_ptr[first[1] + 1]]
         starts = starts[cost[starts] > 0].astype(np.int64)
-        cells = _Cells((r1 - r0) * len(active))
+        counter = _Cells((r1 - r0) * len(active))
         for piece in _pieces(starts, cost[starts].astype(np.float64) + 1, budget):
             set_rows, pos = _occurrences(b, row_end, levels, piece, first)
             inside = (set_rows >= r0) & (set_rows < r1)
@@ -260,8 +272,8 @@ def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, bud
             stops = row_end[pos]
             ext = ragged_ranges(pos + 1, stops)
             owner = np.repeat(set_rows - r0, stops - pos - 1)
-            cells.add(owner * len(active) + compact[b.indices[ext]])
-        hit, count = cells.at_least(min_count)
+            counter.add(owner * len(active) + compact[b.indices[ext]])
+        hit, count = counter.at_least(min_count)
         parents.append(r0 + hit // len(active))
         lasts.append(active[hit % len(active)])
         counts.append(count)

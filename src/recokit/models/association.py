@@ -2,8 +2,8 @@
 
 Pairs (``max_len=2``, the common case) are counted exactly from the sparse basket x item matrix
 (``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets are counted level by level
-from the frequent ones below them, with sparse products over chunks of baskets
-(:mod:`recokit.data.itemsets`): exact integer counts, no dense basket matrix, no mlxtend. Every
+from the frequent ones below them (Apriori), reading the sparse basket matrix a bounded piece at
+a time (:mod:`recokit.data.itemsets`): exact integer counts, no dense basket matrix, no mlxtend. Every
 threshold is compared on integer counts with exact rational arithmetic, so a rule exactly at a
 threshold is kept. The metrics are those of mlxtend 0.25's ``association_rules`` (the tests
 compare every rule and metric with mlxtend's ``fpgrowth`` + ``association_rules``).
@@ -116,7 +116,8 @@ class AssociationRules(Recommender):
     max_len : int or None
         Largest itemset (antecedent + consequent). 2 (default) mines pairs; larger values (or
         None: no limit) mine longer itemsets level by level (Apriori: each level from the
-        frequent itemsets of the level below). Every count is exact, from sparse products.
+        frequent itemsets of the level below). Every count is exact, read from the sparse
+        basket matrix (no dense baskets x items array).
     max_basket_size : int, optional
         Baskets with more distinct items are left out of mining (a few huge baskets make itemset
         mining explode); how many is stored in ``n_baskets_excluded_`` and reported in a
@@ -214,8 +215,8 @@ class AssociationRules(Recommender):
         default=2,
         check=Optional(Interval(int, low=2)),
         doc="Largest itemset (antecedent + consequent). 2 (default) mines pairs; larger values (or None: no limit) "
-        "mine longer itemsets level by level from the frequent ones below them. Every count is exact, from sparse "
-        "products (no dense basket matrix).",
+        "mine longer itemsets level by level from the frequent ones below them. Every count is exact, read from the "
+        "sparse basket matrix (no dense baskets x items array).",
     )
     max_basket_size: int | None = param(
         default=None,
