@@ -217,20 +217,43 @@ def _pieces(starts: np.ndarray, cost: np.ndarray, budget: int) -> list[np.ndarra
     return out
 
 
-def _occurrences(b: sp.csr_array, row_end: np.ndarray, levels: list[ItemsetLevel], pos: np.ndarray, first: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+class _Lookup:
+    """The rows of one level by (parent row, last item), among its itemsets whose first item is in
+    an inclusive range: a dense table over (parent, item still in play) when it has at most
+    ``cells`` cells, else a search among the level's sorted keys."""
+
+    def __init__(self, below: ItemsetLevel, lv: ItemsetLevel, first: tuple[int, int], compact: np.ndarray, cells: int) -> None:
+        self.k0, k1 = _first_rows(lv, *first)
+        self.keys, self.n_items, self.compact = lv.keys[self.k0 : k1], lv.n_items, compact
+        self.p0, p1 = _first_rows(below, *first)
+        self.width = int(compact.max(initial=-1)) + 1
+        self.table: np.ndarray | None = None
+        if (p1 - self.p0) * self.width <= cells:
+            last = compact[self.keys % lv.n_items]
+            ok = np.flatnonzero(last >= 0)  # an itemset with an item no longer in play is never looked up
+            self.table = np.full((p1 - self.p0) * self.width, -1, dtype=np.int64)
+            self.table[(self.keys[ok] // lv.n_items - self.p0) * self.width + last[ok]] = ok + self.k0
+
+    def rows(self, parents: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """The row of each (parent row, item): -1 where that itemset is not frequent."""
+        if self.table is not None:
+            return self.table[(parents - self.p0) * self.width + self.compact[items]]
+        found = _find(self.keys, parents * self.n_items + items)
+        return np.where(found >= 0, found + self.k0, -1)
+
+
+def _occurrences(b: sp.csr_array, row_end: np.ndarray, levels: list[ItemsetLevel], lookups: list[_Lookup], pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(itemset row, position)`` of the frequent itemsets of the top level of ``levels`` that
-    start at the positions ``pos`` of ``b.indices`` (whose items are in the inclusive range
-    ``first``); ``position`` is that of the itemset's last item, ``row_end`` the end of each
-    position's basket."""
+    start at the positions ``pos`` of ``b.indices`` (``lookups``: one per level above the first,
+    for the items of ``pos``); ``position`` is that of the itemset's last item, ``row_end`` the
+    end of each position's basket."""
     set_rows = _find(levels[0].keys, b.indices[pos].astype(np.int64))
-    for lv in levels[1:]:
+    for lookup in lookups:
         stops = row_end[pos]
         nxt = ragged_ranges(pos + 1, stops)
-        owner = np.repeat(set_rows, stops - pos - 1)
-        k0, k1 = _first_rows(lv, *first)  # a short stretch of keys to search
-        found = _find(lv.keys[k0:k1], owner * lv.n_items + b.indices[nxt])
+        found = lookup.rows(np.repeat(set_rows, stops - pos - 1), b.indices[nxt].astype(np.int64))
         hit = found >= 0
-        set_rows, pos = found[hit] + k0, nxt[hit]
+        set_rows, pos = found[hit], nxt[hit]
     return set_rows, pos
 
 
@@ -265,8 +288,9 @@ def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, bud
         starts = by_item[item_ptr[first[0]] : item_ptr[first[1] + 1]]
         starts = starts[cost[starts] > 0].astype(np.int64)
         counter = _Cells((r1 - r0) * len(active))
+        lookups = [_Lookup(below, lv, first, compact, cells) for below, lv in zip(levels, levels[1:], strict=False)]
         for piece in _pieces(starts, cost[starts].astype(np.float64) + 1, budget):
-            set_rows, pos = _occurrences(b, row_end, levels, piece, first)
+            set_rows, pos = _occurrences(b, row_end, levels, lookups, piece)
             inside = (set_rows >= r0) & (set_rows < r1)
             set_rows, pos = set_rows[inside], pos[inside]
             stops = row_end[pos]
