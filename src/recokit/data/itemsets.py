@@ -260,10 +260,11 @@ def _occurrences(b: sp.csr_array, row_end: np.ndarray, levels: list[ItemsetLevel
 def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, budget: int, cells: int) -> ItemsetLevel:
     """The frequent itemsets one item larger than the top level of ``levels``.
 
-    The counts of (top itemset, later item) are dense over a block of the top level's rows and
-    the items still in play (``cells`` counters), summed over the occurrences of the block's
-    itemsets, found ``budget`` at a time from the positions of their first items. Every count is
-    exact and nothing is sorted: the cells are in lexicographic order of the larger itemsets.
+    The candidates (top itemset, later item) of a block of the top level's rows are counted over
+    the occurrences of the block's itemsets, found ``budget`` at a time from the positions of
+    their first items, in at most ``cells`` counters (:class:`_Cells`). Every count is exact;
+    a counter's index is (row in the block, item in play), so the frequent candidates come out
+    in lexicographic order of the larger itemsets.
     """
     top = levels[-1]
     size = top.items.shape[1]
@@ -308,20 +309,23 @@ def _next_level(b: sp.csr_array, levels: list[ItemsetLevel], min_count: int, bud
 
 
 class _Cells:
-    """Counts of integer keys in ``0 .. n - 1``: dense (``np.bincount``) when the keys are many
-    for the cells, else sparse (sorted unique keys and their counts)."""
+    """Counts of integer keys in ``0 .. n - 1``: sparse (sorted unique keys and their counts)
+    while the keys are few for the cells, dense (``np.bincount`` into ``n`` int64 counters) once
+    they are not, so a block costs at most about ``n`` counters either way."""
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.dense: np.ndarray | None = None
         self.keys: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
+        self.held = 0
 
     def add(self, keys: np.ndarray) -> None:
-        if self.dense is None and 16 * len(keys) < self.n:
+        if self.dense is None and 16 * (self.held + len(keys)) < self.n:
             u, c = np.unique(keys, return_counts=True)
             self.keys.append(u)
             self.counts.append(c.astype(np.int64))
+            self.held += len(u)
             return
         if self.dense is None:
             self.dense = np.zeros(self.n, dtype=np.int64)
@@ -339,6 +343,7 @@ class _Cells:
         keys, counts = self.keys[0], self.counts[0]
         if len(self.keys) > 1:
             keys, where = np.unique(np.concatenate(self.keys), return_inverse=True)
+            # float64 sums of integer counts are exact below 2**53
             counts = np.bincount(where, weights=np.concatenate(self.counts), minlength=len(keys)).astype(np.int64)
         frequent = counts >= min_count
         return keys[frequent].astype(np.int64), counts[frequent]

@@ -741,8 +741,9 @@ def _long_rules(b: sp.csr_array, cooc: sp.csr_array, min_count: int, max_len: in
         for mask in range(1, 2**size - 1):
             in_a = np.array([(mask >> k) & 1 == 1 for k in range(size)])
             a, c = lv.items[:, in_a], lv.items[:, ~in_a]
-            ca, cc = levels[a.shape[1] - 1].counts, levels[c.shape[1] - 1].counts
-            blocks.append((a, c, lv.counts, ca[itemset_rows(levels, a)], cc[itemset_rows(levels, c)]))
+            a_rows, c_rows = itemset_rows(levels, a), itemset_rows(levels, c)
+            assert (a_rows >= 0).all() and (c_rows >= 0).all()  # every subset of a frequent itemset is frequent
+            blocks.append((a, c, lv.counts, levels[a.shape[1] - 1].counts[a_rows], levels[c.shape[1] - 1].counts[c_rows]))
     if not blocks:
         return _empty_rules()
 
