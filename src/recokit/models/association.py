@@ -3,9 +3,9 @@
 Pairs (``max_len=2``, the common case) are counted exactly from the sparse basket x item matrix
 (``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets are counted level by level
 from the frequent ones below them (Apriori), reading the sparse basket matrix a bounded piece at
-a time (:mod:`recokit.data.itemsets`): exact integer counts, no dense basket matrix, no mlxtend. Every
-threshold is compared on integer counts with exact rational arithmetic, so a rule exactly at a
-threshold is kept. The metrics are those of mlxtend 0.25's ``association_rules`` (the tests
+a time (:mod:`recokit.data.itemsets`): exact integer counts, no dense basket matrix, no mlxtend.
+Every threshold is compared on integer counts with exact rational arithmetic, so a rule exactly
+at a threshold is kept. The metrics are those of mlxtend 0.25's ``association_rules`` (the tests
 compare every rule and metric with mlxtend's ``fpgrowth`` + ``association_rules``).
 """
 
