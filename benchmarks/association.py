@@ -35,7 +35,6 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from recokit.adapters import mlxtend as _mlxtend  # noqa: E402
 from recokit.models.association import mine_rules, rule_metrics  # noqa: E402
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift", "leverage", "conviction"]
@@ -72,6 +71,19 @@ def synthetic(n_baskets: int, n_items: int, seed: int = 0) -> sp.csr_array:
     b.sum_duplicates()
     b.data[:] = 1.0
     return b
+
+
+def basket_frame(b: sp.csr_array):
+    """mlxtend's input: a baskets x items sparse boolean pandas DataFrame, columns 0..n_items-1."""
+    import pandas as pd
+
+    return pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(b, dtype=bool), columns=list(range(b.shape[1])))
+
+
+def mlxtend_version() -> str:
+    import mlxtend
+
+    return mlxtend.__version__
 
 
 # -- the two miners ---------------------------------------------------------------------------
@@ -147,7 +159,7 @@ def side_by_side(label, b, min_support, min_confidence, repeat) -> dict:
     t_ours, mined = timed(lambda: mine_recokit(b, min_support, min_confidence), repeat)
     ours = recokit_dict(*mined)
     t0 = time.perf_counter()
-    frame = _mlxtend.basket_frame(b)  # not timed: mlxtend's input format
+    frame = basket_frame(b)  # not timed: mlxtend's input format
     t_frame = time.perf_counter() - t0
     t_theirs, rules = timed(lambda: mine_mlxtend(frame, n, min_support, min_confidence), repeat)
     theirs = mlxtend_dict(rules)
@@ -186,7 +198,7 @@ def child(argv: list[str]) -> None:
             tracemalloc.stop()
             rules = mined["rules"]["count"]
         else:
-            rules = mlxtend_dict(mine_mlxtend(_mlxtend.basket_frame(b), b.shape[0], min_support, min_confidence))
+            rules = mlxtend_dict(mine_mlxtend(basket_frame(b), b.shape[0], min_support, min_confidence))
         result = {"ok": True, "seconds": seconds if kind == "recokit" else time.perf_counter() - t0, "rules": len(rules)}
     except MemoryError:
         result = {"ok": False, "error": "MemoryError", "seconds": time.perf_counter() - t0}
@@ -280,7 +292,7 @@ def main() -> None:
     ap.add_argument("--mlxtend-memory-gb", type=float, default=6.0, help="address-space cap of mlxtend's subprocess")
     args = ap.parse_args()
     print("command: python " + " ".join(shlex.quote(a) for a in sys.argv))
-    print(f"mlxtend {_mlxtend.check_version()}, numpy {np.__version__}, scipy {sp.__name__ and __import__('scipy').__version__}")
+    print(f"mlxtend {mlxtend_version()}, numpy {np.__version__}, scipy {sp.__name__ and __import__('scipy').__version__}")
 
     # (a) Groceries
     path = args.data / "groceries.csv"

@@ -16,10 +16,8 @@ from recokit import (
     DataError,
     Dataset,
     DataWarning,
-    DependencyError,
     Query,
 )
-from recokit.adapters import mlxtend as _mlxtend
 from recokit.core import explained
 from recokit.models.association import mine_rules, rule_metrics
 from recokit.testing import RecommenderContract
@@ -118,9 +116,17 @@ def _frac(x):
 
 
 def _mlxtend_rules(b, min_support, min_confidence, min_lift, max_len):
+    """The peer: mlxtend fpgrowth + association_rules (a dev dependency; recokit no longer calls it)."""
+    import pandas as pd
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
     n = b.shape[0]
-    itemsets = _mlxtend.frequent_itemsets(b, min_support=min_support, max_len=max_len)
-    rules = _mlxtend.association_rules(itemsets, num_itemsets=n, min_confidence=min_confidence)
+    frame = pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(b, dtype=bool), columns=list(range(b.shape[1])))
+    itemsets = fpgrowth(frame, min_support=min_support, use_colnames=False, max_len=max_len)
+    if not len(itemsets):
+        return {}
+    with np.errstate(divide="ignore", invalid="ignore"):  # mlxtend's 'certainty' divides by 0 when sC = 1
+        rules = association_rules(itemsets, num_itemsets=n, metric="confidence", min_threshold=min_confidence)
     if min_lift is not None and len(rules):
         rules = rules[rules["lift"] >= min_lift]
     return {
@@ -190,10 +196,54 @@ def test_pair_rules_equal_mlxtend(b, min_support, min_confidence, min_lift):
     assert all(len(a) == 1 and len(c) == 1 for a, c in ours)
 
 
-@given(b=basket_matrices(max_rows=30, max_items=6), min_support=THRESHOLDS,
-       min_confidence=st.sampled_from([0.0, 0.2, 0.5]), max_len=st.sampled_from([3, 4, None]))  # fmt: skip
-def test_longer_itemsets_equal_mlxtend(b, min_support, min_confidence, max_len):
-    _compare_with_mlxtend(b, min_support, min_confidence, None, max_len=max_len)
+@given(b=basket_matrices(max_rows=30, max_items=6), min_support=THRESHOLDS, min_confidence=st.sampled_from([0.0, 0.2, 0.5]),
+       min_lift=st.sampled_from([None, 1.0]), max_len=st.sampled_from([3, 4, None]))  # fmt: skip
+def test_longer_itemsets_equal_mlxtend(b, min_support, min_confidence, min_lift, max_len):
+    _compare_with_mlxtend(b, min_support, min_confidence, min_lift, max_len=max_len)
+
+
+@pytest.mark.parametrize(("min_support", "max_len"), [(0.01, 3), (0.02, None)])
+def test_longer_itemsets_of_the_small_shop_equal_mlxtend(mini, min_support, max_len):
+    """A few hundred real-looking baskets with a planted bundle: rules of 3 and more items exist."""
+    ours = _compare_with_mlxtend(sp.csr_array(mini.basket_items), min_support, 0.05, None, max_len=max_len)
+    assert sum(len(a) + len(c) >= 3 for a, c in ours) > 50
+
+
+@given(b=basket_matrices(max_rows=30, max_items=6), min_count=st.integers(1, 4), max_len=st.sampled_from([2, 3, None]))
+def test_rules_are_in_the_documented_total_order(b, min_count, max_len):
+    """Confidence, then count (descending), then the shorter antecedent, then the antecedent's
+    items, then the consequent's (item_idx order): no two rules tie, so the order is fixed."""
+    r = mine_rules(b, min_support=min_count, min_confidence=0.0, min_lift=None, max_len=max_len)["rules"]
+    ap, cp = r["antecedent_ptr"].tolist(), r["consequent_ptr"].tolist()
+    keys = []
+    for k in range(len(ap) - 1):
+        a, c = r["antecedent"][ap[k] : ap[k + 1]].tolist(), r["consequent"][cp[k] : cp[k + 1]].tolist()
+        assert a == sorted(a) and c == sorted(c) and not set(a) & set(c)
+        keys.append((-Fraction(int(r["count"][k]), int(r["antecedent_count"][k])), -int(r["count"][k]), len(a), tuple(a), tuple(c)))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_a_triple_rule_by_hand():
+    """bike + helmet -> lock, counted by hand on six baskets (support 2 baskets)."""
+    baskets = [["bike", "helmet", "lock"], ["bike", "helmet", "lock"], ["bike", "helmet"], ["bike", "lock"],
+               ["helmet", "lock", "pump"], ["bike", "helmet", "lock", "pump"]]  # fmt: skip
+    orders = pl.DataFrame(
+        [(o, o, item) for o, basket in enumerate(baskets) for item in basket], schema=["customer_id", "order_id", "item_id"], orient="row"
+    )
+    model = AssociationRules(min_support=2, min_confidence=0.0, min_lift=None, max_len=3).fit(Dataset(orders, basket_col="order_id"))
+    rules = {(tuple(r["antecedent"]), tuple(r["consequent"])): r for r in model.rules_.iter_rows(named=True)}
+    rule = rules[(("bike", "helmet"), ("lock",))]  # baskets 0, 1, 5 of the 4 with bike and helmet
+    assert (rule["count"], rule["antecedent_count"], rule["consequent_count"], rule["n_baskets"]) == (3, 4, 5, 6)
+    assert rule["support"] == pytest.approx(3 / 6) and rule["confidence"] == pytest.approx(3 / 4)
+    assert rule["lift"] == pytest.approx((3 / 4) / (5 / 6)) and rule["leverage"] == pytest.approx(3 / 6 - 4 / 6 * 5 / 6)
+    assert rule["conviction"] == pytest.approx((1 - 5 / 6) / (1 - 3 / 4))
+    assert rules[(("helmet", "lock"), ("pump",))]["count"] == 2
+    assert rules[(("pump",), ("helmet", "lock"))]["confidence"] == 1.0  # both pump baskets hold helmet and lock
+    # {bike, lock, pump} and {bike, helmet, pump} are in one basket only: not frequent, no rule
+    assert not any(len(a) + len(c) == 3 and "bike" in a + c and "pump" in a + c for a, c in rules)
+    assert len([k for k in rules if len(k[0]) + len(k[1]) == 3]) == 2 * 6  # two triples, six rules each
+    # for a cart of helmet and lock, pump's strongest rule is the triple's (2 of 4 against 2 of 5 for each alone)
+    assert model.explain(Query(items=["helmet", "lock"]), "pump") == "bought in 50% of the baskets with helmet and lock (2 of 4)"
 
 
 def test_rule_exactly_at_the_confidence_threshold_is_kept():
@@ -437,14 +487,6 @@ def test_max_basket_size_excludes_big_baskets_and_says_so(mini):
     assert capped.rules_.select(*key, "count", "confidence").sort(key).equals(ref.rules_.select(*key, "count", "confidence").sort(key))
 
 
-def test_adapter_rejects_an_unsupported_mlxtend(monkeypatch):
-    import mlxtend
-
-    monkeypatch.setattr(mlxtend, "__version__", "0.27.0")
-    with pytest.raises(DependencyError, match="0.27.0"):
-        _mlxtend.check_version()
-
-
 @given(b=basket_matrices(), min_count=st.integers(1, 6))
 def test_sufficient_statistics_are_exact_counts(b, min_count):
     mined = mine_rules(b, min_support=min_count, min_confidence=0.0, min_lift=None, max_len=2)
@@ -508,15 +550,15 @@ def test_a_mixed_batch_equals_its_requests_one_by_one(mini, fitted_models, key):
     assert n_reasons > len(queries)  # the rules do fire
 
 
-def test_without_mlxtend_pairs_work_and_longer_itemsets_say_how_to_install_it(monkeypatch):
-    """mlxtend is the itemsets extra: pairs (the default) never import it."""
+def test_without_mlxtend_every_itemset_size_works(monkeypatch):
+    """mlxtend is only the tests' peer: no itemset size imports it (the itemsets extra is empty)."""
     import sys
 
-    from recokit import AssociationRules, DependencyError
     from recokit.datasets import sports_shop
 
     shop = sports_shop(2000, seed=0)
     monkeypatch.setitem(sys.modules, "mlxtend", None)  # import mlxtend now raises ImportError
+    monkeypatch.setitem(sys.modules, "mlxtend.frequent_patterns", None)
     assert AssociationRules().fit(shop).rules_.height > 0
-    with pytest.raises(DependencyError, match=r"recokit\[itemsets\]"):
-        AssociationRules(max_len=3).fit(shop)
+    rules = AssociationRules(max_len=3, min_support=3, min_lift=None).fit(shop).rules_
+    assert (rules["antecedent"].list.len() + rules["consequent"].list.len() == 3).any()  # triples were mined

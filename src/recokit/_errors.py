@@ -103,7 +103,7 @@ class ContractError(RecokitError, TypeError):
 
 
 class DependencyError(RecokitError, RuntimeError):
-    """A library recokit calls through an adapter (implicit, mlxtend, scikit-learn, pytest) is
+    """A library recokit calls through an adapter (implicit, scikit-learn, matplotlib, pytest) is
     missing, of an unsupported version, or answered in a shape recokit does not expect."""
 
 

@@ -1,4 +1,4 @@
-"""Thin adapters: the only modules that import implicit, mlxtend and scikit-learn.
+"""Thin adapters: the only modules that import implicit, scikit-learn and matplotlib.
 
 Every call to those libraries goes through here, by keyword and version-checked, so that a
 release which changes an API fails in recokit's tests with a :class:`~recokit.DependencyError`,

@@ -16,8 +16,8 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 (basket numbering), :mod:`~recokit.data.arrays` (array helpers shared by the models),
 :mod:`~recokit.data.catalog` (item labels), :mod:`~recokit.data.purchases` (what a reason may
 say about a customer's purchases) and :mod:`~recokit.data.pseudonym` (keyed pseudonyms for
-customer ids), :mod:`~recokit.data.stats` (the additive count tables of the count-based models)
-and :mod:`~recokit.data.update` (a Dataset without some customers, or with new rows).
+customer ids), :mod:`~recokit.data.stats` (the additive count tables of the count-based models),
+:mod:`~recokit.data.itemsets` (frequent itemsets of any size, counted exactly) and :mod:`~recokit.data.update` (a Dataset without some customers, or with new rows).
 
 Examples
 --------

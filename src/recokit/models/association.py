@@ -1,10 +1,12 @@
 """Association rules: "frequently bought together", mined from baskets and reviewable by a human.
 
 Pairs (``max_len=2``, the common case) are counted exactly from the sparse basket x item matrix
-(``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets go through mlxtend's
-``fpgrowth`` (see :mod:`recokit.adapters.mlxtend`). Every threshold is compared on integer counts
-with exact rational arithmetic, so a rule exactly at a threshold is kept. The metrics are those of
-mlxtend 0.25's ``association_rules``.
+(``B.T @ B`` in integers, never a dense one-hot table). Longer itemsets are counted level by level
+from the frequent ones below them (Apriori), reading the sparse basket matrix a bounded piece at
+a time (:mod:`recokit.data.itemsets`): exact integer counts, no dense basket matrix, no mlxtend.
+Every threshold is compared on integer counts with exact rational arithmetic, so a rule exactly
+at a threshold is kept. The metrics are those of mlxtend 0.25's ``association_rules`` (the tests
+compare every rule and metric with mlxtend's ``fpgrowth`` + ``association_rules``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from recokit.data import (
     ragged_ranges,
     read_error,
 )
+from recokit.data.itemsets import frequent_itemsets, itemset_rows
 from recokit.data.levels import (
     backoff_scores,
     fired_level_rules,
@@ -122,8 +125,10 @@ class AssociationRules(Recommender):
         Keep rules with lift >= ``min_lift`` (default 1.0: C is bought with A at least as often
         as on average). None keeps every lift.
     max_len : int or None
-        Largest itemset (antecedent + consequent). 2 (default) mines pairs exactly from sparse
-        counts; larger values (or None: no limit) use mlxtend ``fpgrowth``.
+        Largest itemset (antecedent + consequent). 2 (default) mines pairs; larger values (or
+        None: no limit) mine longer itemsets level by level (Apriori: each level from the
+        frequent itemsets of the level below). Every count is exact, read from the sparse
+        basket matrix (no dense baskets x items array).
     max_basket_size : int, optional
         Baskets with more distinct items are left out of mining (a few huge baskets make itemset
         mining explode); how many is stored in ``n_baskets_excluded_`` and reported in a
@@ -170,7 +175,8 @@ class AssociationRules(Recommender):
         ``antecedent_support, consequent_support, support, confidence, lift, leverage,
         conviction`` (as mlxtend defines them; conviction is ``inf`` when confidence is 1) and
         ``status`` (``'proposed'``, ``'approved'`` or ``'rejected'``). Sorted by confidence,
-        then count, descending.
+        then count, descending; ties by the shorter antecedent, then the antecedent's items,
+        then the consequent's (in item_idx order): the order is total, so deterministic.
     n_baskets_ : int
         Baskets mined (after ``max_basket_size``).
     n_baskets_excluded_ : int
@@ -239,8 +245,9 @@ class AssociationRules(Recommender):
     max_len: int | None = param(
         default=2,
         check=Optional(Interval(int, low=2)),
-        doc="Largest itemset (antecedent + consequent). 2 (default) mines pairs exactly from sparse counts; larger "
-        "values (or None: no limit) use mlxtend ``fpgrowth`` (the itemsets extra: ``pip install 'recokit[itemsets]'``).",
+        doc="Largest itemset (antecedent + consequent). 2 (default) mines pairs; larger values (or None: no limit) "
+        "mine longer itemsets level by level from the frequent ones below them. Every count is exact, read from the "
+        "sparse basket matrix (no dense baskets x items array).",
     )
     max_basket_size: int | None = param(
         default=None,
@@ -380,7 +387,7 @@ class AssociationRules(Recommender):
     def _update(self, previous: AssociationRules, change: DataChange) -> None:
         """Pairs: the count tables (baskets, baskets per item, frequent pairs) carried through the
         change from the moved customers' baskets (and, for an item that becomes frequent, the
-        baskets holding it); longer itemsets (mlxtend) are mined again."""
+        baskets holding it); longer itemsets are mined again."""
         mined = self._mined_baskets(change.after)  # the same counts and warnings as a fit
         if self.max_len != 2:
             self._fit(change.after)
@@ -902,7 +909,7 @@ def mine_rules(
     Returns the sufficient statistics (``n_baskets``, ``item_counts``, ``cooccurrence``,
     ``min_count``) and ``rules``: flat int64 arrays (antecedent / consequent item indices with
     CSR-style pointers, ``count``, ``antecedent_count``, ``consequent_count``) sorted by
-    confidence then count (descending), then by the items.
+    confidence then count (descending), then by antecedent length and the items.
     """
     n, m = baskets.shape
     b = _binary(baskets)  # int32 products are twice as fast as int64 and cannot overflow below 2**31 baskets
@@ -912,7 +919,7 @@ def mine_rules(
     if max_len == 2:
         rules = _pair_rules(cooc, item_counts, min_count)
     else:
-        rules = _long_rules(b, item_counts, min_count, max_len)
+        rules = _long_rules(b, cooc, min_count, max_len)
     rules = _filter_and_sort(rules, n, min_confidence, min_lift)
     return {"n_baskets": int(n), "item_counts": item_counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules}
 
@@ -1024,44 +1031,34 @@ def _pair_rules(cooc: sp.csr_array, item_counts: np.ndarray, min_count: int) -> 
     }  # fmt: skip
 
 
-def _long_rules(b: sp.csr_array, item_counts: np.ndarray, min_count: int, max_len: int | None) -> dict[str, np.ndarray]:
-    from itertools import combinations
-
-    from recokit.adapters import mlxtend as _mlxtend
-
-    frequent = np.flatnonzero(item_counts >= min_count)
-    sub = sp.csr_array(b[:, frequent])
-    rows = np.flatnonzero(np.diff(sub.indptr) >= 2)  # mlxtend densifies: pass only what can matter
-    sub = sp.csr_array(sub[rows])
-    if sub.shape[0] < min_count:  # no itemset of two or more items can be frequent
+def _long_rules(b: sp.csr_array, cooc: sp.csr_array, min_count: int, max_len: int | None) -> dict[str, np.ndarray]:
+    """Every rule A -> C of every frequent itemset of 2 to ``max_len`` items, from recokit's exact
+    level-wise counts (:func:`recokit.data.itemsets.frequent_itemsets`; the pair level is
+    ``cooc``). The rules of an itemset of L items are its 2**L - 2 splits, taken per (L, split)
+    for all itemsets of that size at once."""
+    levels = frequent_itemsets(b, min_count=min_count, max_len=max_len, pairs=cooc)
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for lv in levels[1:]:
+        size = lv.items.shape[1]
+        for mask in range(1, 2**size - 1):
+            in_a = np.array([(mask >> k) & 1 == 1 for k in range(size)])
+            a, c = lv.items[:, in_a], lv.items[:, ~in_a]
+            a_rows, c_rows = itemset_rows(levels, a), itemset_rows(levels, c)
+            assert (a_rows >= 0).all() and (c_rows >= 0).all()  # every subset of a frequent itemset is frequent
+            blocks.append((a, c, lv.counts, levels[a.shape[1] - 1].counts[a_rows], levels[c.shape[1] - 1].counts[c_rows]))
+    if not blocks:
         return _empty_rules()
-    # a hair below the exact threshold, then filtered on exact integer counts
-    itemsets = _mlxtend.frequent_itemsets(sub, min_support=(min_count - 0.5) / sub.shape[0], max_len=max_len)
-    counts: dict[tuple[int, ...], int] = {(int(f),): int(item_counts[f]) for f in frequent}
-    for items, count in _mlxtend.itemset_counts(itemsets, sub.shape[0]):
-        if len(items) >= 2 and count >= min_count:
-            counts[tuple(sorted(int(frequent[i]) for i in items))] = count
-    ante: list[int] = []
-    cons: list[int] = []
-    a_ptr, c_ptr = [0], [0]
-    cab, ca, cc = [], [], []
-    for itemset, count in counts.items():
-        if len(itemset) < 2:
-            continue
-        for size in range(len(itemset) - 1, 0, -1):
-            for a in combinations(itemset, size):
-                c = tuple(x for x in itemset if x not in a)
-                ante.extend(a)
-                cons.extend(c)
-                a_ptr.append(len(ante))
-                c_ptr.append(len(cons))
-                cab.append(count)
-                ca.append(counts[a])
-                cc.append(counts[c])
-    as_arr = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+
+    def flat(side: int) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.concatenate([np.full(len(blk[side]), blk[side].shape[1], dtype=np.int64) for blk in blocks])
+        return np.concatenate([blk[side].ravel() for blk in blocks]), np.concatenate([[0], np.cumsum(lengths)])
+
+    (ante, a_ptr), (cons, c_ptr) = flat(0), flat(1)
+    cat = lambda k: np.concatenate([blk[k] for blk in blocks]).astype(np.int64)  # noqa: E731
     return {
-        "antecedent": as_arr(ante), "antecedent_ptr": as_arr(a_ptr), "consequent": as_arr(cons), "consequent_ptr": as_arr(c_ptr),
-        "count": as_arr(cab), "antecedent_count": as_arr(ca), "consequent_count": as_arr(cc),
+        "antecedent": ante.astype(np.int64), "antecedent_ptr": a_ptr.astype(np.int64),
+        "consequent": cons.astype(np.int64), "consequent_ptr": c_ptr.astype(np.int64),
+        "count": cat(2), "antecedent_count": cat(3), "consequent_count": cat(4),
     }  # fmt: skip
 
 
@@ -1085,12 +1082,21 @@ def _filter_and_sort(rules: dict[str, np.ndarray], n: int, min_confidence: float
         keep &= _lift_at_least(cab, ca, cc, n, _fraction(min_lift))
     idx = np.flatnonzero(keep)
     conf = cab[idx] / ca[idx]
-    # first item of each side as the last tie-breakers (deterministic order)
-    a0 = rules["antecedent"][rules["antecedent_ptr"][:-1][idx]] if len(idx) else idx
-    c0 = rules["consequent"][rules["consequent_ptr"][:-1][idx]] if len(idx) else idx
+    # ties: the shorter antecedent, then the antecedent's items, then the consequent's (item_idx
+    # order, a shorter side first): every rule has its own place, so the order is total
     a_len = np.diff(rules["antecedent_ptr"])[idx]
-    order = np.lexsort((c0, a0, a_len, -cab[idx], -conf))
+    a_items, c_items = _padded(rules, "antecedent", idx), _padded(rules, "consequent", idx)
+    order = np.lexsort((*c_items[::-1], *a_items[::-1], a_len, -cab[idx], -conf))
     return _take(rules, idx[order])
+
+
+def _padded(rules: dict[str, np.ndarray], side: str, idx: np.ndarray) -> list[np.ndarray]:
+    """The items of one side of the rules ``idx``, as columns (position 0 first), -1 past a
+    side's end."""
+    ptr = rules[f"{side}_ptr"]
+    starts, lengths = ptr[:-1][idx], np.diff(ptr)[idx]
+    width = int(lengths.max(initial=1))
+    return [np.where(lengths > k, rules[side][np.minimum(starts + k, max(len(rules[side]) - 1, 0))] if len(rules[side]) else -1, -1) for k in range(width)]
 
 
 def _lift_at_least(cab: np.ndarray, ca: np.ndarray, cc: np.ndarray, n: int, threshold: Fraction) -> np.ndarray:
