@@ -42,6 +42,9 @@ STUDIES: list[tuple[str, Callable[[], recokit.Recommender], str, list]] = [
     ("ItemKNN()", lambda: recokit.ItemKNN(), "shrinkage", [0.0, 10.0, 50.0, 200.0]),
     ("ItemKNN(similarity='bm25')", lambda: recokit.ItemKNN(similarity="bm25"), "shrinkage", [0.0, 10.0, 50.0, 200.0]),
     ("BuyAgain()", lambda: recokit.BuyAgain(), "propensity", [True, False]),
+    ("ItemKNN(binary)", lambda: recokit.ItemKNN(), "binary", [False, True]),
+    ("ItemKNN(similarity='bm25', binary)", lambda: recokit.ItemKNN(similarity="bm25"), "binary", [False, True]),
+    ("ALS()", lambda: recokit.ALS(), "binary", [False, True]),
 ]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from recokit import ALS, BPR, ConfigError, DataError, DataWarning, Query
+from recokit import ALS, BPR, ConfigError, DataError, DataWarning, Dataset, Query
 from recokit.core import explained
 from recokit.testing import RecommenderContract
 from test_itemknn import checkerboard, mixed_queries, shop_or_small, stack_batch
@@ -186,3 +187,18 @@ def _dataset_from(ui: sp.csr_array):
 
     rows, cols = ui.nonzero()
     return Dataset(pl.DataFrame({"customer_id": rows.tolist(), "item_id": cols.tolist(), "q": ui.toarray()[rows, cols].tolist()}), quantity_col="q")
+
+
+def test_binary_als_learns_as_if_each_pair_were_bought_once():
+    """ALS(binary=True) on orders with repeats == ALS on the same pairs once each (built with polars)."""
+    rng = np.random.default_rng(3)
+    rows = pl.DataFrame({"customer_id": rng.integers(0, 40, 400), "item_id": rng.integers(0, 25, 400)})
+    ds = Dataset(rows)
+    once = Dataset(rows.unique(maintain_order=True))
+    assert ds.user_items.data.max() > 1  # there are repeats to ignore
+    a = ALS(factors=4, iterations=3, binary=True, num_threads=1).fit(ds)
+    b = ALS(factors=4, iterations=3, num_threads=1).fit(once)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    c = ds.customer_ids.to_list()[0]
+    np.testing.assert_array_equal(a.score(Query(customer_id=c, items=[ds.item_ids.to_list()[1]])), b.score(Query(customer_id=c, items=[ds.item_ids.to_list()[1]])))
+    assert not np.array_equal(ALS(factors=4, iterations=3, num_threads=1).fit(ds).item_factors_, a.item_factors_)

@@ -491,3 +491,38 @@ def test_top_k_per_row_keeps_the_k_largest_ties_to_the_smaller_column(width, k):
         cols = [c for c in sorted(range(width), key=lambda c: (-row[c], c)) if row[c] > 0][:k]
         want[r, cols] = row[cols]
     assert np.array_equal(got, want)
+
+
+def _deduplicated(ds: Dataset) -> Dataset:
+    """The same customers and items with each (customer, item) pair once, at its latest time:
+    what ``binary=True`` must learn and score as (written with polars, not with recokit's code)."""
+    inter = ds.interactions
+    keep = ["customer_id", "item_id"] + (["timestamp"] if "timestamp" in inter.columns else [])
+    rows = inter.select(keep).sort(keep).unique(["customer_id", "item_id"], keep="last", maintain_order=True)
+    return Dataset(rows, ds.catalog, time_col="timestamp" if "timestamp" in keep else None)
+
+
+@pytest.mark.parametrize("kind", ["cosine", "bm25"])
+@given(ds=matrices())
+@settings(max_examples=15)
+def test_binary_learns_and_scores_as_if_each_pair_were_bought_once(kind, ds):
+    once = _deduplicated(ds)
+    a = ItemKNN(similarity=kind, binary=True, num_threads=1).fit(ds)
+    b = ItemKNN(similarity=kind, num_threads=1).fit(once)
+    np.testing.assert_allclose(dense_similarity(a), dense_similarity(b), rtol=1e-12, atol=1e-15)
+    for c in ds.customer_ids.to_list()[:5]:
+        np.testing.assert_allclose(a.score(Query(customer_id=c)), b.score(Query(customer_id=c)), rtol=1e-12, equal_nan=True)
+
+
+def test_binary_with_decay_weighs_each_item_by_its_latest_purchase():
+    rows = pl.DataFrame(
+        {
+            "customer_id": ["ann"] * 4 + ["bob", "bob", "cy", "cy"],
+            "item_id": ["gel", "gel", "gel", "shoe", "gel", "shoe", "shoe", "sock"],
+            "ts": [dt.datetime(2024, 1, d) for d in (1, 2, 20, 25)] + [dt.datetime(2024, 1, 3)] * 4,
+        }
+    )
+    ds = Dataset(rows, time_col="ts")
+    a = ItemKNN(binary=True, half_life_days=10).fit(ds)
+    b = ItemKNN(half_life_days=10).fit(_deduplicated(ds))
+    np.testing.assert_allclose(a.score(Query(customer_id="ann")), b.score(Query(customer_id="ann")), rtol=1e-12, equal_nan=True)

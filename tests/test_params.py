@@ -85,8 +85,13 @@ def configs(draw, cls: type) -> dict:
     for p in cls.param_spec():
         if draw(st.booleans()):
             out[p.name] = draw(valid_values(cls, p.name, p.check))
-    if cls is AssociationRules and out.get("approved_only") and out.get("approved") is None:
-        out["approved"] = [("a", "b")]  # the one rule across parameters
+    if cls is AssociationRules:  # the rules across parameters (AssociationRules._check_together)
+        if out.get("approved_only") and out.get("approved") is None:
+            out["approved"] = [("a", "b")]
+        if out.get("approved_only"):
+            out.pop("level", None), out.pop("level_scores", None)
+        elif out.get("level_scores") and out.get("level") is None:
+            out["level"] = "category"
     return out
 
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 from recokit.data.arrays import (
     NO_GROUP,
     all_rows,
+    binary_pattern,
     csr_lookup,
     csr_rows,
     entry_rows,
@@ -115,6 +116,7 @@ __all__ = [
     "ragged_ranges",
     "row_positions",
     "sorted_unique",
+    "binary_pattern",
     "read_error",
     "read_id_table",
     "read_text_file",

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["NO_GROUP", "all_rows", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "row_positions", "sorted_unique"]
+__all__ = ["NO_GROUP", "all_rows", "binary_pattern", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "row_positions", "sorted_unique"]
 
 #: The group name of a null catalogue value in :func:`group_codes`.
 NO_GROUP = "(none)"
@@ -167,3 +167,13 @@ def group_codes(series: pl.Series) -> tuple[np.ndarray, list[str]]:
     names = values.unique(maintain_order=True).to_list()
     lookup = {v: i for i, v in enumerate(names)}
     return np.fromiter((lookup[v] for v in values.to_list()), dtype=np.int64, count=len(values)), names
+
+
+def binary_pattern(m: sp.csr_array) -> sp.csr_array:
+    """The 0/1 pattern of a CSR matrix: every stored entry 1.0 (an item bought three times by a
+    customer weighs what an item bought once does).
+
+    >>> binary_pattern(sp.csr_array(np.array([[3.0, 0.0], [0.5, 1.0]]))).toarray().tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    return sp.csr_array((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape)

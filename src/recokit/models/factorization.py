@@ -16,8 +16,8 @@ import scipy.sparse as sp
 from recokit._errors import DataWarning
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DataChange, Dataset, csr_lookup, ragged_ranges
-from recokit.params import Interval, Optional, param
+from recokit.data import DataChange, Dataset, binary_pattern, csr_lookup, ragged_ranges
+from recokit.params import Boolean, Interval, Optional, param
 
 __all__ = ["ALS", "BPR"]
 
@@ -67,9 +67,13 @@ class _Factorization(Recommender):
     def signal(self) -> str:
         return "customers with similar tastes"
 
+    def _strength(self, ui: sp.csr_array) -> sp.csr_array:
+        """The interaction strengths the model learns from (default: the summed weights)."""
+        return ui
+
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
-        ui = dataset.user_items
+        ui = self._strength(dataset.user_items)
         user_f, item_f, model = _implicit.fit_factorization(
             self._kind,
             ui,
@@ -97,7 +101,7 @@ class _Factorization(Recommender):
         params = {k: getattr(self, k) for k in ("factors", "regularization", "iterations", "random_state", "num_threads")}
         model = _implicit.rebuild_factorization(self._kind, user_f, item_f, **params, **self._implicit_kwargs())
         users = change.customers if change.kind == "add" else np.empty(0, dtype=np.int64)
-        user_f, item_f = _implicit.fold_in(model, after.user_items, users=users, items=change.items)
+        user_f, item_f = _implicit.fold_in(model, self._strength(after.user_items), users=users, items=change.items)
         self._set_factors(after, user_f, item_f, model)
 
     def _set_factors(self, dataset: Dataset, user_f: np.ndarray, item_f: np.ndarray, model: Any) -> None:
@@ -177,7 +181,8 @@ class _Factorization(Recommender):
         lens = np.where(customer_idx >= 0, np.diff(ui.indptr)[safe], 0)
         pos = ragged_ranges(ui.indptr[safe], ui.indptr[safe] + lens)
         indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        return sp.csr_array((ui.data[pos], ui.indices[pos], indptr), shape=(len(customer_idx), ui.shape[1]))
+        rows = sp.csr_array((ui.data[pos], ui.indices[pos], indptr), shape=(len(customer_idx), ui.shape[1]))
+        return self._strength(rows)  # the strengths the model learnt from (one request's rows only)
 
     def _query_rows(self, customer_idx: np.ndarray, context: sp.csr_array) -> sp.csr_array:
         """rows x items for rows with context: a known customer's history plus each context item
@@ -258,6 +263,8 @@ class ALS(_Factorization):
     regularization : float
     alpha : float
         Confidence scale of the interaction weights (implicit's ``alpha``).
+    binary : bool
+        Learn from 0/1 (bought it or not) instead of the summed interaction weights.
     iterations : int
     random_state : int or None
         Seed of implicit's initialisation. ALS is deterministic for a fixed seed whatever the
@@ -304,6 +311,14 @@ class ALS(_Factorization):
         kw_only=False,
         doc="Confidence scale of the interaction weights (implicit's ``alpha``).",
     )
+    binary: bool = param(
+        default=False,
+        check=Boolean(),
+        kw_only=False,
+        doc="Learn from 0/1 (bought it or not) instead of the summed interaction weights: with True an item a "
+        "customer bought ten times weighs what one bought once does (re-purchases stop dominating the "
+        "confidence). Default chosen on the shared datasets' validation splits (docs/quality.md).",
+    )
     iterations: int = param(
         default=15, check=_ITERATIONS, kw_only=False, doc="Alternating least-squares sweeps."
     )
@@ -326,6 +341,9 @@ class ALS(_Factorization):
         doc="For queries with context items (cart, product page): each counts ``context_weight`` times the "
         "customer's strongest interaction weight (1 for an anonymous visitor).",
     )
+
+    def _strength(self, ui: sp.csr_array) -> sp.csr_array:
+        return binary_pattern(ui) if self.binary else ui
 
     def _implicit_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}

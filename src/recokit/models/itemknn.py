@@ -24,6 +24,7 @@ from recokit.data import (
     DataChange,
     Dataset,
     all_rows,
+    binary_pattern,
     count_tables,
     csr_lookup,
     csr_rows,
@@ -32,7 +33,7 @@ from recokit.data import (
     row_positions,
     updated_tables,
 )
-from recokit.params import Interval, OneOf, Optional, param
+from recokit.params import Boolean, Interval, OneOf, Optional, param
 
 __all__ = ["ItemKNN"]
 
@@ -234,6 +235,10 @@ class ItemKNN(Recommender):
         learnt from undecayed weights.
     min_co_count : int
         Count-based flavours only: pairs seen together by fewer customers are not neighbours.
+    binary : bool
+        ``cosine``, ``bm25``, ``tfidf`` and the customer's history at scoring time: 0/1 (bought
+        it or not) instead of the summed interaction weights, so an item bought ten times weighs
+        what one bought once does (the count-based flavours always count customers).
     lift_prior : float
         ``similarity="lift"`` only: the lift is shrunk toward 1 (independence) by this many
         pseudo-co-occurrences, ``(c_ij + a) / (e_ij + a)`` with ``e_ij = c_i c_j / n`` the
@@ -315,6 +320,15 @@ class ItemKNN(Recommender):
         kw_only=False,
         doc="Count-based flavours only: pairs seen together by fewer customers are not neighbours.",
     )
+    binary: bool = param(
+        default=False,
+        check=Boolean(),
+        kw_only=False,
+        doc="``cosine``, ``bm25``, ``tfidf`` and the customer's history at scoring time: 0/1 (bought it or not) "
+        "instead of the summed interaction weights, so an item bought ten times weighs what one bought once "
+        "does (the count-based flavours always count customers). Default chosen on the shared datasets' "
+        "validation splits (docs/quality.md).",
+    )
     lift_prior: float = param(
         default=1000.0,
         check=Interval(float, low=0),
@@ -389,7 +403,12 @@ class ItemKNN(Recommender):
         if self.similarity in _IMPLICIT:
             pool = k + 1 if self.shrinkage == 0 else 4 * k + 1
             raw = _implicit.fit_item_item(
-                self.similarity, dataset.user_items, K=min(pool, max(n_items, 1)), num_threads=self.num_threads, K1=self.bm25_k1, B=self.bm25_b
+                self.similarity,
+                binary_pattern(dataset.user_items) if self.binary else dataset.user_items,
+                K=min(pool, max(n_items, 1)),
+                num_threads=self.num_threads,
+                K1=self.bm25_k1,
+                B=self.bm25_b,
             )
             sim = sp.csr_array(raw)
             sim.setdiag(0)
@@ -454,7 +473,7 @@ class ItemKNN(Recommender):
         ds = self.dataset_
         if self.history_ is None:
             ui = ds.user_items  # canonical: duplicates summed, indices sorted
-            return _Rows(ui.indptr, ui.indices, ui.data, ds.n_items).take(customer_idx)
+            return self._strength(_Rows(ui.indptr, ui.indices, ui.data, ds.n_items).take(customer_idx))
         h = self.history_
         starts, ends = h["indptr"][customer_idx], h["indptr"][customer_idx + 1]
         lens = ends - starts
@@ -465,9 +484,17 @@ class ItemKNN(Recommender):
         w = h["weight"][pos] * np.power(0.5, age_days / self.half_life_days)
         rows = np.repeat(np.arange(len(customer_idx), dtype=np.int64), lens)
         keys, inverse = np.unique(rows * ds.n_items + h["item_idx"][pos], return_inverse=True)
-        data = np.bincount(inverse, weights=w, minlength=len(keys))  # sums in interaction order
+        if self.binary:  # a repeat adds nothing: each item weighs its latest (least decayed) interaction
+            data: np.ndarray = np.zeros(len(keys))
+            np.maximum.at(data, inverse, np.power(0.5, age_days / self.half_life_days))
+        else:
+            data = np.bincount(inverse, weights=w, minlength=len(keys))  # sums in interaction order
         indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // ds.n_items, minlength=len(customer_idx)))])
         return _Rows(indptr, keys % ds.n_items, data, ds.n_items)
+
+    def _strength(self, rows: _Rows) -> _Rows:
+        """Rows as the model learnt from them: 0/1 with ``binary``, else the summed weights."""
+        return rows._replace(data=np.ones(len(rows.data))) if self.binary else rows
 
     def _query_rows(self, customer_idx: np.ndarray, context: sp.csr_array, now: dt.datetime | None) -> _Rows:
         """rows x items: what each request is scored from, sorted indices.
@@ -480,7 +507,7 @@ class ItemKNN(Recommender):
         n, n_items = len(customer_idx), int(context.shape[1])
         if self.history_ is None and context.nnz == 0 and bool((customer_idx >= 0).all()):
             ui = self.dataset_.user_items  # the rows as they are (canonical); all of them: no copy
-            return _Rows(ui.indptr, ui.indices, ui.data, n_items).take(customer_idx)
+            return self._strength(_Rows(ui.indptr, ui.indices, ui.data, n_items).take(customer_idx))
         known = np.flatnonzero(customer_idx >= 0)
         h = self._history_rows(customer_idx[known], now)
         lens = np.diff(h.indptr)
