@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from recokit import ALS, BPR, ConfigError, DataError, DataWarning, Dataset, Query
+from recokit import ALS, BPR, ConfigError, DataError, Dataset, DataWarning, Query
 from recokit.core import explained
 from recokit.testing import RecommenderContract
 from test_itemknn import checkerboard, mixed_queries, shop_or_small, stack_batch
