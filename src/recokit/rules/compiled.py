@@ -82,6 +82,10 @@ class Compiled:
     consent: Rule | None = None
     consent_ok: np.ndarray | None = None
     history: History | None = None
+    #: the rules with per-customer removals, in rule order (set by RuleSet.fit)
+    removers: list[Rule] = field(default_factory=list)
+    #: the data's last timestamp in microseconds: a request's default "now" (None: no times)
+    last_us: int | None = None
 
     def multiply(self, mask: np.ndarray, factor: float) -> None:
         """Scores of the masked items: x factor when >= 0, / factor below 0."""

@@ -149,6 +149,10 @@ class RuleSet:
         self._fit_consent(dataset, compiled)
         if any(r.reads_history for r in self.rules):
             compiled.history = self._history(dataset)
+        # the rules that remove items per customer (the others' removals hook is the base's None)
+        compiled.removers = [r for r in self.rules if type(r).removals is not Rule.removals]
+        last = dataset.last_time
+        compiled.last_us = None if last is None else int(np.datetime64(last, "us").astype(np.int64))
         self.compiled_ = compiled
         self.dataset_ = dataset
         #: whether this dataset numbers customers as the wrapping model's (None: not known yet;
@@ -228,9 +232,9 @@ class RuleSet:
         return block
 
     def now_us(self, batch_now: Any) -> int | None:
-        now = batch_now if batch_now is not None else self.dataset_.last_time
-        if now is None:
-            return None
+        if batch_now is None:  # the data's end, converted once at fit
+            return self.compiled_.last_us
+        now = batch_now
         if type(now) is dt.datetime and now.tzinfo is None:  # a request's now: plain arithmetic, 4x cheaper
             return (now - _EPOCH) // _MICROSECOND
         return int(np.datetime64(now, "us").astype(np.int64))
@@ -252,9 +256,7 @@ class RuleSet:
         now_us = self.now_us(batch.now)
         removed_rows: list[np.ndarray] = []
         removed_cols: list[np.ndarray] = []
-        for r in self.rules:
-            if type(r).removals is Rule.removals:  # removes nothing per customer (the base's None)
-                continue
+        for r in c.removers:
             got = r.removals(c, hist, batch.context, now_us, rows)
             if got is not None:
                 removed_rows.append(got[0])
