@@ -10,11 +10,13 @@ counts) or of pairs, never of rows. pyspark is imported on first use: without it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 -- pa.compute
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DependencyError
@@ -117,72 +119,105 @@ def _rows(df: DataFrame, dataset: Dataset) -> tuple[DataFrame, list[str]]:
     return rows, key
 
 
-def _vector(rows: pa.Table, n: int) -> np.ndarray:
+def _vector(rows: pa.Table, tag: int, n: int) -> np.ndarray:
+    """The per-item counts tagged ``tag`` of the collected summary, as an int64 vector."""
+    mine = rows.filter(pa.compute.equal(rows.column("t"), tag))
     out = np.zeros(n, dtype=np.int64)
-    out[rows.column("i").to_numpy()] = rows.column("n").to_numpy()
+    out[mine.column("i").to_numpy()] = mine.column("n").to_numpy()
     return out
 
 
-def _pairs(left: DataFrame, key: Sequence[str], n: int) -> sp.csr_array:
-    """Items x items (symmetric, float64): how many keys (customers, baskets) of ``left`` (distinct
-    ``key + [i]`` rows) hold both items -- a self-join on the key, one group-by."""
+def _count(frame: DataFrame, tag: int, by: Sequence[str]) -> DataFrame:
+    """``t = tag, i, n``: rows of ``frame`` per ``by`` (``i``, or nothing: one total with i = -1)."""
+    from pyspark.sql import functions as F
+
+    counted = frame.groupBy(*by).agg(F.count(F.lit(1)).alias("n"))
+    item = F.col("i") if by else F.lit(-1).cast("long")
+    return counted.select(F.lit(tag).alias("t"), item.alias("i"), F.col("n"))
+
+
+def _pair_rows(left: DataFrame, key: Sequence[str], tag: int) -> DataFrame:
+    """``t = tag, i1 < i2``: one row per key (customer, basket) of ``left`` holding both items."""
     from pyspark.sql import functions as F
 
     a = left.select(*key, F.col("i").alias("i1"))
     b = left.select(*key, F.col("i").alias("i2"))
-    got = a.join(b, list(key)).where(F.col("i1") < F.col("i2")).groupBy("i1", "i2").agg(F.count(F.lit(1)).alias("n")).toArrow()
-    r, c = got.column("i1").to_numpy().astype(np.int64), got.column("i2").to_numpy().astype(np.int64)
-    v = got.column("n").to_numpy().astype(np.float64)
+    return a.join(b, list(key)).where(F.col("i1") < F.col("i2")).select(F.lit(tag).alias("t"), "i1", "i2")
+
+
+def _symmetric(got: pa.Table, tag: int, n: int) -> sp.csr_array:
+    """Items x items (symmetric, float64, canonical) from the collected pair counts tagged ``tag``."""
+    mine = got.filter(pa.compute.equal(got.column("t"), tag))
+    r, c = mine.column("i1").to_numpy().astype(np.int64), mine.column("i2").to_numpy().astype(np.int64)
+    v = mine.column("n").to_numpy().astype(np.float64)
     out = sp.csr_array((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
     out.sum_duplicates()
     out.sort_indices()
     return out
 
 
-def _basket_tables(rows: DataFrame, key: list[str], spec: TableSpec, n: int) -> tuple[np.ndarray, sp.csr_array, int, int]:
-    """``item_baskets``, ``basket_pairs``, ``n_baskets``, ``n_baskets_excluded`` over the
-    baskets within ``spec.max_basket_size`` (pairs of frequent items only, with ``pair_min_support``)."""
+#: tags of the collected summary: distinct buyers per item, kept baskets per item, kept and
+#: excluded baskets (totals); and of the pair counts: over customers, over baskets
+_BUYERS, _IN_BASKETS, _KEPT, _EXCLUDED = 0, 1, 2, 3
+_CUSTOMER_PAIRS, _BASKET_PAIRS = 0, 1
+
+
+def _basket_lines(rows: DataFrame, key: list[str], spec: TableSpec) -> tuple[DataFrame, DataFrame]:
+    """The distinct (basket, item) lines of the baskets within the cap, and one row per basket
+    with ``kept`` (its distinct items <= ``spec.max_basket_size``)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     lines = rows.select(*key, "i").distinct()
-    if spec.max_basket_size is not None:
-        lines = lines.withColumn("__size", F.count(F.lit(1)).over(Window.partitionBy(*key)))
-    else:
-        lines = lines.withColumn("__size", F.lit(1))
-    cap = spec.max_basket_size if spec.max_basket_size is not None else 1
-    # one pass: per item, the kept baskets holding it; per key, whether it is kept (a row of i = -1)
-    per_basket = lines.groupBy(*key).agg(F.max("__size").alias("__size")).select(F.lit(-1).cast("long").alias("i"), (F.col("__size") <= cap).alias("__kept"))
-    per_item = lines.where(F.col("__size") <= cap).select("i", F.lit(True).alias("__kept"))
-    summary = per_item.unionByName(per_basket).groupBy("i", "__kept").agg(F.count(F.lit(1)).alias("n")).toArrow()
-    is_total = summary.column("i").to_numpy() < 0
-    kept = summary.column("__kept").to_numpy(zero_copy_only=False).astype(bool)
-    counts = summary.column("n").to_numpy()
-    n_baskets = int(counts[is_total & kept].sum())
-    n_excluded = int(counts[is_total & ~kept].sum())
-    item_baskets = _vector(summary.filter(pa.array(~is_total)), n)
-    mined = lines.where(F.col("__size") <= cap).drop("__size")
-    if spec.pair_min_support is not None:
-        frequent = np.flatnonzero(item_baskets >= min_count_for(spec.pair_min_support, n_baskets))
-        keep = rows.sparkSession.createDataFrame(pa.table({"i": pa.array(frequent.astype(np.int64))}))
-        mined = mined.join(F.broadcast(keep), "i")
-    return item_baskets, _pairs(mined, key, n), n_baskets, n_excluded
+    if spec.max_basket_size is None:
+        return lines, lines.select(*key).distinct().withColumn("kept", F.lit(True))
+    sized = lines.withColumn("__size", F.count(F.lit(1)).over(Window.partitionBy(*key)))
+    kept = sized.where(F.col("__size") <= spec.max_basket_size).drop("__size")
+    per_basket = sized.groupBy(*key).agg((F.max("__size") <= spec.max_basket_size).alias("kept"))
+    return kept, per_basket
 
 
 def count_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTables:
     """The count tables ``spec`` asks for, counted by Spark from ``df``'s rows (the rows
-    ``dataset`` was built from; the columns named as in ``dataset.columns``)."""
+    ``dataset`` was built from; the columns named as in ``dataset.columns``).
+
+    Two Spark jobs at most: the per-item counts and basket totals (one union of group-bys),
+    then the pair counts (self-joins on the customer and on the basket, one group-by).
+    """
     from pyspark.sql import functions as F
 
     rows, key = _rows(df, dataset)
     n = dataset.n_items
     bought = rows.select("c", "i").distinct()
-    buyers = _vector(bought.groupBy("i").agg(F.count(F.lit(1)).alias("n")).toArrow(), n)
-    customer_pairs = _pairs(bought, ["c"], n) if spec.pairs else None
+    parts = [_count(bought, _BUYERS, ["i"])]
+    if spec.baskets:
+        lines, baskets = _basket_lines(rows, key, spec)
+        parts += [_count(lines, _IN_BASKETS, ["i"]), _count(baskets.where("kept"), _KEPT, []), _count(baskets.where(~F.col("kept")), _EXCLUDED, [])]
+    summary = functools.reduce(_union, parts).toArrow()
+    buyers = _vector(summary, _BUYERS, n)
+    pairs = [_pair_rows(bought, ["c"], _CUSTOMER_PAIRS)] if spec.pairs else []
     if not spec.baskets:
+        customer_pairs = _symmetric(_collect_pairs(pairs), _CUSTOMER_PAIRS, n) if pairs else None
         return CountTables(buyers, customer_pairs)
-    item_baskets, basket_pairs, n_baskets, n_excluded = _basket_tables(rows, key, spec, n)
-    return CountTables(buyers, customer_pairs, item_baskets, basket_pairs, n_baskets, n_excluded)
+    item_baskets = _vector(summary, _IN_BASKETS, n)
+    totals = {int(t): int(c) for t, c in zip(summary.column("t").to_pylist(), summary.column("n").to_pylist(), strict=True) if t in (_KEPT, _EXCLUDED)}
+    n_baskets, n_excluded = totals.get(_KEPT, 0), totals.get(_EXCLUDED, 0)
+    if spec.pair_min_support is not None:
+        frequent = np.flatnonzero(item_baskets >= min_count_for(spec.pair_min_support, n_baskets)).astype(np.int64)
+        lines = lines.join(F.broadcast(df.sparkSession.createDataFrame(pa.table({"i": pa.array(frequent)}))), "i")
+    got = _collect_pairs([*pairs, _pair_rows(lines, key, _BASKET_PAIRS)])
+    customer_pairs = _symmetric(got, _CUSTOMER_PAIRS, n) if spec.pairs else None
+    return CountTables(buyers, customer_pairs, item_baskets, _symmetric(got, _BASKET_PAIRS, n), n_baskets, n_excluded)
+
+
+def _union(a: DataFrame, b: DataFrame) -> DataFrame:
+    return a.unionByName(b)
+
+
+def _collect_pairs(parts: list[DataFrame]) -> pa.Table:
+    from pyspark.sql import functions as F
+
+    return functools.reduce(_union, parts).groupBy("t", "i1", "i2").agg(F.count(F.lit(1)).alias("n")).toArrow()
 
 
 # -- one function per partition ---------------------------------------------------------------
