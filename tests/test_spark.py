@@ -111,14 +111,6 @@ def test_collected_dataset_is_the_in_memory_one(shop, shop_spark):
     assert_same_dataset(shop_spark[1], Dataset(rows, catalog, customers, **SHOP_COLUMNS))
 
 
-def test_spark_tables_equal_recokits_on_the_shop(shop_spark):
-    sdf, ds = shop_spark
-    spec = TableSpec(pairs=True, baskets=True, max_basket_size=4, pair_min_support=3)
-    got = rs.count_tables(sdf, ds, spec)
-    same_tables(got, tables_for(ds, spec))
-    assert got.n_baskets_excluded > 0 and got.basket_pairs.nnz > 0  # the cap and the frequency cut both bite
-
-
 def reference_tables(rows: list[tuple[int, str, dt.datetime]], items: list[str], cap: int, min_count: int) -> dict:
     """Plain Python: sets per customer and per (customer, UTC day) basket."""
     idx = {item: i for i, item in enumerate(items)}
@@ -171,23 +163,46 @@ def test_spark_tables_equal_a_plain_count(spark, raw, cap, min_count):
 
 
 # -- fit ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "model",
-    [Popularity(), ItemKNN("jaccard", 20, min_co_count=2), AssociationRules(min_support=3, max_basket_size=4)],
-    ids=["popularity", "itemknn-jaccard", "association"],
-)
-def test_fit_from_spark_equals_the_in_memory_fit(shop, shop_spark, model):
-    rows, catalog, customers = shop
+MODELS = [Popularity(), ItemKNN("jaccard", 20, min_co_count=2), AssociationRules(min_support=3, max_basket_size=4)]
+#: the tables of all three models at once (a Spark job per table kind, not per model)
+ALL_TABLES = TableSpec(pairs=True, baskets=True, max_basket_size=4, pair_min_support=3)
+
+
+@pytest.fixture(scope="module")
+def shop_tables(shop_spark):
     sdf, ds = shop_spark
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the basket cap's DataWarning, raised by both fits
-        got = rs.fit(model.clone(), sdf, dataset=ds)
-        want = model.clone().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS))
+    return rs.count_tables(sdf, ds, ALL_TABLES)
+
+
+def assert_same_fit(got, want) -> None:
     assert_same_state(got, want)
     everyone = want.dataset_.customer_ids.to_list()
     assert got.recommend_many(everyone, 5).equals(want.recommend_many(everyone, 5))
     a, b = rs.saved_files(got), rs.saved_files(want)
     assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
+
+
+def test_spark_tables_on_the_shop_are_recokits(shop_spark, shop_tables):
+    same_tables(shop_tables, tables_for(shop_spark[1], ALL_TABLES))
+    assert shop_tables.n_baskets_excluded > 0 and shop_tables.basket_pairs.nnz > 0  # the cap and the frequency cut bite
+
+
+@pytest.mark.parametrize("model", MODELS, ids=["popularity", "itemknn-jaccard", "association"])
+def test_a_fit_from_the_spark_tables_equals_the_in_memory_fit(shop, shop_spark, shop_tables, model):
+    rows, catalog, customers = shop
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the basket cap's DataWarning, raised by both fits
+        got = model.clone().fit_from_tables(shop_spark[1], shop_tables)
+        want = model.clone().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS))
+    assert_same_fit(got, want)
+
+
+def test_spark_fit_end_to_end(shop, shop_spark):
+    """recokit.spark.fit from the frame and the column keywords alone (its own collection and tables)."""
+    rows, catalog, customers = shop
+    model = ItemKNN("lift", 10, min_co_count=2)
+    got = rs.fit(model.clone(), shop_spark[0], catalog=catalog, customers=customers, **SHOP_COLUMNS)
+    assert_same_fit(got, model.clone().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS)))
 
 
 def test_a_model_not_derived_from_tables_is_fitted_on_the_driver(shop, shop_spark, caplog):
@@ -239,6 +254,6 @@ def test_bad_calls_are_recokit_errors(spark, shop_spark):
         rs.collect_dataset(sdf, customer_col="client")
     with pytest.raises(ConfigError, match="dataset="):
         rs.fit(Popularity(), sdf, dataset=ds, time_col="timestamp")
-    text_times = spark_frame(spark, pl.DataFrame({"customer_id": [1, 1], "item_id": ["a", "b"], "t": ["2024-01-01", "2024-01-02"]}))
-    with pytest.raises(ConfigError, match="to_timestamp"):
-        rs.fit(AssociationRules(), text_times, time_col="t")
+    text = pl.DataFrame({"customer_id": [1, 1], "item_id": ["a", "b"], "t": ["2024-01-01", "2024-01-02"]})
+    with pytest.raises(ConfigError, match="to_timestamp"):  # baskets by day: before any job runs
+        rs.count_tables(spark_frame(spark, text), Dataset(text, time_col="t"), AssociationRules().table_spec())
