@@ -28,12 +28,13 @@ ALLOWED = {
     "testing": {"data", "core", "rules", "persist", "datasets"},
     "pipeline": {"data", "core", "models", "hybrid", "rules"},
     "report": {"adapters"},
+    "spark": {"data", "core", "adapters", "persist"},
     "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist", "customers", "pipeline", "report"},
     "params": set(),
     "__main__": {"cli"},
 }
 LEAVES = {"_errors", "errors", "_version", "params"}
-THIRD_PARTY_ONLY_IN_ADAPTERS = {"implicit", "mlxtend", "sklearn", "matplotlib"}
+THIRD_PARTY_ONLY_IN_ADAPTERS = {"implicit", "mlxtend", "sklearn", "matplotlib", "pyspark"}
 #: libraries one module alone may import: sqlglot reads untrusted condition text, so the whole
 #: attack surface of a condition is that one module (the grammar), not wherever a parse is handy
 THIRD_PARTY_ONLY_IN = {"sqlglot": "recokit.rules.grammar"}

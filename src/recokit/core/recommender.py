@@ -23,7 +23,7 @@ import abc
 import datetime as dt
 import functools
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -148,13 +148,27 @@ class Recommender(Configurable, abc.ABC):
         Atomic: the new state is built on a fresh instance and swapped in at the end, so a failed
         fit leaves the model exactly as it was (unfitted, or with its previous fit).
         """
-        if not isinstance(dataset, Dataset):
-            raise ConfigError(
-                f"{type(self).__name__}.fit expects a recokit.Dataset; got {type(dataset).__name__}.", hint="wrap your table: Dataset(frame, ...)."
-            )
+        self._check_dataset(dataset, "fit")
         self.validate_params()
         fresh = self._unfitted_copy()
-        fresh._fit(dataset)
+        fresh._fit(dataset)  # called here, not through _fit_with: a model's warnings keep their stack level
+        fresh._fitted_on(dataset)
+        self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
+        return self
+
+    def _check_dataset(self, dataset: Dataset, what: str) -> None:
+        if not isinstance(dataset, Dataset):
+            raise ConfigError(
+                f"{type(self).__name__}.{what} expects a recokit.Dataset; got {type(dataset).__name__}.", hint="wrap your table: Dataset(frame, ...)."
+            )
+
+    def _fit_with(self, dataset: Dataset, build: Callable[[Self], None], what: str) -> Self:
+        """Run ``build`` on a fresh instance, then swap its state in: the atomic frame of the
+        models' ``fit_from_tables`` (count tables counted elsewhere, e.g. by Spark), as ``fit``'s."""
+        self._check_dataset(dataset, what)
+        self.validate_params()
+        fresh = self._unfitted_copy()
+        build(fresh)
         fresh._fitted_on(dataset)
         self.__dict__ = fresh.__dict__  # one reference swap: a request sees the old or the new state
         return self

@@ -63,7 +63,17 @@ from recokit.data.frames import (
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
-from recokit.data.stats import CountTables, count_tables, pair_counts, updated_tables
+from recokit.data.stats import (
+    CountTables,
+    FitsFromTables,
+    TableSpec,
+    check_tables,
+    count_tables,
+    min_count_for,
+    pair_counts,
+    tables_for,
+    updated_tables,
+)
 from recokit.data.time import DAY_US, parse_time
 from recokit.data.update import DataChange, add_change, forget_change, id_list
 from recokit.data.validation import (
@@ -97,7 +107,12 @@ __all__ = [
     "check_prices",
     "check_same_dtype",
     "check_unique",
+    "FitsFromTables",
+    "TableSpec",
+    "check_tables",
     "count_tables",
+    "min_count_for",
+    "tables_for",
     "csr_lookup",
     "csr_rows",
     "entry_rows",

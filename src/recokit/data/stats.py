@@ -18,7 +18,14 @@ table                         what it counts
 ``basket_pairs``              baskets holding both items (items x items, symmetric, zero
                               diagonal; float64 holding integers)
 ``n_baskets``                 baskets
+``n_baskets_excluded``        baskets left out of the basket tables (more distinct items than
+                              the model's ``max_basket_size``)
 ============================  ================================================================
+
+A model that derives its fitted state from these tables says which it needs as a
+:class:`TableSpec` and takes them through :class:`FitsFromTables` (``table_spec`` /
+``fit_from_tables``): a backend that counts them elsewhere -- Spark, :mod:`recokit.spark` --
+hands the model exactly what :func:`tables_for` counts from a Dataset.
 
 Examples
 --------
@@ -33,20 +40,33 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from fractions import Fraction
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
+from recokit._errors import DataError
 from recokit.data.arrays import csr_rows
 
 if TYPE_CHECKING:
     from recokit.data.dataset import Dataset
     from recokit.data.update import DataChange
 
-__all__ = ["CountTables", "count_tables", "pair_counts", "updated_tables"]
+__all__ = [
+    "CountTables",
+    "FitsFromTables",
+    "TableSpec",
+    "check_tables",
+    "count_tables",
+    "min_count_for",
+    "pair_counts",
+    "tables_for",
+    "updated_tables",
+]
 
 
 def pair_counts(rows: sp.csr_array) -> sp.csr_array:
@@ -92,6 +112,7 @@ class CountTables:
     item_baskets: np.ndarray | None = None
     basket_pairs: sp.csr_array | None = None
     n_baskets: int = 0
+    n_baskets_excluded: int = 0
 
     def _combine(self, other: CountTables, sign: int) -> CountTables:
         def vec(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -105,6 +126,7 @@ class CountTables:
         return CountTables(
             buyers, mat(self.customer_pairs, other.customer_pairs), vec(self.item_baskets, other.item_baskets),
             mat(self.basket_pairs, other.basket_pairs), self.n_baskets + sign * other.n_baskets,
+            self.n_baskets_excluded + sign * other.n_baskets_excluded,
         )  # fmt: skip
 
     def __add__(self, other: CountTables) -> CountTables:
@@ -122,6 +144,7 @@ class CountTables:
             None if self.item_baskets is None else _reindex_vector(self.item_baskets, item_map, n_items),
             None if self.basket_pairs is None else _reindex_matrix(self.basket_pairs, item_map, n_items),
             self.n_baskets,
+            self.n_baskets_excluded,
         )
 
 
@@ -155,3 +178,109 @@ def updated_tables(before: CountTables, change: DataChange, *, pairs: bool = Fal
     old = count_tables(change.before, change.old_customers, pairs=pairs, baskets=baskets)
     kept = (before - old).reindexed(change.item_map, change.after.n_items)
     return kept + count_tables(change.after, change.customers, pairs=pairs, baskets=baskets)
+
+
+# -- what a model fits from -----------------------------------------------------------------
+@dataclass(frozen=True)
+class TableSpec:
+    """Which count tables a model's fitted state is derived from.
+
+    Attributes
+    ----------
+    pairs : bool
+        ``customer_pairs`` (customers who interacted with both items).
+    baskets : bool
+        ``item_baskets``, ``basket_pairs``, ``n_baskets`` and ``n_baskets_excluded``.
+    max_basket_size : int, optional
+        Baskets with more distinct items are left out of the basket tables (counted in
+        ``n_baskets_excluded``).
+    pair_min_support : float or int, optional
+        ``basket_pairs`` only between items held by at least :func:`min_count_for`
+        ``(pair_min_support, n_baskets)`` baskets (support is anti-monotone: a pair of a rarer
+        item cannot reach it); None: every pair.
+    """
+
+    pairs: bool = False
+    baskets: bool = False
+    max_basket_size: int | None = None
+    pair_min_support: float | int | None = None
+
+
+@runtime_checkable
+class FitsFromTables(Protocol):
+    """A model whose fitted state is derived from count tables (Popularity of distinct buyers,
+    the count-based ItemKNN flavours, pair AssociationRules).
+
+    ``table_spec()`` says which tables (None: this configuration is not derived from tables --
+    a window, a recency weight, implicit's kernels, itemsets longer than pairs); and
+    ``fit_from_tables(dataset, tables)`` fits from tables counted elsewhere, atomically like
+    ``fit``, ending exactly as ``fit(dataset)`` when ``tables == tables_for(dataset, spec)``.
+    ``dataset`` still gives the id maps, the catalogue and the histories requests read.
+    """
+
+    def table_spec(self) -> TableSpec | None: ...
+
+    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self: ...
+
+
+def min_count_for(min_support: float | int, n_baskets: int) -> int:
+    """Smallest basket count that meets ``min_support`` exactly (at least 1): an int is a count,
+    a float a share of ``n_baskets`` read as the decimal a person wrote (0.1 is 1/10).
+
+    >>> min_count_for(0.1, 25), min_count_for(3, 25)
+    (3, 3)
+    """
+    if isinstance(min_support, (int, np.integer)) and not isinstance(min_support, bool):
+        return max(1, int(min_support))
+    return max(1, math.ceil(Fraction(repr(float(min_support))) * n_baskets))
+
+
+def _only_items(m: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
+    """``m`` with the entries of the other items' columns dropped (same shape)."""
+    out = sp.csr_array(m, copy=True)
+    out.data[~keep[out.indices]] = 0.0
+    out.eliminate_zeros()
+    return out
+
+
+def tables_for(dataset: Dataset, spec: TableSpec) -> CountTables:
+    """The count tables ``spec`` asks for, counted from ``dataset`` (every customer): what a
+    model's ``fit`` derives its state from, and what another engine must count to equal it.
+
+    >>> import polars as pl
+    >>> from recokit import Dataset
+    >>> ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2, 2, 2], "item_id": ["a", "b", "a", "b", "c"]}))
+    >>> t = tables_for(ds, TableSpec(baskets=True, max_basket_size=2))
+    >>> t.item_baskets.tolist(), t.n_baskets, t.n_baskets_excluded
+    ([1, 1, 0], 1, 1)
+    """
+    out = count_tables(dataset, pairs=spec.pairs)
+    if not spec.baskets:
+        return out
+    bi = dataset.basket_items
+    sizes = np.diff(bi.indptr)
+    keep = sizes <= spec.max_basket_size if spec.max_basket_size is not None else np.ones(len(sizes), dtype=bool)
+    mined = bi if keep.all() else csr_rows(bi, np.flatnonzero(keep))
+    item_baskets = np.bincount(mined.indices, minlength=dataset.n_items).astype(np.int64)
+    n = int(mined.shape[0])
+    if spec.pair_min_support is not None:
+        mined = _only_items(mined, item_baskets >= min_count_for(spec.pair_min_support, n))
+    return CountTables(out.item_buyers, out.customer_pairs, item_baskets, pair_counts(mined), n, int((~keep).sum()))
+
+
+def check_tables(tables: CountTables, dataset: Dataset, spec: TableSpec, owner: str) -> None:
+    """Raise a DataError unless ``tables`` hold what ``spec`` asks for, over ``dataset``'s items."""
+    n = dataset.n_items
+    wanted = {"item_buyers": True, "customer_pairs": spec.pairs, "item_baskets": spec.baskets, "basket_pairs": spec.baskets}
+    for name, needed in wanted.items():
+        table = getattr(tables, name)
+        if not needed:
+            continue
+        if table is None:
+            raise DataError(f"{owner}.fit_from_tables: the tables have no {name!r}, which this model derives its state from.", hint=f"count the tables of {owner}.table_spec() ({spec}).")
+        shape = tuple(table.shape)
+        if shape != ((n,) if table.ndim == 1 else (n, n)):
+            raise DataError(
+                f"{owner}.fit_from_tables: {name!r} has shape {shape}, but the dataset has {n} items.",
+                hint="count the tables over the dataset's items, in its item_idx order (the tables and the Dataset must come from the same rows).",
+            )

@@ -12,14 +12,13 @@ compare every rule and metric with mlxtend's ``fpgrowth`` + ``association_rules`
 from __future__ import annotations
 
 import datetime as dt
-import math
 import tomllib
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import polars as pl
@@ -29,10 +28,14 @@ from recokit._errors import ConfigError, DataError, DataWarning
 from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
 from recokit.data import (
     READ_ERRORS,
+    CountTables,
     DataChange,
     Dataset,
+    TableSpec,
+    check_tables,
     entry_rows,
     item_label,
+    min_count_for,
     ragged_ranges,
     read_error,
 )
@@ -366,23 +369,59 @@ class AssociationRules(Recommender):
         basket_items = sp.csr_array(dataset.basket_items)
         sizes = np.diff(basket_items.indptr)
         keep = self._kept(basket_items)
-        self.n_baskets_excluded_ = int((~keep).sum())
-        if self.n_baskets_excluded_:
+        self._warn_mined(int((~keep).sum()), len(sizes), bool((sizes[keep] >= 2).any()), stacklevel=5)
+        return basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
+
+    def _warn_mined(self, n_excluded: int, n_total: int, any_pair: bool, stacklevel: int) -> None:
+        """Record ``n_baskets_excluded_``; a DataWarning for baskets left out, and when no basket
+        holds two items (no rule can be mined)."""
+        self.n_baskets_excluded_ = n_excluded
+        if n_excluded:
             warnings.warn(
-                f"{_OWNER}: {self.n_baskets_excluded_} of {len(sizes)} baskets have more than "
+                f"{_OWNER}: {n_excluded} of {n_total} baskets have more than "
                 f"max_basket_size={self.max_basket_size} items and were left out of rule mining.",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
-        if not (sizes[keep] >= 2).any():
+        if not any_pair:
             warnings.warn(
                 f"{_OWNER}: no basket has two or more items, so no rule can be mined; every score will be "
                 "'no opinion' (NaN).\nHint: baskets are orders (basket_col=...) or a customer's purchases of one "
                 "day (time_col=...); without either, check the Dataset's basket definition.",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
-        return basket_items[np.flatnonzero(keep)] if self.n_baskets_excluded_ else basket_items
+
+    def table_spec(self) -> TableSpec | None:
+        """The count tables the fit derives from (:class:`recokit.data.FitsFromTables`): for
+        pairs (``max_len=2``) the basket tables over the baskets within ``max_basket_size``, pairs
+        of frequent items only; None for longer itemsets (mlxtend mines the baskets)."""
+        if self.max_len != 2:
+            return None
+        return TableSpec(baskets=True, max_basket_size=self.max_basket_size, pair_min_support=self.min_support)
+
+    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
+        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
+        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
+        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        spec = self.table_spec()
+        if spec is None:
+            raise ConfigError(
+                f"{_OWNER}.fit_from_tables: itemsets longer than pairs (max_len={self.max_len}) are mined from the baskets, not from count tables.",
+                hint="fit it with fit(dataset), or use max_len=2.",
+            )
+        check_tables(tables, dataset, spec, _OWNER)
+        assert tables.item_baskets is not None and tables.basket_pairs is not None  # check_tables
+        n, counts = tables.n_baskets, tables.item_baskets
+        # each basket holds an item: the baskets hold more items than there are baskets iff one holds two
+        self._warn_mined(tables.n_baskets_excluded, n + tables.n_baskets_excluded, int(counts.sum()) > n, stacklevel=6)
+        min_count = min_count_for(self.min_support, n)
+        frequent = counts >= min_count
+        cooc = _pairs_where(_upper_triangle(sp.csr_array(tables.basket_pairs, copy=True)), lambda r, c: frequent[r] & frequent[c])
+        rules = _filter_and_sort(_pair_rules(cooc, counts, min_count), n, self.min_confidence, self.min_lift)
+        self._derive(dataset, {"n_baskets": int(n), "item_counts": counts, "cooccurrence": cooc, "min_count": min_count, "rules": rules})
 
     def _update(self, previous: AssociationRules, change: DataChange) -> None:
         """Pairs: the count tables (baskets, baskets per item, frequent pairs) carried through the
@@ -887,13 +926,6 @@ def _empty_rules() -> dict[str, np.ndarray]:
         "antecedent": z, "antecedent_ptr": np.zeros(1, np.int64), "consequent": z, "consequent_ptr": np.zeros(1, np.int64),
         "count": z, "antecedent_count": z, "consequent_count": z,
     }  # fmt: skip
-
-
-def min_count_for(min_support: float | int, n_baskets: int) -> int:
-    """Smallest basket count that meets ``min_support`` exactly (at least 1)."""
-    if isinstance(min_support, (int, np.integer)) and not isinstance(min_support, bool):
-        return max(1, int(min_support))
-    return max(1, math.ceil(_fraction(min_support) * n_baskets))
 
 
 def mine_rules(

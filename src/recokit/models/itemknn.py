@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import DataError
+from recokit._errors import ConfigError, DataError
 from recokit.adapters import implicit as _implicit
 from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
 from recokit.data import (
     CountTables,
     DataChange,
     Dataset,
+    TableSpec,
     all_rows,
     binary_pattern,
+    check_tables,
     count_tables,
     csr_lookup,
     csr_rows,
@@ -375,9 +377,35 @@ class ItemKNN(Recommender):
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
+        self._check_time(dataset)
+        self._derive(dataset, count_tables(dataset, pairs=self._needs_pairs))
+
+    def _check_time(self, dataset: Dataset) -> None:
         if self.half_life_days is not None and not dataset.has_time:
             raise DataError("ItemKNN(half_life_days=...) needs timestamps.", hint="build the Dataset with time_col=..., or drop half_life_days.")
-        self._derive(dataset, count_tables(dataset, pairs=self._needs_pairs))
+
+    def table_spec(self) -> TableSpec | None:
+        """The count tables the fit derives from (:class:`recokit.data.FitsFromTables`): the
+        count-based flavours (Jaccard, lift, conditional) read ``item_buyers`` and
+        ``customer_pairs``; None for cosine, BM25 and TF-IDF (implicit's kernels read the
+        customers x items matrix itself)."""
+        return TableSpec(pairs=True) if self.similarity in _COUNTS else None
+
+    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
+        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
+        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
+        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        spec = self.table_spec()
+        if spec is None:
+            raise ConfigError(
+                f"ItemKNN.fit_from_tables: similarity={self.similarity!r} is computed by implicit from the customers x items matrix, not from count tables.",
+                hint="fit it with fit(dataset), or choose a count-based similarity ('jaccard', 'lift', 'conditional').",
+            )
+        self._check_time(dataset)
+        check_tables(tables, dataset, spec, "ItemKNN")
+        self._derive(dataset, tables)
 
     @property
     def _needs_pairs(self) -> bool:

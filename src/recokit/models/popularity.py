@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import DataError
+from recokit._errors import ConfigError, DataError
 from recokit.core import Batch, Recommender, ScoreBlock
 from recokit.data import (
     DAY_US,
     CountTables,
     DataChange,
     Dataset,
+    TableSpec,
+    check_tables,
     count_tables,
     group_codes,
     updated_tables,
@@ -116,6 +118,28 @@ class Popularity(Recommender):
         votes = self._votes(dataset)  # counted once, for the shop and for the among groups
         self._derive(dataset, np.bincount(votes[0], weights=votes[1], minlength=dataset.n_items).astype(np.float64))
         self._fit_among(dataset, votes)
+
+    def table_spec(self) -> TableSpec | None:
+        """The count tables the fit derives from (:class:`recokit.data.FitsFromTables`):
+        ``item_buyers`` when counting distinct buyers of all time without ``among``; None (not
+        from tables) with a window, a half-life, summed quantities or ``among``."""
+        return TableSpec() if self._from_tables else None
+
+    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
+        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
+        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
+        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        spec = self.table_spec()
+        if spec is None:
+            raise ConfigError(
+                "Popularity.fit_from_tables: this configuration (a window, a half-life, count='quantity' or among) is not derived from count tables.",
+                hint="fit it with fit(dataset); table_spec() is None for it.",
+            )
+        check_tables(tables, dataset, spec, "Popularity")
+        self._derive(dataset, tables.item_buyers.astype(np.float64))
+        self.customer_group_ = None
 
     def _fit_among(self, dataset: Dataset, votes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """``among``: each customer's group (-1: none) and each group's per-item counts."""

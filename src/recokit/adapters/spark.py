@@ -1,0 +1,248 @@
+"""The one place recokit calls pyspark: count tables with Spark SQL, rows collected as Arrow,
+and a function applied to each partition (``mapInArrow``).
+
+Nothing here knows a model: :mod:`recokit.spark` puts these pieces together. Every table is a
+group-by over the rows of a Spark DataFrame (ids mapped to recokit's item numbers by a broadcast
+join with the driver's item map), so its size on the driver is the number of items (per-item
+counts) or of pairs, never of rows. pyspark is imported on first use: without it a
+:class:`~recokit.DependencyError` names the install command.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 -- pa.compute
+import scipy.sparse as sp
+
+from recokit._errors import ConfigError, DataError, DependencyError
+from recokit.data import DAY_US, CountTables, Dataset, TableSpec, min_count_for
+
+if TYPE_CHECKING:  # pragma: no cover - the types only
+    from pyspark.sql import Column, DataFrame
+
+__all__ = ["MIN_VERSION", "arrow_schema", "check_frame", "collect_arrow", "count_tables", "map_partitions", "pyspark_version"]
+
+#: The oldest pyspark this adapter was written against (``DataFrame.toArrow`` came in 4.0).
+MIN_VERSION = (4, 0)
+
+
+def pyspark_version() -> str:
+    """Import pyspark and check its version; return it (a DependencyError when missing or old)."""
+    try:
+        import pyspark
+    except ImportError as exc:
+        raise DependencyError("recokit.spark needs pyspark, which is not installed.", hint="pip install 'recokit[spark]' (and Java 17 or later for Spark 4).") from exc
+    version = str(getattr(pyspark, "__version__", "0"))
+    parts = tuple(int("".join(ch for ch in p if ch.isdigit()) or 0) for p in version.split(".")[:2])
+    if parts < MIN_VERSION:
+        raise DependencyError(
+            f"recokit.spark needs pyspark >= {'.'.join(map(str, MIN_VERSION))}; found {version}.", hint="pip install 'recokit[spark]' (it pins a supported pyspark)."
+        )
+    return version
+
+
+def check_frame(df: Any, columns: Sequence[str], what: str) -> None:
+    """Raise unless ``df`` is a Spark DataFrame holding ``columns``."""
+    pyspark_version()
+    from pyspark.sql import DataFrame as SparkFrame
+
+    if not isinstance(df, SparkFrame):
+        raise ConfigError(f"recokit.spark: {what} must be a Spark DataFrame; got {type(df).__name__}.", hint="spark.read.parquet(...) or spark.createDataFrame(...).")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{what}: no column(s) {missing} in the Spark DataFrame.", hint=f"its columns are {df.columns}; pass the column names (customer_col=..., item_col=...).")
+
+
+def _small_types(table: pa.Table) -> pa.Table:
+    """``table`` with 32-bit-offset strings and lists (polars writes large ones; Spark reads the others)."""
+
+    def small(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_large_string(t):
+            return pa.string()
+        if pa.types.is_large_list(t):
+            return pa.list_(small(t.value_type))
+        return t
+
+    return table.cast(pa.schema([pa.field(f.name, small(f.type), f.nullable) for f in table.schema]))
+
+
+def collect_arrow(df: DataFrame, columns: Sequence[str]) -> pa.Table:
+    """The named columns of ``df`` collected on the driver as one Arrow table, in the frame's
+    row order (a projection: no shuffle)."""
+    return df.select(*dict.fromkeys(columns)).toArrow()
+
+
+# -- count tables -----------------------------------------------------------------------------
+def _day(df: DataFrame, column: str) -> Column:
+    """A key of the UTC day of a timestamp (or of a date): what the Dataset calls one day."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    dtype = df.schema[column].dataType
+    col = F.col(column)
+    if isinstance(dtype, T.TimestampType):  # an instant: its UTC day, whatever the session's time zone
+        micros = F.unix_micros(col)
+        return micros - F.pmod(micros, F.lit(DAY_US))
+    if isinstance(dtype, (T.TimestampNTZType, T.DateType)):  # a wall-clock time or a date: its own day
+        return F.unix_date(F.to_date(col))
+    raise ConfigError(
+        f"recokit.spark: time_col {column!r} is {dtype.simpleString()}; baskets by day need a timestamp or a date in Spark.",
+        hint=f"cast it first: df.withColumn({column!r}, F.to_timestamp({column!r})), or name the orders (basket_col=...).",
+    )
+
+
+def _rows(df: DataFrame, dataset: Dataset) -> tuple[DataFrame, list[str]]:
+    """``c`` (the customer), ``i`` (item_idx) and the basket key columns of every row on a
+    Dataset item (an inner join with the item map: rows the Dataset dropped drop here too)."""
+    from pyspark.sql import functions as F
+
+    cols = dataset.columns
+    item_col, basket_col, time_col = str(cols["item_col"]), cols["basket_col"], cols["time_col"]
+    customer_col = cols["customer_col"] or basket_col
+    ids = pa.table({"__item": dataset.item_ids.series.to_arrow(), "i": pa.array(np.arange(dataset.n_items, dtype=np.int64))})
+    items = df.sparkSession.createDataFrame(_small_types(ids))
+    select = [F.col(str(customer_col)).alias("c"), F.col(item_col).alias("__item")]
+    if basket_col is not None:
+        select.append(F.col(basket_col).alias("__b"))
+        key = ["__b"]
+    elif time_col is not None:
+        select.append(_day(df, time_col).alias("__d"))
+        key = ["c", "__d"]
+    else:
+        key = ["c"]
+    rows = df.select(*select).join(F.broadcast(items), "__item").drop("__item")
+    return rows, key
+
+
+def _vector(rows: pa.Table, tag: int, n: int) -> np.ndarray:
+    """The per-item counts tagged ``tag`` of the collected summary, as an int64 vector."""
+    mine = rows.filter(pa.compute.equal(rows.column("t"), tag))
+    out = np.zeros(n, dtype=np.int64)
+    out[mine.column("i").to_numpy()] = mine.column("n").to_numpy()
+    return out
+
+
+def _count(frame: DataFrame, tag: int, by: Sequence[str]) -> DataFrame:
+    """``t = tag, i, n``: rows of ``frame`` per ``by`` (``i``, or nothing: one total with i = -1)."""
+    from pyspark.sql import functions as F
+
+    counted = frame.groupBy(*by).agg(F.count(F.lit(1)).alias("n"))
+    item = F.col("i") if by else F.lit(-1).cast("long")
+    return counted.select(F.lit(tag).alias("t"), item.alias("i"), F.col("n"))
+
+
+def _pair_rows(left: DataFrame, key: Sequence[str], tag: int) -> DataFrame:
+    """``t = tag, i1 < i2``: one row per key (customer, basket) of ``left`` holding both items."""
+    from pyspark.sql import functions as F
+
+    a = left.select(*key, F.col("i").alias("i1"))
+    b = left.select(*key, F.col("i").alias("i2"))
+    return a.join(b, list(key)).where(F.col("i1") < F.col("i2")).select(F.lit(tag).alias("t"), "i1", "i2")
+
+
+def _symmetric(got: pa.Table, tag: int, n: int) -> sp.csr_array:
+    """Items x items (symmetric, float64, canonical) from the collected pair counts tagged ``tag``."""
+    mine = got.filter(pa.compute.equal(got.column("t"), tag))
+    r, c = mine.column("i1").to_numpy().astype(np.int64), mine.column("i2").to_numpy().astype(np.int64)
+    v = mine.column("n").to_numpy().astype(np.float64)
+    out = sp.csr_array((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+#: tags of the collected summary: distinct buyers per item, kept baskets per item, kept and
+#: excluded baskets (totals); and of the pair counts: over customers, over baskets
+_BUYERS, _IN_BASKETS, _KEPT, _EXCLUDED = 0, 1, 2, 3
+_CUSTOMER_PAIRS, _BASKET_PAIRS = 0, 1
+
+
+def _basket_lines(rows: DataFrame, key: list[str], spec: TableSpec) -> tuple[DataFrame, DataFrame]:
+    """The distinct (basket, item) lines of the baskets within the cap, and one row per basket
+    with ``kept`` (its distinct items <= ``spec.max_basket_size``)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    lines = rows.select(*key, "i").distinct()
+    if spec.max_basket_size is None:
+        return lines, lines.select(*key).distinct().withColumn("kept", F.lit(True))
+    sized = lines.withColumn("__size", F.count(F.lit(1)).over(Window.partitionBy(*key)))
+    kept = sized.where(F.col("__size") <= spec.max_basket_size).drop("__size")
+    per_basket = sized.groupBy(*key).agg((F.max("__size") <= spec.max_basket_size).alias("kept"))
+    return kept, per_basket
+
+
+def count_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTables:
+    """The count tables ``spec`` asks for, counted by Spark from ``df``'s rows (the rows
+    ``dataset`` was built from; the columns named as in ``dataset.columns``).
+
+    Two Spark jobs at most: the per-item counts and basket totals (one union of group-bys),
+    then the pair counts (self-joins on the customer and on the basket, one group-by).
+    """
+    from pyspark.sql import functions as F
+
+    rows, key = _rows(df, dataset)
+    n = dataset.n_items
+    bought = rows.select("c", "i").distinct()
+    parts = [_count(bought, _BUYERS, ["i"])]
+    if spec.baskets:
+        lines, baskets = _basket_lines(rows, key, spec)
+        parts += [_count(lines, _IN_BASKETS, ["i"]), _count(baskets.where("kept"), _KEPT, []), _count(baskets.where(~F.col("kept")), _EXCLUDED, [])]
+    summary = functools.reduce(_union, parts).toArrow()
+    buyers = _vector(summary, _BUYERS, n)
+    pairs = [_pair_rows(bought, ["c"], _CUSTOMER_PAIRS)] if spec.pairs else []
+    if not spec.baskets:
+        customer_pairs = _symmetric(_collect_pairs(pairs), _CUSTOMER_PAIRS, n) if pairs else None
+        return CountTables(buyers, customer_pairs)
+    item_baskets = _vector(summary, _IN_BASKETS, n)
+    totals = {int(t): int(c) for t, c in zip(summary.column("t").to_pylist(), summary.column("n").to_pylist(), strict=True) if t in (_KEPT, _EXCLUDED)}
+    n_baskets, n_excluded = totals.get(_KEPT, 0), totals.get(_EXCLUDED, 0)
+    if spec.pair_min_support is not None:
+        frequent = np.flatnonzero(item_baskets >= min_count_for(spec.pair_min_support, n_baskets)).astype(np.int64)
+        lines = lines.join(F.broadcast(df.sparkSession.createDataFrame(pa.table({"i": pa.array(frequent)}))), "i")
+    got = _collect_pairs([*pairs, _pair_rows(lines, key, _BASKET_PAIRS)])
+    customer_pairs = _symmetric(got, _CUSTOMER_PAIRS, n) if spec.pairs else None
+    return CountTables(buyers, customer_pairs, item_baskets, _symmetric(got, _BASKET_PAIRS, n), n_baskets, n_excluded)
+
+
+def _union(a: DataFrame, b: DataFrame) -> DataFrame:
+    return a.unionByName(b)
+
+
+def _collect_pairs(parts: list[DataFrame]) -> pa.Table:
+    from pyspark.sql import functions as F
+
+    return functools.reduce(_union, parts).groupBy("t", "i1", "i2").agg(F.count(F.lit(1)).alias("n")).toArrow()
+
+
+# -- one function per partition ---------------------------------------------------------------
+def map_partitions(
+    df: DataFrame, column: str, payload: dict[str, bytes], fn: Callable[[dict[str, bytes], list[Any]], pa.Table], schema: pa.Schema
+) -> DataFrame:
+    """A Spark DataFrame of ``fn(payload, ids)`` over each Arrow batch of ``df[column]``.
+
+    ``payload`` (plain bytes) is broadcast once; the function shipped to the executors holds the
+    broadcast handle, ``fn`` (a module-level function: pickled by reference) and ``schema`` only.
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    spark = df.sparkSession
+    shared = spark.sparkContext.broadcast(payload)
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ids = batch.column(0).to_pylist()
+            if ids:
+                yield from _small_types(fn(shared.value, ids)).cast(schema).to_batches()
+
+    return df.select(column).mapInArrow(apply, from_arrow_schema(schema))
+
+
+def arrow_schema(table: pa.Table) -> pa.Schema:
+    """The schema Spark gets for ``table`` (small offsets)."""
+    return _small_types(table).schema

@@ -1,0 +1,259 @@
+"""recokit.spark in Spark local mode: the count tables Spark counts equal a plain-Python count and
+recokit's own; a model fitted from them equals the in-memory fit (state, every customer's list,
+the saved files byte for byte); recommend_many on the executors equals the in-memory batch.
+
+One session for the module (JVM start dominates: keep the Spark jobs few and the data small).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import recokit.spark as rs
+from recokit import (
+    AssociationRules,
+    BuyAgain,
+    ConfigError,
+    DataError,
+    Dataset,
+    DependencyError,
+    ItemKNN,
+    Popularity,
+)
+from recokit.data import CountTables, TableSpec, tables_for
+from recokit.datasets import sports_shop_tables
+from state_compare import assert_same_dataset, assert_same_state
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+SHOP_COLUMNS = {"time_col": "timestamp", "basket_col": "order_id", "quantity_col": "quantity", "price_col": "price"}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    # the executors' Python: this interpreter, importing this checkout's recokit
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("recokit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.adaptive.enabled", "false")  # tiny data: planning costs more than it saves
+        .config("spark.driver.memory", "512m")
+        # short jobs: the JIT's first tier only (about twice as fast for these tests)
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        # not UTC: a day of a timestamp must be its UTC day whatever the session's zone
+        .config("spark.sql.session.timeZone", "America/New_York")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def spark_frame(spark, frame: pl.DataFrame):
+    with warnings.catch_warnings():  # pyspark 4.x on pandas 3: a FutureWarning of its own
+        warnings.simplefilter("ignore", FutureWarning)
+        return spark.createDataFrame(frame.to_arrow())
+
+
+@pytest.fixture(scope="module")
+def shop():
+    t = sports_shop_tables(300, seed=1)
+    # instants (UTC), as a lake's timestamp column holds them
+    rows = t.interactions.with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+    return rows, t.catalog, t.customers
+
+
+@pytest.fixture(scope="module")
+def shop_spark(spark, shop):
+    rows, catalog, customers = shop
+    sdf = spark_frame(spark, rows)
+    return sdf, rs.collect_dataset(sdf, catalog=catalog, customers=customers, **SHOP_COLUMNS)
+
+
+def same_tables(a: CountTables, b: CountTables) -> None:
+    for name in ("item_buyers", "item_baskets"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert x.dtype == y.dtype and x.tolist() == y.tolist(), name
+    for name in ("customer_pairs", "basket_pairs"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert x.shape == y.shape and x.dtype == y.dtype, name
+            assert x.indptr.tolist() == y.indptr.tolist() and x.indices.tolist() == y.indices.tolist(), name
+            assert x.data.tolist() == y.data.tolist(), name
+    assert (a.n_baskets, a.n_baskets_excluded) == (b.n_baskets, b.n_baskets_excluded)
+
+
+# -- the driver's Dataset and the tables ------------------------------------------------------
+def test_collected_dataset_is_the_in_memory_one(shop, shop_spark):
+    rows, catalog, customers = shop
+    assert_same_dataset(shop_spark[1], Dataset(rows, catalog, customers, **SHOP_COLUMNS))
+
+
+def reference_tables(rows: list[tuple[int, str, dt.datetime]], items: list[str], cap: int, min_count: int) -> dict:
+    """Plain Python: sets per customer and per (customer, UTC day) basket."""
+    idx = {item: i for i, item in enumerate(items)}
+    bought: dict[int, set[int]] = {}
+    baskets: dict[tuple[int, dt.date], set[int]] = {}
+    for c, item, t in rows:
+        bought.setdefault(c, set()).add(idx[item])
+        baskets.setdefault((c, t.astimezone(dt.UTC).date()), set()).add(idx[item])
+    n = len(items)
+    buyers = [sum(i in s for s in bought.values()) for i in range(n)]
+    kept = [s for s in baskets.values() if len(s) <= cap]
+    in_baskets = [sum(i in s for s in kept) for i in range(n)]
+    frequent = {i for i in range(n) if in_baskets[i] >= min_count}
+
+    def pairs(sets, allowed):
+        out = np.zeros((n, n))
+        for s in sets:
+            for a, b in itertools.permutations(sorted(s & allowed), 2):
+                out[a, b] += 1
+        return out
+
+    return {
+        "buyers": buyers, "customer_pairs": pairs(bought.values(), set(range(n))), "item_baskets": in_baskets,
+        "basket_pairs": pairs(kept, frequent), "n_baskets": len(kept), "excluded": len(baskets) - len(kept),
+    }  # fmt: skip
+
+
+ROWS = st.lists(
+    st.tuples(st.integers(0, 5), st.sampled_from("abcdef"), st.integers(0, 3 * 24 - 1)), min_size=1, max_size=40
+)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ROWS, st.integers(2, 4), st.integers(1, 3))
+def test_spark_tables_equal_a_plain_count(spark, raw, cap, min_count):
+    t0 = dt.datetime(2024, 3, 9, tzinfo=dt.UTC)
+    rows = [(c, item, t0 + dt.timedelta(hours=h)) for c, item, h in raw]
+    frame = pl.DataFrame(rows, schema={"customer_id": pl.Int64, "item_id": pl.String, "ts": pl.Datetime("us", "UTC")}, orient="row")
+    catalog = pl.DataFrame({"item_id": list("abcdefg")})  # g: nobody bought it
+    sdf = spark_frame(spark, frame)
+    ds = rs.collect_dataset(sdf, catalog=catalog, time_col="ts")
+    spec = TableSpec(pairs=True, baskets=True, max_basket_size=cap, pair_min_support=min_count)
+    got = rs.count_tables(sdf, ds, spec)
+    same_tables(got, tables_for(ds, spec))
+    ref = reference_tables(rows, ds.item_ids.to_list(), cap, min_count)
+    assert got.item_buyers.tolist() == ref["buyers"] and got.item_baskets.tolist() == ref["item_baskets"]
+    assert np.array_equal(got.customer_pairs.toarray(), ref["customer_pairs"])
+    assert np.array_equal(got.basket_pairs.toarray(), ref["basket_pairs"])
+    assert (got.n_baskets, got.n_baskets_excluded) == (ref["n_baskets"], ref["excluded"])
+
+
+# -- fit ------------------------------------------------------------------------------------------
+MODELS = [Popularity(), ItemKNN("jaccard", 20, min_co_count=2), AssociationRules(min_support=3, max_basket_size=4)]
+#: the tables of all three models at once (a Spark job per table kind, not per model)
+ALL_TABLES = TableSpec(pairs=True, baskets=True, max_basket_size=4, pair_min_support=3)
+
+
+@pytest.fixture(scope="module")
+def shop_tables(shop_spark):
+    sdf, ds = shop_spark
+    return rs.count_tables(sdf, ds, ALL_TABLES)
+
+
+def assert_same_fit(got, want) -> None:
+    assert_same_state(got, want)
+    everyone = want.dataset_.customer_ids.to_list()
+    assert got.recommend_many(everyone, 5).equals(want.recommend_many(everyone, 5))
+    a, b = rs.saved_files(got), rs.saved_files(want)
+    assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
+
+
+def test_spark_tables_on_the_shop_are_recokits(shop_spark, shop_tables):
+    same_tables(shop_tables, tables_for(shop_spark[1], ALL_TABLES))
+    assert shop_tables.n_baskets_excluded > 0 and shop_tables.basket_pairs.nnz > 0  # the cap and the frequency cut bite
+
+
+@pytest.mark.parametrize("model", MODELS, ids=["popularity", "itemknn-jaccard", "association"])
+def test_a_fit_from_the_spark_tables_equals_the_in_memory_fit(shop, shop_spark, shop_tables, model):
+    rows, catalog, customers = shop
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the basket cap's DataWarning, raised by both fits
+        got = model.clone().fit_from_tables(shop_spark[1], shop_tables)
+        want = model.clone().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS))
+    assert_same_fit(got, want)
+
+
+def test_spark_fit_end_to_end(shop, shop_spark):
+    """recokit.spark.fit from the frame and the column keywords alone (its own collection and tables)."""
+    rows, catalog, customers = shop
+    model = ItemKNN("lift", 10, min_co_count=2)
+    got = rs.fit(model.clone(), shop_spark[0], catalog=catalog, customers=customers, **SHOP_COLUMNS)
+    assert_same_fit(got, model.clone().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS)))
+
+
+def test_a_model_not_derived_from_tables_is_fitted_on_the_driver(shop, shop_spark, caplog):
+    rows, catalog, customers = shop
+    sdf, ds = shop_spark
+    with caplog.at_level(logging.INFO, logger="recokit"):
+        got = rs.fit(BuyAgain(), sdf, dataset=ds)
+    assert "fitted on the driver" in caplog.text
+    assert_same_state(got, BuyAgain().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS)))
+
+
+def test_fit_from_tables_uses_the_tables_it_is_given(shop_spark):
+    _, ds = shop_spark
+    tables = tables_for(ds, TableSpec())
+    other = CountTables(tables.item_buyers[::-1].copy())
+    assert Popularity().fit_from_tables(ds, other).popularity_.tolist() == other.item_buyers.astype(float).tolist()
+    with pytest.raises(DataError, match="items"):
+        Popularity().fit_from_tables(ds, CountTables(tables.item_buyers[:-1]))
+    with pytest.raises(DataError, match="customer_pairs"):
+        ItemKNN("lift").fit_from_tables(ds, tables)
+    with pytest.raises(ConfigError, match="implicit"):
+        ItemKNN("cosine").fit_from_tables(ds, tables)
+
+
+# -- recommend_many on the executors --------------------------------------------------------------
+def test_recommend_many_on_the_executors_equals_the_batch(spark, shop_spark):
+    _, ds = shop_spark
+    model = ItemKNN("jaccard", 20).fit(ds)
+    ids = ds.customer_ids.to_list()
+    frame = spark_frame(spark, pl.DataFrame({"customer_id": ids + ["nobody"]})).repartition(2)
+    options = {"exclude_purchased": True, "columns": ["name", "price"]}
+    got = pl.from_arrow(rs.recommend_many(model, frame, 4, **options).toArrow())
+    want = model.recommend_many(ids + ["nobody"], 4, **options)
+    assert got.sort("customer_id", "rank").equals(want.sort("customer_id", "rank"))
+
+
+# -- errors -------------------------------------------------------------------------------------
+def test_without_pyspark_a_dependency_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(DependencyError, match=r"recokit\[spark\]"):
+        rs.collect_dataset(pl.DataFrame({"customer_id": [1], "item_id": ["a"]}))
+
+
+def test_bad_calls_are_recokit_errors(spark, shop_spark):
+    sdf, ds = shop_spark
+    with pytest.raises(ConfigError, match="Spark DataFrame"):
+        rs.collect_dataset(pl.DataFrame({"customer_id": [1], "item_id": ["a"]}))
+    with pytest.raises(DataError, match="no column"):
+        rs.collect_dataset(sdf, customer_col="client")
+    with pytest.raises(ConfigError, match="dataset="):
+        rs.fit(Popularity(), sdf, dataset=ds, time_col="timestamp")
+    text = pl.DataFrame({"customer_id": [1, 1], "item_id": ["a", "b"], "t": ["2024-01-01", "2024-01-02"]})
+    with pytest.raises(ConfigError, match="to_timestamp"):  # baskets by day: before any job runs
+        rs.count_tables(spark_frame(spark, text), Dataset(text, time_col="t"), AssociationRules().table_spec())
