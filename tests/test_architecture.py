@@ -6,6 +6,7 @@ Each rule reads the package's own files with :mod:`ast`; nothing is imported or 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ THIRD_PARTY_ONLY_IN_ADAPTERS = {"implicit", "mlxtend", "sklearn", "matplotlib", 
 THIRD_PARTY_ONLY_IN = {"sqlglot": "recokit.rules.grammar"}
 
 
+@functools.cache
 def modules() -> list[tuple[str, Path, ast.Module]]:
+    """Every module of src/recokit parsed once for the whole file (the trees are only read)."""
     out = []
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC.parent).with_suffix("")

@@ -190,6 +190,7 @@ def test_neighbour_properties(kind, ds, k, shrink):
 
 
 @pytest.mark.parametrize("kind", ["cosine", "jaccard", "lift"])
+@settings(max_examples=25)
 @given(ds=matrices())
 def test_symmetric_similarities_are_symmetric(kind, ds):
     full = dense_similarity(ItemKNN(similarity=kind, k_neighbours=ds.n_items).fit(ds))
