@@ -4,7 +4,7 @@
 from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
 from recokit.core.capabilities import Forgetful, Updatable
 from recokit.core.query import Query
-from recokit.core.recommender import Recommender, clone, explained, scored
+from recokit.core.recommender import CountModel, Recommender, clone, explained, scored
 from recokit.core.results import (
     BACKFILL_REASON,
     PINNED_REASON,
@@ -23,6 +23,7 @@ __all__ = [
     "Query",
     "Recommendation",
     "Recommendations",
+    "CountModel",
     "Recommender",
     "Restriction",
     "ScoreBlock",

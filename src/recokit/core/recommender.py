@@ -45,9 +45,12 @@ from recokit.core.reasons import repurchase_reasons
 from recokit.core.results import BACKFILL_REASON, PINNED_REASON, Recommendation, Recommendations
 from recokit.core.select import apply_restriction, fill_from_order, rank
 from recokit.data import (
+    CountTables,
     DataChange,
     Dataset,
+    TableSpec,
     add_change,
+    check_tables,
     forget_change,
     id_list,
     ragged_ranges,
@@ -657,3 +660,41 @@ def explained(model: Recommender, batch: Batch, rows: np.ndarray, items: np.ndar
 def clone(model: Recommender) -> Recommender:
     """A new, unfitted model with the same parameters (nested models cloned too)."""
     return model.clone()
+
+
+class CountModel(Recommender):
+    """Base of the models whose fitted state is derived from count tables (Popularity of distinct
+    buyers, the count-based ItemKNN flavours, pair AssociationRules): ``fit_from_tables``, the
+    :class:`recokit.data.FitsFromTables` entry that a backend counting the tables elsewhere
+    (:mod:`recokit.spark`) calls, written once.
+
+    A subclass says which tables a configuration derives from (:meth:`table_spec`, None when it
+    is not derived from tables), why not when not (:meth:`_not_from_tables`) and how it derives
+    its state from checked tables (:meth:`_fit_tables`).
+    """
+
+    @abc.abstractmethod
+    def table_spec(self) -> TableSpec | None:
+        """The count tables this configuration is derived from (None: not from tables)."""
+
+    @abc.abstractmethod
+    def _not_from_tables(self) -> tuple[str, str]:
+        """Why this configuration is not derived from tables, and what to do instead (a
+        ConfigError's message and hint)."""
+
+    @abc.abstractmethod
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        """Set the fitted state from checked ``tables`` (called on a fresh instance)."""
+
+    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
+        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
+        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``, and as
+        atomic (a failure leaves the model as it was)."""
+        name = type(self).__name__
+        spec = self.table_spec()
+        if spec is None:
+            what, hint = self._not_from_tables()
+            raise ConfigError(f"{name}.fit_from_tables: {what}", hint=hint)
+        self._check_dataset(dataset, "fit_from_tables")
+        check_tables(tables, dataset, spec, name)
+        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")

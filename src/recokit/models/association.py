@@ -18,21 +18,27 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
-from recokit.core import Batch, Query, Recommendation, Recommendations, Recommender, ScoreBlock
+from recokit.core import (
+    Batch,
+    CountModel,
+    Query,
+    Recommendation,
+    Recommendations,
+    ScoreBlock,
+)
 from recokit.data import (
     READ_ERRORS,
     CountTables,
     DataChange,
     Dataset,
     TableSpec,
-    check_tables,
     entry_rows,
     item_label,
     min_count_for,
@@ -114,7 +120,7 @@ _REVIEW = Optional(
 
 
 # -- the model ------------------------------------------------------------------------------
-class AssociationRules(Recommender):
+class AssociationRules(CountModel):
     """Frequently bought together: rules "who buys A also buys C", mined from baskets.
 
     Parameters
@@ -400,19 +406,10 @@ class AssociationRules(Recommender):
             return None
         return TableSpec(baskets=True, max_basket_size=self.max_basket_size, pair_min_support=self.min_support)
 
-    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
-        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
-        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
-        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+    def _not_from_tables(self) -> tuple[str, str]:
+        return f"itemsets longer than pairs (max_len={self.max_len}) are mined from the baskets, not from count tables.", "fit it with fit(dataset), or use max_len=2."
 
     def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
-        spec = self.table_spec()
-        if spec is None:
-            raise ConfigError(
-                f"{_OWNER}.fit_from_tables: itemsets longer than pairs (max_len={self.max_len}) are mined from the baskets, not from count tables.",
-                hint="fit it with fit(dataset), or use max_len=2.",
-            )
-        check_tables(tables, dataset, spec, _OWNER)
         assert tables.item_baskets is not None and tables.basket_pairs is not None  # check_tables
         n, counts = tables.n_baskets, tables.item_baskets
         # each basket holds an item: the baskets hold more items than there are baskets iff one holds two

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import ClassVar, Literal, NamedTuple, Self
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError
+from recokit._errors import DataError
 from recokit.adapters import implicit as _implicit
-from recokit.core import Batch, Query, Recommendations, Recommender, ScoreBlock, indicator
+from recokit.core import (
+    Batch,
+    CountModel,
+    Query,
+    Recommendations,
+    ScoreBlock,
+    indicator,
+)
 from recokit.data import (
     CountTables,
     DataChange,
@@ -26,7 +33,6 @@ from recokit.data import (
     TableSpec,
     all_rows,
     binary_pattern,
-    check_tables,
     count_tables,
     csr_lookup,
     csr_rows,
@@ -211,7 +217,7 @@ class _Rows(NamedTuple):
         return sp.csr_array((self.data, self.indices, self.indptr), shape=(self.n, self.n_items))
 
 
-class ItemKNN(Recommender):
+class ItemKNN(CountModel):
     """Item-based collaborative filtering with a choice of item-item similarity.
 
     Parameters
@@ -391,20 +397,14 @@ class ItemKNN(Recommender):
         customers x items matrix itself)."""
         return TableSpec(pairs=True) if self.similarity in _COUNTS else None
 
-    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
-        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
-        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
-        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+    def _not_from_tables(self) -> tuple[str, str]:
+        return (
+            f"similarity={self.similarity!r} is computed by implicit from the customers x items matrix, not from count tables.",
+            "fit it with fit(dataset), or choose a count-based similarity ('jaccard', 'lift', 'conditional').",
+        )
 
     def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
-        spec = self.table_spec()
-        if spec is None:
-            raise ConfigError(
-                f"ItemKNN.fit_from_tables: similarity={self.similarity!r} is computed by implicit from the customers x items matrix, not from count tables.",
-                hint="fit it with fit(dataset), or choose a count-based similarity ('jaccard', 'lift', 'conditional').",
-            )
         self._check_time(dataset)
-        check_tables(tables, dataset, spec, "ItemKNN")
         self._derive(dataset, tables)
 
     @property

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recokit._errors import ConfigError, DataError
-from recokit.core import Batch, Recommender, ScoreBlock
+from recokit._errors import DataError
+from recokit.core import Batch, CountModel, ScoreBlock
 from recokit.data import (
     DAY_US,
     CountTables,
     DataChange,
     Dataset,
     TableSpec,
-    check_tables,
     count_tables,
     group_codes,
     updated_tables,
@@ -30,7 +29,7 @@ __all__ = ["MAX_AMONG_GROUPS", "Popularity"]
 MAX_AMONG_GROUPS = 1000
 
 
-class Popularity(Recommender):
+class Popularity(CountModel):
     """Recommend what most customers buy.
 
     Parameters
@@ -125,19 +124,10 @@ class Popularity(Recommender):
         from tables) with a window, a half-life, summed quantities or ``among``."""
         return TableSpec() if self._from_tables else None
 
-    def fit_from_tables(self, dataset: Dataset, tables: CountTables) -> Self:
-        """Fit from count tables counted elsewhere (Spark: :func:`recokit.spark.fit`); equal to
-        ``fit(dataset)`` when ``tables`` are ``tables_for(dataset, self.table_spec())``."""
-        return self._fit_with(dataset, lambda fresh: fresh._fit_tables(dataset, tables), "fit_from_tables")
+    def _not_from_tables(self) -> tuple[str, str]:
+        return "this configuration (a window, a half-life, count='quantity' or among) is not derived from count tables.", "fit it with fit(dataset); table_spec() is None for it."
 
     def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
-        spec = self.table_spec()
-        if spec is None:
-            raise ConfigError(
-                "Popularity.fit_from_tables: this configuration (a window, a half-life, count='quantity' or among) is not derived from count tables.",
-                hint="fit it with fit(dataset); table_spec() is None for it.",
-            )
-        check_tables(tables, dataset, spec, "Popularity")
         self._derive(dataset, tables.item_buyers.astype(np.float64))
         self.customer_group_ = None
 
