@@ -359,3 +359,18 @@ def test_equal_scores_go_to_the_better_seller_not_the_catalogue_order():
     assert [r.item_id for r in model.recommend(Query(k=8))] == buyers["item_id"].head(8).to_list()
     batch = model.recommend_many([None, None], k=8)
     assert batch.filter(pl.col("customer_id").is_null())["item_id"].head(8).to_list() == buyers["item_id"].head(8).to_list()
+
+
+@given(scores, st.integers(1, 45), st.data())
+def test_top_k_coo_breaks_ties_by_the_tie_rank_in_any_entry_order(s, k, data):
+    """The triplet path (a sparse batch): entries in any order, ties by the tie rank."""
+    from recokit.core import top_k_coo
+
+    tie = data.draw(st.none() | st.permutations(range(s.shape[1])).map(np.array))
+    rows, cols = np.nonzero(np.isfinite(s))
+    perm = np.array(data.draw(st.permutations(range(len(rows))))) if len(rows) else np.empty(0, dtype=np.int64)
+    rows, cols = rows[perm], cols[perm]
+    picked, _ = top_k_coo(rows, cols, s[rows, cols], s.shape[0], k, tie)
+    for r in range(s.shape[0]):
+        row = picked[r]
+        assert row[row >= 0].tolist() == reference_top_k(s[r], np.isfinite(s[r]), k, tie)

@@ -55,8 +55,11 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int, tie: np.ndarra
 
 
 def _key(cols: np.ndarray, tie: np.ndarray | None) -> np.ndarray:
-    """The tie-break key of items ``cols``: their tie rank, else their index."""
-    return cols if tie is None else tie[cols]
+    """The tie-break key of items ``cols``: their tie rank, else their index. ``tie`` is one
+    rank per column, or (packed rows) one per row and column, ``cols`` then rows x positions."""
+    if tie is None:
+        return cols
+    return np.take_along_axis(tie, cols, axis=1) if tie.ndim == 2 else tie[cols]
 
 
 def _negated(s: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +75,8 @@ def _negated(s: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.
 
 def _top_k_exact(neg: np.ndarray, kk: int, k: int, tie: np.ndarray | None = None) -> np.ndarray:
     """:func:`top_k` on negated scores (+inf = not a candidate), by a full partition of each row
-    (``tie``: the tie rank of each column, None = the column index)."""
+    (``tie``: the tie rank of each column, or of each row's column for packed rows; None = the
+    column index)."""
     n = neg.shape[0]
     part = np.argpartition(neg, kk - 1, axis=1)[:, :kk]
     vals = np.take_along_axis(neg, part, axis=1)
@@ -83,7 +87,9 @@ def _top_k_exact(neg: np.ndarray, kk: int, k: int, tie: np.ndarray | None = None
     for r in np.flatnonzero((n_tied_all != n_tied_sel) & np.isfinite(thr)):
         above = np.flatnonzero(neg[r] < thr[r])
         tied = np.flatnonzero(neg[r] == thr[r])
-        tied = (tied if tie is None else tied[np.argsort(tie[tied], kind="stable")])[: kk - len(above)]
+        if tie is not None:
+            tied = tied[np.argsort((tie[r] if tie.ndim == 2 else tie)[tied], kind="stable")]
+        tied = tied[: kk - len(above)]
         part[r] = np.concatenate([above, tied])
         vals[r] = neg[r, part[r]]
     vals = -vals  # back to scores
@@ -117,10 +123,10 @@ def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,
 def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k_coo`'s work: rows are packed into a small ``rows x longest-row`` array (not
     ``rows x items``) and ranked there exactly."""
-    # by row, then tie key, so that packed position order == tie order (ties -> smaller key)
-    key = _key(cols, tie)
-    if len(rows) > 1 and not np.all(np.diff(rows * (int(key.max()) + 1) + key) > 0):
-        order = np.lexsort((key, rows))
+    # by row, then column (a canonical CSR's entries already are: no sort), so that packed
+    # position order == column order; ties then go by the packed tie ranks (or the column)
+    if len(rows) > 1 and not np.all(np.diff(rows * (int(cols.max()) + 1) + cols) > 0):
+        order = np.lexsort((cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
     counts = np.bincount(rows, minlength=n_rows)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -135,7 +141,12 @@ def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     packed[rows[sel], pos[sel]] = vals[sel]
     packed_cols = np.zeros((n_rows, max(width, 1)), dtype=np.int64)
     packed_cols[rows[sel], pos[sel]] = cols[sel]
-    slot = _top_k_exact(_negated(packed[short], None)[0], min(k, packed.shape[1]), k)
+    packed_tie = None
+    if tie is not None:  # each packed position's tie rank (padding: last)
+        packed_tie = np.full((n_rows, max(width, 1)), np.iinfo(np.int64).max, dtype=np.int64)
+        packed_tie[rows[sel], pos[sel]] = tie[cols[sel]]
+        packed_tie = packed_tie[short]
+    slot = _top_k_exact(_negated(packed[short], None)[0], min(k, packed.shape[1]), k, packed_tie)
     got = slot >= 0
     sub_picked = np.where(got, np.take_along_axis(packed_cols[short], np.maximum(slot, 0), axis=1), -1)
     sub_scores = np.where(got, np.take_along_axis(packed[short], np.maximum(slot, 0), axis=1), np.nan)
