@@ -45,6 +45,15 @@ STUDIES: list[tuple[str, Callable[[], recokit.Recommender], str, list]] = [
     ("ItemKNN(binary)", lambda: recokit.ItemKNN(), "binary", [False, True]),
     ("ItemKNN(similarity='bm25', binary)", lambda: recokit.ItemKNN(similarity="bm25"), "binary", [False, True]),
     ("ALS()", lambda: recokit.ALS(), "binary", [False, True]),
+    ("ALS(factors)", lambda: recokit.ALS(), "factors", [16, 64, 128]),
+    ("ALS(regularization)", lambda: recokit.ALS(), "regularization", [0.001, 0.01, 0.1]),
+    ("BPR(learning_rate)", lambda: recokit.BPR(), "learning_rate", [0.01, 0.05, 0.1]),
+    ("Popularity(window_days)", lambda: recokit.Popularity(), "window_days", [None, 30.0, 90.0, 365.0]),
+    ("Popularity(half_life_days)", lambda: recokit.Popularity(), "half_life_days", [None, 14.0, 60.0, 180.0]),
+    ("AssociationRules(min_support)", lambda: recokit.AssociationRules(), "min_support", [2, 5, 10, 0.001]),
+    ("AssociationRules(min_confidence)", lambda: recokit.AssociationRules(), "min_confidence", [0.01, 0.05, 0.1, 0.2]),
+    ("ContentBased(half_life_days)", lambda: recokit.ContentBased(), "half_life_days", [None, 30.0, 180.0, 720.0]),
+    ("BuyAgain(half_life_days)", lambda: recokit.BuyAgain(), "half_life_days", [None, 30.0, 90.0, 365.0]),
 ]
 
 
@@ -88,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore", recokit.RecokitWarning)
                 res = tune(factory(), split, grid={setting: values})
             scores = dict(res.table.select(setting, "ndcg@10").rows())
-            cols[name] = [scores[v] for v in values]
+            cols[name] = [np.nan if scores.get(v) is None else scores[v] for v in values]  # NaN: the data cannot take it
         table = pl.DataFrame({setting: [str(v) for v in values], **cols})
-        ranks = np.mean([rankdata(-np.array(c), method="average") for c in cols.values()], axis=0)  # ties share a rank
+        # ties share a rank; a value the split cannot take (NaN) leaves that split out of its mean
+        per_split = [np.where(np.isnan(c), np.nan, rankdata(np.where(np.isnan(c), np.inf, -np.array(c)), method="average")) for c in map(np.array, cols.values())]
+        ranks = np.nanmean(per_split, axis=0)
         table = table.with_columns(pl.Series("mean rank", ranks))
         default = getattr(factory(), setting)
         print(f"\n## {label}: {setting} (validation NDCG@10; current default {default!r}; {time.perf_counter() - t0:.0f} s)\n")

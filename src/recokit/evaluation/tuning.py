@@ -57,7 +57,7 @@ DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "ContentBased": {"half_life_days": [None, 30.0, 180.0]},
     "BuyAgain": {"half_life_days": [None, 30.0, 90.0, 365.0], "propensity": [True, False]},
     "Renewal": {"early": [0.6, 0.8, 0.9], "late": [1.5, 2.5, 4.0]},
-    "ALS": {"factors": [32, 64, 128], "regularization": [0.01, 0.1], "alpha": [1.0, 10.0, 40.0]},
+    "ALS": {"factors": [8, 16, 32, 64], "regularization": [0.01, 0.1], "alpha": [1.0, 10.0, 40.0]},
     "BPR": {"factors": [32, 64], "learning_rate": [0.01, 0.05], "regularization": [0.001, 0.01]},
 }
 
