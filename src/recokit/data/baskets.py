@@ -15,15 +15,19 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from recokit._errors import DataError
+from recokit.data.arrays import stable_order
 from recokit.data.validation import EXAMPLES, check_no_nulls
 
-__all__ = ["assign_baskets"]
+__all__ = ["assign_baskets", "interaction_order"]
 
 
 def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str, basket_name: str) -> None:
+    """Raise naming the baskets that belong to more than one customer (called once a cheaper
+    count said there are some: this pass only builds the message)."""
     owners = rows.group_by(basket_col, maintain_order=True).agg(pl.col(customer_col).n_unique().alias("n"))
     shared = owners.filter(pl.col("n") > 1)
     if len(shared):
@@ -52,7 +56,6 @@ def assign_baskets(
     """
     if basket_col is not None:
         check_no_nulls(rows, basket_col, "interactions")
-        _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
         key = [basket_col]
     elif time_col is not None:
         rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))
@@ -60,9 +63,35 @@ def assign_baskets(
     else:
         key = ["customer_idx"]
     agg = [pl.col("customer_idx").first().alias("__bc")]
+    if basket_col is not None:  # one group-by for the numbering and the one-owner check
+        agg.append((pl.col("customer_idx").min() != pl.col("customer_idx").max()).alias("__shared"))
     if time_col is not None:
         agg.append(pl.col(time_col).min().alias("__bt"))
     sort_by = (["__bt"] if time_col is not None else []) + key
-    baskets = rows.group_by(key).agg(agg).sort(sort_by)
-    baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
+    baskets = rows.group_by(key).agg(agg)
+    if basket_col is not None:
+        if baskets["__shared"].any():
+            _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
+        baskets = baskets.drop("__shared")
+    baskets = baskets.sort(sort_by).with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
     return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left", maintain_order="left"), baskets
+
+
+def interaction_order(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> np.ndarray:
+    """The positions of ``rows`` (with ``basket_idx``, ``item_idx`` and, with times,
+    ``timestamp``) in the Dataset's order: by time, basket, item; rows equal on all three keep
+    their order (stable).
+
+    ``basket_time`` is each basket's first time (``datetime64[us]``, None without times) and
+    ``n_baskets`` their number. When
+    every row has its basket's first time -- an order id's lines share its time -- the order is
+    by basket, then item (baskets are numbered by first time), which two counting sorts give.
+    """
+    basket = rows["basket_idx"].to_numpy()
+    if basket_time is not None:
+        t = rows["timestamp"].to_numpy()
+        if not np.array_equal(t, basket_time[basket]):
+            sorted_rows = rows.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"), "timestamp", "basket_idx", "item_idx")
+            return sorted_rows.sort(["timestamp", "basket_idx", "item_idx"], maintain_order=True)["__row"].to_numpy()
+    by_item = stable_order(rows["item_idx"].to_numpy(), n_items)
+    return by_item[stable_order(basket[by_item], n_baskets)]
