@@ -57,24 +57,38 @@ def assign_baskets(
     if basket_col is not None:
         check_no_nulls(rows, basket_col, "interactions")
         key = [basket_col]
+        code = rows.select(pl.col(basket_col).rank("dense"))
     elif time_col is not None:
         rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))
         key = ["customer_idx", "__day"]
+        day = pl.col("__day").cast(pl.Int64)
+        code = rows.select((pl.col("customer_idx") * (day.max() - day.min() + 1) + day - day.min()).rank("dense"))  # (customer, day) as one integer
     else:
         key = ["customer_idx"]
-    agg = [pl.col("customer_idx").first().alias("__bc")]
-    if basket_col is not None:  # one group-by for the numbering and the one-owner check
-        agg.append((pl.col("customer_idx").min() != pl.col("customer_idx").max()).alias("__shared"))
+        code = rows.select(pl.col("customer_idx").rank("dense"))
+    # the basket keys numbered in their sorted order, then each basket's customer and first time
+    codes = code.to_series().to_numpy().astype(np.int64) - 1
+    n = int(codes.max(initial=-1)) + 1
+    cust = rows["customer_idx"].to_numpy().astype(np.int64)
+    first_row, low, high = np.full(n, len(codes), dtype=np.int64), np.full(n, np.iinfo(np.int64).max), np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first_row, codes, np.arange(len(codes), dtype=np.int64))
+    np.minimum.at(low, codes, cust)
+    np.maximum.at(high, codes, cust)
+    if basket_col is not None and bool(np.any(low != high)):
+        _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
+    by = np.arange(n, dtype=np.int64)  # sorted by key; with times, by first time (stable: then by key)
+    columns: dict[str, pl.Series] = {}
     if time_col is not None:
-        agg.append(pl.col(time_col).min().alias("__bt"))
-    sort_by = (["__bt"] if time_col is not None else []) + key
-    baskets = rows.group_by(key).agg(agg)
-    if basket_col is not None:
-        if baskets["__shared"].any():
-            _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
-        baskets = baskets.drop("__shared")
-    baskets = baskets.sort(sort_by).with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
-    return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left", maintain_order="left"), baskets
+        t = rows[time_col]
+        first_t = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first_t, codes, t.to_physical().to_numpy().astype(np.int64))
+        by = np.argsort(first_t, kind="stable")
+        columns["__bt"] = pl.Series("__bt", first_t[by]).cast(t.dtype)
+    basket_of_code = np.empty(n, dtype=np.int64)
+    basket_of_code[by] = np.arange(n, dtype=np.int64)
+    baskets = rows.select(pl.col(key).gather(first_row[by])).with_columns(pl.Series("__bc", low[by]), *columns.values())
+    baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
+    return rows.with_columns(pl.Series("basket_idx", basket_of_code[codes])), baskets
 
 
 def interaction_order(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> np.ndarray:
