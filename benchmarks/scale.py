@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import platform
 import resource
@@ -259,10 +258,13 @@ def child(model_name: str, lines_path: str, catalog_path: str) -> None:
     print(json.dumps({"model": model_name, "build_s": built, "fit_s": fit, "rss_built_mb": rss_built, "peak_mb": _peak_mb()}))
 
 
-def run_child(model_name: str, lines_path: Path, catalog_path: Path) -> dict:
+def run_child(model_name: str, lines_path: Path, catalog_path: Path, timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", model_name, str(lines_path), str(catalog_path)]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"model": model_name, "error": f"not done after {timeout:.0f} s (build + fit; stopped)"}
     if done.returncode != 0:
         return {"model": model_name, "error": (done.stderr.strip().splitlines() or ["?"])[-1][:200]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -273,7 +275,7 @@ def slope(sizes: list[int], seconds: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
-def part_models(sizes: list[int], names: list[str], tmp: Path) -> dict[str, list[dict]]:
+def part_models(sizes: list[int], names: list[str], tmp: Path, timeout: float) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for n in sizes:
         lines, catalog = shop(n)
@@ -284,7 +286,7 @@ def part_models(sizes: list[int], names: list[str], tmp: Path) -> dict[str, list
         print("| model | build (s) | fit (s) | peak RSS after build (MB) | peak RSS (MB) |\n|---|---|---|---|---|")
         del lines, catalog
         for name in names:
-            r = run_child(name, lp, cp)
+            r = run_child(name, lp, cp, timeout)
             r["size"] = n
             runs[name].append(r)
             if "error" in r:
@@ -316,7 +318,6 @@ def summarise_models(runs: dict[str, list[dict]], full: bool) -> None:
 def part_itemknn(data: Path, repeats: int) -> list[dict]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import itemknn
-
     from recokit import Dataset
 
     sets = {"synthetic 100k x 20k x 2M": lambda: itemknn.synthetic(100_000, 20_000, 2_000_000), "ratings-shaped 610 x 9,700 x 100,836": lambda: itemknn.synthetic(610, 9_700, 100_836, seed=7)}
@@ -332,7 +333,7 @@ def part_itemknn(data: Path, repeats: int) -> list[dict]:
         model, peer = itemknn.cosine_pair(20, 1)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Method expects CSR input")
-            ours, theirs = alternated([lambda: model.fit(ds), lambda: peer.fit(ui, show_progress=False)], repeats)
+            ours, theirs = alternated([lambda m=model, d=ds: m.fit(d), lambda p=peer, u=ui: p.fit(u, show_progress=False)], repeats)
         rows.append(_row(f"ItemKNN cosine fit / implicit CosineRecommender, {name} ({ds.n_items:,} items)", ours, theirs, 1.1))
     return rows
 
@@ -348,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="alternating rounds of the ratio parts (default 3)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder with ml-100k/ (default ../shared/data)")
     p.add_argument("--models", type=str, default=None, help="comma-separated model names (default: recokit.models.__all__)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds a model's subprocess may take (read + build + fit; default 900)")
     p.add_argument("--skip", type=str, default="", help="comma-separated parts to skip: dataset,counts,models,itemknn")
     args = p.parse_args(args_in)
     import recokit.models
@@ -374,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     if "models" not in skip:
         names = args.models.split(",") if args.models else list(recokit.models.__all__)
         with tempfile.TemporaryDirectory(prefix="recokit-scale-") as tmp:
-            runs = part_models(sizes, names, Path(tmp))
+            runs = part_models(sizes, names, Path(tmp), args.timeout)
         summarise_models(runs, full=sizes[-1] >= 20_000_000)
     print(f"\n{time.perf_counter() - t_start:.0f} s in all; load average {os.getloadavg()[0]:.2f} at the end")
     return 0

@@ -460,7 +460,9 @@ class Dataset:
         """Customers x items, float64: the summed weight of each customer's interactions
         (canonical: one entry per customer and item, indices sorted)."""
         if "ui" not in self._matrices:
-            self._customer_matrices()
+            self._matrices["ui"] = self._csr(
+                self.interactions["customer_idx"].to_numpy(), self.interactions["weight"].to_numpy(), self.n_customers
+            )
         return self._matrices["ui"]
 
     @property
@@ -494,14 +496,16 @@ class Dataset:
         customer's purchases is read from it (:func:`recokit.data.last_purchase`).
         """
         if "purchases" not in self._matrices:
-            self._customer_matrices()
+            self._matrices["purchases"] = self._purchase_matrix()
         return self._matrices["purchases"]
 
-    def _customer_matrices(self) -> None:
-        """:attr:`user_items` and :attr:`purchases` from one order of the rows: by customer, item
-        and time (the rows are in time order, so two stable counting sorts give it)."""
+    def _purchase_matrix(self) -> sp.csr_array:
+        """:attr:`purchases`: the purchases sorted by customer, item and time -- two stable counting
+        sorts (item, then customer), as the rows are in time order."""
         inter = self.interactions
-        times = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy() if self.has_time else np.zeros(inter.height, dtype=np.int64)
+        if "event" in inter.columns:
+            inter = inter.filter(pl.col("event") == "purchase")
+        times = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64) if self.has_time else np.zeros(inter.height)
         cust = inter["customer_idx"].to_numpy().astype(np.int64)
         item = inter["item_idx"].to_numpy().astype(np.int64)
         if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
@@ -509,18 +513,9 @@ class Dataset:
             order = by_item[stable_order(cust[by_item], self.n_customers)]
         else:
             order = np.lexsort((times, item, cust))
-        shape = (self.n_customers, self.n_items)
-        c, i = cust[order], item[order]
-        starts = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (i[1:] != i[:-1])]) if len(c) else np.zeros(0, dtype=np.int64)
-        # each (customer, item)'s weights summed in time order, as the canonical CSR stores them
-        summed = np.add.reduceat(inter["weight"].to_numpy().astype(np.float64)[order], starts) if len(c) else np.zeros(0)
-        indptr = np.searchsorted(c[starts], np.arange(self.n_customers + 1)).astype(np.int64)
-        self._matrices["ui"] = sp.csr_array((summed, i[starts], indptr), shape=shape)
-        if "event" in inter.columns:
-            order = order[inter["event"].to_numpy()[order] == "purchase"]
-            c = cust[order]
-        indptr = np.searchsorted(c, np.arange(self.n_customers + 1)).astype(np.int64)
-        self._matrices["purchases"] = sp.csr_array((times[order].astype(np.float64), item[order], indptr), shape=shape)
+        indptr = np.zeros(self.n_customers + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cust, minlength=self.n_customers), out=indptr[1:])
+        return sp.csr_array((times[order], item[order], indptr), shape=(self.n_customers, self.n_items))
 
     def item_counts(self) -> np.ndarray:
         """Number of distinct customers who interacted with each item (length ``n_items``)."""
