@@ -17,8 +17,8 @@ Four parts, one run (the ratios are printed together):
    statistics -- ``np.lexsort`` by (customer, category, time), ``np.diff``, the gaps of at least
    ``min_gap_days``, per category the buyers, repeaters, interval count and quartiles. Target <= 3.
 3. **Every model** (``recokit.models.__all__``, default parameters) fitted in its own subprocess
-   (a clean peak RSS: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the child, which reads the
-   data, builds the Dataset and fits) at 4 sizes; the log-log slope of fit seconds against
+   (a clean peak RSS: the child's ``VmHWM``, which covers reading the data, building the Dataset
+   and fitting; not ``ru_maxrss``, which Linux carries over ``exec`` from the forked parent) at 4 sizes; the log-log slope of fit seconds against
    interactions (least squares over the 4 sizes). Targets at 1M customers / 50k items / 20M
    interactions (``--full``): fit < 5 min, peak RSS < 8 GB; slope <= 1.2.
 4. **ItemKNN fit** against implicit's CosineRecommender (``benchmarks/itemknn.py``'s pairing and
@@ -235,6 +235,14 @@ def part_counts(ds, repeats: int) -> list[dict]:  # noqa: ANN001
 
 # -- part 3: every model, one subprocess each --------------------------------------------------
 def _peak_mb() -> float:
+    """This process's peak resident set size in MB: ``VmHWM`` of /proc/self/status where there is
+    one -- Linux carries ``ru_maxrss`` over ``exec`` from the forked parent, so a child of a big
+    parent would report the parent's size -- else ``getrusage(RUSAGE_SELF).ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
