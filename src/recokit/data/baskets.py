@@ -97,9 +97,9 @@ def interaction_order(rows: pl.DataFrame, basket_time: np.ndarray | None, n_bask
     their order (stable).
 
     ``basket_time`` is each basket's first time (``datetime64[us]``, None without times) and
-    ``n_baskets`` their number. When
-    every row has its basket's first time -- an order id's lines share its time -- the order is
-    by basket, then item (baskets are numbered by first time), which two counting sorts give.
+    ``n_baskets`` their number. When every row has its basket's first time -- an order id's
+    lines share its time -- the order is by basket, then item (baskets are numbered by first
+    time), which two counting sorts give; otherwise a stable sort on the three keys.
     """
     basket = rows["basket_idx"].to_numpy()
     if basket_time is not None:
