@@ -106,7 +106,7 @@ def test_query_rejects_bad_parameters(kwargs, message):
 
 def test_public_api_is_exactly_all():
     public = {n for n in dir(recokit) if not n.startswith("_")} - {"annotations"}
-    modules = {"adapters", "core", "data", "models", "datasets", "cli", "rules", "hybrid", "evaluation", "persist", "params", "testing", "customers", "pipeline", "report"}
+    modules = {"adapters", "core", "data", "models", "datasets", "cli", "rules", "hybrid", "evaluation", "persist", "params", "testing", "customers", "pipeline", "report", "spark"}
     assert public - modules == set(recokit.__all__)
     for name in recokit.__all__:
         assert getattr(recokit, name) is not None

@@ -48,6 +48,7 @@ from recokit.data.arrays import (
     ragged_ranges,
     row_positions,
     sorted_unique,
+    stable_order,
 )
 from recokit.data.baskets import assign_baskets
 from recokit.data.catalog import item_label, item_labels
@@ -132,6 +133,7 @@ __all__ = [
     "row_positions",
     "sorted_unique",
     "binary_pattern",
+    "stable_order",
     "read_error",
     "read_id_table",
     "read_text_file",

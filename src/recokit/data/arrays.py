@@ -1,4 +1,4 @@
-"""Array helpers shared by the models: ragged ranges and integer group codes.
+"""Array helpers shared by the models: ragged ranges, integer group codes, a stable counting sort.
 
 Examples
 --------
@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-__all__ = ["NO_GROUP", "all_rows", "binary_pattern", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "row_positions", "sorted_unique"]
+__all__ = ["NO_GROUP", "all_rows", "binary_pattern", "csr_lookup", "csr_rows", "entry_rows", "group_codes", "ragged_ranges", "row_positions", "sorted_unique", "stable_order"]
 
 #: The group name of a null catalogue value in :func:`group_codes`.
 NO_GROUP = "(none)"
@@ -75,6 +75,25 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(out[1:], out[:-1], out=keep[1:])
     return out[keep]
+
+
+def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys in ``0 .. n_keys - 1``, in
+    ``O(len(keys) + n_keys)``: a counting sort, where ``argsort`` compares (a 20M-row table's
+    order in a few passes instead of a comparison sort per key).
+
+    It is scipy's COO -> CSR conversion, which places each row's entries in their input order:
+    the key is the row, the position the column.
+
+    >>> stable_order(np.array([2, 0, 2, 1, 0]), 3).tolist()
+    [1, 4, 3, 0, 2]
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    n = len(keys)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    pattern = sp.coo_array((np.ones(n, dtype=np.int8), (keys, np.arange(n, dtype=np.int64))), shape=(n_keys, n))
+    return np.asarray(pattern.tocsr().indices, dtype=np.int64)
 
 
 def entry_rows(indptr: np.ndarray) -> np.ndarray:

@@ -15,15 +15,19 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from recokit._errors import DataError
+from recokit.data.arrays import stable_order
 from recokit.data.validation import EXAMPLES, check_no_nulls
 
-__all__ = ["assign_baskets"]
+__all__ = ["assign_baskets", "interaction_order"]
 
 
 def _check_one_owner(rows: pl.DataFrame, basket_col: str, customer_col: str, basket_name: str) -> None:
+    """Raise naming the baskets that belong to more than one customer (called once a cheaper
+    count said there are some: this pass only builds the message)."""
     owners = rows.group_by(basket_col, maintain_order=True).agg(pl.col(customer_col).n_unique().alias("n"))
     shared = owners.filter(pl.col("n") > 1)
     if len(shared):
@@ -52,17 +56,56 @@ def assign_baskets(
     """
     if basket_col is not None:
         check_no_nulls(rows, basket_col, "interactions")
-        _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
         key = [basket_col]
+        code = rows.select(pl.col(basket_col).rank("dense"))
     elif time_col is not None:
         rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))
         key = ["customer_idx", "__day"]
+        day = pl.col("__day").cast(pl.Int64)
+        code = rows.select((pl.col("customer_idx") * (day.max() - day.min() + 1) + day - day.min()).rank("dense"))  # (customer, day) as one integer
     else:
         key = ["customer_idx"]
-    agg = [pl.col("customer_idx").first().alias("__bc")]
+        code = rows.select(pl.col("customer_idx").rank("dense"))
+    # the basket keys numbered in their sorted order, then each basket's customer and first time
+    codes = code.to_series().to_numpy().astype(np.int64) - 1
+    n = int(codes.max(initial=-1)) + 1
+    cust = rows["customer_idx"].to_numpy().astype(np.int64)
+    first_row, low, high = np.full(n, len(codes), dtype=np.int64), np.full(n, np.iinfo(np.int64).max), np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first_row, codes, np.arange(len(codes), dtype=np.int64))
+    np.minimum.at(low, codes, cust)
+    np.maximum.at(high, codes, cust)
+    if basket_col is not None and bool(np.any(low != high)):
+        _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
+    by = np.arange(n, dtype=np.int64)  # sorted by key; with times, by first time (stable: then by key)
+    columns: dict[str, pl.Series] = {}
     if time_col is not None:
-        agg.append(pl.col(time_col).min().alias("__bt"))
-    sort_by = (["__bt"] if time_col is not None else []) + key
-    baskets = rows.group_by(key).agg(agg).sort(sort_by)
+        t = rows[time_col]
+        first_t = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first_t, codes, t.to_physical().to_numpy().astype(np.int64))
+        by = np.argsort(first_t, kind="stable")
+        columns["__bt"] = pl.Series("__bt", first_t[by]).cast(t.dtype)
+    basket_of_code = np.empty(n, dtype=np.int64)
+    basket_of_code[by] = np.arange(n, dtype=np.int64)
+    baskets = rows.select(pl.col(key).gather(first_row[by])).with_columns(pl.Series("__bc", low[by]), *columns.values())
     baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
-    return rows.join(baskets.select([*key, "basket_idx"]), on=key, how="left", maintain_order="left"), baskets
+    return rows.with_columns(pl.Series("basket_idx", basket_of_code[codes])), baskets
+
+
+def interaction_order(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> np.ndarray:
+    """The positions of ``rows`` (with ``basket_idx``, ``item_idx`` and, with times,
+    ``timestamp``) in the Dataset's order: by time, basket, item; rows equal on all three keep
+    their order (stable).
+
+    ``basket_time`` is each basket's first time (``datetime64[us]``, None without times) and
+    ``n_baskets`` their number. When every row has its basket's first time -- an order id's
+    lines share its time -- the order is by basket, then item (baskets are numbered by first
+    time), which two counting sorts give; otherwise a stable sort on the three keys.
+    """
+    basket = rows["basket_idx"].to_numpy()
+    if basket_time is not None:
+        t = rows["timestamp"].to_numpy()
+        if not np.array_equal(t, basket_time[basket]):
+            sorted_rows = rows.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"), "timestamp", "basket_idx", "item_idx")
+            return sorted_rows.sort(["timestamp", "basket_idx", "item_idx"], maintain_order=True)["__row"].to_numpy()
+    by_item = stable_order(rows["item_idx"].to_numpy(), n_items)
+    return by_item[stable_order(basket[by_item], n_baskets)]

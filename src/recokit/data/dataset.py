@@ -19,7 +19,8 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
-from recokit.data.baskets import assign_baskets
+from recokit.data.arrays import stable_order
+from recokit.data.baskets import assign_baskets, interaction_order
 from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
 from recokit.data.idmap import IdMap
@@ -129,14 +130,14 @@ def _internal(inter: pl.DataFrame, weight: pl.Expr, columns: Mapping[str, str | 
     return inter.select(keep)
 
 
-def _normalised(rows: pl.DataFrame) -> pl.DataFrame:
+def _normalised(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> pl.DataFrame:
     """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
     keep = ["customer_id", "item_id", "customer_idx", "item_idx", "basket_idx", "weight", "quantity"]
     keep += [c for c in ("timestamp", "event", "price") if c in rows.columns]
-    sort_cols = (["timestamp"] if "timestamp" in rows.columns else []) + ["basket_idx", "item_idx"]
     # stable: rows equal on the keys (the same item twice in a basket) keep the input's order, so a
     # build, a build without some customers and a build on more rows agree row for row
-    return rows.select(keep).sort(sort_cols, maintain_order=True)
+    order = interaction_order(rows, basket_time, n_baskets, n_items)
+    return rows.select(pl.col(keep).gather(order))
 
 
 def _check_roles(roles: Mapping[str, str | None]) -> None:
@@ -295,7 +296,8 @@ class Dataset:
             rows, customer_col="customer_id", basket_col="__basket" if basket_col else None, time_col="timestamp" if time_col else None, basket_name=basket_col
         )
 
-        self.interactions: pl.DataFrame = _normalised(rows)
+        basket_time = baskets["__bt"].to_numpy() if time_col is not None else None
+        self.interactions: pl.DataFrame = _normalised(rows, basket_time, baskets.height, len(item_map))
         self.catalog: pl.DataFrame = cat.rename({item_col: "item_id"}) if item_col != "item_id" else cat
         if cust is not None and cust_col != "customer_id":
             cust = cust.rename({cust_col: "customer_id"})
@@ -303,7 +305,7 @@ class Dataset:
         self.item_ids = item_map
         self.customer_ids = customer_map
         self._basket_customer = baskets["__bc"].to_numpy().astype(np.int64)
-        self._basket_time = baskets["__bt"].to_numpy() if time_col is not None else None
+        self._basket_time = basket_time
         self._matrices: dict[str, sp.csr_array] = {}
         self._last_time: dt.datetime | None = None
 
@@ -494,20 +496,26 @@ class Dataset:
         customer's purchases is read from it (:func:`recokit.data.last_purchase`).
         """
         if "purchases" not in self._matrices:
-            inter = self.interactions
-            if "event" in inter.columns:
-                inter = inter.filter(pl.col("event") == "purchase")
-            times = (
-                inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64)
-                if self.has_time
-                else np.zeros(inter.height)
-            )
-            cust = inter["customer_idx"].to_numpy().astype(np.int64)
-            item = inter["item_idx"].to_numpy().astype(np.int64)
-            order = np.lexsort((times, item, cust))
-            indptr = np.searchsorted(cust[order], np.arange(self.n_customers + 1)).astype(np.int64)
-            self._matrices["purchases"] = sp.csr_array((times[order], item[order], indptr), shape=(self.n_customers, self.n_items))
+            self._matrices["purchases"] = self._purchase_matrix()
         return self._matrices["purchases"]
+
+    def _purchase_matrix(self) -> sp.csr_array:
+        """:attr:`purchases`: the purchases sorted by customer, item and time -- two stable counting
+        sorts (item, then customer), as the rows are in time order."""
+        inter = self.interactions
+        if "event" in inter.columns:
+            inter = inter.filter(pl.col("event") == "purchase")
+        times = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64) if self.has_time else np.zeros(inter.height)
+        cust = inter["customer_idx"].to_numpy().astype(np.int64)
+        item = inter["item_idx"].to_numpy().astype(np.int64)
+        if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
+            by_item = stable_order(item, self.n_items)
+            order = by_item[stable_order(cust[by_item], self.n_customers)]
+        else:
+            order = np.lexsort((times, item, cust))
+        indptr = np.zeros(self.n_customers + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cust, minlength=self.n_customers), out=indptr[1:])
+        return sp.csr_array((times[order], item[order], indptr), shape=(self.n_customers, self.n_items))
 
     def item_counts(self) -> np.ndarray:
         """Number of distinct customers who interacted with each item (length ``n_items``)."""

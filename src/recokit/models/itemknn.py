@@ -439,7 +439,7 @@ class ItemKNN(CountModel):
                 B=self.bm25_b,
             )
             sim = sp.csr_array(raw)
-            sim.setdiag(0)
+            sim.data[entry_rows(sim.indptr) == sim.indices] = 0.0  # no item is its own neighbour (top_k_per_row drops zeros)
         else:
             assert co is not None  # a count-based similarity: _needs_pairs
             sim = self._from_counts(co, self.item_counts_.astype(np.float64), self.n_customers_)
@@ -456,7 +456,8 @@ class ItemKNN(CountModel):
         self.names_ = np.array(names, dtype=object)
         # reasons never claim a purchase the data does not show (views and cart adds are interest)
         self.bought_ = dataset.only_purchases
-        self.because_ = np.array([self._because(n) for n in names], dtype=object)
+        because = self._because("")
+        self.because_ = np.array([because + n for n in names], dtype=object)
         self._fit_history(dataset)
 
     def _from_counts(self, co: sp.csr_array, counts: np.ndarray, n: int) -> sp.csr_array:

@@ -18,6 +18,7 @@ from recokit.data import (
     TableSpec,
     count_tables,
     group_codes,
+    stable_order,
     updated_tables,
 )
 from recokit.params import InstanceOf, Interval, OneOf, Optional, param
@@ -27,6 +28,26 @@ __all__ = ["MAX_AMONG_GROUPS", "Popularity"]
 #: The most distinct values ``Popularity(among=...)`` accepts (a column with more is an id, not a
 #: segment: each group's list would rest on a handful of customers).
 MAX_AMONG_GROUPS = 1000
+
+
+def _largest_per_pair(cust: np.ndarray, item: np.ndarray, w: np.ndarray, n_customers: int, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(item, weight, customer)``: one row per distinct (customer, item) pair with its largest
+    weight, the pairs in order of first appearance (so the float sums over them are those of a
+    group-by that keeps the order)."""
+    cust, item = np.asarray(cust, dtype=np.int64), np.asarray(item, dtype=np.int64)
+    if len(cust) == 0:
+        return item, w, cust
+    by_item = stable_order(item, n_items)
+    order = by_item[stable_order(cust[by_item], n_customers)]  # by customer, item; ties in row order
+    c, i = cust[order], item[order]
+    starts = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (i[1:] != i[:-1])])
+    first = order[starts]  # the row where each pair appears first
+    largest = np.empty(len(w))
+    largest[first] = np.maximum.reduceat(w[order], starts)
+    is_first = np.zeros(len(w), dtype=bool)
+    is_first[first] = True
+    rows = np.flatnonzero(is_first)  # in row order: the order of first appearance
+    return item[rows], largest[rows], cust[rows]
 
 
 class Popularity(CountModel):
@@ -179,9 +200,7 @@ class Popularity(CountModel):
             if self.half_life_days is not None:
                 w = w * np.power(0.5, age_days / self.half_life_days)
         if self.count == "customers":
-            frame = pl.DataFrame({"c": inter["customer_idx"], "i": inter["item_idx"], "w": w})
-            frame = frame.group_by("c", "i", maintain_order=True).agg(pl.col("w").max())
-            return frame["i"].to_numpy().astype(np.int64), frame["w"].to_numpy().astype(np.float64), frame["c"].to_numpy().astype(np.int64)
+            return _largest_per_pair(inter["customer_idx"].to_numpy(), inter["item_idx"].to_numpy(), np.asarray(w, dtype=np.float64), dataset.n_customers, dataset.n_items)
         return inter["item_idx"].to_numpy().astype(np.int64), np.asarray(w, dtype=np.float64), inter["customer_idx"].to_numpy().astype(np.int64)
 
     @property

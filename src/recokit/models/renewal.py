@@ -33,14 +33,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from recokit._errors import DataError, DataWarning
 from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DAY_US, Dataset, item_label, ragged_ranges
+from recokit.data import DAY_US, Dataset, item_label, ragged_ranges, stable_order
 from recokit.params import Boolean, InstanceOf, Interval, param
 
 __all__ = ["Renewal"]
@@ -69,6 +70,37 @@ def _every(q25: float, q75: float, unit: tuple[str, float]) -> str:
     if a == b:
         return f"every {unit[0][:-1]}" if a == 1 else f"every {a} {unit[0]}"
     return f"every {a}\u2013{b} {unit[0]}"
+
+
+class _Events(NamedTuple):
+    """The purchases of categorised items, one array per column (customer and item indices, time
+    in µs, category code), sorted by customer, category, time and item."""
+
+    cust: np.ndarray
+    item: np.ndarray
+    t: np.ndarray
+    cat: np.ndarray
+
+
+def _event_order(cust: np.ndarray, cat: np.ndarray, t: np.ndarray, item: np.ndarray, n_customers: int, n_items: int, n_cat: int) -> np.ndarray:
+    """The positions of the purchases sorted by customer, category, time and item. The rows come
+    in time order (the Dataset's), so four stable counting sorts give it: item, the rank of the
+    time, category, customer (least significant first)."""
+    if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        return np.lexsort((item, t, cat, cust))
+    t_rank = np.r_[0, np.cumsum(t[1:] != t[:-1])] if len(t) else np.zeros(0, dtype=np.int64)
+    order = stable_order(item, n_items)
+    for key, n_keys in ((t_rank, int(t_rank[-1]) + 1 if len(t) else 0), (cat, n_cat), (cust, n_customers)):
+        order = order[stable_order(key[order], n_keys)]
+    return order
+
+
+def _distinct_buyers(cust: np.ndarray, item: np.ndarray, n_customers: int, n_items: int) -> np.ndarray:
+    """How many distinct customers bought each item (float64): the columns' stored entries of the
+    customer x item pattern."""
+    pattern = sp.csr_array((np.ones(len(cust), dtype=np.int8), (cust, item)), shape=(n_customers, n_items))
+    pattern.sum_duplicates()
+    return np.bincount(pattern.indices, minlength=n_items).astype(np.float64)
 
 
 class Renewal(Recommender):
@@ -204,49 +236,54 @@ class Renewal(Recommender):
         self.item_category_ = item_cat
         return names, item_cat
 
-    def _purchase_events(self, dataset: Dataset, item_cat: np.ndarray) -> pl.DataFrame:
-        """The purchases of categorised items: ``customer_idx, item_idx, t`` (µs), ``cat``, sorted."""
+    def _purchase_events(self, dataset: Dataset, item_cat: np.ndarray) -> _Events:
+        """The purchases of categorised items, sorted by customer, category, time and item."""
         inter = dataset.interactions
         if "event" in inter.columns:
             inter = inter.filter(pl.col("event") == self.event)
             if inter.height == 0:
                 raise DataError(f"Renewal: no interaction has event type {self.event!r}.", hint="pass event=... naming the purchase event of your data.")
-        return (
-            inter.select(
-                pl.col("customer_idx"),
-                pl.col("item_idx"),
-                pl.col("timestamp").cast(pl.Datetime("us")).cast(pl.Int64).alias("t"),
-            )
-            .with_columns(pl.Series("cat", item_cat[inter["item_idx"].to_numpy()]))
-            .filter(pl.col("cat") >= 0)
-            .sort(["customer_idx", "cat", "t", "item_idx"])
-        )
+        item = inter["item_idx"].to_numpy().astype(np.int64)
+        cat = item_cat[item]
+        mine = np.flatnonzero(cat >= 0)
+        item, cat = item[mine], cat[mine]
+        cust = inter["customer_idx"].to_numpy().astype(np.int64)[mine]
+        t = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy()[mine]
+        order = _event_order(cust, cat, t, item, dataset.n_customers, dataset.n_items, len(self.categories_))
+        return _Events(cust[order], item[order], t[order], cat[order])
 
-    def _fit_intervals(self, ev: pl.DataFrame, names: list[str]) -> np.ndarray:
+    def _fit_intervals(self, ev: _Events, names: list[str]) -> np.ndarray:
         """Repurchase intervals and their quartiles per category, and which categories are
         renewable (returned as a mask over the category codes)."""
-        gap = self.min_gap_days * DAY_US
-        gaps = ev.with_columns((pl.col("t") - pl.col("t").shift(1).over(["customer_idx", "cat"])).alias("gap")).filter(
-            pl.col("gap") >= max(gap, 1)
-        )
+        n_cat = len(names)
+        same = (ev.cust[1:] == ev.cust[:-1]) & (ev.cat[1:] == ev.cat[:-1])  # row j + 1 follows row j in its (customer, category)
+        gap = ev.t[1:] - ev.t[:-1]
+        at = np.flatnonzero(same & (gap >= max(self.min_gap_days * DAY_US, 1))) + 1
+        g_cust, g_cat, g_gap = ev.cust[at], ev.cat[at], gap[at - 1]
         #: every observed interval (customer_idx, category code, days): the sufficient statistics
         #: an exact incremental update or erasure of a customer would recompute the quartiles from
-        self.gaps_ = gaps.select("customer_idx", "cat", (pl.col("gap") / DAY_US).alias("days"))
-        buyers = ev.group_by("cat").agg(pl.col("customer_idx").n_unique().alias("buyers"))
-        stats = gaps.group_by("cat").agg(
-            pl.col("customer_idx").n_unique().alias("repeaters"),
-            pl.len().alias("intervals"),
-            (pl.col("gap").quantile(0.25, "linear") / DAY_US).alias("q25_days"),
-            (pl.col("gap").median() / DAY_US).alias("median_days"),
-            (pl.col("gap").quantile(0.75, "linear") / DAY_US).alias("q75_days"),
-        )
-        table = (
-            pl.DataFrame({"cat": np.arange(len(names), dtype=np.int64), "category": names})
-            .join(buyers, on="cat", how="left")
-            .join(stats, on="cat", how="left")
-            .with_columns(pl.col("buyers", "repeaters", "intervals").fill_null(0).cast(pl.Int64))
-            .with_columns((pl.col("repeaters") / pl.col("buyers").clip(lower_bound=1)).alias("repeat_share"))
-        )
+        per_us = 1.0 / DAY_US  # days as polars computes ``gap / DAY_US``: times the reciprocal
+        self.gaps_ = pl.DataFrame({"customer_idx": g_cust, "cat": g_cat, "days": g_gap * per_us})
+        first = np.r_[True, ~same] if len(ev.cat) else np.zeros(0, dtype=bool)  # a customer's first row in a category
+        g_new = np.r_[True, (g_cust[1:] != g_cust[:-1]) | (g_cat[1:] != g_cat[:-1])] if len(at) else np.zeros(0, dtype=bool)
+        intervals = np.bincount(g_cat, minlength=n_cat).astype(np.int64)
+        quartiles = np.full((3, n_cat), np.nan)
+        by_cat = g_gap[stable_order(g_cat, n_cat)].astype(np.float64)  # exact: gaps in µs are far below 2**53
+        bounds = np.r_[0, np.cumsum(intervals)]
+        for c in np.flatnonzero(intervals).tolist():
+            quartiles[:, c] = np.quantile(by_cat[bounds[c] : bounds[c + 1]], [0.25, 0.5, 0.75], method="linear") * per_us
+        table = pl.DataFrame(
+            {
+                "cat": np.arange(n_cat, dtype=np.int64),
+                "category": names,
+                "buyers": np.bincount(ev.cat[first], minlength=n_cat).astype(np.int64),
+                "repeaters": np.bincount(g_cat[g_new], minlength=n_cat).astype(np.int64),
+                "intervals": intervals,
+                "q25_days": pl.Series(quartiles[0]).fill_nan(None),  # null: no interval
+                "median_days": pl.Series(quartiles[1]).fill_nan(None),
+                "q75_days": pl.Series(quartiles[2]).fill_nan(None),
+            }
+        ).with_columns((pl.col("repeaters") / pl.col("buyers").clip(lower_bound=1)).alias("repeat_share"))
         table = table.with_columns(self._why_not_renewable().alias("why")).with_columns(pl.col("why").is_null().alias("renewable"))
         self.intervals_ = table.select(
             "category", "buyers", "repeaters", "repeat_share", "intervals", "q25_days", "median_days", "q75_days", "renewable", "why"
@@ -285,23 +322,21 @@ class Renewal(Recommender):
             .otherwise(None)
         )
 
-    def _fit_purchases(self, ev: pl.DataFrame, ok: np.ndarray, n_customers: int) -> None:
+    def _fit_purchases(self, ev: _Events, ok: np.ndarray, n_customers: int) -> None:
         """Purchases of renewable categories, per customer (request time ages them at ``now``)."""
-        keep = ev.filter(pl.col("cat").is_in(np.flatnonzero(ok).tolist()))
-        c_idx = keep["customer_idx"].to_numpy()
-        self._ptr = np.searchsorted(c_idx, np.arange(n_customers + 1)).astype(np.int64)
-        self._cat = keep["cat"].to_numpy().astype(np.int64)
-        self._t = keep["t"].to_numpy().astype(np.int64)
-        self._item = keep["item_idx"].to_numpy().astype(np.int64)
+        keep = np.flatnonzero(ok[ev.cat]) if len(ev.cat) else np.zeros(0, dtype=np.int64)
+        self._ptr = np.searchsorted(ev.cust[keep], np.arange(n_customers + 1)).astype(np.int64)
+        self._cat = ev.cat[keep]
+        self._t = ev.t[keep]
+        self._item = ev.item[keep]
 
-    def _fit_appeal(self, dataset: Dataset, ev: pl.DataFrame, item_cat: np.ndarray, n_categories: int) -> None:
+    def _fit_appeal(self, dataset: Dataset, ev: _Events, item_cat: np.ndarray, n_categories: int) -> None:
         """Appeal of each product within its category: recent distinct buyers, all-time as tie-break."""
         end = int(np.datetime64(dataset.last_time, "us").astype(np.int64))
-        all_ev = ev.unique(["customer_idx", "item_idx"], keep="last")
-        recent = ev.filter(pl.col("t") >= end - self.popularity_days * DAY_US).unique(["customer_idx", "item_idx"])
         n = dataset.n_items
-        pop_all = np.bincount(all_ev["item_idx"].to_numpy(), minlength=n).astype(np.float64)
-        pop_recent = np.bincount(recent["item_idx"].to_numpy(), minlength=n).astype(np.float64)
+        recent = ev.t >= end - self.popularity_days * DAY_US
+        pop_all = _distinct_buyers(ev.cust, ev.item, dataset.n_customers, n)
+        pop_recent = _distinct_buyers(ev.cust[recent], ev.item[recent], dataset.n_customers, n)
         pop = pop_recent + pop_all / (1.0 + pop_all.max(initial=0.0))
         best = np.zeros(n_categories)
         has = item_cat >= 0
