@@ -294,7 +294,7 @@ LINES = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=2, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(LINES, st.integers(1, 30))
 def test_spark_customer_base_on_generated_lines(spark, raw, window):
     """Baskets by day, wall-clock (TIMESTAMP_NTZ) times, views that are not orders, catalogue
