@@ -28,6 +28,7 @@ from recokit import (
     BuyAgain,
     ConfigError,
     DataError,
+    DataWarning,
     Dataset,
     DependencyError,
     ItemKNN,
@@ -326,8 +327,15 @@ def test_bad_lines_are_recokit_errors(spark, shop, shop_spark):
     sdf, _ = shop_spark
     with pytest.raises(DataError, match="absent from the catalog"):
         rs.customer_base(sdf, catalog=catalog.head(5), **SHOP_COLUMNS)
+    with pytest.warns(DataWarning, match=r"Dropped \d+ of 2546 rows"):  # and the customers with them
+        got = rs.customer_base(sdf, catalog=catalog.head(40), unknown_items="drop", gaps=False, **SHOP_COLUMNS)
+    with pytest.warns(DataWarning, match=r"Dropped \d+ of 2546 rows"):
+        ds = Dataset(rows, catalog.head(40), unknown_items="drop", **SHOP_COLUMNS)
+    same_base(got, base_table(ds, reference(ds), "auto", gaps=False))
     with pytest.raises(DataError, match="time_col"):
         rs.rfm(sdf)
-    text = pl.DataFrame({"customer_id": [1], "item_id": ["a"], "t": ["2024-01-01"]})
+    text = pl.DataFrame({"customer_id": [1], "item_id": ["a"], "t": ["2024-01-01"], "paid": ["9.99"]})
     with pytest.raises(ConfigError, match="to_timestamp"):
         rs.rfm(spark_frame(spark, text), time_col="t", price="units")
+    with pytest.raises(DataError, match="'paid' must be numeric"):  # the Dataset refuses text prices too
+        rs.rfm(spark_frame(spark, text), time_col="t", price_col="paid")

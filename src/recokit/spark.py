@@ -225,6 +225,7 @@ def _checked_rows(interactions: Any, names: dict[str, str | None], cat: pl.DataF
     if unknown_items not in ("error", "drop"):
         raise ConfigError(f"unknown_items must be 'error' or 'drop'. Got {unknown_items!r}.")
     _spark.check_frame(interactions, [str(v) for v in names.values() if v is not None], "interactions")
+    _spark.check_numeric(interactions, [names["quantity_col"], names["price_col"]], "interactions")
     known = None if cat is None else pa.table({"item": cat[str(names["item_col"])].to_arrow()})
     got = _spark.line_checks(interactions, names, known)
     for key, what in _BAD.items():
@@ -273,7 +274,7 @@ def _base(
             f"interactions: {int(ordered['owners'].sum())} order(s) of column {names['basket_col']!r} hold lines of several customers.",
             column=str(names["basket_col"]), hint="an order belongs to one customer: fix the order ids.",
         )  # fmt: skip
-    warn_missing_prices(int(ordered["missing"].sum()), int(ordered["lines"].sum()), source, stacklevel=5)
+    warn_missing_prices(int(ordered["missing"].sum()), int(ordered["lines"].sum()), source, stacklevel=4)
     ids = _customer_ids(raw, customers, customer_col)
     index = pl.DataFrame({"c": ids, "customer_idx": pl.int_range(len(ids), dtype=pl.Int64, eager=True)})
     per = ordered.join(index, on="c").select(

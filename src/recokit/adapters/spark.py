@@ -29,6 +29,7 @@ __all__ = [
     "MIN_VERSION",
     "arrow_schema",
     "check_frame",
+    "check_numeric",
     "collect_arrow",
     "count_tables",
     "customer_orders",
@@ -67,6 +68,16 @@ def check_frame(df: Any, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{what}: no column(s) {missing} in the Spark DataFrame.", hint=f"its columns are {df.columns}; pass the column names (customer_col=..., item_col=...).")
+
+
+def check_numeric(df: DataFrame, columns: Sequence[str | None], what: str) -> None:
+    """Raise unless each named column (None: skipped) of ``df`` is numeric (a quantity, a price)."""
+    from pyspark.sql import types as T
+
+    for column in filter(None, columns):
+        dtype = df.schema[column].dataType
+        if not isinstance(dtype, T.NumericType):
+            raise DataError(f"{what}: column {column!r} must be numeric; got {dtype.simpleString()}.", column=column, hint=f"cast it first: df.withColumn({column!r}, F.col({column!r}).cast('double')).")
 
 
 def _small_types(table: pa.Table) -> pa.Table:
