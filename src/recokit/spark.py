@@ -9,6 +9,10 @@
 - :func:`recommend_many` -- the fitted model is saved with :func:`recokit.save`, its files are
   broadcast as bytes and loaded once per executor process with :func:`recokit.load` (never a
   pickled model); each partition of customer ids is scored by ``model.recommend_many``.
+- :func:`customer_base`, :func:`rfm` -- the per-customer table behind :mod:`recokit.customers`
+  (orders, spend and units in the window, recency, tenure, median gaps) grouped by Spark from the
+  order lines, one row per customer collected (no Dataset, no order line on the driver); RFM
+  scored on it by recokit.customers' own code.
 
 Models that are not derived from count tables (ALS, BPR, ContentBased, Renewal, BuyAgain,
 Hybrid, Ruled, Popularity with a window, ItemKNN's cosine / BM25 / TF-IDF, itemsets longer than
