@@ -29,7 +29,7 @@ ALLOWED = {
     "testing": {"data", "core", "rules", "persist", "datasets"},
     "pipeline": {"data", "core", "models", "hybrid", "rules"},
     "report": {"adapters"},
-    "spark": {"data", "core", "adapters", "persist"},
+    "spark": {"data", "core", "adapters", "persist", "customers"},
     "cli": {"data", "core", "models", "hybrid", "rules", "evaluation", "datasets", "persist", "customers", "pipeline", "report"},
     "params": set(),
     "__main__": {"cli"},

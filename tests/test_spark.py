@@ -1,6 +1,7 @@
 """recokit.spark in Spark local mode: the count tables Spark counts equal a plain-Python count and
 recokit's own; a model fitted from them equals the in-memory fit (state, every customer's list,
-the saved files byte for byte); recommend_many on the executors equals the in-memory batch.
+the saved files byte for byte); recommend_many on the executors equals the in-memory batch; the
+per-customer table behind RFM grouped by Spark equals recokit.customers' in-memory one.
 
 One session for the module (JVM start dominates: keep the Spark jobs few and the data small).
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import recokit.spark as rs
@@ -28,10 +29,14 @@ from recokit import (
     ConfigError,
     DataError,
     Dataset,
+    DataWarning,
     DependencyError,
     ItemKNN,
     Popularity,
 )
+from recokit.customers import rfm
+from recokit.customers.features import base_table
+from recokit.customers.orders import reference
 from recokit.data import CountTables, TableSpec, tables_for
 from recokit.datasets import sports_shop_tables
 from state_compare import assert_same_dataset, assert_same_state
@@ -257,3 +262,84 @@ def test_bad_calls_are_recokit_errors(spark, shop_spark):
     text = pl.DataFrame({"customer_id": [1, 1], "item_id": ["a", "b"], "t": ["2024-01-01", "2024-01-02"]})
     with pytest.raises(ConfigError, match="to_timestamp"):  # baskets by day: before any job runs
         rs.count_tables(spark_frame(spark, text), Dataset(text, time_col="t"), AssociationRules().table_spec())
+
+
+# -- customer measures (RFM's per-customer table by Spark) ---------------------------------------
+def same_base(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    """Integers, days and gaps equal; ``monetary`` (a float sum in an order Spark chooses) equal to
+    1e-12 relative and to the cent (the prices have two decimals: every sum is a whole number of
+    cents plus float error far below half a cent); ``units`` (sums of whole quantities) exactly."""
+    assert got.schema == want.schema
+    assert got.drop("monetary").equals(want.drop("monetary"))
+    a, b = got["monetary"].to_numpy(), want["monetary"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+    assert np.array_equal(np.round(a * 100), np.round(b * 100))
+
+
+def test_spark_customer_base_equals_the_in_memory_one(shop, shop_spark):
+    rows, catalog, customers = shop
+    sdf, _ = shop_spark
+    ds = Dataset(rows, catalog, customers, **SHOP_COLUMNS)
+    at = dt.date(2024, 9, 30)  # mid-history: later lines are not read, a 90-day window bites
+    got = rs.customer_base(sdf, catalog=catalog, customers=customers, at=at, window_days=90, **SHOP_COLUMNS)
+    want = base_table(ds, reference(ds, at, 90), "auto")
+    same_base(got, want)
+    assert want["recency_days"].null_count() > 0 and (want["frequency"] == 0).sum() > want["recency_days"].null_count()
+    assert want["median_gap_days"].drop_nulls().n_unique() > 5
+
+
+def test_spark_rfm_equals_the_in_memory_rfm_with_unknown_items_dropped(shop, shop_spark):
+    rows, catalog, _ = shop
+    with pytest.warns(DataWarning, match=r"Dropped \d+ of 2546 rows"):  # and the customers with them
+        got = rs.rfm(shop_spark[0], catalog=catalog.head(40), unknown_items="drop", **SHOP_COLUMNS)
+    with pytest.warns(DataWarning, match=r"Dropped \d+ of 2546 rows"):
+        want = rfm(Dataset(rows, catalog.head(40), unknown_items="drop", **SHOP_COLUMNS))
+    assert got.equals(want)
+    assert want["segment"].n_unique() >= 5 and want.height < shop_spark[1].n_customers
+
+
+LINES = st.lists(
+    st.tuples(st.integers(0, 4), st.sampled_from("abcd"), st.integers(0, 40 * 24), st.integers(1, 3), st.integers(0, 999), st.booleans()),
+    min_size=1, max_size=30,
+)  # fmt: skip
+
+
+@settings(max_examples=1, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LINES, st.integers(1, 30))
+def test_spark_customer_base_on_generated_lines(spark, raw, window):
+    """Baskets by day, wall-clock (TIMESTAMP_NTZ) times, views that are not orders, catalogue
+    prices in cents with an unpriced item, a declared customer without an order."""
+    t0 = dt.datetime(2024, 2, 20)
+    rows = [(c, item, t0 + dt.timedelta(hours=h), q, "purchase" if buy else "view") for c, item, h, q, _, buy in raw]
+    frame = pl.DataFrame(rows, schema={"customer_id": pl.Int64, "item_id": pl.String, "ts": pl.Datetime("us"), "q": pl.Int64, "ev": pl.String}, orient="row")
+    catalog = pl.DataFrame({"item_id": list("abcde"), "price": [c / 100 for _, _, _, _, c, _ in raw[:4]] + [None] * (5 - min(4, len(raw)))})
+    customers = pl.DataFrame({"customer_id": [9]})
+    cols = {"time_col": "ts", "quantity_col": "q", "event_col": "ev"}
+    ds = Dataset(frame, catalog, customers, event_weights={"purchase": 1.0, "view": 0.1}, **cols)
+    at = t0 + dt.timedelta(days=25)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        want = base_table(ds, reference(ds, at, window), "catalog")
+    with warnings.catch_warnings(record=True) as seen_spark:
+        warnings.simplefilter("always")
+        # naive times are read in the session's zone; as TIMESTAMP_NTZ they are their wall clock again
+        sdf = spark_frame(spark, frame)
+        sdf = sdf.withColumn("ts", sdf["ts"].cast("timestamp_ntz"))
+        assert sdf.schema["ts"].dataType.simpleString() == "timestamp_ntz"
+        got = rs.customer_base(sdf, catalog=catalog, customers=customers, at=at, window_days=window, price="catalog", **cols)
+    same_base(got, want)
+    assert [str(w.message) for w in seen_spark] == [str(w.message) for w in seen]
+
+
+def test_bad_lines_are_recokit_errors(spark, shop, shop_spark):
+    rows, catalog, _ = shop
+    sdf, _ = shop_spark
+    with pytest.raises(DataError, match="absent from the catalog"):
+        rs.customer_base(sdf, catalog=catalog.head(5), **SHOP_COLUMNS)
+    with pytest.raises(DataError, match="time_col"):
+        rs.rfm(sdf)
+    text = pl.DataFrame({"customer_id": [1], "item_id": ["a"], "t": ["2024-01-01"], "paid": ["9.99"]})
+    with pytest.raises(ConfigError, match="to_timestamp"):
+        rs.rfm(spark_frame(spark, text), time_col="t", price="units")
+    with pytest.raises(DataError, match="'paid' must be numeric"):  # the Dataset refuses text prices too
+        rs.rfm(spark_frame(spark, text), time_col="t", price_col="paid")

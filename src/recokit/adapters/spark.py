@@ -25,7 +25,19 @@ from recokit.data import DAY_US, CountTables, Dataset, TableSpec, min_count_for
 if TYPE_CHECKING:  # pragma: no cover - the types only
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["MIN_VERSION", "arrow_schema", "check_frame", "collect_arrow", "count_tables", "map_partitions", "pyspark_version"]
+__all__ = [
+    "MIN_VERSION",
+    "arrow_schema",
+    "check_frame",
+    "check_numeric",
+    "collect_arrow",
+    "count_tables",
+    "customer_orders",
+    "line_checks",
+    "map_partitions",
+    "pyspark_version",
+    "time_micros",
+]
 
 #: The oldest pyspark this adapter was written against (``DataFrame.toArrow`` came in 4.0).
 MIN_VERSION = (4, 0)
@@ -56,6 +68,16 @@ def check_frame(df: Any, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{what}: no column(s) {missing} in the Spark DataFrame.", hint=f"its columns are {df.columns}; pass the column names (customer_col=..., item_col=...).")
+
+
+def check_numeric(df: DataFrame, columns: Sequence[str | None], what: str) -> None:
+    """Raise unless each named column (None: skipped) of ``df`` is numeric (a quantity, a price)."""
+    from pyspark.sql import types as T
+
+    for column in filter(None, columns):
+        dtype = df.schema[column].dataType
+        if not isinstance(dtype, T.NumericType):
+            raise DataError(f"{what}: column {column!r} must be numeric; got {dtype.simpleString()}.", column=column, hint=f"cast it first: df.withColumn({column!r}, F.col({column!r}).cast('double')).")
 
 
 def _small_types(table: pa.Table) -> pa.Table:
@@ -246,3 +268,111 @@ def map_partitions(
 def arrow_schema(table: pa.Table) -> pa.Schema:
     """The schema Spark gets for ``table`` (small offsets)."""
     return _small_types(table).schema
+
+
+# -- per-customer orders (recokit.customers' base table) --------------------------------------
+def time_micros(df: DataFrame, column: str) -> Column:
+    """Microseconds since 1970 of ``column`` as the Dataset reads it (naive UTC): a Spark
+    ``TIMESTAMP``'s UTC instant (whatever the session's time zone), a ``TIMESTAMP_NTZ``'s own
+    wall-clock time, a ``DATE``'s midnight; any other type is a ConfigError."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    dtype = df.schema[column].dataType
+    col = F.col(column)
+    if isinstance(dtype, T.TimestampType):
+        return F.unix_micros(col)
+    if isinstance(dtype, T.TimestampNTZType):  # its wall clock, read as UTC (no session zone)
+        return F.unix_micros(F.to_timestamp(F.date_format(col, "yyyy-MM-dd HH:mm:ss.SSSSSS'Z'"), "yyyy-MM-dd HH:mm:ss.SSSSSSX"))
+    if isinstance(dtype, T.DateType):
+        return F.unix_date(col).cast("long") * F.lit(DAY_US)
+    raise ConfigError(
+        f"recokit.spark: time_col {column!r} is {dtype.simpleString()}; customer measures need a timestamp or a date in Spark.",
+        hint=f"cast it first: df.withColumn({column!r}, F.to_timestamp({column!r})).",
+    )
+
+
+def _lines(df: DataFrame, columns: dict[str, str | None], known_items: pa.Table | None) -> DataFrame:
+    """``c, item, us, q`` (+ ``b``, ``e``, ``p``) of every row, on the catalogue's items when
+    ``known_items`` (a one-column ``item`` table) is given."""
+    from pyspark.sql import functions as F
+
+    q = F.col(str(columns["quantity_col"])).cast("double") if columns["quantity_col"] else F.lit(1.0)
+    select = [F.col(str(columns["customer_col"])).alias("c"), F.col(str(columns["item_col"])).alias("item"), time_micros(df, str(columns["time_col"])).alias("us"), q.alias("q")]
+    for arg, name in (("basket_col", "b"), ("event_col", "e"), ("price_col", "p")):
+        if columns[arg] is not None:
+            select.append((F.col(str(columns[arg])).cast("double") if name == "p" else F.col(str(columns[arg]))).alias(name))
+    rows = df.select(*select)
+    if known_items is not None:
+        rows = rows.join(F.broadcast(df.sparkSession.createDataFrame(_small_types(known_items))), "item", "left_semi")
+    return rows
+
+
+def line_checks(df: DataFrame, columns: dict[str, str | None], known_items: pa.Table | None) -> dict[str, Any]:
+    """One Spark job over the rows: their number, those on the catalogue's items, the last time
+    (``us``, of the kept rows) and the counts of bad values (null ids, times or baskets,
+    quantities <= 0 or null, negative / NaN prices)."""
+    from pyspark.sql import functions as F
+
+    rows = _lines(df, columns, None)
+    if known_items is not None:
+        items = df.sparkSession.createDataFrame(_small_types(known_items.append_column("known", pa.array([True] * known_items.num_rows))))
+        rows = rows.join(F.broadcast(items), "item", "left")
+    else:
+        rows = rows.withColumn("known", F.lit(True))
+    kept = F.col("known").isNotNull()
+    bad_price = (F.col("p") < 0) | F.isnan("p") if columns["price_col"] else F.lit(False)
+    null_basket = F.col("b").isNull() if columns["basket_col"] else F.lit(False)
+    counts = {
+        "rows": F.count(F.lit(1)), "kept": F.count(F.when(kept, 1)), "last_us": F.max(F.when(kept, F.col("us"))),
+        "null_ids": F.count(F.when(F.col("c").isNull() | F.col("item").isNull(), 1)), "null_times": F.count(F.when(F.col("us").isNull(), 1)),
+        "null_baskets": F.count(F.when(null_basket, 1)), "bad_quantities": F.count(F.when(F.col("q").isNull() | (F.col("q") <= 0) | F.isnan("q"), 1)),
+        "bad_prices": F.count(F.when(bad_price, 1)),
+    }  # fmt: skip
+    got = rows.agg(*[v.alias(k) for k, v in counts.items()]).toArrow().to_pylist()[0]
+    return dict(got)
+
+
+def customer_orders(
+    df: DataFrame, columns: dict[str, str | None], known_items: pa.Table | None, prices: pa.Table | None, at_us: int, first_day: int | None, *, gaps: bool
+) -> pa.Table:
+    """Per customer, from the purchase lines up to ``at_us`` grouped into orders by Spark: one
+    row per customer of the kept rows, ``c, last_day, first_day, frequency, monetary, units,
+    lifetime_orders`` (null without an order up to ``at_us``), ``median_gap_days`` (when
+    ``gaps``), and ``owners`` (orders of that customer also holding another customer's lines),
+    ``missing`` (lines without a price), ``lines``.
+
+    An order is a ``basket_col`` value, or a customer's lines of one UTC day; its day is its
+    first line's; ``prices`` (``item, p``) gives catalogue prices, else the paid price ``p`` or
+    1 per unit (``prices`` None and no ``price_col``). One Spark job.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    rows = _lines(df, columns, known_items)
+    lines = rows.where(F.col("us") <= F.lit(at_us))
+    if columns["event_col"] is not None:
+        lines = lines.where(F.col("e") == F.lit("purchase"))
+    lines = lines.withColumn("day", ((F.col("us") - F.pmod(F.col("us"), F.lit(DAY_US))) / F.lit(DAY_US)).cast("long"))
+    if prices is not None:
+        lines = lines.drop(*(["p"] if "p" in lines.columns else [])).join(F.broadcast(df.sparkSession.createDataFrame(_small_types(prices))), "item", "left")
+    elif "p" not in lines.columns:
+        lines = lines.withColumn("p", F.lit(1.0))
+    key = ["b"] if columns["basket_col"] is not None else ["c", "day"]
+    owner = [F.min("c").alias("c"), (F.min("c") != F.max("c")).alias("owners")] if key == ["b"] else [F.lit(False).alias("owners")]
+    orders = lines.groupBy(*key).agg(
+        *owner, F.min("day").alias("d"), F.sum(F.col("q") * F.coalesce(F.col("p"), F.lit(0.0))).alias("value"), F.sum("q").alias("units"),
+        F.count(F.when(F.col("p").isNull(), 1)).alias("missing"), F.count(F.lit(1)).alias("lines"),
+    )  # fmt: skip
+    window = F.col("d") >= F.lit(first_day) if first_day is not None else F.lit(True)
+    per = orders.groupBy("c").agg(
+        F.max("d").alias("last_day"), F.min("d").alias("first_day"), F.sum(window.cast("long")).alias("frequency"),
+        F.coalesce(F.sum(F.when(window, F.col("value"))), F.lit(0.0)).alias("monetary"), F.coalesce(F.sum(F.when(window, F.col("units"))), F.lit(0.0)).alias("units"),
+        F.count(F.lit(1)).alias("lifetime_orders"), F.sum(F.col("owners").cast("long")).alias("owners"), F.sum("missing").alias("missing"), F.sum("lines").alias("lines"),
+    )  # fmt: skip
+    if gaps:
+        days = orders.select("c", "d").distinct()
+        gap = F.col("d") - F.lag("d").over(Window.partitionBy("c").orderBy("d"))
+        medians = days.select("c", gap.alias("gap")).where(F.col("gap").isNotNull()).groupBy("c").agg(F.median("gap").alias("median_gap_days"))
+        per = per.join(medians, "c", "left")
+    return rows.select("c").distinct().join(per, "c", "left").toArrow()

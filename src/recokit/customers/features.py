@@ -52,7 +52,7 @@ from recokit.customers.orders import (
 )
 from recokit.data import NO_GROUP, Dataset
 
-__all__ = ["DEFAULT_SHARES", "base_from_orders", "base_table", "features", "group_shares"]
+__all__ = ["DEFAULT_SHARES", "base_from_orders", "base_of", "base_table", "features", "group_shares"]
 
 #: The catalogue columns whose spend shares :func:`features` adds when present.
 DEFAULT_SHARES: tuple[str, ...] = ("category", "sport")
@@ -81,9 +81,15 @@ def base_from_orders(dataset: Dataset, ref: Reference, orders: pl.DataFrame, *, 
     )
     if gaps:
         per = per.join(_gap_medians(orders), on="customer_idx", how="left")
-    everyone = pl.DataFrame(
-        {"customer_idx": np.arange(dataset.n_customers, dtype=np.int64), "customer_id": dataset.customer_ids.series}
-    )
+    return base_of(dataset.customer_ids.series, per)
+
+
+def base_of(customer_ids: pl.Series, per: pl.DataFrame) -> pl.DataFrame:
+    """Every customer of ``customer_ids`` (their ``customer_idx`` order) with the per-customer
+    aggregates ``per`` (keyed by ``customer_idx``; customers without an order absent): the
+    table :func:`base_from_orders` returns, zeros filled in (``recokit.spark`` makes ``per``
+    with Spark group-bys)."""
+    everyone = pl.DataFrame({"customer_idx": np.arange(len(customer_ids), dtype=np.int64), "customer_id": customer_ids})
     return everyone.join(per, on="customer_idx", how="left", maintain_order="left").with_columns(
         pl.col("frequency", "lifetime_orders").fill_null(0),
         pl.col("monetary", "units").fill_null(0.0),

@@ -38,7 +38,7 @@ import polars as pl
 from recokit._errors import ConfigError, ConfigTypeError, DataError, DataWarning
 from recokit.data import Dataset
 
-__all__ = ["PRICES", "Price", "Reference", "order_table", "price_source", "purchase_lines", "purchase_orders", "reference"]
+__all__ = ["PRICES", "Price", "Reference", "order_table", "price_source", "purchase_lines", "purchase_orders", "reference", "reference_from", "resolve_price", "warn_missing_prices"]
 
 Price = Literal["auto", "paid", "catalog", "units"]
 #: The accepted values of ``price=``.
@@ -98,10 +98,16 @@ def reference(dataset: Dataset, at: Any = None, window_days: int | None = 365) -
         raise ConfigTypeError(f"expected a recokit.Dataset. Got {type(dataset).__name__}.", hint="build one with recokit.Dataset(orders, catalog, time_col=..., basket_col=...).")
     if not dataset.has_time:
         raise DataError("customer measures need order times; this dataset has none.", hint="build the Dataset with time_col='<your timestamp column>'.")
+    return reference_from(dataset.last_time, at, window_days)
+
+
+def reference_from(last: dt.datetime | None, at: Any = None, window_days: int | None = 365) -> Reference:
+    """The reference moment ``at`` (or ``last``, the latest timestamp, when ``at`` is None) and
+    the window, checked: what :func:`reference` gives for a dataset whose last time is ``last``
+    (``recokit.spark`` passes the last time Spark found)."""
     if window_days is not None and (not isinstance(window_days, int) or isinstance(window_days, bool) or window_days < 1):
         raise ConfigError(f"window_days must be an int >= 1 or None (all history). Got {window_days!r}.")
     if at is None:
-        last = dataset.last_time
         if last is None:
             raise DataError("the dataset has no interactions, so there is no last order to measure from.", hint="pass at=... or add orders.")
         moment = last
@@ -117,10 +123,15 @@ def price_source(dataset: Dataset, price: str = "auto") -> str:
     >>> price_source(sports_shop(50, seed=0))
     'catalog'
     """
+    return resolve_price(price, "price" in dataset.interactions.columns, dataset.catalog)
+
+
+def resolve_price(price: str, has_paid: bool, catalog: pl.DataFrame) -> str:
+    """:func:`price_source` from what it reads: whether the lines carry a paid price and the
+    catalogue (its ``price`` column, if any)."""
     if price not in PRICES:
         raise ConfigError(f"price must be one of {list(PRICES)}. Got {price!r}.")
-    has_paid = "price" in dataset.interactions.columns
-    has_catalog = "price" in dataset.catalog.columns
+    has_catalog = "price" in catalog.columns
     if price == "auto":
         if has_paid or has_catalog:
             return "paid" if has_paid else "catalog"
@@ -133,9 +144,9 @@ def price_source(dataset: Dataset, price: str = "auto") -> str:
         raise DataError("price='paid' needs the unit price of each line: the interactions have no price column.", column="price", hint="build the Dataset with price_col='<unit price paid>'.")
     if price == "catalog":
         if not has_catalog:
-            raise DataError("price='catalog' needs a 'price' column in the catalogue.", column="price", hint=f"the catalogue has {dataset.catalog.columns}.")
-        if not dataset.catalog.schema["price"].is_numeric():
-            raise DataError(f"the catalogue's 'price' column must be numeric; got {dataset.catalog.schema['price']}.", column="price", hint="cast it to float.")
+            raise DataError("price='catalog' needs a 'price' column in the catalogue.", column="price", hint=f"the catalogue has {catalog.columns}.")
+        if not catalog.schema["price"].is_numeric():
+            raise DataError(f"the catalogue's 'price' column must be numeric; got {catalog.schema['price']}.", column="price", hint="cast it to float.")
     return price
 
 
@@ -158,10 +169,11 @@ def _lines(dataset: Dataset, ref: Reference, source: str) -> pl.LazyFrame:
     return lines.select("customer_idx", "item_idx", "basket_idx", "day", "quantity", "unit_price")
 
 
-def _warn_missing(missing: int, total: int, source: str) -> None:
+def warn_missing_prices(missing: int, total: int, source: str, *, stacklevel: int = 4) -> None:
+    """The DataWarning of ``missing`` of ``total`` purchase lines without a price (none when 0)."""
     if missing:
         where = "no price paid" if source == "paid" else "no catalogue price"
-        warnings.warn(f"{missing} of {total} purchase lines have {where}: counted as 0 spent.", DataWarning, stacklevel=4)
+        warnings.warn(f"{missing} of {total} purchase lines have {where}: counted as 0 spent.", DataWarning, stacklevel=stacklevel)
 
 
 def purchase_lines(dataset: Dataset, ref: Reference, price: str = "auto") -> pl.DataFrame:
@@ -173,7 +185,7 @@ def purchase_lines(dataset: Dataset, ref: Reference, price: str = "auto") -> pl.
     """
     source = price_source(dataset, price)
     lines = _lines(dataset, ref, source).collect()
-    _warn_missing(lines["unit_price"].null_count(), lines.height, source)
+    warn_missing_prices(lines["unit_price"].null_count(), lines.height, source)
     return lines.with_columns(pl.col("unit_price").fill_null(0.0)).with_columns((pl.col("quantity") * pl.col("unit_price")).alias("value"))
 
 
@@ -196,7 +208,7 @@ def purchase_orders(dataset: Dataset, ref: Reference, price: str = "auto") -> pl
         .sort("basket_idx")
         .collect()
     )
-    _warn_missing(int(orders["__missing"].sum()), int(orders["__lines"].sum()), source)
+    warn_missing_prices(int(orders["__missing"].sum()), int(orders["__lines"].sum()), source)
     return orders.drop("__missing", "__lines")
 
 

@@ -67,6 +67,8 @@ __all__ = [
     "assign_segments",
     "quintile_scores",
     "rfm",
+    "rfm_of",
+    "score_base",
     "score_expr",
     "segment_descriptions",
     "segment_table",
@@ -266,7 +268,12 @@ def _reason(ref: Reference, table: tuple[Segment, ...], price: str) -> pl.Expr:
 
 def scored_table(dataset: Dataset, ref: Reference, price: str, table: tuple[Segment, ...]) -> pl.DataFrame:
     """The per-customer core of :func:`rfm` with ``r, f, m`` and ``segment`` (and ``tenure_days``)."""
-    base = base_table(dataset, ref, price, gaps=False)
+    return score_base(base_table(dataset, ref, price, gaps=False), table)
+
+
+def score_base(base: pl.DataFrame, table: tuple[Segment, ...]) -> pl.DataFrame:
+    """:func:`scored_table` from a per-customer core (:func:`~recokit.customers.features.base_table`'s
+    columns; ``recokit.spark`` makes it with Spark group-bys)."""
     base = base.with_columns(pl.col("monetary").round(2))
     ranked = pl.col("frequency") > 0
     n = int(base.select(ranked.sum()).item())
@@ -329,14 +336,19 @@ def rfm(
     """
     table = segment_table(segments)
     ref = reference(dataset, at, window_days)
-    scored = scored_table(dataset, ref, price, table)
+    return rfm_of(scored_table(dataset, ref, price, table), ref, table, price, stacklevel=3)
+
+
+def rfm_of(scored: pl.DataFrame, ref: Reference, table: tuple[Segment, ...], price: str, *, stacklevel: int = 2) -> pl.DataFrame:
+    """:func:`rfm`'s table from :func:`scored_table`'s (or :func:`score_base`'s): the columns,
+    the reasons and the unsegmented customers' DataWarning (``stacklevel`` from the caller)."""
     lost = int((scored["segment"] == UNSEGMENTED).sum())
     if lost:
         warnings.warn(
             f"{lost} of {scored.height} customers match no segment of the table: segment '{UNSEGMENTED}'. "
             "End the table with a catch-all Segment('other').",
             DataWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     return scored.select(
         "customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "segment", _reason(ref, table, price).alias("reason")
