@@ -48,6 +48,7 @@ STUDIES: list[tuple[str, Callable[[], recokit.Recommender], str, list]] = [
     ("ALS(factors)", lambda: recokit.ALS(), "factors", [16, 64, 128]),
     ("ALS(regularization)", lambda: recokit.ALS(), "regularization", [0.001, 0.01, 0.1]),
     ("BPR(learning_rate)", lambda: recokit.BPR(), "learning_rate", [0.01, 0.05, 0.1]),
+    ("BPR(iterations)", lambda: recokit.BPR(), "iterations", [25, 50, 100, 200]),
     ("Popularity(window_days)", lambda: recokit.Popularity(), "window_days", [None, 30.0, 90.0, 365.0]),
     ("Popularity(half_life_days)", lambda: recokit.Popularity(), "half_life_days", [None, 14.0, 60.0, 180.0]),
     ("AssociationRules(min_support)", lambda: recokit.AssociationRules(), "min_support", [2, 5, 10, 0.001]),
