@@ -52,13 +52,15 @@ def load_groceries(path: Path) -> tuple[sp.csr_array, list[str]]:
     return b, list(vocab)
 
 
-def synthetic(n_baskets: int, n_items: int, seed: int = 0) -> sp.csr_array:
+def synthetic(n_baskets: int, n_items: int, seed: int = 0, *, sizes: tuple[int, int] = (1, 8), dtype: type = np.float64) -> sp.csr_array:
+    """``sizes[0]``-``sizes[1]`` items per basket drawn by a Zipf-like popularity, plus planted
+    3-item bundles; 0/1 data of ``dtype`` (int8 keeps a 1M-basket matrix small)."""
     rng = np.random.default_rng(seed)
     p = 1.0 / (np.arange(n_items) + 10.0) ** 1.1
     p /= p.sum()
-    sizes = rng.integers(1, 9, n_baskets)
-    rows = np.repeat(np.arange(n_baskets), sizes)
-    cols = rng.choice(n_items, size=int(sizes.sum()), p=p)
+    sizes_ = rng.integers(sizes[0], sizes[1] + 1, n_baskets)
+    rows = np.repeat(np.arange(n_baskets), sizes_)
+    cols = rng.choice(n_items, size=int(sizes_.sum()), p=p)
     # planted bundles: 30% of baskets also hold a bundle of 2-3 items (bike -> helmet, pump, lock)
     bundles = rng.choice(n_items, size=(1000, 3), replace=True, p=p)
     with_bundle = np.flatnonzero(rng.random(n_baskets) < 0.3)
@@ -67,9 +69,9 @@ def synthetic(n_baskets: int, n_items: int, seed: int = 0) -> sp.csr_array:
     b_rows = np.repeat(with_bundle, 3).reshape(-1, 3)[keep]
     rows = np.concatenate([rows, b_rows])
     cols = np.concatenate([cols, chosen[keep]])
-    b = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n_baskets, n_items))
+    b = sp.csr_array((np.ones(len(rows), dtype=dtype), (rows, cols)), shape=(n_baskets, n_items))
     b.sum_duplicates()
-    b.data[:] = 1.0
+    b.data[:] = 1
     return b
 
 

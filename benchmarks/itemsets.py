@@ -37,29 +37,16 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from association import _vm_hwm_mb, basket_frame, load_groceries, mlxtend_version, spawn  # noqa: E402
+from association import synthetic as association_synthetic  # noqa: E402
 from recokit.models.association import mine_rules, rule_metrics  # noqa: E402
 
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift", "leverage", "conviction"]
 
 
 def synthetic(n_baskets: int, n_items: int, seed: int = 0) -> sp.csr_array:
-    """3-10 items per basket drawn by a Zipf-like popularity, plus planted 3-item bundles."""
-    rng = np.random.default_rng(seed)
-    p = 1.0 / (np.arange(n_items) + 10.0) ** 1.1
-    p /= p.sum()
-    sizes = rng.integers(3, 11, n_baskets)
-    rows = np.repeat(np.arange(n_baskets), sizes)
-    cols = rng.choice(n_items, size=int(sizes.sum()), p=p)
-    bundles = rng.choice(n_items, size=(1000, 3), replace=True, p=p)
-    with_bundle = np.flatnonzero(rng.random(n_baskets) < 0.3)
-    chosen = bundles[rng.integers(0, 1000, len(with_bundle))]
-    keep = rng.random(chosen.shape) < np.array([1.0, 0.8, 0.6])
-    rows = np.concatenate([rows, np.repeat(with_bundle, 3).reshape(-1, 3)[keep]])
-    cols = np.concatenate([cols, chosen[keep]])
-    b = sp.csr_array((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_baskets, n_items))
-    b.sum_duplicates()
-    b.data[:] = 1
-    return b
+    """3-10 items per basket drawn by a Zipf-like popularity, plus planted 3-item bundles
+    (benchmarks/association.py's generator, int8 data)."""
+    return association_synthetic(n_baskets, n_items, seed, sizes=(3, 10), dtype=np.int8)
 
 
 # -- the two miners ---------------------------------------------------------------------------

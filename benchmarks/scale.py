@@ -52,7 +52,6 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +59,10 @@ import polars as pl
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from itemknn import alternated  # noqa: E402  (the alternating timer, written once)
+
 LINES_PER_CUSTOMER = 20
 N_ITEMS = 50_000
 DAY_US = 86_400_000_000
@@ -135,17 +138,6 @@ def floor_build_np(lines: pl.DataFrame) -> sp.csr_array:
     m = sp.csr_array((lines["quantity"].to_numpy().astype(np.float64), (rows, cols)), shape=(len(cu), len(iu)))
     m.sum_duplicates()
     return m
-
-
-def alternated(fns: list[Callable[[], object]], repeats: int) -> list[list[float]]:
-    """Seconds of each function in each of ``repeats`` rounds, run in turn (A, B, C, A, B, C...)."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, times, strict=True):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return times
 
 
 def _row(what: str, ours: list[float], floor: list[float], target: float) -> dict:

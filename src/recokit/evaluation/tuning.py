@@ -218,7 +218,7 @@ def _own_weights(model: Recommender) -> dict[str, float]:
 def _configurations(grid: dict[str, list[Any]], budget: int | None, seed: int) -> list[dict[str, Any]]:
     keys = list(grid)
     size = math.prod(len(v) for v in grid.values())
-    limit = size if budget is None and size <= DEFAULT_BUDGET else (budget if budget is not None else DEFAULT_BUDGET)
+    limit = min(size, DEFAULT_BUDGET) if budget is None else budget
     if limit >= size:
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
     rng = np.random.default_rng(seed)
