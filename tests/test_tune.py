@@ -123,3 +123,8 @@ def test_configurations_the_data_cannot_take_are_left_out_and_counted():
     assert result.best_params == {"window_days": None}
     with pytest.raises(ConfigError, match="no configuration"):
         tune(Popularity(window_days=30.0), split, grid={"window_days": [30.0, 90.0]})
+
+
+def test_a_budget_of_one_tries_the_models_own_settings_only(shop):
+    result = tune(ItemKNN(), temporal_split(shop), grid={"shrinkage": [1.0, 2.0, 3.0]}, budget=1)
+    assert result.table["shrinkage"].to_list() == [ItemKNN().shrinkage]

@@ -293,7 +293,7 @@ def tune(
     space = _check_grid(model, _default_grid(model) if grid is None else grid)
     val = validation_split(split, fraction=validation_fraction, seed=seed)
     own = {key: _current(model, key) for key in space}
-    configs = [own] + [c for c in _configurations(space, None if budget is None else max(int(budget) - 1, 1), seed) if c != own]
+    configs = [own] + [c for c in _configurations(space, None if budget is None else int(budget) - 1, seed) if c != own]
     rows = []
     for i, params in enumerate(configs):
         candidate = _configured(model, params)
