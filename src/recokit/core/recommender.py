@@ -392,8 +392,7 @@ class Recommender(Configurable, abc.ABC):
         fb_block = None
         if fallback is not None:
             fb_block = scored(fallback, batch.take(rows))
-        pop = np.empty(batch.n_items)
-        pop[self.fallback_order_] = -np.arange(batch.n_items, dtype=np.float64)  # best seller first
+        pop = np.negative(self.tie_rank_, dtype=np.float64)  # best seller first (its place in fallback_order_)
         for lo in range(0, len(rows), _FILL_CHUNK):
             chunk = rows[lo : lo + _FILL_CHUNK]
             allowed = restriction.take(chunk).dense()
