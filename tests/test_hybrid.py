@@ -51,7 +51,8 @@ class TestHomeBlendContract(RecommenderContract):
     planted_fit_warns = DataWarning  # its Renewal learns nothing there (no repeat purchases) and says so
 
     def make_model(self):
-        return Hybrid({"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trend": Popularity(half_life_days=30)})
+        # depth 16 < the planted catalogue: every contract check also runs on cut opinions
+        return Hybrid({"renewal": Renewal(), "because": ItemKNN(half_life_days=180), "trend": Popularity(half_life_days=30)}, depth=16)
 
 
 class TestCascadeContract(RecommenderContract):
@@ -182,6 +183,31 @@ def test_blend_is_the_weighted_sum_of_the_documented_shares(how, vs, w0):
             assert np.isnan(got[i])
 
 
+def reference_cut(v: np.ndarray, depth: int) -> np.ndarray:
+    """``v`` with only its ``depth`` best finite scores kept (equal scores: the smaller index, which
+    is the better seller in :func:`tiny`, where every item sold once), NaN elsewhere."""
+    fin = [i for i in range(len(v)) if np.isfinite(v[i])]
+    keep = sorted(fin, key=lambda i: (-v[i], i))[:depth]
+    return np.array([v[i] if i in keep else np.nan for i in range(len(v))])
+
+
+@pytest.mark.parametrize("how", ["rank", "minmax"])
+@given(vs=vectors, depth=st.integers(1, 8), w0=st.floats(0.1, 5))
+def test_depth_shares_each_models_best_items_only(how, vs, depth, w0):
+    """docs/models/hybrid.md: with ``depth``, a model's opinion is its ``depth`` best items (ties
+    at the cut: the better seller), shared as if it had scored nothing else."""
+    ds = tiny(len(vs[0]))
+    weights = [w0, 1.0, 2.0]
+    got = Hybrid([Fixed(v) for v in vs], weights=weights, normalize=how, depth=depth).fit(ds).score(Query())
+    cut = [reference_cut(v, depth) for v in vs]
+    for i in range(len(vs[0])):
+        terms = [w * reference_share(c, how)[i] for c, w in zip(cut, weights, strict=True) if np.isfinite(c[i])]
+        if terms:
+            assert got[i] == pytest.approx(sum(terms), rel=1e-9, abs=1e-12)
+        else:
+            assert np.isnan(got[i])
+
+
 @pytest.mark.parametrize("how", ["rank", "minmax"])
 @given(vs=vectors, w=st.floats(0.01, 10))
 def test_each_model_hands_out_exactly_its_weight_and_no_opinion_gets_nothing(how, vs, w):
@@ -290,28 +316,35 @@ def test_same_model_twice_is_refused():
 
 @given(
     hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 30)), elements=st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0]), st.floats(-3, 3))),
+    st.integers(1, 32),
+    st.randoms(use_true_random=False),
 )
-def test_sparse_rank_shares_equal_the_documented_formula(dense):
-    """A sparse block's shares (only its opinions sorted) against scipy's average ranks:
-    ``(n - rho + 1) / (n (n + 1) / 2)`` over each row's opinions, NaN elsewhere; and the same
-    numbers as the dense path, to rounding."""
+def test_rank_shares_of_dense_and_sparse_blocks_equal_scipys_average_ranks(dense, depth, rnd):
+    """Each row's shares over its ``depth`` best opinions (equal scores at the cut: the smaller
+    tie rank), against scipy's average ranks of those opinions: ``(n - rho + 1) / (n (n + 1) / 2)``;
+    a dense block and the sparse block of the same opinions give the same shares."""
     import scipy.sparse as sp
     from scipy.stats import rankdata
 
-    from recokit.hybrid import _normalise, _sparse_rank_shares
+    from recokit.hybrid import _best, _rank_shares
 
+    n_items = dense.shape[1]
+    tie = np.array(rnd.sample(range(n_items), n_items))  # any permutation: a shop's best-seller ranks
     rows, cols = np.nonzero(np.isfinite(dense))
-    m = sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape)
-    got = _sparse_rank_shares(m)
-    for r in range(dense.shape[0]):
-        have = np.isfinite(dense[r])
-        n = int(have.sum())
-        want = np.full(dense.shape[1], np.nan)
-        if n:
-            rho = rankdata(-dense[r, have], method="average")
-            want[have] = (n - rho + 1) / (n * (n + 1) / 2)
-        np.testing.assert_allclose(got[r], want, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(got, _normalise(dense, "rank"), rtol=1e-12, atol=0)
+    blocks = [ScoreBlock.dense(dense), ScoreBlock.sparse(sp.csr_array((dense[rows, cols], (rows, cols)), shape=dense.shape))]
+    for block in blocks:
+        got = np.full(dense.shape, np.nan)
+        r, c, v = _rank_shares(*_best(block, min(depth, n_items), tie))
+        got[r, c] = v
+        for row in range(dense.shape[0]):
+            have = [i for i in range(n_items) if np.isfinite(dense[row, i])]
+            kept = sorted(have, key=lambda i: (-dense[row, i], tie[i]))[:depth]
+            want = np.full(n_items, np.nan)
+            if kept:
+                n = len(kept)
+                rho = rankdata(-dense[row, kept], method="average")
+                want[kept] = (n - rho + 1) / (n * (n + 1) / 2)
+            np.testing.assert_allclose(got[row], want, rtol=1e-12, atol=0)
 
 
 def test_constant_scores_are_what_every_request_gets_and_the_blend_ranks_them_once():
@@ -335,22 +368,3 @@ def test_constant_scores_are_what_every_request_gets_and_the_blend_ranks_them_on
     again = hybrid._score(batch)
     np.testing.assert_allclose(once.to_dense(), again.to_dense(), rtol=1e-12, atol=0)
     np.testing.assert_allclose(once.contrib, again.contrib, rtol=1e-12, atol=0)
-
-
-@given(
-    hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 40)),
-               elements=st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0]), st.floats(-3, 3))),
-)
-def test_dense_average_ranks_equal_scipys(dense):
-    """The dense blend's ranks (one sort; tie groups worked out only in rows with ties) against
-    scipy's ``rankdata(method="average")`` of each row's finite scores, best = 1."""
-    from scipy.stats import rankdata
-
-    from recokit.hybrid import _average_ranks
-
-    got = _average_ranks(dense)
-    for r in range(dense.shape[0]):
-        have = np.isfinite(dense[r])
-        want = np.full(dense.shape[1], np.nan)
-        want[have] = rankdata(-dense[r, have], method="average")
-        np.testing.assert_array_equal(got[r], want)

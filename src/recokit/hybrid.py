@@ -6,8 +6,8 @@ A hybrid is itself a Recommender, so it nests, takes business rules (wrap it in
 ``"blend"``
     Each model's scores are turned, per request, into a **share**: the model hands out exactly
     its weight over the items it has an opinion on, more to the items it ranks higher
-    (``normalize="rank"``: by rank; ``"minmax"``: by score; ``"none"``: raw scores). The shares
-    are summed. A model with no opinion on an item gives it nothing and keeps its whole share
+    (``normalize="rank"``: by rank; ``"minmax"``: by score; ``"none"``: raw scores), over at most
+    its ``depth`` best items of the request (default 1,000). The shares are summed. A model with no opinion on an item gives it nothing and keeps its whole share
     for the items it does score, so a sparse model (association rules on a product page) is
     never drowned by a dense one (best sellers scoring every item); an item no model has an
     opinion on stays NaN. See docs/models/hybrid.md for the exact formulas and guarantees.
@@ -35,9 +35,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
-from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored
-from recokit.data import DataChange, Dataset, entry_rows
-from recokit.params import Custom, Interval, OneOf, param
+from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored, top_k, top_k_coo
+from recokit.data import DataChange, Dataset, csr_lookup, entry_rows
+from recokit.params import Custom, Interval, OneOf, Optional, param
 
 __all__ = ["Hybrid", "HybridScores"]
 
@@ -53,49 +53,23 @@ def _is_models(value: object) -> bool:
 
 
 def _normalise(scores: np.ndarray, how: str) -> np.ndarray:
-    """Row-wise shares of a 2-D score matrix (NaN = no opinion stays NaN).
+    """Row-wise shares of a 2-D score matrix by score (NaN = no opinion stays NaN).
 
-    ``"rank"``: ``(n - rho + 1) / (n (n + 1) / 2)`` with ``rho`` the item's average rank among
-    the row's ``n`` finite scores (best = 1). ``"minmax"``: ``m / sum(m)`` with ``m = 1 + (n - 1)
-    (s - lo) / (hi - lo)`` (1 for every item when ``hi == lo``). Both are > 0 and sum to 1 over
-    the row's finite scores. ``"none"``: the raw finite scores.
+    ``"minmax"``: ``m / sum(m)`` with ``m = 1 + (n - 1) (s - lo) / (hi - lo)`` (1 for every item
+    when ``hi == lo``), > 0 and summing to 1 over the row's ``n`` finite scores. ``"none"``: the
+    raw finite scores. (``"rank"`` shares: :func:`_rank_shares`.)
     """
     finite = np.isfinite(scores)
     if how == "none":
         return np.where(finite, scores, np.nan)
     n = finite.sum(axis=1, keepdims=True).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if how == "minmax":
-            lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-            hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
-            span = hi - lo
-            mass = np.where(span > 0, 1.0 + (n - 1.0) * (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
-        else:  # "rank"
-            mass = n - _average_ranks(scores) + 1.0
+        lo = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+        hi = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
+        span = hi - lo
+        mass = np.where(span > 0, 1.0 + (n - 1.0) * (scores - lo) / np.where(span > 0, span, 1.0), 1.0)
         mass = np.where(finite, mass, 0.0)
         return np.where(finite, mass / mass.sum(axis=1, keepdims=True), np.nan)
-
-
-def _sparse_rank_shares(m: sp.csr_array) -> np.ndarray:
-    """:func:`_normalise` ``"rank"`` of a sparse block, dense out: only the stored scores (the
-    opinions) are sorted, not the whole catalogue. ``(n - rho + 1) / (n (n + 1) / 2)`` per row."""
-    n_rows, n_items = m.shape
-    out = np.full((n_rows, n_items), np.nan)
-    rows, cols, vals = entry_rows(m.indptr), m.indices, m.data
-    ok = np.isfinite(vals)
-    rows, cols, vals = rows[ok], cols[ok], vals[ok]
-    if not len(vals):
-        return out
-    order = np.lexsort((-vals, rows))  # each row best first
-    r, v = rows[order], vals[order]
-    start = np.ones(len(v), dtype=bool)
-    start[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])  # a tie group starts (a new row starts one too)
-    counts = np.bincount(r, minlength=n_rows).astype(np.float64)
-    row_start = (np.cumsum(counts) - counts)[r]
-    rho = _tie_positions(start) - row_start + 1.0
-    n = counts[r]
-    out[r, cols[order]] = (n - rho + 1.0) / (n * (n + 1.0) / 2.0)
-    return out
 
 
 def _row_wise(fn: Callable[[np.ndarray], np.ndarray], block: np.ndarray) -> np.ndarray:
@@ -129,37 +103,6 @@ def _tie_positions(start: np.ndarray) -> np.ndarray:
     return (first + last) / 2.0
 
 
-def _average_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of each row's finite scores (best = 1), ties sharing the mean of the
-    positions they span; NaN elsewhere.
-
-    One sort per row; the mean positions of tie groups are worked out only for the rows that
-    have a tie among their finite scores (a dense model's scores rarely tie: its ranks are then
-    the sort positions, one scatter).
-    """
-    finite = np.isfinite(scores)
-    every = bool(finite.all())  # a dense model: no NaN to push last, none to put back
-    work = np.negative(scores) if every else np.where(finite, -scores, np.inf)
-    order = np.argsort(work, axis=1)
-    sorted_vals = np.take_along_axis(work, order, axis=1)
-    tied = sorted_vals[:, 1:] == sorted_vals[:, :-1]
-    if not every:
-        tied &= sorted_vals[:, 1:] < np.inf  # no opinions are not a tie
-    positions = np.broadcast_to(np.arange(1.0, scores.shape[1] + 1.0), scores.shape)
-    rows_tied = np.flatnonzero(tied.any(axis=1))
-    if len(rows_tied):
-        positions = positions.copy()
-        start = np.ones((len(rows_tied), scores.shape[1]), dtype=bool)
-        start[:, 1:] = ~tied[rows_tied]
-        positions[rows_tied] = _tie_positions(start) + 1.0
-    ranks = np.empty_like(scores, dtype=np.float64)
-    if scores.shape[0] == 1:  # one request: a plain scatter (put_along_axis costs ~10x more)
-        ranks[0, order[0]] = positions[0]
-    else:
-        ranks[np.arange(scores.shape[0])[:, None], order] = positions
-    return ranks if every else np.where(finite, ranks, np.nan)
-
-
 def _ranks(scores: np.ndarray) -> np.ndarray:
     """1-based competition ranks of each row's finite scores (best = 1, ties share); NaN elsewhere."""
     order, new, pos = _sorted_rows(scores)
@@ -168,6 +111,71 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(scores, dtype=np.float64)
     np.put_along_axis(ranks, order, first + 1.0, axis=1)
     return np.where(np.isfinite(scores), ranks, np.nan)
+
+
+def _best(block: ScoreBlock, depth: int, tie: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``depth`` best opinions, best first (equal scores: by ``tie``, the best seller
+    first): ``(items, scores)``, rows x depth, -1 / NaN padded. A dense row is partitioned, not
+    sorted whole; a sparse one ranks only its stored scores."""
+    if block.is_sparse:
+        m = block.to_csr()
+        rows, cols, vals = entry_rows(m.indptr), m.indices.astype(np.int64), m.data
+        ok = np.isfinite(vals)
+        return top_k_coo(rows[ok], cols[ok], vals[ok], block.shape[0], depth, tie)
+    dense = block.to_dense()
+    picked = top_k(dense, None, depth, tie)
+    return picked, np.where(picked >= 0, np.take_along_axis(dense, np.maximum(picked, 0), axis=1), np.nan)
+
+
+def _rank_shares(picked: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The blend's rank shares of each row's opinions, given best first (``vals`` sorted down,
+    NaN padding last): ``(n - rho + 1) / (n (n + 1) / 2)`` with ``rho`` the mean 1-based
+    position of the opinion's tie group and ``n`` the row's opinions. Returns ``(rows, items,
+    shares)`` of the opinions, row by row."""
+    valid = picked >= 0
+    n = valid.sum(axis=1, keepdims=True).astype(np.float64)
+    start = np.ones(vals.shape, dtype=bool)
+    start[:, 1:] = vals[:, 1:] != vals[:, :-1]  # NaN != NaN: padding never joins a tie group
+    rho = _tie_positions(start) + 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = (n - rho + 1.0) / (n * (n + 1.0) / 2.0)
+    rows, pos = np.nonzero(valid)
+    return rows.astype(np.int64), picked[rows, pos], shares[rows, pos]
+
+
+class _Opinions:
+    """One model's blend shares for a batch, as (row, item, share) triplets."""
+
+    __slots__ = ("items", "rows", "shares")
+
+    def __init__(self, rows: np.ndarray, items: np.ndarray, shares: np.ndarray) -> None:
+        self.rows, self.items, self.shares = rows, items, shares
+
+
+def _blend_block(opinions: list[_Opinions], weights: np.ndarray, shape: tuple[int, int]) -> tuple[sp.csr_array, np.ndarray]:
+    """The blend of the models' shares: per (row, item) the sum of ``w_m * share_m`` over the
+    models with an opinion on it (summed in model order), as a sparse block of the opinions'
+    union, with each model's contribution kept for the reasons."""
+    n_rows, n_items = shape
+    used = [m for m, w in enumerate(weights) if w > 0]  # weight 0: the model is left out
+    model = np.concatenate([np.full(len(opinions[m].rows), m, dtype=np.int64) for m in used] + [np.empty(0, np.int64)])
+    keys = np.concatenate([opinions[m].rows * n_items + opinions[m].items for m in used] + [np.empty(0, np.int64)])
+    given = np.concatenate([weights[m] * opinions[m].shares for m in used] + [np.empty(0)])
+    order = np.lexsort((model, keys))
+    keys, model, given = keys[order], model[order], given[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    cell = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    combined = np.add.reduceat(given, starts) if len(starts) else np.empty(0)
+    contrib = np.full((len(weights), len(starts)), np.nan)
+    contrib[model, cell] = given
+    ukeys = keys[starts]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ukeys // n_items, minlength=n_rows), out=indptr[1:])
+    m = sp.csr_array((combined, (ukeys % n_items).astype(np.int64), indptr), shape=shape)
+    m.has_sorted_indices = True  # keys were sorted: by row, then item
+    return m, contrib
 
 
 class Hybrid(Recommender):
@@ -189,6 +197,10 @@ class Hybrid(Recommender):
     normalize : {'rank', 'minmax', 'none'}
         How ``"blend"`` turns each model's scores into its share of the request: by rank
         (default), by score, or raw scores (docs/models/hybrid.md).
+    depth : int or None
+        With ``"blend"``, a model's opinion is its ``depth`` best items of the request (equal
+        scores at the cut: the better seller first); None: every item it scores. Bounds the cost
+        of a model that scores the whole catalogue (one partition, not a sort, per request).
     rrf_k : float
         The constant of reciprocal rank fusion (60 in the original paper).
 
@@ -219,6 +231,12 @@ class Hybrid(Recommender):
         default="rank",
         check=OneOf("rank", "minmax", "none"),
         doc="How 'blend' turns each model's scores into its share of the request: by rank, by score, or raw scores.",
+    )
+    depth: int | None = param(
+        default=1000,
+        check=Optional(Interval(int, low=1)),
+        doc="With 'blend', each model's opinion is its best `depth` items of the request (equal scores: the better seller first); "
+        "None: every item it scores (a sort of the catalogue per request for a model that scores every item).",
     )
     rrf_k: float = param(default=60.0, check=Interval(float, low=0, low_open=True), doc="The constant of reciprocal rank fusion.")
 
@@ -274,27 +292,53 @@ class Hybrid(Recommender):
 
     def _assemble(self, dataset: Dataset, names: list[str], fitted: list[Recommender], w: np.ndarray) -> None:
         # a component whose scores do not depend on the request (best sellers): its blend shares
-        # are ranked once here, not once per request (a 50,000-item sort each time)
+        # are ranked once here, not once per request
         constant = [m.constant_scores() if self.method == "blend" else None for m in fitted]
         self.constant_ = np.array([c is not None for c in constant], dtype=bool)
-        self.constant_shares_ = np.stack(
-            [_normalise(c[None, :], self.normalize)[0] if c is not None else np.full(dataset.n_items, np.nan) for c in constant]
-        )
+        tie = fitted[0].tie_rank_  # every component was fitted on this dataset: the same ranks
+        rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+        for m, c in enumerate(constant):
+            if c is not None:
+                opinions = self._opinions(ScoreBlock.dense(c[None, :]), tie)
+                rows.append(np.full(len(opinions.items), m, dtype=np.int64))
+                cols.append(opinions.items)
+                vals.append(opinions.shares)
+        shares = sp.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(fitted), dataset.n_items))
+        shares.sort_indices()
+        self.constant_shares_ = shares
         self.names_ = names
         self.components_ = fitted
         self.weights_ = w
 
     # -- combining -------------------------------------------------------------------------
-    def _shares(self, m: int, block: ScoreBlock) -> np.ndarray:
-        """Model ``m``'s blend shares (rows x items, NaN = no opinion)."""
-        if self.constant_[m]:
-            return np.broadcast_to(self.constant_shares_[m], block.shape)
-        if block.is_sparse and self.normalize == "rank":
-            return _sparse_rank_shares(block.to_csr())
-        return _row_wise(lambda s: _normalise(s, self.normalize), block.to_dense())
+    def _opinions(self, block: ScoreBlock, tie: np.ndarray) -> _Opinions:
+        """A block's blend shares over each row's best ``depth`` opinions (equal scores at the
+        cut: the better seller first)."""
+        depth = block.shape[1] if self.depth is None else min(self.depth, block.shape[1])
+        best = _best(block, max(depth, 1), tie)
+        if self.normalize == "rank":
+            return _Opinions(*_rank_shares(*best))
+        picked, vals = best
+        kept = np.full(block.shape, np.nan)  # the row's best opinions, shared by score
+        rows, pos = np.nonzero(picked >= 0)
+        kept[rows, picked[rows, pos]] = vals[rows, pos]
+        given = _normalise(kept, self.normalize)
+        rows, cols = np.nonzero(np.isfinite(given))
+        return _Opinions(rows.astype(np.int64), cols.astype(np.int64), given[rows, cols])
+
+    def _shares(self, m: int, block: ScoreBlock) -> _Opinions:
+        """Model ``m``'s blend shares of a batch (a constant model's: ranked at fit, repeated)."""
+        if not self.constant_[m]:
+            return self._opinions(block, self.tie_rank_)
+        n = block.shape[0]
+        sh = self.constant_shares_
+        lo, hi = sh.indptr[m], sh.indptr[m + 1]
+        rows = np.repeat(np.arange(n, dtype=np.int64), hi - lo)
+        return _Opinions(rows, np.tile(sh.indices[lo:hi].astype(np.int64), n), np.tile(sh.data[lo:hi], n))
 
     def _combine(self, parts: list[ScoreBlock]) -> tuple[np.ndarray, np.ndarray]:
-        """``parts``: one block per model. Returns (scores, contributions per model)."""
+        """``parts``: one block per model, ``"rrf"`` or ``"cascade"``. Returns (scores,
+        contributions per model), dense."""
         w = self.weights_[:, None, None]
         if self.method == "cascade":
             stack = np.stack([p.to_dense() for p in parts])
@@ -309,11 +353,8 @@ class Hybrid(Recommender):
                 contrib[m] = np.where(here, (n - m) * size - rank, np.nan)
                 taken |= here
             combined = np.nanmax(np.where(np.isfinite(contrib), contrib, -np.inf), axis=0)
-        else:
-            if self.method == "blend":
-                given = np.stack([self._shares(m, p) for m, p in enumerate(parts)])
-            else:  # rrf
-                given = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), p.to_dense()) for p in parts])
+        else:  # rrf
+            given = np.stack([_row_wise(lambda s: 1.0 / (self.rrf_k + _ranks(s)), p.to_dense()) for p in parts])
             contrib = np.where(w > 0, given * w, np.nan)  # weight 0: the model is left out
             combined = np.nansum(np.where(np.isfinite(contrib), contrib, 0.0), axis=0)
         anyone = np.isfinite(contrib).any(axis=0)
@@ -321,8 +362,11 @@ class Hybrid(Recommender):
 
     def _score(self, batch: Batch) -> ScoreBlock:
         parts = [scored(m, batch) for m in self.components_]
-        combined, contrib = self._combine(parts)
-        return HybridScores(combined, contrib, parts)
+        if self.method == "blend":
+            combined, contrib = _blend_block([self._shares(m, p) for m, p in enumerate(parts)], self.weights_, parts[0].shape)
+            return HybridScores(combined, contrib, parts)
+        dense, contrib = self._combine(parts)
+        return HybridScores(dense, contrib, parts)
 
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
         """Each pair's reason: that of the strongest contributor (ties: the more specific, then
@@ -332,7 +376,7 @@ class Hybrid(Recommender):
             raise ContractError("Hybrid._explain needs the block its own _score returned (a HybridScores).")
         out: list[str | None] = [None] * len(rows)
         source = np.full(len(rows), -1, dtype=np.int64)
-        contrib = block.contrib[:, rows, items]  # models x pairs
+        contrib = block.contributions(rows, items)  # models x pairs
         order = self._reason_order(contrib)
         pending = np.ones(len(rows), dtype=bool)
         for level in range(len(self.components_)):
@@ -391,11 +435,28 @@ class Hybrid(Recommender):
 
 class HybridScores(ScoreBlock):
     """A hybrid's block: the combined scores, plus each component's block and contribution
-    (kept so that reasons come from this request's scores, never from re-scoring)."""
+    (kept so that reasons come from this request's scores, never from re-scoring).
+
+    ``combined`` is dense (``rows x items``, ``contrib`` then ``models x rows x items``) or a
+    sparse matrix of the items some model has an opinion on (``contrib`` then ``models x
+    stored entries``, in the matrix's entry order)."""
 
     __slots__ = ("contrib", "parts")
 
-    def __init__(self, combined: np.ndarray, contrib: np.ndarray, parts: list[ScoreBlock]) -> None:
-        super().__init__(dense=combined)
+    def __init__(self, combined: np.ndarray | sp.csr_array, contrib: np.ndarray, parts: list[ScoreBlock]) -> None:
+        if isinstance(combined, np.ndarray):
+            super().__init__(dense=combined)
+        else:
+            super().__init__(sparse=combined)
         self.contrib = contrib
         self.parts = parts
+
+    def contributions(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``models x pairs``: each model's contribution to item ``items[j]`` of row ``rows[j]``
+        (NaN: no opinion)."""
+        if self.contrib.ndim == 3:
+            return self.contrib[:, rows, items]
+        out = np.full((self.contrib.shape[0], len(rows)), np.nan)
+        hit, pos = csr_lookup(self.to_csr(), rows, items)
+        out[:, hit] = self.contrib[:, pos[hit]]
+        return out

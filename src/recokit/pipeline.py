@@ -84,7 +84,7 @@ MODEL_TYPES: dict[str, type[Recommender]] = {name: getattr(model_classes, name) 
 DATA_KEYS = ("customer_col", "item_col", "time_col", "basket_col", "quantity_col", "event_col", "price_col", "event_weights", "unknown_items")
 
 _SECTIONS = ("data", "models", "hybrid", "rules", "fallback", "newsletter")
-_HYBRID_KEYS = ("method", "normalize", "weights", "rrf_k")
+_HYBRID_KEYS = ("method", "normalize", "weights", "depth", "rrf_k")
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,13 @@ class RowPicker:
                 count[g] += 1
         return True
 
-    def takeable(self, items: np.ndarray, *, limits: bool = True) -> np.ndarray:
-        """Which of ``items`` are not seen yet and (with ``limits``) have room in all their groups."""
+    def takeable(self, items: np.ndarray, *, limits: bool = True, seen: bool = True) -> np.ndarray:
+        """Which of ``items`` are not seen yet (with ``seen``) and have room in all their groups
+        (with ``limits``)."""
         keep = np.ones(len(items), dtype=bool)
-        if self.seen:
-            keep &= ~np.isin(items, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen)))
+        if seen and self.seen:
+            # a lookup table over the item numbers: one pass, not a sort of the whole catalogue
+            keep &= ~np.isin(items, np.fromiter(self.seen, dtype=np.int64, count=len(self.seen)), kind="table")
         if limits:
             for lim, count in zip(self.limits, self.counts, strict=True):
                 g = lim.codes[items]
@@ -85,10 +87,10 @@ class RowPicker:
             self._walk(candidates, need, source)
             return
         cand = np.fromiter(candidates, dtype=np.int64)
+        cand = cand[self.takeable(cand)]
         while len(self.picked) < need and len(cand):
-            cand = cand[self.takeable(cand)]
-            done = 0
-            for i in cand.tolist():
+            done, full = 0, False
+            for i in cand[: 4 * need].tolist():  # a few at a time: a long list is never listed whole
                 if len(self.picked) >= need:
                     return
                 done += 1
@@ -96,10 +98,13 @@ class RowPicker:
                     continue
                 self.seen.add(i)
                 if not self.take(i):  # a group filled on the way: skip the rest of it in bulk
+                    full = True
                     break
                 self.picked.append(i)
                 self.source.append(source)
             cand = cand[done:]
+            if full:  # the items seen so far are behind; only the limits can have changed
+                cand = cand[self.takeable(cand, seen=False)]
 
     def _walk(self, candidates: Iterable[int], need: int, source: int) -> None:
         for i in candidates:
