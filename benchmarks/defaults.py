@@ -56,7 +56,7 @@ STUDIES: list[tuple[str, Callable[[], recokit.Recommender], str, list]] = [
     ("ContentBased(half_life_days)", lambda: recokit.ContentBased(), "half_life_days", [None, 30.0, 180.0, 720.0]),
     ("BuyAgain(half_life_days)", lambda: recokit.BuyAgain(), "half_life_days", [None, 30.0, 90.0, 365.0]),
     # what a blend reads of each model: only ml-100k's 1,682 items reach the larger cuts
-    ("Hybrid(ItemKNN, ALS, Popularity)", lambda: recokit.Hybrid({"knn": recokit.ItemKNN(), "als": recokit.ALS(), "top": recokit.Popularity(half_life_days=30)}),
+    ("Hybrid(ItemKNN, ALS, Popularity)", lambda: recokit.Hybrid({"knn": recokit.ItemKNN(), "als": recokit.ALS(), "top": recokit.Popularity()}),
      "depth", [50, 200, 1000, None]),
 ]
 

@@ -88,22 +88,13 @@ class RowPicker:
             return
         cand = np.fromiter(candidates, dtype=np.int64)
         cand = cand[self.takeable(cand)]
+        step = 4 * need
         while len(self.picked) < need and len(cand):
-            done, full = 0, False
-            for i in cand[: 4 * need].tolist():  # a few at a time: a long list is never listed whole
-                if len(self.picked) >= need:
-                    return
-                done += 1
-                if i in self.seen:  # a candidate listed twice
-                    continue
-                self.seen.add(i)
-                if not self.take(i):  # a group filled on the way: skip the rest of it in bulk
-                    full = True
-                    break
-                self.picked.append(i)
-                self.source.append(source)
-            cand = cand[done:]
-            if full:  # the items seen so far are behind; only the limits can have changed
+            # the walk of a few at a time, then the rest re-checked against the limits in bulk:
+            # a group that filled stays full, so what the check removes the walk would skip
+            self._walk(cand[:step].tolist(), need, source)
+            cand = cand[step:]
+            if len(cand) and len(self.picked) < need:
                 cand = cand[self.takeable(cand, seen=False)]
 
     def _walk(self, candidates: Iterable[int], need: int, source: int) -> None:
