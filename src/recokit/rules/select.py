@@ -37,6 +37,9 @@ class RowPicker:
     source: list[int] = field(default_factory=list)
     blocked: dict[int, tuple[Rule, str]] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
+    #: no allowed item is left that could still be taken (every one seen or in a full group):
+    #: back-fill would only walk its sources to the end for nothing
+    exhausted: bool = False
 
     def __post_init__(self) -> None:
         self.counts = [np.zeros(len(lim.names), dtype=np.int64) for lim in self.limits]
@@ -73,6 +76,9 @@ class RowPicker:
         while len(self.picked) < need:
             want = 4 * (need - len(self.picked))
             open_ = mask & self.takeable(np.arange(len(row)), limits=not self.audit)
+            if not open_.any():
+                self.exhausted = True
+                return
             got = top_k(row[None, :], open_[None, :], want, self.tie)[0]
             got = got[got >= 0]
             if not len(got):
@@ -198,7 +204,7 @@ def select_under_limits(
         if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: the rest of the row
             picker.fill_from_row(block.row(r), mask, need, Source.MODEL)
         pickers.append((picker, taken, need))
-    short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need], dtype=np.int64)
+    short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need and not p.exhausted], dtype=np.int64)
     fb_block = None
     if backfill is not None and len(short):
         fb_block = backfill.fallback(short) if backfill.fallback is not None else None
@@ -235,4 +241,5 @@ def _fill_short(
             picker.fill(row_fb.tolist(), need, Source.FALLBACK)
             if len(row_fb) == width:
                 picker.fill_from_row(fb_block.row(j), mask, need, Source.FALLBACK)
-        picker.fill(popular_order[mask[popular_order]].tolist(), need, Source.POPULAR)
+        if not picker.exhausted:
+            picker.fill(popular_order[mask[popular_order]].tolist(), need, Source.POPULAR)
