@@ -164,6 +164,7 @@ def part_dataset(lines: pl.DataFrame, catalog: pl.DataFrame, repeats: int) -> li
 def fresh(ds):  # noqa: ANN001, ANN201 -- the same Dataset without its built matrices (a cold fit)
     new = copy.copy(ds)
     new._matrices = {}
+    new._purchases = None
     new._last_time = None
     return new
 
