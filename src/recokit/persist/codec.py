@@ -227,7 +227,8 @@ class Writer:
         attrs = {k: v for k, v in vars(ds).items() if k not in _DATASET_CACHES}
         if set(attrs) != set(_DATASET_TYPES):  # Dataset gained an attribute: teach _DATASET_TYPES
             raise PersistError(f"cannot save {where}: a Dataset with attributes {sorted(attrs)}; recokit.persist knows {sorted(_DATASET_TYPES)}.")
-        self.datasets[ref] = {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items()}
+        # in the declared order (the table is set last when built on first read): the same files
+        self.datasets[ref] = {k: self.encode(attrs[k], f"{where}.{k}") for k in _DATASET_TYPES}
         return ref
 
     def model(self, m: Recommender, where: str) -> int:
