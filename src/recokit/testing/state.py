@@ -129,7 +129,8 @@ def fingerprint(obj: Any) -> dict[str, str]:
     Every attribute is visited recursively (nested models, dicts, lists, any object's
     ``__dict__`` and ``__slots__``); numpy arrays count by dtype, shape and bytes, sparse
     matrices by their arrays, polars frames by schema and ``hash_rows``. Two fingerprints are
-    equal when the states are; the differing keys name what changed.
+    equal when the states are; the differing keys name what changed. A Dataset's sorted
+    interactions table, built on first read, is built first: it is state, read yet or not.
 
     Examples
     --------
