@@ -9,13 +9,17 @@ Four parts, one run (the ratios are printed together):
    measured here; ``np.unique(return_inverse=True)`` is also printed), then
    ``scipy.sparse.csr_array((quantity, (row, col)))`` with ``sum_duplicates()``. The floor checks
    nothing, numbers no baskets, parses no time and keeps no sorted interactions table; recokit's
-   side is ``Dataset(...)`` followed by ``.user_items``. Target <= 2.
+   side is ``Dataset(...)`` followed by ``.user_items``. Target <= 2. Also printed: recokit with
+   the sorted interactions table read too (it is built on first read), and the floor with a
+   lookup-table factorisation (the one recokit uses for integer ids of a compact range).
 2. **Popularity.fit** and **Renewal.fit** against their numpy floors, both *warm* (the Dataset's
    matrices already built, as after a first fit) and *cold* (a fresh Dataset: the fit builds what
    it reads). Popularity's floor: ``np.bincount(user_items.indices)`` (distinct buyers per item;
    cold: plus the coo -> csr build of ``user_items``). Renewal's floor: its repurchase-gap
    statistics -- ``np.lexsort`` by (customer, category, time), ``np.diff``, the gaps of at least
    ``min_gap_days``, per category the buyers, repeaters, interval count and quartiles. Target <= 3.
+   Also printed: the cold Popularity fit plus the purchase history (``Dataset.purchases``), which
+   is built on first read -- by the first request with a reason about a past purchase.
 3. **Every model** (``recokit.models.__all__``, default parameters) fitted in its own subprocess
    (a clean peak RSS: the child's ``VmHWM``, which covers reading the data, building the Dataset
    and fitting; not ``ru_maxrss``, which Linux carries over ``exec`` from the forked parent) at 4 sizes; the log-log slope of fit seconds against
@@ -131,6 +135,18 @@ def floor_build(lines: pl.DataFrame) -> sp.csr_array:
     return m
 
 
+def floor_build_lut(lines: pl.DataFrame) -> sp.csr_array:
+    """The same with a lookup table over each id column's range as the factorisation (integer ids
+    of a compact range, as here: what recokit's build uses for such ids)."""
+    from recokit.data.arrays import dense_codes
+
+    cu, rows = dense_codes(lines["customer_id"].to_numpy())
+    iu, cols = dense_codes(lines["item_id"].to_numpy())
+    m = sp.csr_array((lines["quantity"].to_numpy().astype(np.float64), (rows, cols)), shape=(len(cu), len(iu)))
+    m.sum_duplicates()
+    return m
+
+
 def floor_build_np(lines: pl.DataFrame) -> sp.csr_array:
     """The same with ``np.unique(return_inverse=True)`` as the factorisation."""
     cu, rows = np.unique(lines["customer_id"].to_numpy(), return_inverse=True)
@@ -140,13 +156,13 @@ def floor_build_np(lines: pl.DataFrame) -> sp.csr_array:
     return m
 
 
-def _row(what: str, ours: list[float], floor: list[float], target: float) -> dict:
+def _row(what: str, ours: list[float], floor: list[float], target: float | None) -> dict:
+    """One table row: medians, the median of the per-round ratios (min-max), the verdict (none
+    for a reference row: ``target`` None)."""
     ratios = [a / b for a, b in zip(ours, floor, strict=True)]
     r = statistics.median(ratios)
-    print(
-        f"| {what} | {statistics.median(ours):.3g} s | {statistics.median(floor):.3g} s | {r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | <= {target:g} | {'PASS' if r <= target else 'MISS'} |",
-        flush=True,
-    )
+    verdict = f"<= {target:g} | {'PASS' if r <= target else 'MISS'}" if target is not None else "(reference) |"
+    print(f"| {what} | {statistics.median(ours):.3g} s | {statistics.median(floor):.3g} s | {r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {verdict} |", flush=True)
     return {"what": what, "ours": statistics.median(ours), "floor": statistics.median(floor), "ratio": r, "target": target}
 
 
@@ -154,9 +170,17 @@ def part_dataset(lines: pl.DataFrame, catalog: pl.DataFrame, repeats: int) -> li
     def ours() -> None:
         build(lines, catalog).user_items  # noqa: B018
 
-    t_ours, t_floor, t_np = alternated([ours, lambda: floor_build(lines), lambda: floor_build_np(lines)], repeats)
+    def ours_table() -> None:
+        ds = build(lines, catalog)
+        ds.user_items  # noqa: B018
+        ds.interactions  # noqa: B018
+
+    runs = alternated([ours, lambda: floor_build(lines), lambda: floor_build_np(lines), ours_table, lambda: floor_build_lut(lines)], repeats)
+    t_ours, t_floor, t_np, t_table, t_lut = runs
     out = [_row("Dataset(...) + user_items / floor (rank-dense factorisation)", t_ours, t_floor, 2.0)]
     print(f"| (reference) the floor with np.unique(return_inverse=True) | {statistics.median(t_np):.3g} s | | | | |")
+    _row("(reference) Dataset(...) + user_items + the sorted interactions table (built on first read) / the same floor", t_table, t_floor, None)
+    _row("(reference) Dataset(...) + user_items / the floor with a lookup-table factorisation", t_ours, t_lut, None)
     return out
 
 
@@ -164,6 +188,7 @@ def part_dataset(lines: pl.DataFrame, catalog: pl.DataFrame, repeats: int) -> li
 def fresh(ds):  # noqa: ANN001, ANN201 -- the same Dataset without its built matrices (a cold fit)
     new = copy.copy(ds)
     new._matrices = {}
+    new._purchases = None
     new._last_time = None
     return new
 
@@ -207,6 +232,7 @@ def floor_renewal(ds, category: str = "category", min_gap_days: float = 14.0) ->
 def part_counts(ds, repeats: int) -> list[dict]:  # noqa: ANN001
     from recokit import Popularity, Renewal
 
+    ds.interactions  # noqa: B018 -- the sorted table the floors read (built on first read)
     ds.user_items  # noqa: B018 -- warm: built once, as after a first fit
     Popularity().fit(ds)
     rows = []
@@ -214,6 +240,13 @@ def part_counts(ds, repeats: int) -> list[dict]:  # noqa: ANN001
     rows.append(_row("Popularity.fit, warm / np.bincount(user_items.indices)", ours, floor, 3.0))
     ours, floor = alternated([lambda: Popularity().fit(fresh(ds)), lambda: floor_popularity_cold(ds)], repeats)
     rows.append(_row("Popularity.fit, cold / coo->csr + bincount", ours, floor, 3.0))
+
+    def cold_then_history() -> None:
+        Popularity().fit(new := fresh(ds))
+        new.purchases  # noqa: B018 -- what the first reason about a past purchase adds (built on first read)
+
+    ours, floor = alternated([cold_then_history, lambda: floor_popularity_cold(ds)], repeats)
+    _row("(reference) Popularity.fit, cold, + Dataset.purchases (the first request with a reason builds it)", ours, floor, None)
     model = Renewal().fit(ds)
     check = floor_renewal(ds)
     assert np.array_equal(check["buyers"], model.intervals_["buyers"].to_numpy()), "the Renewal floor counts other buyers"

@@ -259,7 +259,6 @@ class Recommender(Configurable, abc.ABC):
     def _fitted_on(self, dataset: Dataset) -> None:
         """The state every fitted model has (declared here, once, for every subclass)."""
         counts = dataset.item_counts()
-        dataset.purchases  # noqa: B018 -- built now: the explain stage reads it, and a request never fills a cache
         # back-fill order: most customers first, then catalogue order
         self.fallback_order_: np.ndarray = np.lexsort((np.arange(dataset.n_items), -counts)).astype(np.int64)
         # each item's place in that order: equal scores are ranked best seller first, not by id

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from recokit._errors import DataError
-from recokit.data.arrays import stable_order
+from recokit.data.arrays import dense_codes, stable_order
 from recokit.data.validation import EXAMPLES, check_no_nulls
 
 __all__ = ["assign_baskets", "interaction_order"]
@@ -57,38 +57,60 @@ def assign_baskets(
     if basket_col is not None:
         check_no_nulls(rows, basket_col, "interactions")
         key = [basket_col]
-        code = rows.select(pl.col(basket_col).rank("dense"))
+        codes = _dense_rank(rows[basket_col])
     elif time_col is not None:
         rows = rows.with_columns(pl.col(time_col).dt.date().alias("__day"))
         key = ["customer_idx", "__day"]
         day = pl.col("__day").cast(pl.Int64)
-        code = rows.select((pl.col("customer_idx") * (day.max() - day.min() + 1) + day - day.min()).rank("dense"))  # (customer, day) as one integer
+        codes = _dense_rank(rows.select((pl.col("customer_idx") * (day.max() - day.min() + 1) + day - day.min()).alias("k")).to_series())  # (customer, day) as one integer
     else:
         key = ["customer_idx"]
-        code = rows.select(pl.col("customer_idx").rank("dense"))
+        codes = _dense_rank(rows["customer_idx"])
     # the basket keys numbered in their sorted order, then each basket's customer and first time
-    codes = code.to_series().to_numpy().astype(np.int64) - 1
     n = int(codes.max(initial=-1)) + 1
     cust = rows["customer_idx"].to_numpy().astype(np.int64)
-    first_row, low, high = np.full(n, len(codes), dtype=np.int64), np.full(n, np.iinfo(np.int64).max), np.full(n, -1, dtype=np.int64)
-    np.minimum.at(first_row, codes, np.arange(len(codes), dtype=np.int64))
-    np.minimum.at(low, codes, cust)
-    np.maximum.at(high, codes, cust)
-    if basket_col is not None and bool(np.any(low != high)):
+    # a basket's key (and, with one owner, its customer) is that of any of its rows: the last
+    # row written wins, then every row is compared with its basket's value
+    any_row, owner = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    any_row[codes] = np.arange(len(codes), dtype=np.int64)
+    owner[codes] = cust
+    if basket_col is not None and not np.array_equal(owner[codes], cust):
         _check_one_owner(rows, basket_col, customer_col, basket_name or basket_col)
     by = np.arange(n, dtype=np.int64)  # sorted by key; with times, by first time (stable: then by key)
     columns: dict[str, pl.Series] = {}
     if time_col is not None:
         t = rows[time_col]
-        first_t = np.full(n, np.iinfo(np.int64).max)
-        np.minimum.at(first_t, codes, t.to_physical().to_numpy().astype(np.int64))
-        by = np.argsort(first_t, kind="stable")
+        first_t = _first_times(codes, t.to_physical().to_numpy().astype(np.int64), n)
+        by = pl.DataFrame({"t": first_t}).with_row_index("i").sort("t", maintain_order=True)["i"].to_numpy().astype(np.int64)
         columns["__bt"] = pl.Series("__bt", first_t[by]).cast(t.dtype)
     basket_of_code = np.empty(n, dtype=np.int64)
     basket_of_code[by] = np.arange(n, dtype=np.int64)
-    baskets = rows.select(pl.col(key).gather(first_row[by])).with_columns(pl.Series("__bc", low[by]), *columns.values())
+    baskets = rows.select(pl.col(key).gather(any_row[by])).with_columns(pl.Series("__bc", owner[by]), *columns.values())
     baskets = baskets.with_row_index("basket_idx").with_columns(pl.col("basket_idx").cast(pl.Int64))
     return rows.with_columns(pl.Series("basket_idx", basket_of_code[codes])), baskets
+
+
+def _dense_rank(key: pl.Series) -> np.ndarray:
+    """``key.rank("dense") - 1`` as ``int64``: by a lookup table for integer keys of a compact
+    range (order numbers), else polars' rank (a sort)."""
+    values = key.to_numpy() if key.dtype.is_integer() else None
+    found = dense_codes(values) if values is not None else None
+    if found is not None:
+        return found[1]
+    return key.rank("dense").to_numpy().astype(np.int64) - 1
+
+
+def _first_times(codes: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
+    """The earliest of the times ``t`` of each basket ``codes``: when every row holds its
+    basket's time (an order's lines share its time) one write and one comparison, else a
+    minimum over the rows."""
+    first = np.zeros(n, dtype=np.int64)
+    first[codes] = t
+    if np.array_equal(first[codes], t):
+        return first
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, t)
+    return first
 
 
 def interaction_order(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> np.ndarray:

@@ -9,17 +9,18 @@ example.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DataWarning
-from recokit.data.arrays import stable_order
+from recokit.data.arrays import dense_codes, lookup_codes, stable_order
 from recokit.data.baskets import assign_baskets, interaction_order
 from recokit.data.catalog import item_labels
 from recokit.data.frames import read_id_table, to_frame
@@ -97,12 +98,30 @@ def _read_customers(customers: Any, customer_col: str, inter: pl.DataFrame) -> p
     return cust
 
 
-def _with_indices(rows: pl.DataFrame, item_map: IdMap, customer_map: IdMap) -> pl.DataFrame:
-    """``rows`` (internal names) plus the ``item_idx`` and ``customer_idx`` of their ids."""
-    item_frame = pl.DataFrame({"item_id": item_map.series, "item_idx": np.arange(len(item_map), dtype=np.int64)})
-    cust_frame = pl.DataFrame({"customer_id": customer_map.series, "customer_idx": np.arange(len(customer_map), dtype=np.int64)})
-    # rows keep their input order: ties of the sort below stay in it (determinism)
-    return rows.join(item_frame, on="item_id", how="left", maintain_order="left").join(cust_frame, on="customer_id", how="left", maintain_order="left")
+def _codes(values: pl.Series, ids: IdMap) -> np.ndarray:
+    """The index in ``ids`` of each of ``values`` (every value is among the ids): a lookup table
+    for integer ids of a compact range, else a join (rows keep their input order)."""
+    found = lookup_codes(ids.series.to_numpy(), values.to_numpy()) if values.dtype.is_integer() else None
+    if found is not None:
+        return found
+    frame = pl.DataFrame({"id": ids.series, "idx": np.arange(len(ids), dtype=np.int64)})
+    return values.alias("id").to_frame().join(frame, on="id", how="left", maintain_order="left")["idx"].to_numpy()
+
+
+def _customer_map(known: pl.Series) -> tuple[IdMap, np.ndarray | None]:
+    """The customer ids (sorted) and, for integer ids of a compact range, the index of each of
+    ``known`` (found with the ids, by a lookup table; None: to be joined)."""
+    found = dense_codes(known.to_numpy()) if known.dtype.is_integer() else None
+    if found is None:
+        return IdMap(known.unique().sort(), name="customer"), None
+    return IdMap(pl.Series("id", found[0], dtype=known.dtype), name="customer"), found[1]
+
+
+def _with_indices(rows: pl.DataFrame, item_map: IdMap, customer_map: IdMap, customer_idx: np.ndarray | None = None) -> pl.DataFrame:
+    """``rows`` (internal names) plus the ``item_idx`` and ``customer_idx`` of their ids, in the
+    rows' order (ties of the sort below stay in it: determinism)."""
+    cust = customer_idx if customer_idx is not None else _codes(rows["customer_id"], customer_map)
+    return rows.with_columns(pl.Series("item_idx", _codes(rows["item_id"], item_map)), pl.Series("customer_idx", cust))
 
 
 def _internal(inter: pl.DataFrame, weight: pl.Expr, columns: Mapping[str, str | None], customer_col: str) -> pl.DataFrame:
@@ -130,14 +149,55 @@ def _internal(inter: pl.DataFrame, weight: pl.Expr, columns: Mapping[str, str | 
     return inter.select(keep)
 
 
-def _normalised(rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> pl.DataFrame:
-    """The :attr:`Dataset.interactions` columns, sorted by (time,) basket and item."""
-    keep = ["customer_id", "item_id", "customer_idx", "item_idx", "basket_idx", "weight", "quantity"]
-    keep += [c for c in ("timestamp", "event", "price") if c in rows.columns]
-    # stable: rows equal on the keys (the same item twice in a basket) keep the input's order, so a
-    # build, a build without some customers and a build on more rows agree row for row
-    order = interaction_order(rows, basket_time, n_baskets, n_items)
-    return rows.select(pl.col(keep).gather(order))
+#: The columns of :attr:`Dataset.interactions`, in order (the last three when given).
+_COLUMNS = ("customer_id", "item_id", "customer_idx", "item_idx", "basket_idx", "weight", "quantity", "timestamp", "event", "price")
+#: Integers up to this are exact in float64, and so is any sum of them below it.
+_EXACT = 2.0**53
+#: One lock for the lazily built parts of every Dataset (built once, whichever thread asks first).
+_BUILD = threading.Lock()
+
+
+class _Rows:
+    """The interactions in input order, until :attr:`Dataset.interactions` is first read.
+
+    The sorted table is a gather of every column; the matrices need a few columns and, most of
+    the time, no order at all (a sum of integer weights, a 0/1 pattern), so they are built from
+    these rows and the table only when someone reads it."""
+
+    __slots__ = ("basket_time", "n_baskets", "n_items", "order", "rows")
+
+    def __init__(self, rows: pl.DataFrame, basket_time: np.ndarray | None, n_baskets: int, n_items: int) -> None:
+        self.rows = rows.select([c for c in _COLUMNS if c in rows.columns])
+        self.basket_time = basket_time
+        self.n_baskets = n_baskets
+        self.n_items = n_items
+        self.order: np.ndarray | None = None
+
+    def sorted_order(self) -> np.ndarray:
+        """The positions of the rows in the table's order: by (time,) basket, item; stable, so
+        rows equal on the keys (the same item twice in a basket) keep the input's order and a
+        build, a build without some customers and a build on more rows agree row for row."""
+        if self.order is None:
+            self.order = interaction_order(self.rows, self.basket_time, self.n_baskets, self.n_items)
+        return self.order
+
+    def table(self) -> pl.DataFrame:
+        """:attr:`Dataset.interactions`: the rows in :meth:`sorted_order`."""
+        return self.rows.select(pl.all().gather(self.sorted_order()))
+
+
+def _exact_sums(weights: np.ndarray) -> bool:
+    """Whether every weight is an integer and their total below 2**53: float64 sums of them are
+    then exact in any order (the same bits whichever order the rows come in)."""
+    return bool(np.all(weights == np.trunc(weights))) and float(weights.sum()) < _EXACT
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
+    data = np.asarray(values, dtype=np.float64)  # not dtype= below: scipy-stubs types that call as 1-d
+    m: sp.csr_array = sp.csr_array((data, (rows, cols)), shape=shape)
+    m.sum_duplicates()
+    m.sort_indices()
+    return m
 
 
 def _check_roles(roles: Mapping[str, str | None]) -> None:
@@ -284,20 +344,21 @@ class Dataset:
         item_map = IdMap(cat[item_col], name="item")
         cust = None if customers is None else _read_customers(customers, cust_col, inter)
         known_customers = inter[cust_col] if cust is None else pl.concat([cust[cust_col], inter[cust_col]])
-        customer_map = IdMap(known_customers.unique().sort(), name="customer")
+        customer_map, known_idx = _customer_map(known_customers)
 
         if time_col is not None:
             inter = parse_time(inter, time_col, "interactions", time_format)
         if basket_col is not None:
             check_no_nulls(inter, basket_col, "interactions")
         inter, weight = interaction_weight(inter, quantity_col=quantity_col, event_col=event_col, event_weights=event_weights)
-        rows = _with_indices(_internal(inter, weight, self.columns, cust_col), item_map, customer_map)
+        rows = _with_indices(_internal(inter, weight, self.columns, cust_col), item_map, customer_map, None if known_idx is None else known_idx[len(known_idx) - inter.height :])
         rows, baskets = assign_baskets(
             rows, customer_col="customer_id", basket_col="__basket" if basket_col else None, time_col="timestamp" if time_col else None, basket_name=basket_col
         )
 
         basket_time = baskets["__bt"].to_numpy() if time_col is not None else None
-        self.interactions: pl.DataFrame = _normalised(rows, basket_time, baskets.height, len(item_map))
+        # the sorted table is built when first read (see interactions); the matrices need not wait for it
+        self._pending: _Rows | None = _Rows(rows, basket_time, baskets.height, len(item_map))
         self.catalog: pl.DataFrame = cat.rename({item_col: "item_id"}) if item_col != "item_id" else cat
         if cust is not None and cust_col != "customer_id":
             cust = cust.rename({cust_col: "customer_id"})
@@ -307,7 +368,41 @@ class Dataset:
         self._basket_customer = baskets["__bc"].to_numpy().astype(np.int64)
         self._basket_time = basket_time
         self._matrices: dict[str, sp.csr_array] = {}
+        self._purchases: sp.csr_array | None = None
         self._last_time: dt.datetime | None = None
+
+    @functools.cached_property
+    def interactions(self) -> pl.DataFrame:
+        """Normalised rows: ``customer_id, item_id, customer_idx, item_idx, basket_idx, weight,
+        quantity`` (+ ``timestamp``, ``event`` and ``price`` when given), sorted by (time,)
+        basket and item; rows equal on these keys keep the input's order.
+
+        Built on first read (a gather of every column; the matrices do not need it) and kept.
+        """
+        pending = self._pending
+        if pending is None:  # a Dataset made by parts always has its table
+            raise AttributeError("interactions")
+        table = pending.table()
+        self._pending = None
+        return table
+
+    def _rows(self) -> tuple[pl.DataFrame, _Rows | None]:
+        """The interactions at hand: the sorted table once built, else the rows in input order
+        with what sorts them (for the readers that do not depend on row order)."""
+        table = self.__dict__.get("interactions")
+        if table is not None:
+            return table, None
+        pending = self.__dict__.get("_pending")
+        if pending is None:  # built meanwhile (another thread)
+            return self.interactions, None
+        return pending.rows, pending
+
+    def _sorted_columns(self, frame: pl.DataFrame, pending: _Rows | None, *columns: np.ndarray) -> list[np.ndarray]:
+        """``columns`` (arrays of ``frame``'s rows) in the table's order."""
+        if pending is None:
+            return list(columns)
+        order = pending.sorted_order()
+        return [c[order] for c in columns]
 
     # -- construction helpers ------------------------------------------------------------
     @classmethod
@@ -323,10 +418,12 @@ class Dataset:
         remap = pl.DataFrame({"basket_idx": used, "__nb": np.arange(len(used), dtype=np.int64)})
         inter = interactions.join(remap, on="basket_idx", how="left", maintain_order="left").with_columns(pl.col("__nb").alias("basket_idx")).drop("__nb")
         new.interactions = inter.select(interactions.columns)
+        new._pending = None
         old = used.to_numpy()
         new._basket_customer = parent._basket_customer[old]
         new._basket_time = parent._basket_time[old] if parent._basket_time is not None else None
         new._matrices = {}
+        new._purchases = None
         new._last_time = None
         return new
 
@@ -375,6 +472,7 @@ class Dataset:
         aligned = order.join(cat, on=item_col, how="left", maintain_order="left")
         new = Dataset._derive(self, self.interactions, catalog=aligned)
         new._matrices = self._matrices
+        new._purchases = self._purchases
         return new
 
     # -- erasure and new rows (what forget and partial_fit build on) -----------------------------
@@ -421,7 +519,7 @@ class Dataset:
 
     @property
     def n_interactions(self) -> int:
-        return self.interactions.height
+        return self._rows()[0].height
 
     @property
     def n_baskets(self) -> int:
@@ -429,7 +527,7 @@ class Dataset:
 
     @property
     def has_time(self) -> bool:
-        return "timestamp" in self.interactions.columns
+        return "timestamp" in self._rows()[0].columns
 
     @property
     def last_time(self) -> dt.datetime | None:
@@ -437,7 +535,7 @@ class Dataset:
         if not self.has_time or self.n_interactions == 0:
             return None
         if self._last_time is None:  # asked by every request: computed once (the data is immutable)
-            self._last_time = self.interactions["timestamp"].max()  # type: ignore[assignment]
+            self._last_time = self._rows()[0]["timestamp"].max()  # type: ignore[assignment]
         return self._last_time
 
     def __repr__(self) -> str:
@@ -447,29 +545,24 @@ class Dataset:
         )
 
     # -- matrices --------------------------------------------------------------------------
-    def _csr(self, rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n_rows: int) -> sp.csr_array:
-        cols: npt.NDArray[np.int64] = self.interactions["item_idx"].to_numpy()
-        data = np.asarray(values, dtype=np.float64)  # not dtype= below: scipy-stubs types that call as 1-d
-        m: sp.csr_array = sp.csr_array((data, (rows, cols)), shape=(n_rows, self.n_items))
-        m.sum_duplicates()
-        m.sort_indices()
-        return m
-
     @property
     def user_items(self) -> sp.csr_array:
         """Customers x items, float64: the summed weight of each customer's interactions
         (canonical: one entry per customer and item, indices sorted)."""
         if "ui" not in self._matrices:
-            self._matrices["ui"] = self._csr(
-                self.interactions["customer_idx"].to_numpy(), self.interactions["weight"].to_numpy(), self.n_customers
-            )
+            frame, pending = self._rows()
+            cust, item, w = (frame[c].to_numpy() for c in ("customer_idx", "item_idx", "weight"))
+            if not _exact_sums(w):  # float sums: added in the table's order, as they always were
+                cust, item, w = self._sorted_columns(frame, pending, cust, item, w)
+            self._matrices["ui"] = _csr(cust, item, w, (self.n_customers, self.n_items))
         return self._matrices["ui"]
 
     @property
     def basket_items(self) -> sp.csr_array:
         """Baskets x items, float64: 1.0 where the item is in the basket."""
         if "bi" not in self._matrices:
-            m = self._csr(self.interactions["basket_idx"].to_numpy(), np.ones(self.n_interactions), self.n_baskets)
+            frame = self._rows()[0]  # a 0/1 pattern: the same from rows in any order
+            m = _csr(frame["basket_idx"].to_numpy(), frame["item_idx"].to_numpy(), np.ones(frame.height), (self.n_baskets, self.n_items))
             m.data[:] = 1.0
             self._matrices["bi"] = m
         return self._matrices["bi"]
@@ -494,20 +587,32 @@ class Dataset:
         interest, not purchases. An item bought twice is stored twice, and a row's entries are
         sorted by item, then time -- so do not sum its duplicates. What reasons may say about a
         customer's purchases is read from it (:func:`recokit.data.last_purchase`).
+
+        Built on first read -- the first reason about a past purchase, or a fit that reads it
+        (BuyAgain) -- once, whichever thread asks first; read it once after fitting to build it
+        before the first request (a few seconds at 20M interactions).
         """
-        if "purchases" not in self._matrices:
-            self._matrices["purchases"] = self._purchase_matrix()
-        return self._matrices["purchases"]
+        log = self._purchases
+        if log is None:
+            with _BUILD:
+                log = self._purchases
+                if log is None:
+                    log = self._purchases = self._purchase_matrix()
+        return log
 
     def _purchase_matrix(self) -> sp.csr_array:
         """:attr:`purchases`: the purchases sorted by customer, item and time -- two stable counting
         sorts (item, then customer), as the rows are in time order."""
-        inter = self.interactions
-        if "event" in inter.columns:
-            inter = inter.filter(pl.col("event") == "purchase")
-        times = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64) if self.has_time else np.zeros(inter.height)
-        cust = inter["customer_idx"].to_numpy().astype(np.int64)
-        item = inter["item_idx"].to_numpy().astype(np.int64)
+        frame, pending = self._rows()
+        times = frame["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy().astype(np.float64) if self.has_time else np.zeros(frame.height)
+        columns: list[np.ndarray] = [times, frame["customer_idx"].to_numpy().astype(np.int64), frame["item_idx"].to_numpy().astype(np.int64)]
+        if "event" in frame.columns:
+            columns.append((frame["event"] == "purchase").to_numpy())
+        columns = self._sorted_columns(frame, pending, *columns)  # the table's order: by time
+        if len(columns) == 4:
+            bought = columns.pop()
+            columns = [c[bought] for c in columns]
+        times, cust, item = columns
         if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
             by_item = stable_order(item, self.n_items)
             order = by_item[stable_order(cust[by_item], self.n_customers)]
@@ -526,7 +631,8 @@ class Dataset:
     def only_purchases(self) -> bool:
         """True unless an event column holds other events than ``"purchase"`` (views, cart adds):
         models then say "chosen" / "interest in" instead of claiming a purchase in their reasons."""
-        return "event" not in self.interactions.columns or bool((self.interactions["event"] == "purchase").all())
+        frame = self._rows()[0]
+        return "event" not in frame.columns or bool((frame["event"] == "purchase").all())
 
     def item_labels(self) -> list[str]:
         """What to call each item in a reason, in ``item_idx`` order: the catalogue's ``name``,

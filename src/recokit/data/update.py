@@ -117,6 +117,7 @@ def _assemble(
     new._basket_customer = basket_customer.astype(np.int64)
     new._basket_time = basket_time
     new._matrices = {}
+    new._purchases = None
     new._last_time = None
     return new
 

@@ -53,7 +53,7 @@ _SPARSE = {
     "coo_matrix": sp.coo_matrix,
 }
 #: a Dataset's caches, rebuilt on demand: never saved, emptied on load
-_DATASET_CACHES: dict[str, Any] = {"_matrices": dict, "_last_time": lambda: None}
+_DATASET_CACHES: dict[str, Any] = {"_matrices": dict, "_purchases": lambda: None, "_last_time": lambda: None, "_pending": lambda: None}
 #: what a saved Dataset holds (its caches aside)
 _DATASET_TYPES: dict[str, tuple[type, ...]] = {
     "columns": (dict,),
@@ -223,10 +223,12 @@ class Writer:
         self.dataset_refs[id(ds)] = ref
         self._keep.append(ds)
         self.datasets.append(None)
+        ds.interactions  # noqa: B018 -- the sorted table, built on first read: saved as such
         attrs = {k: v for k, v in vars(ds).items() if k not in _DATASET_CACHES}
         if set(attrs) != set(_DATASET_TYPES):  # Dataset gained an attribute: teach _DATASET_TYPES
             raise PersistError(f"cannot save {where}: a Dataset with attributes {sorted(attrs)}; recokit.persist knows {sorted(_DATASET_TYPES)}.")
-        self.datasets[ref] = {k: self.encode(v, f"{where}.{k}") for k, v in attrs.items()}
+        # in the declared order (the table is set last when built on first read): the same files
+        self.datasets[ref] = {k: self.encode(attrs[k], f"{where}.{k}") for k in _DATASET_TYPES}
         return ref
 
     def model(self, m: Recommender, where: str) -> int:

@@ -18,6 +18,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recokit.core import Recommender
+from recokit.data import Dataset
 from recokit.rules import RuleSet
 
 __all__ = ["clone", "fingerprint", "lazy_fill", "same_params"]
@@ -111,6 +112,8 @@ def _walk(x: Any, path: str, out: dict[str, str], seen: dict[int, str]) -> None:
     elif isinstance(x, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType, types.MethodType)):
         out[path] = repr(x)
     elif hasattr(x, "__dict__") or hasattr(type(x), "__slots__"):
+        if isinstance(x, Dataset):
+            x.interactions  # noqa: B018 -- built on first read: the state is the table, read yet or not
         out[path + ".<type>"] = type(x).__qualname__
         slots = [s for c in type(x).__mro__ for s in getattr(c, "__slots__", ()) if hasattr(x, s)]
         attrs = {**{s: getattr(x, s) for s in slots}, **getattr(x, "__dict__", {})}
@@ -126,7 +129,8 @@ def fingerprint(obj: Any) -> dict[str, str]:
     Every attribute is visited recursively (nested models, dicts, lists, any object's
     ``__dict__`` and ``__slots__``); numpy arrays count by dtype, shape and bytes, sparse
     matrices by their arrays, polars frames by schema and ``hash_rows``. Two fingerprints are
-    equal when the states are; the differing keys name what changed.
+    equal when the states are; the differing keys name what changed. A Dataset's sorted
+    interactions table, built on first read, is built first: it is state, read yet or not.
 
     Examples
     --------
