@@ -31,6 +31,7 @@ from typing import Any
 
 from recokit._errors import ConfigTypeError, NotFittedError, PersistError
 from recokit.core import Recommender
+from recokit.data import Dataset
 from recokit.persist.arrays import write_array
 from recokit.persist.codec import Reader, Writer
 from recokit.persist.layout import (
@@ -257,9 +258,21 @@ def load(path: str | os.PathLike[str]) -> Recommender:
     with verify(p) as files:
         doc = _read_document(p, files)
         try:
-            return Reader(p, doc, files).model(doc.get("root"), "root")
+            model = Reader(p, doc, files).model(doc.get("root"), "root")
         except RecursionError:  # values nested past Python's stack: edited, not written by save
             raise damaged(p / MODEL_JSON, "holds values nested too deeply to be rebuilt (not a file recokit wrote).") from None
+    _ready_to_serve(model)
+    return model
+
+
+def _ready_to_serve(model: Recommender) -> None:
+    """Build the fitted Dataset's views a request reads (the purchase history behind "you bought
+    this", the sorted table) now: a process that loads a model serves it, and its first request
+    should not pay for them."""
+    dataset = getattr(model, "dataset_", None)
+    if isinstance(dataset, Dataset):
+        dataset.purchases  # noqa: B018 -- built on first read, kept
+        dataset.interactions  # noqa: B018
 
 
 def _read_document(p: Path, files: Verified) -> dict[str, Any]:
