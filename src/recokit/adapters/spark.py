@@ -33,6 +33,7 @@ from recokit.data import (
     PurchaseLines,
     TableSpec,
     category_codes,
+    event_rows,
     min_count_for,
     recent_from_us,
 )
@@ -257,77 +258,71 @@ def _item_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTable
 
 
 # -- per-customer repeat tables (integers only: exact in any order) ----------------------------
-def _purchase_rows(df: DataFrame, dataset: Dataset, event: str, item_cat: np.ndarray | None = None) -> DataFrame:
+def _id_maps(df: DataFrame, dataset: Dataset, item_cat: np.ndarray | None) -> tuple[DataFrame, DataFrame]:
+    """The Dataset's id maps as Spark frames, built once per call: ``__item -> i`` (+ ``k``, the
+    item's category code, -1 none, with ``item_cat``) and ``c -> ci`` (customer_idx)."""
+    items = {"__item": dataset.item_ids.series.to_arrow(), "i": pa.array(np.arange(dataset.n_items, dtype=np.int64))}
+    if item_cat is not None:
+        items["k"] = pa.array(item_cat.astype(np.int64))
+    customers = {"c": dataset.customer_ids.series.to_arrow(), "ci": pa.array(np.arange(dataset.n_customers, dtype=np.int64))}
+    spark = df.sparkSession
+    return spark.createDataFrame(_small_types(pa.table(items))), spark.createDataFrame(_small_types(pa.table(customers)))
+
+
+def _purchase_rows(df: DataFrame, dataset: Dataset, event: str, items: DataFrame) -> DataFrame:
     """``c`` (the customer id), ``i`` (item_idx) and ``t`` (µs as the Dataset reads the time; 0
-    without one) of the rows of ``event`` (every row without an event column) on the Dataset's
-    items; with ``item_cat``, also ``k``, the item's category code (-1: none)."""
+    without one), and the columns of ``items`` (:func:`_id_maps`), of the rows of ``event``
+    (every row without an event column) on the Dataset's items."""
     from pyspark.sql import functions as F
 
     cols = dataset.columns
     customer_col, time_col, event_col = str(cols["customer_col"] or cols["basket_col"]), cols["time_col"], cols["event_col"]
-    items = {"__item": dataset.item_ids.series.to_arrow(), "i": pa.array(np.arange(dataset.n_items, dtype=np.int64))}
-    if item_cat is not None:
-        items["k"] = pa.array(item_cat.astype(np.int64))
     customer = F.col(customer_col)
     if dataset.customer_ids.series.dtype == pl.String:  # basket ids stand for customers: the Dataset reads them as text
         customer = customer.cast("string")
     t = time_micros(df, time_col) if time_col is not None else F.lit(0).cast("long")
     rows = df.select(customer.alias("c"), F.col(str(cols["item_col"])).alias("__item"), t.alias("t"), *([F.col(event_col).cast("string").alias("__e")] if event_col else []))
     if event_col is not None:
-        rows = rows.where(F.col("__e") == F.lit(event)).drop("__e")
-    return rows.join(F.broadcast(df.sparkSession.createDataFrame(_small_types(pa.table(items)))), "__item").drop("__item")
+        rows = rows.where(F.col("__e") == F.lit(event))
+    return rows.join(F.broadcast(items), "__item")
 
 
-def _with_customer_idx(df: DataFrame, frame: DataFrame, dataset: Dataset) -> DataFrame:
-    """``frame`` with ``c`` (customer ids) replaced by ``ci``, the Dataset's customer_idx."""
-    ids = pa.table({"c": dataset.customer_ids.series.to_arrow(), "ci": pa.array(np.arange(dataset.n_customers, dtype=np.int64))})
-    return frame.join(df.sparkSession.createDataFrame(_small_types(ids)), "c").drop("c")
-
-
-#: tags of the repeat rows: a purchase line, an interval, the rows of the event (a total),
-#: distinct buyers per category, per item, per item of late
-_LINE, _GAP, _EVENT_ROWS, _CATEGORY_BUYERS, _ITEM_BUYERS, _RECENT_BUYERS = 0, 1, 2, 3, 4, 5
+#: tags of the repeat rows: a purchase line, an interval, distinct buyers per category, per
+#: item, per item of late
+_LINE, _GAP, _CATEGORY_BUYERS, _ITEM_BUYERS, _RECENT_BUYERS = 0, 1, 2, 3, 4
 
 
 def _tagged(frame: DataFrame, tag: Column, a: Column, b: Column, c: Column, d: Column) -> DataFrame:
     """``tag, a, b, c, d`` (all long): one schema for every repeat table, collected at once."""
-    from pyspark.sql import functions as F
-
-    return frame.select(*[v.cast("long").alias(k) for k, v in {"tag": tag, "a": a, "b": b, "c": c, "d": d}.items()]).where(F.col("tag").isNotNull())
+    return frame.select(*[v.cast("long").alias(k) for k, v in {"tag": tag, "a": a, "b": b, "c": c, "d": d}.items()])
 
 
-def _line_rows(df: DataFrame, dataset: Dataset) -> DataFrame:
+def _line_rows(df: DataFrame, dataset: Dataset, items: DataFrame, customers: DataFrame) -> DataFrame:
     """The purchase lines as tagged rows: ``a, b, c`` customer_idx, item_idx, µs; ``d`` purchases."""
     from pyspark.sql import functions as F
 
-    lines = _with_customer_idx(df, _purchase_rows(df, dataset, "purchase").groupBy("c", "i", "t").agg(F.count(F.lit(1)).alias("n")), dataset)
+    lines = _purchase_rows(df, dataset, "purchase", items).groupBy("c", "i", "t").agg(F.count(F.lit(1)).alias("n")).join(customers, "c")
     return _tagged(lines, F.lit(_LINE), F.col("ci"), F.col("i"), F.col("t"), F.col("n"))
 
 
-def _category_rows(df: DataFrame, dataset: Dataset, spec: CategorySpec, item_cat: np.ndarray) -> list[DataFrame]:
+def _category_rows(df: DataFrame, dataset: Dataset, spec: CategorySpec, items: DataFrame, customers: DataFrame) -> list[DataFrame]:
     """The category repeat tables as tagged rows: the intervals (``a, b, c`` customer_idx,
     category, µs of the purchase ending it; ``d`` its length: a window's previous purchase time
-    per customer and category, kept when at least ``spec.min_gap_us``); the event's rows
-    (``d``); the distinct buyers (``b`` the category or item, ``d`` buyers)."""
+    per customer and category, kept when at least ``spec.min_gap_us``); the distinct buyers
+    (``b`` the category or item, ``d`` buyers)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    rows = _purchase_rows(df, dataset, spec.event, item_cat)
-    mine = rows.where(F.col("k") >= 0)
+    mine = _purchase_rows(df, dataset, spec.event, items).where(F.col("k") >= 0)
     recent = F.col("t") >= F.lit(recent_from_us(dataset, spec.recent_days))
     keys = [(_CATEGORY_BUYERS, F.col("k"), F.lit(True)), (_ITEM_BUYERS, F.col("i"), F.lit(True)), (_RECENT_BUYERS, F.col("i"), recent)]
     # each row once, as (tag, key) pairs: the distinct buyers of all three counts in one group-by
     pairs = mine.select("c", F.explode(F.array(*[F.when(w, F.struct(F.lit(tag).alias("t"), key.alias("i"))) for tag, key, w in keys])).alias("x"))
     buyers = pairs.where(F.col("x").isNotNull()).select("c", "x.t", "x.i").groupBy("t", "i").agg(F.count_distinct("c").alias("n"))
     previous = F.lag("t").over(Window.partitionBy("c", "k").orderBy("t"))
-    gaps = _with_customer_idx(df, mine.select("c", "k", "t", (F.col("t") - previous).alias("gap")).where(F.col("gap") >= F.lit(spec.min_gap_us)), dataset)
-    total = rows.agg(F.count(F.lit(1)).alias("n"))
+    gaps = mine.select("c", "k", "t", (F.col("t") - previous).alias("gap")).where(F.col("gap") >= F.lit(spec.min_gap_us)).join(customers, "c")
     none = F.lit(-1)
-    return [
-        _tagged(gaps, F.lit(_GAP), F.col("ci"), F.col("k"), F.col("t"), F.col("gap")),
-        _tagged(total, F.lit(_EVENT_ROWS), none, none, none, F.col("n")),
-        _tagged(buyers, F.col("t"), none, F.col("i"), none, F.col("n")),
-    ]
+    return [_tagged(gaps, F.lit(_GAP), F.col("ci"), F.col("k"), F.col("t"), F.col("gap")), _tagged(buyers, F.col("t"), none, F.col("i"), none, F.col("n"))]
 
 
 def _per_key(got: dict[str, np.ndarray], tag: int, n: int) -> np.ndarray:
@@ -343,15 +338,18 @@ def repeat_tables(df: DataFrame, dataset: Dataset, lines: bool, categories: Cate
     purchase lines (``lines``) and the category repeat tables (``categories``), as one union of
     tagged integer rows collected in one job; the driver sorts them (tag, customer_idx, item or
     category, µs) and splits them by tag."""
-    parts = [_line_rows(df, dataset)] if lines else []
+    if not lines and categories is None:
+        return None, None
     names: list[str] = []
+    item_cat = None
     if categories is not None:
         if dataset.columns["time_col"] is None:
             raise DataError("the category repeat tables (Renewal) need purchase times; no time_col was named.", hint="pass time_col='<your timestamp column>'.")
         names, item_cat = category_codes(dataset, categories.column, "recokit.spark")
-        parts += _category_rows(df, dataset, categories, item_cat)
-    if not parts:
-        return None, None
+    items, customers = _id_maps(df, dataset, item_cat)
+    parts = [_line_rows(df, dataset, items, customers)] if lines else []
+    if categories is not None:
+        parts += _category_rows(df, dataset, categories, items, customers)
     table = functools.reduce(_union, parts).toArrow()
     got = {k: table.column(k).to_numpy().astype(np.int64) for k in ("tag", "a", "b", "c", "d")}
     # the order the fits read, on the driver: a sort in Spark would run the whole plan twice
@@ -363,7 +361,7 @@ def repeat_tables(df: DataFrame, dataset: Dataset, lines: bool, categories: Cate
     if categories is None:
         return out_lines, None
     repeats = CategoryRepeats(
-        n_event_rows=int(got["d"][got["tag"] == _EVENT_ROWS].sum()),
+        n_event_rows=event_rows(dataset, categories.event),  # the driver's Dataset holds these rows: no Spark stage for a total
         buyers=_per_key(got, _CATEGORY_BUYERS, len(names)),
         gap_customer=got["a"][gap],
         gap_category=got["b"][gap],

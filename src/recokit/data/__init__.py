@@ -73,6 +73,7 @@ from recokit.data.repeats import (
     category_codes,
     category_events,
     category_tables,
+    event_rows,
     purchase_lines,
     recent_from_us,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "category_codes",
     "category_events",
     "category_tables",
+    "event_rows",
     "purchase_lines",
     "recent_from_us",
     "DAY_US",

@@ -57,6 +57,7 @@ __all__ = [
     "category_events",
     "category_repeats",
     "category_tables",
+    "event_rows",
     "purchase_lines",
     "recent_from_us",
 ]
@@ -166,6 +167,13 @@ def category_codes(dataset: Dataset, column: str, owner: str) -> tuple[list[str]
     names = sorted(cats.drop_nulls().unique().to_list())
     lookup = {v: i for i, v in enumerate(names)}
     return names, np.array([-1 if v is None else lookup[v] for v in cats.to_list()], dtype=np.int64)
+
+
+def event_rows(dataset: Dataset, event: str) -> int:
+    """The rows of ``event`` in ``dataset`` (every row without an event column): what
+    :attr:`CategoryRepeats.n_event_rows` counts."""
+    inter = dataset.interactions
+    return int((inter["event"] == event).sum()) if "event" in inter.columns else inter.height
 
 
 def recent_from_us(dataset: Dataset, days: float) -> int:

@@ -244,7 +244,8 @@ class TableSpec:
 @runtime_checkable
 class FitsFromTables(Protocol):
     """A model whose fitted state is derived from count tables (Popularity of distinct buyers,
-    the count-based ItemKNN flavours, pair AssociationRules).
+    the count-based ItemKNN flavours, pair AssociationRules; BuyAgain and Renewal from their
+    per-customer repeat tables).
 
     ``table_spec()`` says which tables (None: this configuration is not derived from tables --
     a window, a recency weight, implicit's kernels, itemsets longer than pairs); and
