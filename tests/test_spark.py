@@ -235,18 +235,17 @@ def repeat_spec(renewal: Renewal) -> TableSpec:
     return TableSpec(buyers=False, purchase_lines=True, categories=renewal.table_spec().categories)
 
 
-def test_buyagain_and_renewal_fitted_from_spark_tables_equal_the_in_memory_fit(shop, shop_spark):
+def test_spark_fit_of_buyagain_and_renewal_equals_the_in_memory_fit(shop, shop_spark):
+    """recokit.spark.fit end to end: each model's tables counted by Spark, its state derived on the driver."""
     rows, catalog, customers = shop
     sdf, ds = shop_spark
-    renewal = Renewal(min_support=5)
-    tables = rs.count_tables(sdf, ds, repeat_spec(renewal))
-    same_tables(tables, tables_for(ds, repeat_spec(renewal)))
     memory = Dataset(rows, catalog, customers, **SHOP_COLUMNS)
-    for model in (BuyAgain(), renewal):
-        assert_same_fit(model.clone().fit_from_tables(ds, tables), model.clone().fit(memory))
-    fitted = renewal.clone().fit(memory)
-    assert fitted.intervals_["renewable"].sum() >= 3 and fitted.gaps_.height > 100  # something to age and to rank
-    assert np.unique(tables.purchase_lines.customer_idx * ds.n_items + tables.purchase_lines.item_idx).size < len(tables.purchase_lines)  # items bought again
+    for model in (BuyAgain(), Renewal(min_support=5)):
+        want = model.clone().fit(memory)
+        assert_same_fit(rs.fit(model.clone(), sdf, dataset=ds), want)
+    assert want.intervals_["renewable"].sum() >= 3 and want.gaps_.height > 100  # something to age and to rank
+    lines = tables_for(memory, BuyAgain().table_spec()).purchase_lines
+    assert np.unique(lines.customer_idx * ds.n_items + lines.item_idx).size < len(lines)  # items bought again
 
 
 def reference_repeats(rows: list[tuple], category: dict[str, str], min_gap_us: int, recent_from: int) -> dict:
