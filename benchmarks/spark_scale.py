@@ -6,15 +6,18 @@ Spark; then, alternating the two sides run by run:
 - driver rows: ``recokit.spark.collect_dataset`` (the named columns collected as Arrow, the
   Dataset built on the driver) vs ``Dataset(polars frame)``;
 - count tables: Spark's group-bys and self-joins (``recokit.spark.count_tables``) for ItemKNN
-  Jaccard (customer pairs) and AssociationRules (basket pairs, frequent items) vs
-  ``recokit.data.tables_for`` on the Dataset;
+  Jaccard (customer pairs), AssociationRules (basket pairs, frequent items), BuyAgain (purchase
+  lines per customer, item and time) and Renewal (buyers per category, repurchase gaps per
+  customer and category by a window, buyers per item) vs ``recokit.data.tables_for`` on the
+  Dataset;
 - fit: ``recokit.spark.fit(model, rows, dataset=ds)`` (tables by Spark, state on the driver) vs
   ``model.fit(ds)``;
 - recommend_many for every customer (k=10): on the executors (mapInArrow, the model broadcast
   as its saved files; written to Spark's no-op sink) vs ``model.recommend_many`` in memory.
 
 Each figure is the median (min-max) of ``--repeat`` runs; the ratio is Spark / in memory. The
-fitted models are checked equal to the in-memory ones. Local mode on this machine's cores says
+fitted models are checked equal to the in-memory ones (ItemKNN's similarity; BuyAgain's and
+Renewal's saved files, byte for byte). Local mode on this machine's cores says
 what Spark's fixed costs are and how its work grows with the rows, not what a cluster does:
 docs/scaling.md extrapolates from the per-row slopes printed at the end.
 
@@ -43,7 +46,7 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import recokit.spark as rs  # noqa: E402
-from recokit import AssociationRules, Dataset, ItemKNN  # noqa: E402
+from recokit import AssociationRules, BuyAgain, Dataset, ItemKNN, Renewal  # noqa: E402
 from recokit.data import tables_for  # noqa: E402
 from recokit.datasets import sports_shop_tables  # noqa: E402
 
@@ -82,7 +85,7 @@ def measure(spark, n_customers: int, repeat: int, tmp: Path) -> dict[str, object
     path = tmp / f"lines-{n_customers}.parquet"
     rows.write_parquet(path)
     sdf = spark.read.parquet(str(path))
-    models = {"ItemKNN jaccard": ItemKNN("jaccard", 50), "AssociationRules": AssociationRules(min_support=5)}
+    models = {"ItemKNN jaccard": ItemKNN("jaccard", 50), "AssociationRules": AssociationRules(min_support=5), "BuyAgain": BuyAgain(), "Renewal": Renewal()}
     times: dict[str, list[float]] = {}
 
     def add(key: str, seconds: float) -> None:
@@ -117,6 +120,8 @@ def measure(spark, n_customers: int, repeat: int, tmp: Path) -> dict[str, object
     check = rs.fit(ItemKNN("jaccard", 50), sdf, dataset=ds)
     ref = ItemKNN("jaccard", 50).fit(ds)
     assert (check.similarity_ != ref.similarity_).nnz == 0, "the Spark fit differs from the in-memory one"
+    for model in (BuyAgain(), Renewal()):
+        assert rs.saved_files(rs.fit(model.clone(), sdf, dataset=ds)) == rs.saved_files(model.clone().fit(ds)), f"the Spark {type(model).__name__} differs"
     return {"customers": n_customers, "rows": ds.n_interactions, "baskets": ds.n_baskets, "items": ds.n_items,
             "driver_bytes": ds.interactions.estimated_size(), "times": times}  # fmt: skip
 
@@ -143,7 +148,7 @@ def main() -> None:
                   f"driver Dataset rows {res['driver_bytes'] / res['rows']:.0f} B/row")  # fmt: skip
             times = res["times"]
             assert isinstance(times, dict)
-            for what in ("rows", "tables ItemKNN jaccard", "tables AssociationRules", "fit ItemKNN jaccard", "fit AssociationRules", "recommend"):
+            for what in ("rows", *(f"{kind} {name}" for kind in ("tables", "fit") for name in ("ItemKNN jaccard", "AssociationRules", "BuyAgain", "Renewal")), "recommend"):
                 s, m = times[f"{what} spark"], times[f"{what} memory"]
                 print(f"  {what:26s} spark {fmt(s)}   memory {fmt(m)}   ratio {statistics.median(s) / statistics.median(m):6.1f}x")
     if len(results) > 1:

@@ -1,6 +1,7 @@
-"""recokit.spark in Spark local mode: the count tables Spark counts equal a plain-Python count and
-recokit's own; a model fitted from them equals the in-memory fit (state, every customer's list,
-the saved files byte for byte); recommend_many on the executors equals the in-memory batch; the
+"""recokit.spark in Spark local mode: the count tables Spark counts (per item, per pair, and the
+per-customer repeat tables of BuyAgain and Renewal) equal a plain-Python count and recokit's own;
+a model fitted from them equals the in-memory fit (state, every customer's list, the saved files
+byte for byte); recommend_many on the executors equals the in-memory batch; the
 per-customer table behind RFM grouped by Spark equals recokit.customers' in-memory one.
 
 One session for the module (JVM start dominates: keep the Spark jobs few and the data small).
@@ -33,11 +34,12 @@ from recokit import (
     DependencyError,
     ItemKNN,
     Popularity,
+    Renewal,
 )
 from recokit.customers import rfm
 from recokit.customers.features import base_table
 from recokit.customers.orders import reference
-from recokit.data import CountTables, TableSpec, tables_for
+from recokit.data import DAY_US, CountTables, PurchaseLines, TableSpec, tables_for
 from recokit.datasets import sports_shop_tables
 from state_compare import assert_same_dataset, assert_same_state
 
@@ -108,6 +110,14 @@ def same_tables(a: CountTables, b: CountTables) -> None:
             assert x.indptr.tolist() == y.indptr.tolist() and x.indices.tolist() == y.indices.tolist(), name
             assert x.data.tolist() == y.data.tolist(), name
     assert (a.n_baskets, a.n_baskets_excluded) == (b.n_baskets, b.n_baskets_excluded)
+    for name in ("purchase_lines", "category_repeats"):  # per-customer tables: every column, dtype and order
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert vars(x).keys() == vars(y).keys()
+            for col, v in vars(x).items():
+                w = vars(y)[col]
+                assert (v.dtype, v.tolist()) == (w.dtype, w.tolist()) if isinstance(v, np.ndarray) else v == w, f"{name}.{col}"
 
 
 # -- the driver's Dataset and the tables ------------------------------------------------------
@@ -214,9 +224,107 @@ def test_a_model_not_derived_from_tables_is_fitted_on_the_driver(shop, shop_spar
     rows, catalog, customers = shop
     sdf, ds = shop_spark
     with caplog.at_level(logging.INFO, logger="recokit"):
-        got = rs.fit(BuyAgain(), sdf, dataset=ds)
+        got = rs.fit(Popularity(half_life_days=30), sdf, dataset=ds)
     assert "fitted on the driver" in caplog.text
-    assert_same_state(got, BuyAgain().fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS)))
+    assert_same_state(got, Popularity(half_life_days=30).fit(Dataset(rows, catalog, customers, **SHOP_COLUMNS)))
+
+
+# -- the per-customer repeat tables: BuyAgain and Renewal -----------------------------------------
+def repeat_spec(renewal: Renewal) -> TableSpec:
+    """BuyAgain's and ``renewal``'s tables in one request (fewer Spark jobs)."""
+    return TableSpec(buyers=False, purchase_lines=True, categories=renewal.table_spec().categories)
+
+
+def test_spark_fit_of_buyagain_and_renewal_equals_the_in_memory_fit(shop, shop_spark):
+    """recokit.spark.fit end to end: each model's tables counted by Spark, its state derived on the driver."""
+    rows, catalog, customers = shop
+    sdf, ds = shop_spark
+    memory = Dataset(rows, catalog, customers, **SHOP_COLUMNS)
+    for model in (BuyAgain(), Renewal(min_support=5)):
+        want = model.clone().fit(memory)
+        assert_same_fit(rs.fit(model.clone(), sdf, dataset=ds), want)
+    assert want.intervals_["renewable"].sum() >= 3 and want.gaps_.height > 100  # something to age and to rank
+    lines = tables_for(memory, BuyAgain().table_spec()).purchase_lines
+    assert np.unique(lines.customer_idx * ds.n_items + lines.item_idx).size < len(lines)  # items bought again
+
+
+def reference_repeats(rows: list[tuple], category: dict[str, str], min_gap_us: int, recent_from: int) -> dict:
+    """Plain Python over the raw rows ``(customer, item, µs, event)``: purchase lines per
+    (customer, item, µs); per category the buyers; per (customer, category) the gaps between
+    distinct consecutive purchase times; per item the distinct buyers, all and recent."""
+    lines: dict[tuple, int] = {}
+    times: dict[tuple, list[int]] = {}
+    buyers: dict[str, set] = {}
+    recent: dict[str, set] = {}
+    for c, item, us, event in rows:
+        if event != "purchase":
+            continue
+        lines[(c, item, us)] = lines.get((c, item, us), 0) + 1
+        if category.get(item) is None:
+            continue
+        times.setdefault((c, category[item]), []).append(us)
+        buyers.setdefault(item, set()).add(c)
+        if us >= recent_from:
+            recent.setdefault(item, set()).add(c)
+    gaps = []  # (customer, category, time of the later purchase, gap)
+    for (c, cat), ts in times.items():
+        ts = sorted(set(ts))
+        gaps += [(c, cat, b, b - a) for a, b in zip(ts, ts[1:], strict=False) if b - a >= min_gap_us]
+    per_category = {cat: len({c for c, k in times if k == cat}) for cat in set(category.values()) - {None}}
+    return {"lines": sorted(lines.items()), "gaps": gaps, "category_buyers": per_category,
+            "item_buyers": {i: len(s) for i, s in buyers.items()}, "recent_buyers": {i: len(s) for i, s in recent.items()}}  # fmt: skip
+
+
+def random_repeat_rows(seed: int, n: int = 70) -> list[tuple[int, str, int, str]]:
+    """``(customer, item, half-days, event)``: a few customers buying from a few items over a
+    month, so items are bought again, several lines share a time (some the same item), and a
+    quarter are views."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (int(c), "abcdef"[int(i)], int(d), "view" if v else "purchase")
+        for c, i, d, v in zip(rng.integers(0, 5, n), rng.integers(0, 6, n), rng.integers(0, 61, n), rng.random(n) < 0.25, strict=True)
+    ]
+    return rows + rows[:6]  # some lines twice: the same item at the same time
+
+
+def test_spark_repeat_tables_equal_a_plain_count_and_fit_the_same_models(spark):
+    """Repeat purchases, ties in time (half-days: several lines at one time, the same item too),
+    views that are not purchases, three categories and an item without one, a declared
+    customer who bought nothing."""
+    raw = random_repeat_rows(seed=7)
+    t0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    rows = [(c, item, t0 + dt.timedelta(days=d // 2, hours=12 * (d % 2)), e) for c, item, d, e in raw]
+    frame = pl.DataFrame(rows, schema={"customer_id": pl.Int64, "item_id": pl.String, "ts": pl.Datetime("us", "UTC"), "ev": pl.String}, orient="row")
+    category = {"a": "socks", "b": "socks", "c": "tubes", "d": "shoes", "e": None, "f": "tubes", "g": "shoes"}
+    catalog = pl.DataFrame({"item_id": list(category), "category": list(category.values())})
+    customers = pl.DataFrame({"customer_id": [9]})
+    cols = {"time_col": "ts", "event_col": "ev", "event_weights": {"purchase": 1.0, "view": 0.2}}
+    sdf = spark_frame(spark, frame)
+    ds = Dataset(frame, catalog, customers, **cols)  # collect_dataset's equal (tested above): one Spark job fewer
+    renewal = Renewal(min_support=1, min_repeat_share=0.0, max_spread=50.0, min_gap_days=2.0, popularity_days=7.0)
+    spec = repeat_spec(renewal)
+    got = rs.count_tables(sdf, ds, spec)
+    same_tables(got, tables_for(ds, spec))
+    # an independent count from the raw rows (µs since 1970, integers), in the Dataset's index order
+    us = [(c, item, (t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1), e) for c, item, t, e in rows]
+    end = max(u for _, _, u, _ in us)
+    ref = reference_repeats(us, category, 2 * DAY_US, end - 7 * DAY_US)
+    cidx, iidx, names = ds.customer_ids.index, ds.item_ids.index, sorted(set(category.values()) - {None})
+    lines, rep = got.purchase_lines, got.category_repeats
+    assert [(cidx([c])[0], iidx([i])[0], u, n) for (c, i, u), n in ref["lines"]] == list(zip(lines.customer_idx.tolist(), lines.item_idx.tolist(), lines.time_us.tolist(), lines.count.tolist(), strict=True))
+    gaps = sorted((cidx([c])[0], names.index(k), when, g) for c, k, when, g in ref["gaps"])
+    assert [(c, k, g) for c, k, _, g in gaps] == list(zip(rep.gap_customer.tolist(), rep.gap_category.tolist(), rep.gap_us.tolist(), strict=True))
+    assert rep.buyers.tolist() == [ref["category_buyers"][k] for k in names]
+    assert rep.item_buyers.tolist() == [ref["item_buyers"].get(i, 0) for i in ds.item_ids.to_list()]
+    assert rep.recent_buyers.tolist() == [ref["recent_buyers"].get(i, 0) for i in ds.item_ids.to_list()]
+    assert rep.n_event_rows == sum(e == "purchase" for *_, e in rows)
+    # the draw has what the test is about: same-time lines, repeats, gaps cut at 2 days, recent buyers
+    assert int(lines.count.max()) > 1 and len(gaps) > 10 and 0 < int(rep.recent_buyers.sum()) < int(rep.item_buyers.sum())
+    memory = Dataset(frame, catalog, customers, **cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyspark's pandas FutureWarning
+        for model in (BuyAgain(half_life_days=3.0), renewal):
+            assert_same_fit(model.clone().fit_from_tables(ds, got), model.clone().fit(memory))
 
 
 def test_fit_from_tables_uses_the_tables_it_is_given(shop_spark):
@@ -230,6 +338,17 @@ def test_fit_from_tables_uses_the_tables_it_is_given(shop_spark):
         ItemKNN("lift").fit_from_tables(ds, tables)
     with pytest.raises(ConfigError, match="implicit"):
         ItemKNN("cosine").fit_from_tables(ds, tables)
+    with pytest.raises(DataError, match="purchase_lines"):
+        BuyAgain().fit_from_tables(ds, tables)
+    with pytest.raises(DataError, match="category_repeats"):
+        Renewal().fit_from_tables(ds, tables)
+    lines = tables_for(ds, BuyAgain().table_spec())
+    got = lines.purchase_lines
+    short = PurchaseLines(got.customer_idx, got.item_idx, got.time_us, got.count[:-1])
+    with pytest.raises(DataError, match="does not fit the dataset"):
+        BuyAgain().fit_from_tables(ds, CountTables(None, purchase_lines=short))
+    with pytest.raises(ConfigError, match="not combined"):
+        _ = lines + lines
 
 
 # -- recommend_many on the executors --------------------------------------------------------------

@@ -1,11 +1,15 @@
 """recokit on Spark: fit from a Spark DataFrame, recommend on the executors (``recokit[spark]``).
 
 - :func:`fit` -- the count tables a count-based model derives its state from (distinct buyers
-  per item, pairs of items over customers or over baskets, with the basket-size cap) are
-  counted by Spark with group-bys and self-joins; the driver builds the :class:`~recokit.Dataset`
-  from the named columns only (collected as Arrow: ids, times, quantities, events, prices) and
-  fits the model from the Spark tables through :class:`recokit.data.FitsFromTables`. The result
-  equals ``model.fit(Dataset(...))`` on the same rows, bit for bit.
+  per item, pairs of items over customers or over baskets, with the basket-size cap; BuyAgain's
+  purchase lines per customer, item and time; Renewal's buyers per category, repurchase gaps
+  per customer and category, and recent buyers per item) are counted by Spark with group-bys,
+  self-joins and a window; the driver builds the :class:`~recokit.Dataset` from the named
+  columns only (collected as Arrow: ids, times, quantities, events, prices) and fits the model
+  from the Spark tables through :class:`recokit.data.FitsFromTables`. The result equals
+  ``model.fit(Dataset(...))`` on the same rows, bit for bit: Spark's part is integers only
+  (counts, µs, gaps in µs), and every float (decayed weights, quartiles, appeal) is computed on
+  the driver by the model's own code, in the tables' sorted order.
 - :func:`recommend_many` -- the fitted model is saved with :func:`recokit.save`, its files are
   broadcast as bytes and loaded once per executor process with :func:`recokit.load` (never a
   pickled model); each partition of customer ids is scored by ``model.recommend_many``.
@@ -14,9 +18,9 @@
   order lines, one row per customer collected (no Dataset, no order line on the driver); RFM
   scored on it by recokit.customers' own code.
 
-Models that are not derived from count tables (ALS, BPR, ContentBased, Renewal, BuyAgain,
-Hybrid, Ruled, Popularity with a window, ItemKNN's cosine / BM25 / TF-IDF, itemsets longer than
-pairs) are fitted on the driver from the same Dataset, and the ``recokit`` logger says so at
+Models that are not derived from count tables (ALS, BPR, ContentBased, Hybrid, Ruled,
+Popularity with a window, ItemKNN's cosine / BM25 / TF-IDF, itemsets longer than pairs) are
+fitted on the driver from the same Dataset, and the ``recokit`` logger says so at
 INFO: the nightly job gives the model a plain ``fit`` would, at a plain fit's cost.
 docs/scaling.md says what runs where.
 
@@ -96,7 +100,8 @@ def collect_dataset(interactions: Any, *, catalog: Any = None, customers: Any = 
 def count_tables(interactions: Any, dataset: Dataset, spec: TableSpec) -> CountTables:
     """The count tables ``spec`` asks for, counted by Spark from ``interactions`` (the rows
     ``dataset`` was built from, by :func:`collect_dataset`): equal to
-    ``recokit.data.tables_for(dataset, spec)``, with only per-item and per-pair rows collected."""
+    ``recokit.data.tables_for(dataset, spec)``, with only per-item and per-pair rows collected
+    (and, for the repeat tables, a row per purchase line or per repurchase interval)."""
     _spark.check_frame(interactions, [], "interactions")
     return _spark.count_tables(interactions, dataset, spec)
 
@@ -106,8 +111,10 @@ def fit(model: M, interactions: Any, *, catalog: Any = None, customers: Any = No
     ``model.fit(Dataset(rows, catalog, customers, **columns))`` on the same rows.
 
     A model derived from count tables (``model.table_spec()`` not None: Popularity of distinct
-    buyers, ItemKNN's Jaccard / lift / conditional, pair AssociationRules) gets them counted by
-    Spark; any other model is fitted on the driver from the collected Dataset (logged at INFO).
+    buyers, ItemKNN's Jaccard / lift / conditional, pair AssociationRules, BuyAgain, Renewal)
+    gets them counted by Spark; any other model is fitted on the driver from the collected
+    Dataset (logged at INFO). Renewal's purchase histories (what its requests age at ``now``)
+    are read from the Dataset, as every model's histories are.
 
     Parameters
     ----------

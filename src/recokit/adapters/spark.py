@@ -4,7 +4,10 @@ and a function applied to each partition (``mapInArrow``).
 Nothing here knows a model: :mod:`recokit.spark` puts these pieces together. Every table is a
 group-by over the rows of a Spark DataFrame (ids mapped to recokit's item numbers by a broadcast
 join with the driver's item map), so its size on the driver is the number of items (per-item
-counts) or of pairs, never of rows. pyspark is imported on first use: without it a
+counts) or of pairs, never of rows -- but for the per-customer repeat tables, whose size is
+their distinct purchase lines (BuyAgain) or their repurchase intervals (Renewal), mapped to the
+Dataset's customer numbers by a join and sorted by Spark. Those hold integers only (counts, µs,
+gaps in µs), so they are exact whatever order Spark adds in. pyspark is imported on first use: without it a
 :class:`~recokit.DependencyError` names the install command.
 """
 
@@ -15,12 +18,25 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 -- pa.compute
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, DataError, DependencyError
-from recokit.data import DAY_US, CountTables, Dataset, TableSpec, min_count_for
+from recokit.data import (
+    DAY_US,
+    CategoryRepeats,
+    CategorySpec,
+    CountTables,
+    Dataset,
+    PurchaseLines,
+    TableSpec,
+    category_codes,
+    event_rows,
+    min_count_for,
+    recent_from_us,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - the types only
     from pyspark.sql import Column, DataFrame
@@ -36,6 +52,7 @@ __all__ = [
     "line_checks",
     "map_partitions",
     "pyspark_version",
+    "repeat_tables",
     "time_micros",
 ]
 
@@ -203,9 +220,17 @@ def count_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTable
     """The count tables ``spec`` asks for, counted by Spark from ``df``'s rows (the rows
     ``dataset`` was built from; the columns named as in ``dataset.columns``).
 
-    Two Spark jobs at most: the per-item counts and basket totals (one union of group-bys),
-    then the pair counts (self-joins on the customer and on the basket, one group-by).
+    Two Spark jobs for the per-item and per-pair tables at most: the per-item counts and basket
+    totals (one union of group-bys), then the pair counts (self-joins on the customer and on the
+    basket, one group-by); one for the per-customer repeat tables (:func:`repeat_tables`).
     """
+    out = _item_tables(df, dataset, spec) if spec.buyers or spec.pairs or spec.baskets else CountTables(None)
+    lines, repeats = repeat_tables(df, dataset, spec.purchase_lines, spec.categories)
+    return CountTables(out.item_buyers, out.customer_pairs, out.item_baskets, out.basket_pairs, out.n_baskets, out.n_baskets_excluded, lines, repeats)
+
+
+def _item_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTables:
+    """The per-item and per-pair tables of ``spec``."""
     from pyspark.sql import functions as F
 
     rows, key = _rows(df, dataset)
@@ -230,6 +255,121 @@ def count_tables(df: DataFrame, dataset: Dataset, spec: TableSpec) -> CountTable
     got = _collect_pairs([*pairs, _pair_rows(lines, key, _BASKET_PAIRS)])
     customer_pairs = _symmetric(got, _CUSTOMER_PAIRS, n) if spec.pairs else None
     return CountTables(buyers, customer_pairs, item_baskets, _symmetric(got, _BASKET_PAIRS, n), n_baskets, n_excluded)
+
+
+# -- per-customer repeat tables (integers only: exact in any order) ----------------------------
+def _id_maps(df: DataFrame, dataset: Dataset, item_cat: np.ndarray | None) -> tuple[DataFrame, DataFrame]:
+    """The Dataset's id maps as Spark frames, built once per call: ``__item -> i`` (+ ``k``, the
+    item's category code, -1 none, with ``item_cat``) and ``c -> ci`` (customer_idx)."""
+    items = {"__item": dataset.item_ids.series.to_arrow(), "i": pa.array(np.arange(dataset.n_items, dtype=np.int64))}
+    if item_cat is not None:
+        items["k"] = pa.array(item_cat.astype(np.int64))
+    customers = {"c": dataset.customer_ids.series.to_arrow(), "ci": pa.array(np.arange(dataset.n_customers, dtype=np.int64))}
+    spark = df.sparkSession
+    return spark.createDataFrame(_small_types(pa.table(items))), spark.createDataFrame(_small_types(pa.table(customers)))
+
+
+def _purchase_rows(df: DataFrame, dataset: Dataset, event: str, items: DataFrame) -> DataFrame:
+    """``c`` (the customer id), ``i`` (item_idx) and ``t`` (µs as the Dataset reads the time; 0
+    without one), and the columns of ``items`` (:func:`_id_maps`), of the rows of ``event``
+    (every row without an event column) on the Dataset's items."""
+    from pyspark.sql import functions as F
+
+    cols = dataset.columns
+    customer_col, time_col, event_col = str(cols["customer_col"] or cols["basket_col"]), cols["time_col"], cols["event_col"]
+    customer = F.col(customer_col)
+    if dataset.customer_ids.series.dtype == pl.String:  # basket ids stand for customers: the Dataset reads them as text
+        customer = customer.cast("string")
+    t = time_micros(df, time_col) if time_col is not None else F.lit(0).cast("long")
+    rows = df.select(customer.alias("c"), F.col(str(cols["item_col"])).alias("__item"), t.alias("t"), *([F.col(event_col).cast("string").alias("__e")] if event_col else []))
+    if event_col is not None:
+        rows = rows.where(F.col("__e") == F.lit(event))
+    return rows.join(F.broadcast(items), "__item")
+
+
+#: tags of the repeat rows: a purchase line, an interval, distinct buyers per category, per
+#: item, per item of late
+_LINE, _GAP, _CATEGORY_BUYERS, _ITEM_BUYERS, _RECENT_BUYERS = 0, 1, 2, 3, 4
+
+
+def _tagged(frame: DataFrame, tag: Column, a: Column, b: Column, c: Column, d: Column) -> DataFrame:
+    """``tag, a, b, c, d`` (all long): one schema for every repeat table, collected at once."""
+    return frame.select(*[v.cast("long").alias(k) for k, v in {"tag": tag, "a": a, "b": b, "c": c, "d": d}.items()])
+
+
+def _line_rows(df: DataFrame, dataset: Dataset, items: DataFrame, customers: DataFrame) -> DataFrame:
+    """The purchase lines as tagged rows: ``a, b, c`` customer_idx, item_idx, µs; ``d`` purchases."""
+    from pyspark.sql import functions as F
+
+    lines = _purchase_rows(df, dataset, "purchase", items).groupBy("c", "i", "t").agg(F.count(F.lit(1)).alias("n")).join(customers, "c")
+    return _tagged(lines, F.lit(_LINE), F.col("ci"), F.col("i"), F.col("t"), F.col("n"))
+
+
+def _category_rows(df: DataFrame, dataset: Dataset, spec: CategorySpec, items: DataFrame, customers: DataFrame) -> list[DataFrame]:
+    """The category repeat tables as tagged rows: the intervals (``a, b, c`` customer_idx,
+    category, µs of the purchase ending it; ``d`` its length: a window's previous purchase time
+    per customer and category, kept when at least ``spec.min_gap_us``); the distinct buyers
+    (``b`` the category or item, ``d`` buyers)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    mine = _purchase_rows(df, dataset, spec.event, items).where(F.col("k") >= 0)
+    recent = F.col("t") >= F.lit(recent_from_us(dataset, spec.recent_days))
+    keys = [(_CATEGORY_BUYERS, F.col("k"), F.lit(True)), (_ITEM_BUYERS, F.col("i"), F.lit(True)), (_RECENT_BUYERS, F.col("i"), recent)]
+    # each row once, as (tag, key) pairs: the distinct buyers of all three counts in one group-by
+    pairs = mine.select("c", F.explode(F.array(*[F.when(w, F.struct(F.lit(tag).alias("t"), key.alias("i"))) for tag, key, w in keys])).alias("x"))
+    buyers = pairs.where(F.col("x").isNotNull()).select("c", "x.t", "x.i").groupBy("t", "i").agg(F.count_distinct("c").alias("n"))
+    previous = F.lag("t").over(Window.partitionBy("c", "k").orderBy("t"))
+    gaps = mine.select("c", "k", "t", (F.col("t") - previous).alias("gap")).where(F.col("gap") >= F.lit(spec.min_gap_us)).join(customers, "c")
+    none = F.lit(-1)
+    return [_tagged(gaps, F.lit(_GAP), F.col("ci"), F.col("k"), F.col("t"), F.col("gap")), _tagged(buyers, F.col("t"), none, F.col("i"), none, F.col("n"))]
+
+
+def _per_key(got: dict[str, np.ndarray], tag: int, n: int) -> np.ndarray:
+    """The counts ``d`` tagged ``tag``, per key ``b`` in ``0 .. n - 1`` (int64; 0 where none)."""
+    mine = got["tag"] == tag
+    out = np.zeros(n, dtype=np.int64)
+    out[got["b"][mine]] = got["d"][mine]
+    return out
+
+
+def repeat_tables(df: DataFrame, dataset: Dataset, lines: bool, categories: CategorySpec | None) -> tuple[PurchaseLines | None, CategoryRepeats | None]:
+    """The per-customer repeat tables counted by Spark (:mod:`recokit.data.repeats`): the
+    purchase lines (``lines``) and the category repeat tables (``categories``), as one union of
+    tagged integer rows collected in one job; the driver sorts them (tag, customer_idx, item or
+    category, µs) and splits them by tag."""
+    if not lines and categories is None:
+        return None, None
+    names: list[str] = []
+    item_cat = None
+    if categories is not None:
+        if dataset.columns["time_col"] is None:
+            raise DataError("the category repeat tables (Renewal) need purchase times; no time_col was named.", hint="pass time_col='<your timestamp column>'.")
+        names, item_cat = category_codes(dataset, categories.column, "recokit.spark")
+    items, customers = _id_maps(df, dataset, item_cat)
+    parts = [_line_rows(df, dataset, items, customers)] if lines else []
+    if categories is not None:
+        parts += _category_rows(df, dataset, categories, items, customers)
+    table = functools.reduce(_union, parts).toArrow()
+    got = {k: table.column(k).to_numpy().astype(np.int64) for k in ("tag", "a", "b", "c", "d")}
+    # the order the fits read, on the driver: a sort in Spark would run the whole plan twice
+    # (once to sample the ranges); the keys are unique within a tag
+    order = np.lexsort((got["c"], got["b"], got["a"], got["tag"]))
+    got = {k: v[order] for k, v in got.items()}
+    line, gap = got["tag"] == _LINE, got["tag"] == _GAP
+    out_lines = PurchaseLines(got["a"][line], got["b"][line], got["c"][line], got["d"][line]) if lines else None
+    if categories is None:
+        return out_lines, None
+    repeats = CategoryRepeats(
+        n_event_rows=event_rows(dataset, categories.event),  # the driver's Dataset holds these rows: no Spark stage for a total
+        buyers=_per_key(got, _CATEGORY_BUYERS, len(names)),
+        gap_customer=got["a"][gap],
+        gap_category=got["b"][gap],
+        gap_us=got["d"][gap],
+        item_buyers=_per_key(got, _ITEM_BUYERS, dataset.n_items),
+        recent_buyers=_per_key(got, _RECENT_BUYERS, dataset.n_items),
+    )
+    return out_lines, repeats
 
 
 def _union(a: DataFrame, b: DataFrame) -> DataFrame:

@@ -662,7 +662,8 @@ def clone(model: Recommender) -> Recommender:
 
 class CountModel(Recommender):
     """Base of the models whose fitted state is derived from count tables (Popularity of distinct
-    buyers, the count-based ItemKNN flavours, pair AssociationRules): ``fit_from_tables``, the
+    buyers, the count-based ItemKNN flavours, pair AssociationRules; BuyAgain and Renewal from
+    their per-customer repeat tables): ``fit_from_tables``, the
     :class:`recokit.data.FitsFromTables` entry that a backend counting the tables elsewhere
     (:mod:`recokit.spark`) calls, written once.
 
@@ -675,10 +676,10 @@ class CountModel(Recommender):
     def table_spec(self) -> TableSpec | None:
         """The count tables this configuration is derived from (None: not from tables)."""
 
-    @abc.abstractmethod
     def _not_from_tables(self) -> tuple[str, str]:
         """Why this configuration is not derived from tables, and what to do instead (a
-        ConfigError's message and hint)."""
+        ConfigError's message and hint); a model whose ``table_spec`` can be None says more."""
+        return "this configuration is not derived from count tables.", "fit it with fit(dataset); table_spec() is None for it."
 
     @abc.abstractmethod
     def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:

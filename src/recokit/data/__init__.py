@@ -17,6 +17,7 @@ The package has one module per job: :mod:`~recokit.data.dataset` (:class:`Datase
 :mod:`~recokit.data.catalog` (item labels), :mod:`~recokit.data.purchases` (what a reason may
 say about a customer's purchases) and :mod:`~recokit.data.pseudonym` (keyed pseudonyms for
 customer ids), :mod:`~recokit.data.stats` (the additive count tables of the count-based models),
+:mod:`~recokit.data.repeats` (the per-customer repeat-purchase tables of BuyAgain and Renewal),
 :mod:`~recokit.data.itemsets` (frequent itemsets of any size, counted exactly) and :mod:`~recokit.data.update` (a Dataset without some customers, or with new rows).
 
 Examples
@@ -64,6 +65,18 @@ from recokit.data.frames import (
 from recokit.data.idmap import IdMap
 from recokit.data.pseudonym import MIN_KEY_BYTES, pseudonymise
 from recokit.data.purchases import ago, last_purchase
+from recokit.data.repeats import (
+    CategoryEvents,
+    CategoryRepeats,
+    CategorySpec,
+    PurchaseLines,
+    category_codes,
+    category_events,
+    category_tables,
+    event_rows,
+    purchase_lines,
+    recent_from_us,
+)
 from recokit.data.stats import (
     CountTables,
     FitsFromTables,
@@ -90,7 +103,17 @@ from recokit.data.validation import (
 from recokit.data.weights import DEFAULT_EVENT_WEIGHTS, interaction_weight
 
 __all__ = [
+    "CategoryEvents",
+    "CategoryRepeats",
+    "CategorySpec",
     "CountTables",
+    "PurchaseLines",
+    "category_codes",
+    "category_events",
+    "category_tables",
+    "event_rows",
+    "purchase_lines",
+    "recent_from_us",
     "DAY_US",
     "DataChange",
     "DEFAULT_EVENT_WEIGHTS",

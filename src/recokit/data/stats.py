@@ -20,7 +20,15 @@ table                         what it counts
 ``n_baskets``                 baskets
 ``n_baskets_excluded``        baskets left out of the basket tables (more distinct items than
                               the model's ``max_basket_size``)
+``purchase_lines``            per (customer, item, purchase time): purchases
+                              (:class:`~recokit.data.repeats.PurchaseLines`; BuyAgain)
+``category_repeats``          per category its buyers, per repurchase interval its length in
+                              µs, per item its buyers of all time and of late
+                              (:class:`~recokit.data.repeats.CategoryRepeats`; Renewal)
 ============================  ================================================================
+
+The last two are per-customer integer tables (:mod:`recokit.data.repeats`): a fit reads them in
+their sorted order, so any engine that counts them exactly gives the same model.
 
 A model that derives its fitted state from these tables says which it needs as a
 :class:`TableSpec` and takes them through :class:`FitsFromTables` (``table_spec`` /
@@ -42,15 +50,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
-from recokit._errors import DataError
+from recokit._errors import ConfigError, DataError
 from recokit.data.arrays import csr_rows
+from recokit.data.repeats import (
+    CategoryRepeats,
+    CategorySpec,
+    PurchaseLines,
+    category_tables,
+    purchase_lines,
+)
 
 if TYPE_CHECKING:
     from recokit.data.dataset import Dataset
@@ -105,26 +120,36 @@ def _reindex_vector(v: np.ndarray, item_map: np.ndarray, n_items: int) -> np.nda
 @dataclass(frozen=True)
 class CountTables:
     """The count tables of a group of customers (see the module docstring); ``None`` for a
-    table that was not asked for. ``a + b`` and ``a - b`` combine tables of the same items."""
+    table that was not asked for. ``a + b`` and ``a - b`` combine tables of the same items (the
+    per-item and per-pair counts; the per-customer tables are recounted, not combined)."""
 
-    item_buyers: np.ndarray
+    item_buyers: np.ndarray | None
     customer_pairs: sp.csr_array | None = None
     item_baskets: np.ndarray | None = None
     basket_pairs: sp.csr_array | None = None
     n_baskets: int = 0
     n_baskets_excluded: int = 0
+    purchase_lines: PurchaseLines | None = None
+    category_repeats: CategoryRepeats | None = None
+
+    def _per_item_only(self, what: str) -> None:
+        if self.purchase_lines is not None or self.category_repeats is not None:
+            raise ConfigError(
+                f"CountTables {what}: the per-customer tables (purchase_lines, category_repeats) are not combined.",
+                hint="count them again from the changed Dataset (recokit.data.tables_for).",
+            )
 
     def _combine(self, other: CountTables, sign: int) -> CountTables:
+        self._per_item_only("+ / -")
+        other._per_item_only("+ / -")
         def vec(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
             return None if a is None or b is None else a + sign * b
 
         def mat(a: sp.csr_array | None, b: sp.csr_array | None) -> sp.csr_array | None:
             return None if a is None or b is None else _canonical(a + b if sign > 0 else a - b)
 
-        buyers = vec(self.item_buyers, other.item_buyers)
-        assert buyers is not None
         return CountTables(
-            buyers, mat(self.customer_pairs, other.customer_pairs), vec(self.item_baskets, other.item_baskets),
+            vec(self.item_buyers, other.item_buyers), mat(self.customer_pairs, other.customer_pairs), vec(self.item_baskets, other.item_baskets),
             mat(self.basket_pairs, other.basket_pairs), self.n_baskets + sign * other.n_baskets,
             self.n_baskets_excluded + sign * other.n_baskets_excluded,
         )  # fmt: skip
@@ -138,8 +163,9 @@ class CountTables:
     def reindexed(self, item_map: np.ndarray, n_items: int) -> CountTables:
         """The tables over another item numbering (``item_map``: old index -> new, -1 gone;
         a gone item must have no count left)."""
+        self._per_item_only("reindexed")
         return CountTables(
-            _reindex_vector(self.item_buyers, item_map, n_items),
+            None if self.item_buyers is None else _reindex_vector(self.item_buyers, item_map, n_items),
             None if self.customer_pairs is None else _reindex_matrix(self.customer_pairs, item_map, n_items),
             None if self.item_baskets is None else _reindex_vector(self.item_baskets, item_map, n_items),
             None if self.basket_pairs is None else _reindex_matrix(self.basket_pairs, item_map, n_items),
@@ -198,18 +224,28 @@ class TableSpec:
         ``basket_pairs`` only between items held by at least :func:`min_count_for`
         ``(pair_min_support, n_baskets)`` baskets (support is anti-monotone: a pair of a rarer
         item cannot reach it); None: every pair.
+    buyers : bool
+        ``item_buyers`` (default True; False for a model that reads only per-customer tables).
+    purchase_lines : bool
+        ``purchase_lines`` (:class:`~recokit.data.repeats.PurchaseLines`).
+    categories : CategorySpec, optional
+        ``category_repeats`` over these categories, event, shortest interval and recent window.
     """
 
     pairs: bool = False
     baskets: bool = False
     max_basket_size: int | None = None
     pair_min_support: float | int | None = None
+    buyers: bool = True
+    purchase_lines: bool = False
+    categories: CategorySpec | None = None
 
 
 @runtime_checkable
 class FitsFromTables(Protocol):
     """A model whose fitted state is derived from count tables (Popularity of distinct buyers,
-    the count-based ItemKNN flavours, pair AssociationRules).
+    the count-based ItemKNN flavours, pair AssociationRules; BuyAgain and Renewal from their
+    per-customer repeat tables).
 
     ``table_spec()`` says which tables (None: this configuration is not derived from tables --
     a window, a recency weight, implicit's kernels, itemsets longer than pairs); and
@@ -254,6 +290,14 @@ def tables_for(dataset: Dataset, spec: TableSpec) -> CountTables:
     >>> t.item_baskets.tolist(), t.n_baskets, t.n_baskets_excluded
     ([1, 1, 0], 1, 1)
     """
+    out = _item_tables(dataset, spec) if spec.buyers or spec.pairs or spec.baskets else CountTables(None)
+    lines = purchase_lines(dataset) if spec.purchase_lines else None
+    repeats = category_tables(dataset, spec.categories, "tables_for")[3] if spec.categories is not None else None
+    return replace(out, purchase_lines=lines, category_repeats=repeats)
+
+
+def _item_tables(dataset: Dataset, spec: TableSpec) -> CountTables:
+    """The per-item and per-pair tables of ``spec``."""
     out = count_tables(dataset, pairs=spec.pairs)
     if not spec.baskets:
         return out
@@ -271,16 +315,41 @@ def tables_for(dataset: Dataset, spec: TableSpec) -> CountTables:
 def check_tables(tables: CountTables, dataset: Dataset, spec: TableSpec, owner: str) -> None:
     """Raise a DataError unless ``tables`` hold what ``spec`` asks for, over ``dataset``'s items."""
     n = dataset.n_items
-    wanted = {"item_buyers": True, "customer_pairs": spec.pairs, "item_baskets": spec.baskets, "basket_pairs": spec.baskets}
+    wanted = {
+        "item_buyers": spec.buyers, "customer_pairs": spec.pairs, "item_baskets": spec.baskets, "basket_pairs": spec.baskets,
+        "purchase_lines": spec.purchase_lines, "category_repeats": spec.categories is not None,
+    }  # fmt: skip
     for name, needed in wanted.items():
         table = getattr(tables, name)
         if not needed:
             continue
         if table is None:
             raise DataError(f"{owner}.fit_from_tables: the tables have no {name!r}, which this model derives its state from.", hint=f"count the tables of {owner}.table_spec() ({spec}).")
+        if isinstance(table, (PurchaseLines, CategoryRepeats)):
+            _check_per_customer(table, dataset, name, owner)
+            continue
         shape = tuple(table.shape)
         if shape != ((n,) if table.ndim == 1 else (n, n)):
             raise DataError(
                 f"{owner}.fit_from_tables: {name!r} has shape {shape}, but the dataset has {n} items.",
                 hint="count the tables over the dataset's items, in its item_idx order (the tables and the Dataset must come from the same rows).",
             )
+
+
+def _check_per_customer(table: PurchaseLines | CategoryRepeats, dataset: Dataset, name: str, owner: str) -> None:
+    """Raise a DataError unless a per-customer table's columns agree in length and its indices
+    are the dataset's customers and items."""
+    if isinstance(table, PurchaseLines):
+        columns = [table.customer_idx, table.item_idx, table.time_us, table.count]
+        customers, items, per_item = table.customer_idx, table.item_idx, []
+    else:
+        columns = [table.gap_customer, table.gap_category, table.gap_us]
+        customers, items, per_item = table.gap_customer, np.zeros(0, dtype=np.int64), [table.item_buyers, table.recent_buyers]
+    lengths = sorted({len(v) for v in columns})
+    fits = len(lengths) == 1 and all(v.shape == (dataset.n_items,) for v in per_item)
+    fits = fits and int(customers.max(initial=-1)) < dataset.n_customers and int(items.max(initial=-1)) < dataset.n_items
+    if not fits:
+        raise DataError(
+            f"{owner}.fit_from_tables: {name!r} does not fit the dataset ({dataset.n_customers} customers, {dataset.n_items} items; columns of lengths {lengths}).",
+            hint="count the tables over the dataset's customers and items, in their index order (the tables and the Dataset must come from the same rows).",
+        )

@@ -30,17 +30,30 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
-from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DAY_US, Dataset, ago
+from recokit.core import Batch, CountModel, ScoreBlock
+from recokit.data import DAY_US, CountTables, Dataset, TableSpec, ago, purchase_lines
 from recokit.params import Boolean, Interval, Optional, param
 
 __all__ = ["BuyAgain"]
 
 
-class BuyAgain(Recommender):
+def _sums_in_order(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The sum of each run ``values[starts[j] : starts[j] + lengths[j]]``, added one value after
+    the other from the first (``np.add.reduceat`` adds pairwise): a float sum in a fixed, stated
+    order. One vectorised step per position, over the runs at least that long."""
+    out = np.zeros(len(starts))
+    by_length = np.argsort(-lengths, kind="stable")
+    longest = int(lengths[by_length[0]]) if len(lengths) else 0
+    n_longer = np.searchsorted(-lengths[by_length], -np.arange(1, longest + 1), side="right")  # runs with more than k values
+    for k in range(longest):
+        runs = by_length[: n_longer[k]]
+        out[runs] += values[starts[runs] + k]
+    return out
+
+
+class BuyAgain(CountModel):
     """Recommend what the customer bought before, by frequency, recency and re-purchase propensity.
 
     Parameters
@@ -71,28 +84,43 @@ class BuyAgain(Recommender):
     def signal(self) -> str:
         return "buy again"
 
+    def table_spec(self) -> TableSpec:
+        """The tables the fit derives from (:class:`recokit.data.FitsFromTables`): the purchase
+        lines (:class:`recokit.data.PurchaseLines`), whatever the parameters."""
+        return TableSpec(buyers=False, purchase_lines=True)
+
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
-        log = dataset.purchases  # customers x items, one entry per purchase, its time in us
-        rows = np.repeat(np.arange(log.shape[0], dtype=np.int64), np.diff(log.indptr))
-        items = log.indices.astype(np.int64)
-        times = log.data
+        self._fit_tables(dataset, CountTables(None, purchase_lines=purchase_lines(dataset)))
+
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        """The state from the purchase lines, read in their order (customer, item, time): each
+        (customer, item)'s purchases, last time and distinct times; the decayed weights summed
+        line by line, so tables counted elsewhere give the same bits."""
+        lines = tables.purchase_lines
+        assert lines is not None  # check_tables
+        c, i, t, n = lines.customer_idx, lines.item_idx, lines.time_us, lines.count
+        new = np.r_[True, (c[1:] != c[:-1]) | (i[1:] != i[:-1])] if len(c) else np.zeros(0, dtype=bool)
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:], len(c)] - 1
+        times = t.astype(np.float64)  # whole µs, far below 2**53: exact
+        count = np.add.reduceat(n, starts) if len(starts) else np.zeros(0, dtype=np.int64)
         if self.half_life_days is not None and dataset.has_time:
             end = float(np.datetime64(dataset.last_time, "us").astype(np.int64))
             weights = np.power(0.5, np.maximum(end - times, 0.0) / DAY_US / self.half_life_days)
+            total = _sums_in_order(np.repeat(weights, n), np.r_[0, np.cumsum(count)[:-1]] if len(count) else count, count)
         else:
-            weights = np.ones(len(items))
-        frame = pl.DataFrame({"c": rows, "i": items, "w": weights, "t": times})
-        per = frame.group_by("c", "i").agg(pl.col("w").sum(), pl.len().alias("n"), pl.col("t").max(), pl.col("t").n_unique().alias("days")).sort("c", "i")
-        c, i = per["c"].to_numpy(), per["i"].to_numpy()
+            total = count.astype(np.float64)
+        distinct = ends - starts + 1  # lines: distinct purchase times
+        rows, cols = c[starts], i[starts]
         shape = (dataset.n_customers, dataset.n_items)
-        self.weight_ = sp.csr_array((per["w"].to_numpy().astype(np.float64), (c, i)), shape=shape)
-        self.count_ = sp.csr_array((per["n"].to_numpy().astype(np.float64), (c, i)), shape=shape)
-        self.last_us_ = sp.csr_array((per["t"].to_numpy().astype(np.float64), (c, i)), shape=shape)
+        self.weight_ = sp.csr_array((total.astype(np.float64), (rows, cols)), shape=shape)
+        self.count_ = sp.csr_array((count.astype(np.float64), (rows, cols)), shape=shape)
+        self.last_us_ = sp.csr_array((times[ends], (rows, cols)), shape=shape)
         for m in (self.weight_, self.count_, self.last_us_):
             m.sort_indices()
-        buyers = np.bincount(i, minlength=dataset.n_items).astype(np.float64)
-        repeaters = np.bincount(i[per["days"].to_numpy() >= 2], minlength=dataset.n_items).astype(np.float64)
+        buyers = np.bincount(cols, minlength=dataset.n_items).astype(np.float64)
+        repeaters = np.bincount(cols[distinct >= 2], minlength=dataset.n_items).astype(np.float64)
         overall = repeaters.sum() / buyers.sum() if buyers.sum() else 0.0
         self.buyers_, self.repeaters_ = buyers, repeaters
         self.propensity_ = (repeaters + self.prior * overall) / np.maximum(buyers + self.prior, 1e-12)

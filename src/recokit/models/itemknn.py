@@ -424,7 +424,8 @@ class ItemKNN(CountModel):
         """The fitted state from the count tables (and, for implicit's flavours, the matrix)."""
         n_items = dataset.n_items
         self.n_customers_ = dataset.n_customers
-        self.item_counts_ = tables.item_buyers
+        assert tables.item_buyers is not None  # every spec of this model counts them
+        self.item_counts_: np.ndarray = tables.item_buyers
         k = self.k_neighbours
         co = tables.customer_pairs
         self.co_counts_ = co

@@ -132,7 +132,9 @@ class Popularity(CountModel):
         self.validate_params()
         self._check_time(dataset)
         if self._from_tables:
-            self._derive(dataset, count_tables(dataset).item_buyers.astype(np.float64))
+            buyers = count_tables(dataset).item_buyers
+            assert buyers is not None  # count_tables counts them always
+            self._derive(dataset, buyers.astype(np.float64))
             self.customer_group_: np.ndarray | None = None  # no among: _from_tables is False with it
             return
         votes = self._votes(dataset)  # counted once, for the shop and for the among groups
@@ -149,6 +151,7 @@ class Popularity(CountModel):
         return "this configuration (a window, a half-life, count='quantity' or among) is not derived from count tables.", "fit it with fit(dataset); table_spec() is None for it."
 
     def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        assert tables.item_buyers is not None  # check_tables
         self._derive(dataset, tables.item_buyers.astype(np.float64))
         self.customer_group_ = None
 
@@ -215,6 +218,7 @@ class Popularity(CountModel):
             self._fit(change.after)
             return
         tables = updated_tables(CountTables(previous.popularity_.astype(np.int64)), change)
+        assert tables.item_buyers is not None  # carried through the change
         self._derive(change.after, tables.item_buyers.astype(np.float64))
         self.customer_group_ = None  # from tables: no among
 

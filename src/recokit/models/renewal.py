@@ -33,15 +33,28 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from recokit._errors import DataError, DataWarning
-from recokit.core import Batch, Recommender, ScoreBlock
-from recokit.data import DAY_US, Dataset, item_label, ragged_ranges, stable_order
+from recokit.core import Batch, CountModel, ScoreBlock
+from recokit.data import (
+    DAY_US,
+    CategoryEvents,
+    CategoryRepeats,
+    CategorySpec,
+    CountTables,
+    Dataset,
+    TableSpec,
+    category_codes,
+    category_events,
+    category_tables,
+    item_label,
+    ragged_ranges,
+    stable_order,
+)
 from recokit.params import Boolean, InstanceOf, Interval, param
 
 __all__ = ["Renewal"]
@@ -72,38 +85,7 @@ def _every(q25: float, q75: float, unit: tuple[str, float]) -> str:
     return f"every {a}\u2013{b} {unit[0]}"
 
 
-class _Events(NamedTuple):
-    """The purchases of categorised items, one array per column (customer and item indices, time
-    in µs, category code), sorted by customer, category, time and item."""
-
-    cust: np.ndarray
-    item: np.ndarray
-    t: np.ndarray
-    cat: np.ndarray
-
-
-def _event_order(cust: np.ndarray, cat: np.ndarray, t: np.ndarray, item: np.ndarray, n_customers: int, n_items: int, n_cat: int) -> np.ndarray:
-    """The positions of the purchases sorted by customer, category, time and item. The rows come
-    in time order (the Dataset's), so four stable counting sorts give it: item, the rank of the
-    time, category, customer (least significant first)."""
-    if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
-        return np.lexsort((item, t, cat, cust))
-    t_rank = np.r_[0, np.cumsum(t[1:] != t[:-1])] if len(t) else np.zeros(0, dtype=np.int64)
-    order = stable_order(item, n_items)
-    for key, n_keys in ((t_rank, int(t_rank[-1]) + 1 if len(t) else 0), (cat, n_cat), (cust, n_customers)):
-        order = order[stable_order(key[order], n_keys)]
-    return order
-
-
-def _distinct_buyers(cust: np.ndarray, item: np.ndarray, n_customers: int, n_items: int) -> np.ndarray:
-    """How many distinct customers bought each item (float64): the columns' stored entries of the
-    customer x item pattern."""
-    pattern = sp.csr_array((np.ones(len(cust), dtype=np.int8), (cust, item)), shape=(n_customers, n_items))
-    pattern.sum_duplicates()
-    return np.bincount(pattern.indices, minlength=n_items).astype(np.float64)
-
-
-class Renewal(Recommender):
+class Renewal(CountModel):
     """Suggest renewing what a customer buys on a cycle (running shoes, inner tubes, socks...).
 
     Parameters
@@ -209,63 +191,62 @@ class Renewal(Recommender):
         return "due for renewal"
 
     # -- fitting -----------------------------------------------------------------------------
+    def table_spec(self) -> TableSpec:
+        """The tables the fit derives from (:class:`recokit.data.FitsFromTables`): the category
+        repeat tables (:class:`recokit.data.CategoryRepeats`) of ``category_column``, ``event``,
+        ``min_gap_days`` and ``popularity_days``; the purchase histories requests read come from
+        the Dataset."""
+        return TableSpec(buyers=False, categories=CategorySpec(self.category_column, self.event, max(math.ceil(self.min_gap_days * DAY_US), 1), self.popularity_days))
+
     def _fit(self, dataset: Dataset) -> None:
         self.validate_params()
+        self._check_time(dataset)
+        spec = self.table_spec().categories
+        assert spec is not None
+        names, item_cat, ev, repeats = category_tables(dataset, spec, "Renewal")
+        self._derive(dataset, names, item_cat, repeats, ev, stacklevel=5)
+
+    def _fit_tables(self, dataset: Dataset, tables: CountTables) -> None:
+        self._check_time(dataset)
+        assert tables.category_repeats is not None  # check_tables
+        names, item_cat = category_codes(dataset, self.category_column, "Renewal")
+        if len(tables.category_repeats.buyers) != len(names):
+            raise DataError(
+                f"Renewal.fit_from_tables: the tables have {len(tables.category_repeats.buyers)} categories, the catalog's column {self.category_column!r} {len(names)}.",
+                hint="count the tables of this model's table_spec() on the rows the Dataset was built from.",
+            )
+        self._derive(dataset, names, item_cat, tables.category_repeats, None, stacklevel=7)
+
+    def _check_time(self, dataset: Dataset) -> None:
         if not dataset.has_time:
             raise DataError("Renewal needs purchase timestamps.", hint="build the Dataset with time_col=...")
-        names, item_cat = self._fit_categories(dataset)
-        ev = self._purchase_events(dataset, item_cat)
-        ok = self._fit_intervals(ev, names)
-        if not ok.any():
-            self._warn_nothing_learnt()
-        self._fit_purchases(ev, ok, dataset.n_customers)
-        self._fit_appeal(dataset, ev, item_cat, len(names))
 
-    def _fit_categories(self, dataset: Dataset) -> tuple[list[str], np.ndarray]:
-        """The category names (sorted) and each item's category code (-1: none)."""
-        col = self.category_column
-        if col not in dataset.catalog.columns:
-            raise DataError(
-                f"Renewal(category_column={col!r}): the catalog has no column {col!r}.", hint=f"choose one of {[c for c in dataset.catalog.columns if c != 'item_id']}."
-            )
-        cats = dataset.catalog[col].cast(pl.String)
-        names = sorted(cats.drop_nulls().unique().to_list())
-        lookup = {v: i for i, v in enumerate(names)}
-        item_cat = np.array([-1 if v is None else lookup[v] for v in cats.to_list()], dtype=np.int64)
+    def _derive(self, dataset: Dataset, names: list[str], item_cat: np.ndarray, repeats: CategoryRepeats, ev: CategoryEvents | None, stacklevel: int) -> None:
+        """The fitted state from the repeat tables (the same code for a fit and for tables
+        counted elsewhere); ``ev``: the sorted categorised purchases when the caller has them,
+        else those of the renewable categories are read from the Dataset (the histories)."""
+        if "event" in dataset.interactions.columns and repeats.n_event_rows == 0:
+            raise DataError(f"Renewal: no interaction has event type {self.event!r}.", hint="pass event=... naming the purchase event of your data.")
         self.categories_ = names
         self.item_category_ = item_cat
-        return names, item_cat
+        ok = self._fit_intervals(repeats, names)
+        if not ok.any():
+            self._warn_nothing_learnt(stacklevel)
+        if ev is None:
+            ev = category_events(dataset, item_cat, len(names), self.event, keep=ok)[0]
+        self._fit_purchases(ev, ok, dataset.n_customers)
+        self._fit_appeal(repeats, item_cat, len(names))
 
-    def _purchase_events(self, dataset: Dataset, item_cat: np.ndarray) -> _Events:
-        """The purchases of categorised items, sorted by customer, category, time and item."""
-        inter = dataset.interactions
-        if "event" in inter.columns:
-            inter = inter.filter(pl.col("event") == self.event)
-            if inter.height == 0:
-                raise DataError(f"Renewal: no interaction has event type {self.event!r}.", hint="pass event=... naming the purchase event of your data.")
-        item = inter["item_idx"].to_numpy().astype(np.int64)
-        cat = item_cat[item]
-        mine = np.flatnonzero(cat >= 0)
-        item, cat = item[mine], cat[mine]
-        cust = inter["customer_idx"].to_numpy().astype(np.int64)[mine]
-        t = inter["timestamp"].cast(pl.Datetime("us")).cast(pl.Int64).to_numpy()[mine]
-        order = _event_order(cust, cat, t, item, dataset.n_customers, dataset.n_items, len(self.categories_))
-        return _Events(cust[order], item[order], t[order], cat[order])
-
-    def _fit_intervals(self, ev: _Events, names: list[str]) -> np.ndarray:
+    def _fit_intervals(self, repeats: CategoryRepeats, names: list[str]) -> np.ndarray:
         """Repurchase intervals and their quartiles per category, and which categories are
         renewable (returned as a mask over the category codes)."""
         n_cat = len(names)
-        same = (ev.cust[1:] == ev.cust[:-1]) & (ev.cat[1:] == ev.cat[:-1])  # row j + 1 follows row j in its (customer, category)
-        gap = ev.t[1:] - ev.t[:-1]
-        at = np.flatnonzero(same & (gap >= max(self.min_gap_days * DAY_US, 1))) + 1
-        g_cust, g_cat, g_gap = ev.cust[at], ev.cat[at], gap[at - 1]
+        g_cust, g_cat, g_gap = repeats.gap_customer, repeats.gap_category, repeats.gap_us
         #: every observed interval (customer_idx, category code, days): the sufficient statistics
         #: an exact incremental update or erasure of a customer would recompute the quartiles from
         per_us = 1.0 / DAY_US  # days as polars computes ``gap / DAY_US``: times the reciprocal
         self.gaps_ = pl.DataFrame({"customer_idx": g_cust, "cat": g_cat, "days": g_gap * per_us})
-        first = np.r_[True, ~same] if len(ev.cat) else np.zeros(0, dtype=bool)  # a customer's first row in a category
-        g_new = np.r_[True, (g_cust[1:] != g_cust[:-1]) | (g_cat[1:] != g_cat[:-1])] if len(at) else np.zeros(0, dtype=bool)
+        g_new = np.r_[True, (g_cust[1:] != g_cust[:-1]) | (g_cat[1:] != g_cat[:-1])] if len(g_cat) else np.zeros(0, dtype=bool)
         intervals = np.bincount(g_cat, minlength=n_cat).astype(np.int64)
         quartiles = np.full((3, n_cat), np.nan)
         by_cat = g_gap[stable_order(g_cat, n_cat)].astype(np.float64)  # exact: gaps in µs are far below 2**53
@@ -276,7 +257,7 @@ class Renewal(Recommender):
             {
                 "cat": np.arange(n_cat, dtype=np.int64),
                 "category": names,
-                "buyers": np.bincount(ev.cat[first], minlength=n_cat).astype(np.int64),
+                "buyers": repeats.buyers,
                 "repeaters": np.bincount(g_cat[g_new], minlength=n_cat).astype(np.int64),
                 "intervals": intervals,
                 "q25_days": pl.Series(quartiles[0]).fill_nan(None),  # null: no interval
@@ -297,7 +278,7 @@ class Renewal(Recommender):
             self._sigma = np.maximum(np.log(self._q75 / self._q25) / 1.349, 0.1)
         return ok
 
-    def _warn_nothing_learnt(self) -> None:
+    def _warn_nothing_learnt(self, stacklevel: int) -> None:
         """A DataWarning: no category is renewable, so every score is NaN (back-fill only)."""
         table = self.intervals_.sort(["intervals", "category"], descending=[True, False])
         reasons = [f"{c!r}: {w}" for c, w in table.select("category", "why").head(3).iter_rows()]
@@ -306,7 +287,7 @@ class Renewal(Recommender):
             f"({'; '.join(reasons) or 'no categorised purchase'}), so every score is NaN and recommendations come from the back-fill only. "
             "Hint: fit on a longer history, or lower min_support / min_repeat_share (see the model's intervals_ table).",
             DataWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
     def _why_not_renewable(self) -> pl.Expr:
@@ -322,7 +303,7 @@ class Renewal(Recommender):
             .otherwise(None)
         )
 
-    def _fit_purchases(self, ev: _Events, ok: np.ndarray, n_customers: int) -> None:
+    def _fit_purchases(self, ev: CategoryEvents, ok: np.ndarray, n_customers: int) -> None:
         """Purchases of renewable categories, per customer (request time ages them at ``now``)."""
         keep = np.flatnonzero(ok[ev.cat]) if len(ev.cat) else np.zeros(0, dtype=np.int64)
         self._ptr = np.searchsorted(ev.cust[keep], np.arange(n_customers + 1)).astype(np.int64)
@@ -330,18 +311,15 @@ class Renewal(Recommender):
         self._t = ev.t[keep]
         self._item = ev.item[keep]
 
-    def _fit_appeal(self, dataset: Dataset, ev: _Events, item_cat: np.ndarray, n_categories: int) -> None:
+    def _fit_appeal(self, repeats: CategoryRepeats, item_cat: np.ndarray, n_categories: int) -> None:
         """Appeal of each product within its category: recent distinct buyers, all-time as tie-break."""
-        end = int(np.datetime64(dataset.last_time, "us").astype(np.int64))
-        n = dataset.n_items
-        recent = ev.t >= end - self.popularity_days * DAY_US
-        pop_all = _distinct_buyers(ev.cust, ev.item, dataset.n_customers, n)
-        pop_recent = _distinct_buyers(ev.cust[recent], ev.item[recent], dataset.n_customers, n)
+        pop_all = repeats.item_buyers.astype(np.float64)
+        pop_recent = repeats.recent_buyers.astype(np.float64)
         pop = pop_recent + pop_all / (1.0 + pop_all.max(initial=0.0))
         best = np.zeros(n_categories)
         has = item_cat >= 0
         np.maximum.at(best, item_cat[has], pop[has])
-        appeal = np.zeros(n)
+        appeal = np.zeros(len(item_cat))
         appeal[has] = (1.0 + pop[has]) / (1.0 + best[item_cat[has]])
         self.appeal_ = appeal * (0.9 if self.prefer_previous else 1.0)
 
