@@ -67,6 +67,48 @@ def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed, with_tie):
         assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k, tie)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.one_of(st.integers(2048, 6000), st.integers(1, 64)),
+    st.integers(1, 120),
+    st.sampled_from(["distinct", "ties", "few valid", "blocked best", "infinite"]),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie):
+    """The copy-free ranking of a dense block under per-row blocked cells (the group-maximum
+    bound on long rows, a copy on short ones): the reference's answer, ties and all, and the
+    scores of the picked items; the input is left as it was."""
+    from recokit.core import top_k_blocked
+
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, m))
+    if kind == "ties":
+        s = np.round(s * 4) / 4
+    elif kind == "few valid":
+        s[rng.random((n, m)) < 0.999] = np.nan
+    elif kind == "infinite":
+        s[rng.random((n, m)) < 0.05] = rng.choice([np.inf, -np.inf])
+    blocked = rng.random((n, m)) < 0.02
+    if kind == "blocked best":  # every row's best items blocked, and whole rows of them
+        blocked |= s >= np.quantile(s, 0.99, axis=1, keepdims=True)
+        blocked[rng.random(n) < 0.3] = True
+    tie = rng.permutation(m) if with_tie else None
+    before = s.copy()
+    rows, cols = np.nonzero(blocked)
+    picked, got_scores = top_k_blocked(s, rows, cols, k, tie)
+    np.testing.assert_array_equal(s, before)
+    assert picked.shape == got_scores.shape == (n, k)
+    for r in range(n):
+        row = picked[r]
+        want = reference_top_k(s[r], ~blocked[r], k, tie)
+        assert row[row >= 0].tolist() == want
+        assert (row[len(want) :] == -1).all()
+        np.testing.assert_array_equal(got_scores[r, : len(want)], s[r, want])
+        assert np.isnan(got_scores[r, len(want) :]).all()
+
+
 @given(scores, st.integers(1, 45), st.data())
 def test_sparse_and_one_row_ranking_break_ties_like_top_k(s, k, data):
     """rank() of a sparse block (the COO path, and one request's own entries) orders equal

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from recokit.data import entry_rows
 
-__all__ = ["densify", "top_k", "top_k_coo"]
+__all__ = ["densify", "top_k", "top_k_blocked", "top_k_coo"]
 
 
 #: Rows at least this long, and at least 16 x k, are pre-filtered (see :func:`top_k`).
@@ -52,6 +52,87 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int, tie: np.ndarra
             return out
         return _top_k_sparse(rows, cols, -neg[rows, cols], n, k, tie)[0]
     return _top_k_exact(neg, kk, k, tie)
+
+
+#: :func:`top_k_blocked` cuts a long row into groups of about this many items (strided: group
+#: ``g`` holds the items ``g, g + G, g + 2 G, ...``, so one reduction over contiguous memory gives
+#: every group's maximum).
+_GROUP = 20
+
+
+def top_k_blocked(
+    scores: np.ndarray, blocked_rows: np.ndarray, blocked_cols: np.ndarray, k: int, tie: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of ``scores`` with the cells ``(blocked_rows[j], blocked_cols[j])`` not
+    candidates, without copying or writing ``scores``: ``(picked, picked_scores)``, -1 / NaN padded.
+
+    Exact, same order as :func:`top_k`. A long row's items are split into disjoint groups and
+    each group's maximum taken in one pass; a group without a blocked cell whose maximum is finite
+    holds an allowed score at least that high, so the ``k``-th best such maximum bounds the row's
+    ``k``-th best allowed score from below. Only the groups whose maximum reaches it are read
+    again (a few times ``k`` items, ties included), and those candidates ranked exactly. Rows with
+    fewer than ``k`` such groups are ranked whole.
+
+    >>> s = np.array([[0.1, 0.9, 0.5, 0.5]])
+    >>> top_k_blocked(s, np.array([0]), np.array([1]), 2)[0].tolist()
+    [[2, 3]]
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    n, m = s.shape
+    kk = min(k, m)
+    brows, bcols = np.asarray(blocked_rows, dtype=np.int64), np.asarray(blocked_cols, dtype=np.int64)
+    if kk == 0 or m < _PREFILTER_MIN or m < 16 * kk:  # short rows: a copy is cheap
+        vals = s.copy()
+        vals[brows, bcols] = np.nan
+        picked = top_k(vals, None, k, tie)
+        return picked, np.where(picked >= 0, np.take_along_axis(vals, np.maximum(picked, 0), axis=1), np.nan)
+    per = max(2, min(_GROUP, m // (8 * kk)))  # >= 8 k groups: k clean ones despite a few blocked
+    n_groups = m // per
+    body = s[:, : per * n_groups].reshape(n, per, n_groups)  # a view: group g = column g of each slab
+    with np.errstate(invalid="ignore"):
+        gmax = np.fmax.reduce(body, axis=1)  # NaN only where the whole group is NaN
+    witness = np.where(np.isfinite(gmax), -gmax, np.inf)
+    inside = bcols < per * n_groups
+    witness[brows[inside], bcols[inside] % n_groups] = np.inf  # a blocked cell may be its maximum
+    bound = -np.partition(witness, kk - 1, axis=1)[:, kk - 1]  # -inf: fewer than kk witnesses
+    good = np.isfinite(bound)
+    rows, cols, vals = _candidates(s, body, gmax, bound, good, n_groups)
+    blocked = np.sort(brows * m + bcols)
+    if len(blocked) and len(rows):
+        keys = rows * m + cols
+        at = np.minimum(np.searchsorted(blocked, keys), len(blocked) - 1)
+        keep = blocked[at] != keys
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    picked, picked_scores = _top_k_sparse(rows, cols, vals, n, k, tie)
+    rest = np.flatnonzero(~good & (np.isfinite(gmax).any(axis=1) | np.isfinite(s[:, per * n_groups :]).any(axis=1)))
+    if len(rest):  # few finite groups (a sparse row of opinions): rank those rows whole
+        sub = s[rest]
+        mine = np.isin(brows, rest)
+        sub[np.searchsorted(rest, brows[mine]), bcols[mine]] = np.nan
+        p_rest = top_k(sub, None, k, tie)
+        picked[rest] = p_rest
+        picked_scores[rest] = np.where(p_rest >= 0, np.take_along_axis(sub, np.maximum(p_rest, 0), axis=1), np.nan)
+    return picked, picked_scores
+
+
+def _candidates(
+    s: np.ndarray, body: np.ndarray, gmax: np.ndarray, bound: np.ndarray, good: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`top_k_blocked`'s candidates of the ``good`` rows: every finite score at or above the
+    row's ``bound``, as (row, column, score) triplets sorted by row then column."""
+    per = body.shape[1]
+    with np.errstate(invalid="ignore"):
+        g_rows, g_cols = np.nonzero((gmax >= bound[:, None]) & good[:, None])
+        got = body[g_rows, :, g_cols]  # n_selected x per: the selected groups' scores
+        r, j = np.nonzero((got >= bound[g_rows, None]) & (got < np.inf))
+        rows, cols, vals = g_rows[r], g_cols[r] + j * n_groups, got[r, j]
+        tail = s[:, per * n_groups :]
+        t_rows, t_cols = np.nonzero((tail >= bound[:, None]) & (tail < np.inf) & good[:, None])
+    rows = np.concatenate([rows, t_rows]).astype(np.int64, copy=False)
+    cols = np.concatenate([cols, t_cols + per * n_groups]).astype(np.int64, copy=False)
+    vals = np.concatenate([vals, tail[t_rows, t_cols]])
+    order = np.lexsort((cols, rows))
+    return rows[order], cols[order], vals[order]
 
 
 def _key(cols: np.ndarray, tie: np.ndarray | None) -> np.ndarray:
