@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import polars as pl
 import pytest
@@ -75,12 +77,15 @@ def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed, with_tie):
     st.sampled_from(["distinct", "ties", "few valid", "blocked best", "infinite"]),
     st.integers(0, 2**32 - 1),
     st.booleans(),
+    st.booleans(),
 )
-def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie):
+def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie, rounded):
     """The copy-free ranking of a dense block under per-row blocked cells (the group-maximum
-    bound on long rows, a copy on short ones): the reference's answer, ties and all, and the
-    scores of the picked items; the input is left as it was."""
-    from recokit.core import top_k_blocked
+    bound on long rows, a copy on short ones), from the scores or from float32 roundings of them
+    within a margin: the reference's answer, ties and all, and the exact scores of the picked
+    items; the input is left as it was."""
+    from recokit.core import top_k_blocked, top_k_bounded
+    from recokit.core import topk as topk_module
 
     rng = np.random.default_rng(seed)
     s = rng.random((n, m))
@@ -97,7 +102,14 @@ def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie):
     tie = rng.permutation(m) if with_tie else None
     before = s.copy()
     rows, cols = np.nonzero(blocked)
-    picked, got_scores = top_k_blocked(s, rows, cols, k, tie)
+    with mock.patch.object(topk_module, "_WHOLE_CELLS", 0):  # the group bound even on a few rows
+        if rounded:  # ranked from float32 scores off by up to a margin, the exact scores read back
+            noise = rng.uniform(-0.01, 0.01, s.shape)  # not monotone: an approx order can invert
+            approx = (s + noise).astype(np.float32)
+            margin = np.full(n, 0.01 + 2.0**-22)  # the noise, then float32's rounding of values < 2
+            picked, got_scores = top_k_bounded(approx, margin, lambda r, c: s[r, c], lambda r: s[r], rows, cols, k, tie)
+        else:
+            picked, got_scores = top_k_blocked(s, rows, cols, k, tie)
     np.testing.assert_array_equal(s, before)
     assert picked.shape == got_scores.shape == (n, k)
     for r in range(n):

@@ -12,7 +12,7 @@ from recokit.core.results import (
     Recommendation,
     Recommendations,
 )
-from recokit.core.topk import densify, top_k, top_k_blocked, top_k_coo
+from recokit.core.topk import densify, top_k, top_k_blocked, top_k_bounded, top_k_coo
 
 __all__ = [
     "BACKFILL_REASON",
@@ -37,5 +37,6 @@ __all__ = [
     "scored",
     "top_k",
     "top_k_blocked",
+    "top_k_bounded",
     "top_k_coo",
 ]

@@ -3,12 +3,14 @@ the item's place in the shop's best sellers when a model ranks, else the smaller
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from recokit.data import entry_rows
 
-__all__ = ["densify", "top_k", "top_k_blocked", "top_k_coo"]
+__all__ = ["densify", "top_k", "top_k_blocked", "top_k_bounded", "top_k_coo"]
 
 
 #: Rows at least this long, and at least 16 x k, are pre-filtered (see :func:`top_k`).
@@ -54,10 +56,16 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int, tie: np.ndarra
     return _top_k_exact(neg, kk, k, tie)
 
 
-#: :func:`top_k_blocked` cuts a long row into groups of about this many items (strided: group
-#: ``g`` holds the items ``g, g + G, g + 2 G, ...``, so one reduction over contiguous memory gives
-#: every group's maximum).
-_GROUP = 20
+#: :func:`top_k_bounded` cuts a long row into at least this many groups of at most ``_GROUP``
+#: items (strided: group ``g`` holds the items ``g, g + G, g + 2 G, ...``, so one reduction over
+#: contiguous memory gives every group's maximum).
+_GROUPS, _GROUP = 512, 40
+#: Up to this many cells, :func:`top_k_bounded` ranks whole rows (one request, a small catalogue).
+_WHOLE_CELLS = 131_072
+
+#: ``exact(rows, cols)``: the exact scores of some cells; ``exact_rows(rows)``: whole rows of them.
+Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ExactRows = Callable[[np.ndarray], np.ndarray]
 
 
 def top_k_blocked(
@@ -66,73 +74,101 @@ def top_k_blocked(
     """:func:`top_k` of ``scores`` with the cells ``(blocked_rows[j], blocked_cols[j])`` not
     candidates, without copying or writing ``scores``: ``(picked, picked_scores)``, -1 / NaN padded.
 
-    Exact, same order as :func:`top_k`. A long row's items are split into disjoint groups and
-    each group's maximum taken in one pass; a group without a blocked cell whose maximum is finite
-    holds an allowed score at least that high, so the ``k``-th best such maximum bounds the row's
-    ``k``-th best allowed score from below. Only the groups whose maximum reaches it are read
-    again (a few times ``k`` items, ties included), and those candidates ranked exactly. Rows with
-    fewer than ``k`` such groups are ranked whole.
+    Exact, same order as :func:`top_k` (see :func:`top_k_bounded`, here with exact scores).
 
     >>> s = np.array([[0.1, 0.9, 0.5, 0.5]])
     >>> top_k_blocked(s, np.array([0]), np.array([1]), 2)[0].tolist()
     [[2, 3]]
     """
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    n, m = s.shape
+    return top_k_bounded(s, np.zeros(s.shape[0]), lambda r, c: s[r, c], lambda r: s[r], blocked_rows, blocked_cols, k, tie)
+
+
+def top_k_bounded(
+    approx: np.ndarray,
+    margin: np.ndarray,
+    exact: Exact,
+    exact_rows: ExactRows,
+    blocked_rows: np.ndarray,
+    blocked_cols: np.ndarray,
+    k: int,
+    tie: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top-``k`` of scores known approximately: ``approx[r, c]`` (any float dtype, NaN =
+    no opinion) is within ``margin[r]`` of the exact score ``exact(r, c)``; the cells
+    ``(blocked_rows[j], blocked_cols[j])`` are not candidates. Returns ``(picked, exact scores)``,
+    -1 / NaN padded, in :func:`top_k`'s order (higher exact score, then the smaller ``tie`` rank
+    or index). Neither array is copied or written.
+
+    A long row's items are split into disjoint groups, each group's maximum taken in one pass. A
+    group without a blocked cell whose maximum is finite holds an allowed item scored at least
+    that maximum minus the margin, so with ``B`` the ``k``-th best such maximum the row's ``k``-th
+    best exact score is at least ``B - margin``, and every item that reaches it has an approximate
+    score of at least ``B - 2 margin``. Only the groups whose maximum reaches that are read again
+    (a few times ``k`` items, ties included); their exact scores are ranked. Rows with fewer than
+    ``k`` such groups, and small inputs, are ranked whole from ``exact_rows``.
+    """
+    n, m = approx.shape
     kk = min(k, m)
     brows, bcols = np.asarray(blocked_rows, dtype=np.int64), np.asarray(blocked_cols, dtype=np.int64)
-    if kk == 0 or m < _PREFILTER_MIN or m < 16 * kk:  # short rows: a copy is cheap
-        vals = s.copy()
-        vals[brows, bcols] = np.nan
-        picked = top_k(vals, None, k, tie)
-        return picked, np.where(picked >= 0, np.take_along_axis(vals, np.maximum(picked, 0), axis=1), np.nan)
-    per = max(2, min(_GROUP, m // (8 * kk)))  # >= 8 k groups: k clean ones despite a few blocked
+    if kk == 0 or m < 16 * kk or n * m <= _WHOLE_CELLS:  # small: a copy costs less than the groups
+        return _rank_rows(exact_rows, np.arange(n), brows, bcols, n, k, tie)
+    # enough groups that a row keeps k clean ones despite its blocked items (owned, context)
+    per = max(2, min(_GROUP, m // max(_GROUPS, 8 * kk, 4 * -(-len(brows) // max(n, 1)))))
     n_groups = m // per
-    body = s[:, : per * n_groups].reshape(n, per, n_groups)  # a view: group g = column g of each slab
+    body = approx[:, : per * n_groups].reshape(n, per, n_groups)  # a view: group g = column g of each slab
     with np.errstate(invalid="ignore"):
         gmax = np.fmax.reduce(body, axis=1)  # NaN only where the whole group is NaN
     witness = np.where(np.isfinite(gmax), -gmax, np.inf)
     inside = bcols < per * n_groups
     witness[brows[inside], bcols[inside] % n_groups] = np.inf  # a blocked cell may be its maximum
-    bound = -np.partition(witness, kk - 1, axis=1)[:, kk - 1]  # -inf: fewer than kk witnesses
+    bound = -np.partition(witness, kk - 1, axis=1)[:, kk - 1] - 2 * margin  # -inf: fewer than kk witnesses
     good = np.isfinite(bound)
-    rows, cols, vals = _candidates(s, body, gmax, bound, good, n_groups)
+    rows, cols = _candidates(approx, body, gmax, bound, good, n_groups)
     blocked = np.sort(brows * m + bcols)
     if len(blocked) and len(rows):
         keys = rows * m + cols
         at = np.minimum(np.searchsorted(blocked, keys), len(blocked) - 1)
         keep = blocked[at] != keys
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    picked, picked_scores = _top_k_sparse(rows, cols, vals, n, k, tie)
-    rest = np.flatnonzero(~good & (np.isfinite(gmax).any(axis=1) | np.isfinite(s[:, per * n_groups :]).any(axis=1)))
-    if len(rest):  # few finite groups (a sparse row of opinions): rank those rows whole
-        sub = s[rest]
-        mine = np.isin(brows, rest)
-        sub[np.searchsorted(rest, brows[mine]), bcols[mine]] = np.nan
-        p_rest = top_k(sub, None, k, tie)
-        picked[rest] = p_rest
-        picked_scores[rest] = np.where(p_rest >= 0, np.take_along_axis(sub, np.maximum(p_rest, 0), axis=1), np.nan)
+        rows, cols = rows[keep], cols[keep]
+    vals = np.asarray(exact(rows, cols), dtype=np.float64)
+    finite = np.isfinite(vals)
+    picked, picked_scores = _top_k_sparse(rows[finite], cols[finite], vals[finite], n, k, tie)
+    with np.errstate(invalid="ignore"):
+        rest = np.flatnonzero(~good & ((gmax > -np.inf).any(axis=1) | (approx[:, per * n_groups :] > -np.inf).any(axis=1)))
+    if len(rest):  # few finite groups (a sparse row of opinions, most items blocked): rank whole
+        picked[rest], picked_scores[rest] = _rank_rows(exact_rows, rest, brows, bcols, n, k, tie)
     return picked, picked_scores
 
 
+def _rank_rows(
+    exact_rows: ExactRows, rows: np.ndarray, brows: np.ndarray, bcols: np.ndarray, n: int, k: int, tie: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of some whole rows (``exact_rows(rows)``, a copy is written) with their
+    blocked cells removed: ``(picked, scores)`` of those rows."""
+    sub = np.array(exact_rows(rows), dtype=np.float64)
+    mine = np.isin(brows, rows) if len(rows) < n else np.ones(len(brows), dtype=bool)
+    sub[np.searchsorted(rows, brows[mine]), bcols[mine]] = np.nan
+    picked = top_k(sub, None, k, tie)
+    return picked, np.where(picked >= 0, np.take_along_axis(sub, np.maximum(picked, 0), axis=1), np.nan)
+
+
 def _candidates(
-    s: np.ndarray, body: np.ndarray, gmax: np.ndarray, bound: np.ndarray, good: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`top_k_blocked`'s candidates of the ``good`` rows: every finite score at or above the
-    row's ``bound``, as (row, column, score) triplets sorted by row then column."""
+    a: np.ndarray, body: np.ndarray, gmax: np.ndarray, bound: np.ndarray, good: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k_bounded`'s candidates of the ``good`` rows: the cells whose finite
+    approximate score reaches the row's ``bound``, as (row, column), sorted by row then column."""
     per = body.shape[1]
     with np.errstate(invalid="ignore"):
         g_rows, g_cols = np.nonzero((gmax >= bound[:, None]) & good[:, None])
         got = body[g_rows, :, g_cols]  # n_selected x per: the selected groups' scores
         r, j = np.nonzero((got >= bound[g_rows, None]) & (got < np.inf))
-        rows, cols, vals = g_rows[r], g_cols[r] + j * n_groups, got[r, j]
-        tail = s[:, per * n_groups :]
+        tail = a[:, per * n_groups :]
         t_rows, t_cols = np.nonzero((tail >= bound[:, None]) & (tail < np.inf) & good[:, None])
-    rows = np.concatenate([rows, t_rows]).astype(np.int64, copy=False)
-    cols = np.concatenate([cols, t_cols + per * n_groups]).astype(np.int64, copy=False)
-    vals = np.concatenate([vals, tail[t_rows, t_cols]])
+    rows = np.concatenate([g_rows[r], t_rows]).astype(np.int64, copy=False)
+    cols = np.concatenate([g_cols[r] + j * n_groups, t_cols + per * n_groups]).astype(np.int64, copy=False)
     order = np.lexsort((cols, rows))
-    return rows[order], cols[order], vals[order]
+    return rows[order], cols[order]
 
 
 def _key(cols: np.ndarray, tie: np.ndarray | None) -> np.ndarray:
