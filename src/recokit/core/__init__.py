@@ -1,7 +1,15 @@
 """The core: the request (:class:`Query`), the stages of :class:`Recommender` on a
 :class:`Batch`, the :class:`ScoreBlock` models return, results, and the only top-k."""
 
-from recokit.core.batch import Batch, Restriction, ScoreBlock, Selection, Source, indicator
+from recokit.core.batch import (
+    Batch,
+    LazyScores,
+    Restriction,
+    ScoreBlock,
+    Selection,
+    Source,
+    indicator,
+)
 from recokit.core.capabilities import Forgetful, Updatable
 from recokit.core.query import Query
 from recokit.core.recommender import CountModel, Recommender, clone, explained, scored
@@ -19,6 +27,7 @@ __all__ = [
     "PINNED_REASON",
     "RULES_SEPARATOR",
     "Batch",
+    "LazyScores",
     "Forgetful",
     "Query",
     "Recommendation",

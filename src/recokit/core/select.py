@@ -35,6 +35,9 @@ def rank(block: ScoreBlock, restriction: Restriction, k: int, tie: np.ndarray | 
     equal scores in the order of ``tie`` (each item's rank, e.g. among the best sellers; None:
     the item index)."""
     n = block.shape[0]
+    got = block.ranked(restriction, k, tie)  # a lazy block ranks itself
+    if got is not None:
+        return got
     if block.is_sparse and (n == 1 or block.density < DENSE_ABOVE):
         m = block.to_csr()
         rows = entry_rows(m.indptr)

@@ -93,6 +93,7 @@ def top_k_bounded(
     blocked_cols: np.ndarray,
     k: int,
     tie: np.ndarray | None = None,
+    whole_cells: int = _WHOLE_CELLS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exact top-``k`` of scores known approximately: ``approx[r, c]`` (any float dtype, NaN =
     no opinion) is within ``margin[r]`` of the exact score ``exact(r, c)``; the cells
@@ -106,12 +107,13 @@ def top_k_bounded(
     best exact score is at least ``B - margin``, and every item that reaches it has an approximate
     score of at least ``B - 2 margin``. Only the groups whose maximum reaches that are read again
     (a few times ``k`` items, ties included); their exact scores are ranked. Rows with fewer than
-    ``k`` such groups, and small inputs, are ranked whole from ``exact_rows``.
+    ``k`` such groups, and inputs of at most ``whole_cells`` cells, are ranked whole from
+    ``exact_rows``.
     """
     n, m = approx.shape
     kk = min(k, m)
     brows, bcols = np.asarray(blocked_rows, dtype=np.int64), np.asarray(blocked_cols, dtype=np.int64)
-    if kk == 0 or m < 16 * kk or n * m <= _WHOLE_CELLS:  # small: a copy costs less than the groups
+    if kk == 0 or m < 16 * kk or n * m <= whole_cells:  # small: a copy costs less than the groups
         return _rank_rows(exact_rows, np.arange(n), brows, bcols, n, k, tie)
     # enough groups that a row keeps k clean ones despite its blocked items (owned, context)
     per = max(2, min(_GROUP, m // max(_GROUPS, 8 * kk, 4 * -(-len(brows) // max(n, 1)))))
