@@ -34,7 +34,7 @@ _POSITIVE = Interval(float, low=0, low_open=True)
 _CLOSENESS_CELLS = 4_194_304
 
 #: Fitted state derived from the factors at fit and load time, never saved.
-_DERIVED = ("model_", "item_f32_", "item_t_", "item_norm_max_")
+_DERIVED = ("model_", "item_f32_", "item_t_", "item_norm_max_", "closeness_t_")
 #: float32's unit roundoff, and the float32 score's error bound per factor (with room to spare):
 #: |float32 score - float64 score| <= (factors + 8) * 2**-24 * |customer vector| * |item vector|.
 _U32 = 2.0**-24
@@ -199,6 +199,8 @@ class _Factorization(Recommender):
         self.item_t_ = np.ascontiguousarray(self.item_factors_.T)
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self.item_norm_max_ = float(norms.max(initial=0.0)) if np.isfinite(norms).all() else np.inf
+        # the cosine table transposed: the cosines towards one item are one row (reasons read rows)
+        self.closeness_t_ = None if self.closeness_ is None else np.ascontiguousarray(self.closeness_.T)
 
     def _warn_not_finite(self, ui: Any) -> None:
         """A DataWarning when fitting left NaN or infinite factors: every score of such a customer
@@ -276,12 +278,15 @@ class _Factorization(Recommender):
         raise NotImplementedError
 
     # -- explanations ---------------------------------------------------------------------------
-    def _closeness(self, sources: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Cosine of each (source, item) pair of item vectors: read from the fitted table on a small
-        catalogue, else computed row by row -- either way the same number whether asked for one
-        pair or a million (no BLAS blocking at request time)."""
-        if self.closeness_ is not None:
-            return np.asarray(self.closeness_[sources, items], dtype=np.float64)
+    def _closeness(self, sources: np.ndarray, items: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """Cosine of item ``items[j]`` with each of its ``lens[j]`` sources (``sources``, item by
+        item): read from the fitted table on a small catalogue (the cosines towards an item are one
+        row of ``closeness_t_``, the very numbers of ``closeness_``), else computed row by row --
+        either way the same number whether asked for one pair or a million (no BLAS blocking)."""
+        if self.closeness_t_ is not None:  # flat positions: twice as fast as a 2-D gather
+            n = self.closeness_t_.shape[1]
+            return self.closeness_t_.ravel()[np.repeat(items * n, lens) + sources]
+        items = np.repeat(items, lens)
         out = np.empty(len(sources))
         step = 131_072
         for lo in range(0, len(sources), step):
@@ -307,18 +312,18 @@ class _Factorization(Recommender):
             parts = [sp.csr_array(q[plain]), self._query_rows(cidx[ctx], sp.csr_array(context[ctx]))]
             q = sp.csr_array(sp.vstack(parts, format="csr")[np.argsort(np.concatenate([plain, ctx]))])
         lens = np.diff(q.indptr)[inverse]
-        pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + lens)
-        pair = np.repeat(np.arange(len(items)), lens)
-        sources = q.indices[pos].astype(np.int64)
+        sources = q.indices[ragged_ranges(q.indptr[inverse], q.indptr[inverse] + lens)]
         out = np.full(len(items), None, dtype=object)
-        if len(pair) == 0:
+        if len(sources) == 0:
             return out.tolist()
-        sims = self._closeness(sources, items[pair])
-        seg = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
-        best = np.repeat(np.maximum.reduceat(sims, seg), np.diff(np.append(seg, len(pair))))
-        at_max = np.flatnonzero(sims == best)
-        first_pairs, first = np.unique(pair[at_max], return_index=True)  # sources ascending: smallest wins
-        src = sources[at_max[first]]
+        sims = self._closeness(sources, items, lens)
+        first_pairs = np.flatnonzero(lens > 0)
+        starts = (np.cumsum(lens) - lens)[first_pairs]
+        best = np.maximum.reduceat(sims, starts)  # NaN (a non-finite factor) is no closest item
+        at_max = np.flatnonzero(sims == np.repeat(best, lens[first_pairs]))  # ascending
+        found = ~np.isnan(best)
+        first_pairs, starts = first_pairs[found], starts[found]
+        src = sources[at_max[np.searchsorted(at_max, starts)]].astype(np.int64)  # sources ascending: smallest wins
         out[first_pairs] = self.because_[src]
         if context.nnz:
             mine = csr_lookup(context, inverse[first_pairs], src)[0]

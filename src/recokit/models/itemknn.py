@@ -145,15 +145,17 @@ _DENSE_TABLE_CELLS = 4_194_304
 
 def _first_max(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """Per segment of ``values`` (consecutive runs of ``lens[j]`` values): the position of its first
-    maximum, -1 when the segment is empty or holds only -inf."""
+    maximum, -1 when the segment is empty or holds only -inf (NaN is never a maximum)."""
     out = np.full(len(lens), -1, dtype=np.int64)
     nonempty = lens > 0
     if not nonempty.any():
         return out
     starts = (np.cumsum(lens) - lens)[nonempty]  # empty segments take no room: the spans are right
-    best = np.maximum.reduceat(values, starts)
-    at_max = np.where(values == np.repeat(best, lens[nonempty]), np.arange(len(values)), len(values))
-    out[nonempty] = np.where(best > -np.inf, np.minimum.reduceat(at_max, starts), -1)
+    best = np.fmax.reduceat(values, starts)
+    # every maximum's position, ascending: a segment's first one is the first at or after its start
+    at_max = np.flatnonzero(values == np.repeat(best, lens[nonempty]))
+    first = at_max[np.minimum(np.searchsorted(at_max, starts), max(len(at_max) - 1, 0))] if len(at_max) else starts
+    out[nonempty] = np.where(best > -np.inf, first, -1)
     return out
 
 
@@ -465,11 +467,16 @@ class ItemKNN(CountModel):
         self._fit_history(dataset)
 
     def _derive_table(self) -> None:
-        """A small catalogue's similarity as a dense table (0 = not a neighbour; similarities
-        are positive), so that reasons read a pair's similarity instead of searching its key.
-        Derived at fit and load time, never saved."""
+        """A small catalogue's similarity as a dense table, transposed (row ``i``: the similarities
+        towards item ``i``, the row one pair reads), so that reasons read a pair's similarity
+        instead of searching its key. Derived at fit and load time, never saved."""
         n = self.similarity_.shape[0]
-        self.similarity_dense_ = self.similarity_.toarray() if n * n <= _DENSE_TABLE_CELLS else None
+        table = None
+        if n * n <= _DENSE_TABLE_CELLS:  # row i: the similarities towards item i (-inf: not a neighbour)
+            table = np.full((n, n), -np.inf)
+            t = self.similarity_t_
+            table[entry_rows(t.indptr), t.indices] = t.data
+        self.similarity_dense_ = table
 
     def _get_state(self) -> dict[str, Any]:
         """Fitted state to save: all of it but the dense table (rebuilt on load)."""
@@ -650,9 +657,9 @@ class ItemKNN(CountModel):
             pos = ragged_ranges(q.indptr[inverse], q.indptr[inverse] + q_lens)
             sources = q.indices[pos]
             table = self.similarity_dense_
-            if table is not None:  # a small catalogue: the pair's similarity read from the table
-                sims = table[sources, np.repeat(item_idx, q_lens)]
-                first = _first_max(np.where(sims > 0, q.data[pos] * sims, -np.inf), q_lens)
+            if table is not None:  # a small catalogue: the pair's similarities read from its table row
+                with np.errstate(invalid="ignore"):  # weight 0 x not a neighbour (-inf): NaN, never a maximum
+                    first = _first_max(q.data[pos] * table.ravel()[np.repeat(item_idx * n, q_lens) + sources], q_lens)
                 return np.where(first >= 0, sources[np.maximum(first, 0)], -1).astype(np.int64) if len(sources) else np.full(len(item_idx), -1, dtype=np.int64)
             keys = sources.astype(np.int64) * n + np.repeat(item_idx, q_lens)
             keys_fit = self.similarity_keys_
