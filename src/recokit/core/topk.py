@@ -124,10 +124,12 @@ def top_k_bounded(
     witness = np.where(np.isfinite(gmax), -gmax, np.inf)
     inside = bcols < per * n_groups
     witness[brows[inside], bcols[inside] % n_groups] = np.inf  # a blocked cell may be its maximum
-    bound = -np.partition(witness, kk - 1, axis=1)[:, kk - 1] - 2 * margin  # -inf: fewer than kk witnesses
+    bound = _kth_witness(witness, kk) - 2 * margin  # -inf: fewer than kk witnesses
     good = np.isfinite(bound)
     rows, cols = _candidates(approx, body, gmax, bound, good, n_groups)
-    blocked = np.sort(brows * m + bcols)
+    blocked = brows * m + bcols
+    if len(blocked) > 1 and not bool(np.all(blocked[1:] >= blocked[:-1])):  # a Restriction's are sorted
+        blocked = np.sort(blocked)
     if len(blocked) and len(rows):
         keys = rows * m + cols
         at = np.minimum(np.searchsorted(blocked, keys), len(blocked) - 1)
@@ -141,6 +143,22 @@ def top_k_bounded(
     if len(rest):  # few finite groups (a sparse row of opinions, most items blocked): rank whole
         picked[rest], picked_scores[rest] = _rank_rows(exact_rows, rest, brows, bcols, n, k, tie)
     return picked, picked_scores
+
+
+def _kth_witness(witness: np.ndarray, kk: int) -> np.ndarray:
+    """Per row, a score that ``kk`` distinct groups reach (``witness``: negated group maxima, +inf
+    = not a witness): the ``kk``-th best of the maxima of ``2 kk`` blocks of groups (strided like
+    the groups; a block's maximum is one group's), a little below the ``kk``-th best group maximum
+    and a partition of ``2 kk`` values instead of every group's. -inf: fewer than ``kk``."""
+    n, n_groups = witness.shape
+    blocks = 2 * kk
+    if n_groups < 4 * blocks:
+        return -np.partition(witness, kk - 1, axis=1)[:, kk - 1]
+    per = n_groups // blocks
+    best = witness[:, : per * blocks].reshape(n, per, blocks).min(axis=1)
+    if per * blocks < n_groups:  # the groups left over join the last block
+        best[:, -1] = np.minimum(best[:, -1], witness[:, per * blocks :].min(axis=1))
+    return -np.partition(best, kk - 1, axis=1)[:, kk - 1]
 
 
 def _rank_rows(
