@@ -121,6 +121,30 @@ def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie, rounded):
         assert np.isnan(got_scores[r, len(want) :]).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 20), st.sampled_from(["distinct", "ties", "infinite"]), st.integers(0, 2**32 - 1), st.booleans())
+def test_top_k_coo_of_long_rows_equals_reference(n, k, kind, seed, with_tie):
+    """Rows of many triplets are first cut to the entries a group-maximum bound lets through:
+    same answer as the reference, ties and non-finite values included."""
+    from recokit.core import top_k_coo
+
+    rng = np.random.default_rng(seed)
+    m = 3000
+    s = rng.random((n, m))
+    if kind == "ties":
+        s = np.round(s * 4) / 4
+    elif kind == "infinite":
+        s[rng.random((n, m)) < 0.05] = rng.choice([np.inf, -np.inf, np.nan])
+    stored = rng.random((n, m)) < rng.uniform(0.05, 1.0, size=(n, 1))  # absent: no opinion
+    tie = rng.permutation(m) if with_tie else None
+    rows, cols = np.nonzero(stored)
+    picked, got = top_k_coo(rows, cols, s[rows, cols], n, k, tie)
+    for r in range(n):
+        want = reference_top_k(s[r], stored[r], k, tie)
+        assert picked[r][picked[r] >= 0].tolist() == want
+        np.testing.assert_array_equal(got[r, : len(want)], s[r, want])
+
+
 @given(scores, st.integers(1, 45), st.data())
 def test_sparse_and_one_row_ranking_break_ties_like_top_k(s, k, data):
     """rank() of a sparse block (the COO path, and one request's own entries) orders equal

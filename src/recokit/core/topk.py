@@ -252,9 +252,33 @@ def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,
     """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
 
     Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
-    :func:`top_k`: higher score first, then the smaller tie rank (``tie``) or column.
+    :func:`top_k`: higher score first, then the smaller tie rank (``tie``) or column. A
+    non-finite value is no opinion, as in :func:`top_k`.
     """
+    ok = np.isfinite(vals)
+    if not ok.all():
+        rows, cols, vals = rows[ok], cols[ok], vals[ok]
     return _top_k_sparse(rows, cols, vals, n_rows, k, tie)
+
+
+#: :func:`_coo_bound` groups a row's entries by this many consecutive ones.
+_COO_GROUP = 8
+
+
+def _coo_bound(vals: np.ndarray, pos: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """Per row of triplets sorted by row (``pos``: each entry's place in its row), a score its
+    ``k``-th best finite entry reaches: the ``k``-th best finite maximum of its groups of
+    ``_COO_GROUP`` consecutive entries (each such maximum is a distinct entry); -inf for rows with
+    fewer such groups (keep them whole)."""
+    firsts = np.flatnonzero(pos % _COO_GROUP == 0)  # every row starts a group: none straddles rows
+    gmax = np.maximum.reduceat(vals, firsts)  # NaN where a group holds one: not a witness
+    n_groups = -(-counts // _COO_GROUP)
+    g_pos = np.arange(len(firsts)) - np.repeat(np.cumsum(n_groups) - n_groups, n_groups)
+    packed = np.full((len(counts), int(n_groups.max(initial=0))), np.inf)
+    packed[np.repeat(np.arange(len(counts)), n_groups), g_pos] = np.where(np.isfinite(gmax), -gmax, np.inf)
+    if packed.shape[1] < k:
+        return np.full(len(counts), -np.inf)
+    return -np.partition(packed, k - 1, axis=1)[:, k - 1]
 
 
 def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -268,6 +292,12 @@ def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     counts = np.bincount(rows, minlength=n_rows)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = np.arange(len(rows)) - starts[rows]
+    if len(rows) >= 16 * k * max(n_rows, 1):  # long rows: only the entries that can be in a top k
+        keep = vals >= _coo_bound(vals, pos, counts, k)[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        counts = np.bincount(rows, minlength=n_rows)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos = np.arange(len(rows)) - starts[rows]
     # very long rows (a customer who bought half the shop) would blow up the packed array
     width = int(min(counts.max(initial=0), max(4 * k, np.quantile(counts, 0.99) if n_rows else 0)))
     picked = np.full((n_rows, k), -1, dtype=np.int64)
