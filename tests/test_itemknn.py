@@ -458,12 +458,13 @@ def _brute_force_reasons(model: ItemKNN, ds: Dataset, queries: list[Query], rows
 
 
 @pytest.mark.parametrize(
-    "k_neighbours, basket, table",
-    [(2, 8, True), (12, 2, True), (12, 2, False)],  # in-neighbour walk / dense table / key look-up
+    "k_neighbours, basket, table, direct",
+    # in-neighbour walk / dense table / key look-up / the products of a direct product
+    [(2, 8, True, False), (12, 2, True, False), (12, 2, False, False), (12, 2, False, True), (2, 8, False, True)],
 )
 @given(data=st.data())
 @settings(max_examples=10)
-def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, table, data):
+def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, table, direct, data):
     seed = data.draw(st.integers(0, 10_000))
     rng = np.random.default_rng(seed)
     rows = [(c, int(i)) for c in range(30) for i in rng.choice(12, basket, replace=False)]
@@ -478,7 +479,13 @@ def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, table, d
     batch = stack_batch(model, queries)
     pairs = rng.integers(0, 15, 40)
     items = rng.integers(0, 12, 40)
-    got = model._explain(batch, pairs, items, model._score(batch))
+    block = model._score(batch)
+    if direct:  # as a batch too small for scipy's product scores it (the products kept)
+        from recokit.models.itemknn import QueryScores, _direct_product
+
+        block = QueryScores(*_direct_product(block.query, model.similarity_), query=block.query)
+        assert block.products is not None
+    got = model._explain(batch, pairs, items, block)
     assert got == _brute_force_reasons(model, ds, queries, pairs, items)
 
 

@@ -110,8 +110,19 @@ def top_k_per_row(sim: sp.csr_array | sp.csr_matrix, k: int) -> sp.csr_array:
 _DIRECT_CELLS = 4_000_000
 
 
-def _direct_product(q: _Rows, sim: sp.csr_array) -> sp.csr_array:
-    """``q @ sim`` keeping every reachable item (a sum of 0 included), indices sorted.
+class _Products(NamedTuple):
+    """The products a direct ``q @ sim`` summed: product ``p`` added ``values[p]`` to flat cell
+    ``cells[p]`` (``row * items + item``) and came from query entry ``e`` where ``ends[e - 1] <= p
+    < ends[e]`` -- what the reasons need to name each listed item's best source."""
+
+    cells: np.ndarray
+    values: np.ndarray
+    ends: np.ndarray
+
+
+def _direct_product(q: _Rows, sim: sp.csr_array) -> tuple[sp.csr_array, _Products]:
+    """``q @ sim`` keeping every reachable item (a sum of 0 included), indices sorted, and the
+    products it summed.
 
     The products are summed per (row, item) in query-item order, as scipy's product sums them,
     so both give the same bits.
@@ -121,7 +132,8 @@ def _direct_product(q: _Rows, sim: sp.csr_array) -> sp.csr_array:
     lens = sim.indptr[q.indices + 1] - starts
     pos = ragged_ranges(starts, starts + lens)
     cells = sim.indices[pos].astype(np.int64) if n == 1 else np.repeat(entry_rows(q.indptr), lens) * n_items + sim.indices[pos]
-    sums = np.bincount(cells, weights=np.repeat(q.data, lens) * sim.data[pos], minlength=n * n_items)
+    values = np.repeat(q.data, lens) * sim.data[pos]
+    sums = np.bincount(cells, weights=values, minlength=n * n_items)
     reached = np.zeros(n * n_items, dtype=bool)
     reached[cells] = True
     keys = np.flatnonzero(reached)
@@ -131,7 +143,25 @@ def _direct_product(q: _Rows, sim: sp.csr_array) -> sp.csr_array:
         indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n_items)
         out = sp.csr_array((sums[keys], keys % n_items, indptr), shape=(n, n_items))
     out.has_sorted_indices = True  # keys ascending: scipy need not check it again
-    return out
+    return out, _Products(cells, values, np.cumsum(lens))
+
+
+def _best_from_products(p: _Products, sources: np.ndarray, want: np.ndarray, n_cells: int) -> np.ndarray:
+    """Per flat cell ``want[j]``: the query item (``sources``: the query entries' items) whose
+    product on that cell is the largest, the smallest item on ties (-1: no product) -- the
+    choice :meth:`ItemKNN._best_sources` makes, read from the products the scores summed."""
+    cells, back = np.unique(want, return_inverse=True)
+    mark = np.zeros(n_cells, dtype=bool)
+    mark[cells] = True
+    hit = np.flatnonzero(mark[p.cells])  # the products on a listed cell: a few per listed item
+    pair = np.searchsorted(cells, p.cells[hit])
+    src = sources[np.searchsorted(p.ends, hit, side="right")].astype(np.int64)
+    # a cell's products come in query order, its sources ascending: a stable sort by cell keeps
+    # that order, so each cell's first largest product is its smallest best source
+    o = np.argsort(pair, kind="stable")
+    first = _first_max(p.values[hit][o], np.bincount(pair, minlength=len(cells)))
+    out = np.where(first >= 0, src[o][np.maximum(first, 0)], -1) if len(o) else np.full(len(cells), -1, dtype=np.int64)
+    return out[back]
 
 
 #: Similarity key tables up to this size (2 MB) are searched without sorting the needles first:
@@ -590,7 +620,7 @@ class ItemKNN(CountModel):
         q = self._query_rows(batch.customer_idx, batch.context, batch.now)
         sim = self.similarity_
         if q.n == 1:  # one request: its own products, summed directly (never more than sim.nnz)
-            return QueryScores(_direct_product(q, sim), q)
+            return QueryScores(*_direct_product(q, sim), query=q)
         n_products = int((sim.indptr[q.indices + 1] - sim.indptr[q.indices]).sum())
         if n_products >= sim.nnz:
             # a big batch: (similarity_t_ @ q.T).T sums the same products in the same order (query
@@ -600,11 +630,11 @@ class ItemKNN(CountModel):
             qc = q.to_csr()
             product = sp.csr_array(sp.csr_array(self.similarity_t_ @ sp.csr_array(qc.T)).T)
         elif q.n * sim.shape[1] <= _DIRECT_CELLS:
-            return QueryScores(_direct_product(q, sim), q)
+            return QueryScores(*_direct_product(q, sim), query=q)
         else:
             qc = q.to_csr()
             product = sp.csr_array(qc @ sim)
-        return QueryScores(_keep_zero_sums(qc, sim, product), q)
+        return QueryScores(_keep_zero_sums(qc, sim, product), None, query=q)
 
     # -- explanations -------------------------------------------------------------------------
     def _explain(self, batch: Batch, rows: np.ndarray, items: np.ndarray, block: ScoreBlock) -> list[str | None]:
@@ -624,11 +654,15 @@ class ItemKNN(CountModel):
             uniq, inverse = np.unique(np.asarray(rows, dtype=np.int64), return_inverse=True)
             context = csr_rows(batch.context, uniq)  # an empty context stays the shared empty matrix
         context.sort_indices()
-        if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
-            q = block.query if batch.n == 1 else block.query.take(uniq)
+        if isinstance(block, QueryScores) and block.products is not None:  # the products the scores summed
+            want = np.asarray(rows, dtype=np.int64) * batch.n_items + items
+            src = _best_from_products(block.products, block.query.indices, want, batch.n * batch.n_items)
         else:
-            q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
-        src = self._best_sources(q, inverse, items)
+            if isinstance(block, QueryScores):  # this request's query vectors, kept by _score
+                q = block.query if batch.n == 1 else block.query.take(uniq)
+            else:
+                q = self._query_rows(batch.customer_idx[uniq], context, batch.now)
+            src = self._best_sources(q, inverse, items)
         has = src >= 0
         out = np.full(len(items), None, dtype=object)
         if has.any():
@@ -722,11 +756,13 @@ class ItemKNN(CountModel):
 
 
 class QueryScores(ScoreBlock):
-    """ItemKNN's block: the scores, and the query vectors they were computed from (so that the
-    reasons are read from this request, without building the queries again)."""
+    """ItemKNN's block: the scores, the query vectors they were computed from and, when summed
+    directly, the products (so that the reasons are read from this request, without building the
+    queries or looking the similarities up again)."""
 
-    __slots__ = ("query",)
+    __slots__ = ("products", "query")
 
-    def __init__(self, scores: sp.csr_array, query: _Rows) -> None:
+    def __init__(self, scores: sp.csr_array, products: _Products | None, *, query: _Rows) -> None:
         super().__init__(sparse=ScoreBlock.sparse(scores).to_csr())  # float64, sorted indices
         self.query = query
+        self.products = products
