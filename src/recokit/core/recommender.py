@@ -527,10 +527,9 @@ class Recommender(Configurable, abc.ABC):
         """Top-``k`` lists for many customers at once, as one flat table (``write_csv`` and
         ``write_parquet`` take it as it is).
 
-        The stages run on batches of ``batch_size`` customers (default: as many as keep a batch
-        within the model's :attr:`batch_cells` (customer, item) cells -- for most models one dense
-        ``customers x items`` block near 32 MB: 2,048 at most, 20 at a 200,000-item catalogue --
-        so memory stays bounded whatever the catalogue). The result equals calling
+        The stages run on batches of ``batch_size`` customers (default: at most 2,048 and at most
+        :attr:`batch_cells` (customer, item) cells, one dense 32 MB block for most models: 20 at a
+        200,000-item catalogue; memory stays bounded whatever the catalogue). The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
         exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
         a polars Series, a numpy array, a generator); a single id is a ConfigError.
