@@ -69,7 +69,7 @@ def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed, with_tie):
         assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k, tie)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     st.integers(1, 4),
     st.one_of(st.integers(2048, 6000), st.integers(1, 64)),
@@ -121,7 +121,7 @@ def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie, rounded):
         assert np.isnan(got_scores[r, len(want) :]).all()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.integers(1, 5), st.integers(1, 20), st.sampled_from(["distinct", "ties", "infinite"]), st.integers(0, 2**32 - 1), st.booleans())
 def test_top_k_coo_of_long_rows_equals_reference(n, k, kind, seed, with_tie):
     """Rows of many triplets are first cut to the entries a group-maximum bound lets through:

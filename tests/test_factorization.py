@@ -222,7 +222,7 @@ def test_batch_lists_are_the_plain_top_k_of_the_dot_products(ds, scale):
     ui = ds.user_items
     sizes = np.diff(ui.indptr)
     heavy = np.argsort(-sizes, kind="stable")[:5].tolist()
-    rows = sorted(set(heavy + list(range(0, ds.n_customers, max(1, ds.n_customers // 40)))))
+    rows = sorted(set(heavy + list(range(0, ds.n_customers, max(1, ds.n_customers // 20)))))
     customers = ds.customer_ids.ids(np.array(rows))
     got = model.recommend_many(customers, k=6, exclude_purchased=True, reasons=False, backfill=False)
     for u, c in zip(rows, customers, strict=True):
