@@ -149,8 +149,10 @@ class ScoreBlock:
     """A model's scores for a batch: ``rows x items`` floats where *no opinion* is NaN (dense) or
     an absent entry (sparse).
 
-    A model builds its block with :meth:`dense` or :meth:`sparse` — whichever is natural for it;
-    every stage after scoring reads it through this one API, never by checking the type.
+    A model builds its block with :meth:`dense` or :meth:`sparse` — whichever is natural for it —
+    or :meth:`lazy` (scores computed when a stage reads them, ranked by the model's own
+    :class:`LazyScores` otherwise); every stage after scoring reads it through this one API,
+    never by checking the type.
 
     Examples
     --------
