@@ -434,6 +434,8 @@ def batches(pipe: Ruled, ds: Dataset, args) -> list[Target]:
 def throughput(label: str, ds: Dataset, args) -> list[Target]:
     ui = sp.csr_matrix(ds.user_items)  # float64 CSR: implicit's item-item models need exactly that
     users, customers = sample_customers(ds, args.c_batch)
+    reps = -(-args.c_batch // len(users))  # a small set (ml-100k: 943) is listed several times per call:
+    users, customers = np.tile(users, reps), customers * reps  # calls of ~0.1 s or more, less timer noise
     knn, cosine = cosine_pair(args.k_neighbours, args.threads)
     t0 = time.perf_counter()
     knn.fit(ds)
@@ -441,8 +443,10 @@ def throughput(label: str, ds: Dataset, args) -> list[Target]:
         warnings.filterwarnings("ignore", message="Method expects CSR input")  # implicit about its own COO
         cosine.fit(ui, show_progress=False)
     t1 = time.perf_counter()
-    als = ALS(num_threads=args.threads).fit(ds)
-    print(f"\n## {label}: {ds}; fits: ItemKNN + implicit cosine {t1 - t0:.1f} s, ALS {time.perf_counter() - t1:.1f} s")
+    als = ALS(num_threads=args.threads, **({} if args.als_factors is None else {"factors": args.als_factors})).fit(ds)
+    print(f"\n## {label}: {ds}; fits: ItemKNN(k_neighbours={knn.k_neighbours}) + implicit cosine {t1 - t0:.1f} s, "
+          f"ALS(factors={als.factors}) {time.perf_counter() - t1:.1f} s"
+          + (f"; each of the {len(users) // reps:,} sampled customers listed {reps}x per call" if reps > 1 else ""))  # fmt: skip
     targets, misses = [], []
     for name, model, peer in (("ItemKNN", knn, cosine), ("ALS", als, als.model_)):
         print(f"{name}: same top-10 set as implicit for {same_top(model, peer, ds, ui, users, customers):.1%} of 200 customers")
@@ -573,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--knn-interactions", type=int, default=2_000_000)
     p.add_argument("--k-neighbours", type=int, default=ItemKNN().k_neighbours, help="(c) ItemKNN neighbours (default: recokit's)")
     p.add_argument("--threads", type=int, default=1, help="(c) implicit's num_threads for both sides")
+    p.add_argument("--als-factors", type=int, default=None, help="(c) ALS factors (default: recokit's, 16)")
     p.add_argument("--c-batch", type=int, default=10_000, help="(c) customers per recommend_many call, reasons off")
     p.add_argument("--reasons-batch", type=int, default=2_000, help="(c) customers per recommend_many call, reasons on")
     p.add_argument("--memory-items", type=int, default=200_000, help="(d) catalogue")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import polars as pl
 import pytest
@@ -65,6 +67,82 @@ def test_top_k_of_long_rows_equals_reference(n, m, k, kind, seed, with_tie):
     for r in range(n):
         row = got[r]
         assert row[row >= 0].tolist() == reference_top_k(s[r], allowed[r], k, tie)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.one_of(st.integers(2048, 6000), st.integers(1, 64)),
+    st.integers(1, 120),
+    st.sampled_from(["distinct", "ties", "few valid", "blocked best", "infinite"]),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+    st.booleans(),
+)
+def test_top_k_blocked_equals_reference(n, m, k, kind, seed, with_tie, rounded):
+    """The copy-free ranking of a dense block under per-row blocked cells (the group-maximum
+    bound on long rows, a copy on short ones), from the scores or from float32 roundings of them
+    within a margin: the reference's answer, ties and all, and the exact scores of the picked
+    items; the input is left as it was."""
+    from recokit.core import top_k_blocked, top_k_bounded
+    from recokit.core import topk as topk_module
+
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, m))
+    if kind == "ties":
+        s = np.round(s * 4) / 4
+    elif kind == "few valid":
+        s[rng.random((n, m)) < 0.999] = np.nan
+    elif kind == "infinite":
+        s[rng.random((n, m)) < 0.05] = rng.choice([np.inf, -np.inf])
+    blocked = rng.random((n, m)) < 0.02
+    if kind == "blocked best":  # every row's best items blocked, and whole rows of them
+        blocked |= s >= np.quantile(s, 0.99, axis=1, keepdims=True)
+        blocked[rng.random(n) < 0.3] = True
+    tie = rng.permutation(m) if with_tie else None
+    before = s.copy()
+    rows, cols = np.nonzero(blocked)
+    with mock.patch.object(topk_module, "_WHOLE_CELLS", 0):  # the group bound even on a few rows
+        if rounded:  # ranked from float32 scores off by up to a margin, the exact scores read back
+            noise = rng.uniform(-0.01, 0.01, s.shape)  # not monotone: an approx order can invert
+            approx = (s + noise).astype(np.float32)
+            margin = np.full(n, 0.01 + 2.0**-22)  # the noise, then float32's rounding of values < 2
+            picked, got_scores = top_k_bounded(approx, margin, lambda r, c: s[r, c], lambda r: s[r], rows, cols, k, tie)
+        else:
+            picked, got_scores = top_k_blocked(s, rows, cols, k, tie)
+    np.testing.assert_array_equal(s, before)
+    assert picked.shape == got_scores.shape == (n, k)
+    for r in range(n):
+        row = picked[r]
+        want = reference_top_k(s[r], ~blocked[r], k, tie)
+        assert row[row >= 0].tolist() == want
+        assert (row[len(want) :] == -1).all()
+        np.testing.assert_array_equal(got_scores[r, : len(want)], s[r, want])
+        assert np.isnan(got_scores[r, len(want) :]).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 20), st.sampled_from(["distinct", "ties", "infinite"]), st.integers(0, 2**32 - 1), st.booleans())
+def test_top_k_coo_of_long_rows_equals_reference(n, k, kind, seed, with_tie):
+    """Rows of many triplets are first cut to the entries a group-maximum bound lets through:
+    same answer as the reference, ties and non-finite values included."""
+    from recokit.core import top_k_coo
+
+    rng = np.random.default_rng(seed)
+    m = 3000
+    s = rng.random((n, m))
+    if kind == "ties":
+        s = np.round(s * 4) / 4
+    elif kind == "infinite":
+        s[rng.random((n, m)) < 0.05] = rng.choice([np.inf, -np.inf, np.nan])
+    stored = rng.random((n, m)) < rng.uniform(0.05, 1.0, size=(n, 1))  # absent: no opinion
+    tie = rng.permutation(m) if with_tie else None
+    rows, cols = np.nonzero(stored)
+    picked, got = top_k_coo(rows, cols, s[rows, cols], n, k, tie)
+    for r in range(n):
+        want = reference_top_k(s[r], stored[r], k, tie)
+        assert picked[r][picked[r] >= 0].tolist() == want
+        np.testing.assert_array_equal(got[r, : len(want)], s[r, want])
 
 
 @given(scores, st.integers(1, 45), st.data())

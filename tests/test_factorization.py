@@ -207,3 +207,32 @@ def test_binary_als_learns_as_if_each_pair_were_bought_once():
     c = ds.customer_ids.to_list()[0]
     np.testing.assert_array_equal(a.score(Query(customer_id=c, items=[ds.item_ids.to_list()[1]])), b.score(Query(customer_id=c, items=[ds.item_ids.to_list()[1]])))
     assert not np.array_equal(ALS(factors=4, iterations=3, num_threads=1).fit(ds).item_factors_, a.item_factors_)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e20])
+def test_batch_lists_are_the_plain_top_k_of_the_dot_products(ds, scale):
+    """recommend_many ranks from float32 scores within a margin and re-scores the candidates in
+    float64 (factors x 1e20: float32 would overflow, the rows are ranked in float64): its lists
+    are those of a plain Python ranking of every dot product (owned items out, ties to the better
+    best seller), for light and heavy customers, and one request gives the same list."""
+    model = ALS(factors=8, iterations=3, random_state=0, num_threads=1).fit(ds)
+    model.user_factors_ = model.user_factors_ * scale
+    model.item_factors_ = model.item_factors_ * scale
+    model._derive()
+    ui = ds.user_items
+    sizes = np.diff(ui.indptr)
+    heavy = np.argsort(-sizes, kind="stable")[:5].tolist()
+    rows = sorted(set(heavy + list(range(0, ds.n_customers, max(1, ds.n_customers // 20)))))
+    customers = ds.customer_ids.ids(np.array(rows))
+    got = model.recommend_many(customers, k=6, exclude_purchased=True, reasons=False, backfill=False)
+    for u, c in zip(rows, customers, strict=True):
+        owned = set(ui.indices[ui.indptr[u] : ui.indptr[u + 1]].tolist())
+        if not owned:
+            continue
+        pu = model.user_factors_[u].tolist()
+        plain = [(-sum(a * b for a, b in zip(pu, model.item_factors_[i].tolist(), strict=True)), int(model.tie_rank_[i]), i) for i in range(ds.n_items) if i not in owned]
+        want = [i for _, _, i in sorted(plain)[:6]]
+        mine = got.filter(pl.col("customer_id") == c)
+        assert ds.item_ids.index(mine["item_id"].to_list()).tolist() == want
+        np.testing.assert_allclose(mine["score"].to_numpy(), [-s for s, _, _ in sorted(plain)[:6]], rtol=1e-12)
+        assert model.recommend(Query(customer_id=c, k=6, exclude_purchased=True), backfill=False).item_ids == mine["item_id"].to_list()

@@ -457,15 +457,21 @@ def _brute_force_reasons(model: ItemKNN, ds: Dataset, queries: list[Query], rows
     return out
 
 
-@pytest.mark.parametrize("k_neighbours, basket", [(2, 8), (12, 2)])  # in-neighbour walk / key look-up
+@pytest.mark.parametrize(
+    "k_neighbours, basket, table, direct",
+    # in-neighbour walk / dense table / key look-up / the products of a direct product
+    [(2, 8, True, False), (12, 2, True, False), (12, 2, False, False), (12, 2, False, True)],
+)
 @given(data=st.data())
 @settings(max_examples=10)
-def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
+def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, table, direct, data):
     seed = data.draw(st.integers(0, 10_000))
     rng = np.random.default_rng(seed)
     rows = [(c, int(i)) for c in range(30) for i in rng.choice(12, basket, replace=False)]
     ds = Dataset(pl.DataFrame(rows, schema=["customer_id", "item_id"], orient="row"), pl.DataFrame({"item_id": list(range(12))}))
     model = ItemKNN(similarity="cosine", k_neighbours=k_neighbours).fit(ds)
+    if not table:  # as a catalogue too big for the dense similarity table
+        model.similarity_dense_ = None
     queries = [
         Query(customer_id=int(c) if c < 30 else None, items=[int(i) for i in rng.choice(12, int(rng.integers(0, 3)), replace=False)])
         for c in rng.integers(0, 36, 15)
@@ -473,7 +479,13 @@ def test_batch_reasons_equal_a_brute_force_argmax(k_neighbours, basket, data):
     batch = stack_batch(model, queries)
     pairs = rng.integers(0, 15, 40)
     items = rng.integers(0, 12, 40)
-    got = model._explain(batch, pairs, items, model._score(batch))
+    block = model._score(batch)
+    if direct:  # as a batch too small for scipy's product scores it (the products kept)
+        from recokit.models.itemknn import QueryScores, _direct_product
+
+        block = QueryScores(*_direct_product(block.query, model.similarity_), query=block.query)
+        assert block.products is not None
+    got = model._explain(batch, pairs, items, block)
     assert got == _brute_force_reasons(model, ds, queries, pairs, items)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +19,7 @@ from recokit._errors import ContractError
 from recokit.core.topk import densify
 from recokit.data import csr_lookup, csr_rows, entry_rows, ragged_ranges, sorted_unique
 
-__all__ = ["Batch", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
+__all__ = ["Batch", "LazyScores", "Restriction", "ScoreBlock", "Selection", "Source", "indicator"]
 
 
 def indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
@@ -121,12 +122,37 @@ class Batch:
         return replace(self, customer_idx=np.where(visible, self.customer_idx, -1).astype(np.int64))
 
 
+class LazyScores(Protocol):
+    """Scores a model computes only when read: :meth:`ScoreBlock.lazy`. A model whose dense block
+    costs more to write than to rank (ALS: customer vectors times item vectors) ranks without it."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``rows x items``."""
+        ...
+
+    def dense(self) -> np.ndarray:
+        """Every score, ``rows x items`` (NaN = no opinion)."""
+        ...
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The scores of ``(rows[j], cols[j])``, the very numbers :meth:`rank` ranks."""
+        ...
+
+    def rank(self, blocked_rows: np.ndarray, blocked_cols: np.ndarray, k: int, tie: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(picked, scores)``: :func:`~recokit.core.topk.top_k` of each row without the blocked
+        cells, by the scores :meth:`at` gives (-1 / NaN padded)."""
+        ...
+
+
 class ScoreBlock:
     """A model's scores for a batch: ``rows x items`` floats where *no opinion* is NaN (dense) or
     an absent entry (sparse).
 
-    A model builds its block with :meth:`dense` or :meth:`sparse` — whichever is natural for it;
-    every stage after scoring reads it through this one API, never by checking the type.
+    A model builds its block with :meth:`dense` or :meth:`sparse` — whichever is natural for it —
+    or :meth:`lazy` (scores computed when a stage reads them, ranked by the model's own
+    :class:`LazyScores` otherwise); every stage after scoring reads it through this one API,
+    never by checking the type.
 
     Examples
     --------
@@ -137,13 +163,17 @@ class ScoreBlock:
     [nan, 2.0]
     """
 
-    __slots__ = ("_dense", "_sparse")
+    __slots__ = ("_dense", "_lazy", "_sparse")
 
-    def __init__(self, dense: np.ndarray | None = None, sparse: sp.csr_array | None = None) -> None:
-        if (dense is None) == (sparse is None):
-            raise ContractError("a ScoreBlock holds exactly one of dense or sparse scores: use ScoreBlock.dense(...) or ScoreBlock.sparse(...).")
+    def __init__(self, dense: np.ndarray | None = None, sparse: sp.csr_array | None = None, lazy: LazyScores | None = None) -> None:
+        if (dense is not None) + (sparse is not None) + (lazy is not None) != 1:
+            raise ContractError(
+                "a ScoreBlock holds exactly one of dense, sparse or lazy scores: use ScoreBlock.dense(...), "
+                "ScoreBlock.sparse(...) or ScoreBlock.lazy(...)."
+            )
         self._dense = dense
         self._sparse = sparse
+        self._lazy = lazy
 
     @classmethod
     def dense(cls, values: np.ndarray) -> ScoreBlock:
@@ -168,8 +198,29 @@ class ScoreBlock:
         m.sort_indices()
         return cls(sparse=m)
 
+    @classmethod
+    def lazy(cls, scores: LazyScores) -> ScoreBlock:
+        """From scores computed when read (:class:`LazyScores`): dense when a stage reads them
+        as numbers, ranked by ``scores.rank`` without the dense form (the select stage)."""
+        return cls(lazy=scores)
+
+    def _values(self) -> np.ndarray | None:
+        """The dense scores (a lazy block's computed on first read), None for a sparse block."""
+        if self._dense is None and self._lazy is not None:
+            self._dense = self._lazy.dense()
+        return self._dense
+
+    def ranked(self, restriction: Restriction, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(picked, scores)`` of a lazy block ranked by its own :meth:`LazyScores.rank` when only
+        per-row blocked items restrict it; None: the select stage ranks the scores."""
+        if self._lazy is None or not (restriction.item_mask is None or restriction.item_mask.all()):
+            return None
+        return self._lazy.rank(*restriction.blocked_pairs(), k, tie)
+
     @property
     def shape(self) -> tuple[int, int]:
+        if self._lazy is not None:
+            return self._lazy.shape
         if self._dense is not None:
             return (int(self._dense.shape[0]), int(self._dense.shape[1]))
         assert self._sparse is not None
@@ -189,8 +240,8 @@ class ScoreBlock:
 
     def to_dense(self, *, copy: bool = False) -> np.ndarray:
         """``rows x items`` with NaN for no opinion (a view of a dense block unless ``copy``)."""
-        if self._dense is not None:
-            return self._dense.copy() if copy else self._dense
+        if (d := self._values()) is not None:
+            return d.copy() if copy else d
         assert self._sparse is not None
         return densify(self._sparse)
 
@@ -198,9 +249,10 @@ class ScoreBlock:
         """The finite scores as a CSR matrix (stored = opinion)."""
         if self._sparse is not None:
             return self._sparse
-        assert self._dense is not None
-        rows, cols = np.nonzero(np.isfinite(self._dense))
-        m = sp.csr_array((self._dense[rows, cols], (rows, cols)), shape=self.shape)
+        d = self._values()
+        assert d is not None
+        rows, cols = np.nonzero(np.isfinite(d))
+        m = sp.csr_array((d[rows, cols], (rows, cols)), shape=self.shape)
         m.sort_indices()
         return m
 
@@ -208,6 +260,8 @@ class ScoreBlock:
         """The scores at ``(rows[j], cols[j])`` pairs, NaN where no opinion."""
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
+        if self._lazy is not None:  # the numbers the lazy block ranks by
+            return np.asarray(self._lazy.at(rows, cols), dtype=np.float64)
         if self._dense is not None:
             return self._dense[rows, cols].astype(np.float64, copy=True)
         m = self._sparse
@@ -219,8 +273,8 @@ class ScoreBlock:
 
     def row(self, r: int) -> np.ndarray:
         """One row, dense (NaN = no opinion)."""
-        if self._dense is not None:
-            return self._dense[r]
+        if (d := self._values()) is not None:
+            return d[r]
         m = self._sparse
         assert m is not None
         out = np.full(self.shape[1], np.nan)
@@ -231,17 +285,17 @@ class ScoreBlock:
     def take(self, rows: np.ndarray) -> ScoreBlock:
         """The block of the given rows."""
         r = np.asarray(rows, dtype=np.int64)
-        if self._dense is not None:
-            return ScoreBlock.dense(self._dense[r])
+        if (d := self._values()) is not None:
+            return ScoreBlock.dense(d[r])
         assert self._sparse is not None
         return ScoreBlock.sparse(self._sparse[r])
 
     def scale_rows(self, rows: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> ScoreBlock:
         """:meth:`scale` of the given rows only (the others unchanged)."""
         r = np.asarray(rows, dtype=np.int64)
-        if self._dense is not None:
-            out = self._dense.copy()
-            out[r] = ScoreBlock.dense(self._dense[r]).scale(pos, neg).to_dense()
+        if (d := self._values()) is not None:
+            out = d.copy()
+            out[r] = ScoreBlock.dense(d[r]).scale(pos, neg).to_dense()
             return ScoreBlock.dense(out)
         m = self._sparse
         assert m is not None
@@ -255,11 +309,11 @@ class ScoreBlock:
 
     def scale(self, pos: np.ndarray, neg: np.ndarray) -> ScoreBlock:
         """Scores ``>= 0`` of item ``i`` times ``pos[i]``, negative ones times ``neg[i]`` (NaN stays)."""
-        if self._dense is not None:
-            out = self._dense * pos[None, :]
-            if out.size and np.fmin.reduce(self._dense, axis=None) < 0:  # fmin skips NaN; one pass, no mask
-                rr, cc = np.nonzero(self._dense < 0)
-                out[rr, cc] = self._dense[rr, cc] * neg[cc]
+        if (d := self._values()) is not None:
+            out = d * pos[None, :]
+            if out.size and np.fmin.reduce(d, axis=None) < 0:  # fmin skips NaN; one pass, no mask
+                rr, cc = np.nonzero(d < 0)
+                out[rr, cc] = d[rr, cc] * neg[cc]
             return ScoreBlock.dense(out)
         m = self._sparse
         assert m is not None

@@ -96,6 +96,10 @@ class Recommender(Configurable, abc.ABC):
     #: come from components that do (Hybrid, Ruled); otherwise the explain stage words them as a
     #: re-purchase (recokit.core.reasons), never "because you bought" another item.
     explains_owned: ClassVar[bool] = False
+    #: ``recommend_many``'s default batch holds at most this many (customer, item) cells: 4M, one
+    #: 32 MB dense float64 block (a hybrid of four models holds about twenty at once). A model
+    #: whose batch never holds rows x items (sparse scores: ItemKNN) may allow more.
+    batch_cells: ClassVar[int] = 4_000_000
 
     # -- the required hooks --------------------------------------------------------------------
     @abc.abstractmethod
@@ -522,9 +526,9 @@ class Recommender(Configurable, abc.ABC):
         """Top-``k`` lists for many customers at once, as one flat table (``write_csv`` and
         ``write_parquet`` take it as it is).
 
-        The stages run on batches of ``batch_size`` customers (default: as many as keep one
-        dense ``customers x items`` block near 32 MB -- 2,048 at most, 20 at a 200,000-item
-        catalogue -- so memory stays bounded whatever the catalogue). The result equals calling
+        The stages run on batches of ``batch_size`` customers (default: at most 2,048 and at most
+        :attr:`batch_cells` (customer, item) cells, one dense 32 MB block for most models: 20 at a
+        200,000-item catalogue; memory stays bounded whatever the catalogue). The result equals calling
         :meth:`recommend` for each customer with ``Query(customer_id=c, k=k, now=now,
         exclude_purchased=exclude_purchased)``. ``customers`` is a list of ids (any iterable:
         a polars Series, a numpy array, a generator); a single id is a ConfigError.
@@ -563,7 +567,7 @@ class Recommender(Configurable, abc.ABC):
             raise ConfigError(f"recommend_many: batch_size must be an int >= 1 (or None: sized to the catalogue). Got {batch_size!r}.")
         ds = self.dataset_
         if batch_size is None:
-            batch_size = max(1, min(_MAX_BATCH, _BATCH_CELLS // max(ds.n_items, 1)))
+            batch_size = max(1, min(_MAX_BATCH, self.batch_cells // max(ds.n_items, 1)))
         customers = customer_list(customers)
         ds.customer_ids.check_kind(customers, "recommend_many")
         extra, rules_as = catalog_columns(ds.catalog, columns), check_rules_as(rules_as)
@@ -608,11 +612,9 @@ class Recommender(Configurable, abc.ABC):
         return frame.hstack(ds.catalog.select(columns)[item]) if columns else frame
 
 
-#: recommend_many's default batch: at most this many customers, and at most this many
-#: (customer, item) cells per batch (4M cells = 32 MB for one dense float64 block; a hybrid of
-#: four models holds about twenty such blocks at once).
+#: recommend_many's default batch: at most this many customers (and at most
+#: ``Recommender.batch_cells`` (customer, item) cells).
 _MAX_BATCH = 2048
-_BATCH_CELLS = 4_000_000
 
 
 #: No item indices (read-only, shared by every request without context or exclusions).

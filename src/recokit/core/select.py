@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from recokit.core.batch import Restriction, ScoreBlock
-from recokit.core.topk import top_k, top_k_coo
+from recokit.core.topk import top_k, top_k_blocked, top_k_coo
 from recokit.data import entry_rows
 
 __all__ = ["apply_restriction", "fill_from_order", "rank"]
@@ -35,6 +35,9 @@ def rank(block: ScoreBlock, restriction: Restriction, k: int, tie: np.ndarray | 
     equal scores in the order of ``tie`` (each item's rank, e.g. among the best sellers; None:
     the item index)."""
     n = block.shape[0]
+    got = block.ranked(restriction, k, tie)  # a lazy block ranks itself
+    if got is not None:
+        return got
     if block.is_sparse and (n == 1 or block.density < DENSE_ABOVE):
         m = block.to_csr()
         rows = entry_rows(m.indptr)
@@ -44,6 +47,9 @@ def rank(block: ScoreBlock, restriction: Restriction, k: int, tie: np.ndarray | 
         if n == 1:  # one request: rank its own entries, whatever their density
             return _rank_one(cols[ok], vals[ok], k, tie)
         return top_k_coo(rows[ok], cols[ok], vals[ok], n, k, tie)
+    if restriction.item_mask is None or restriction.item_mask.all():
+        # only per-row blocked items (owned, context, exclusions): ranked without a copy
+        return top_k_blocked(block.to_dense(), *restriction.blocked_pairs(), k, tie)
     values = apply_restriction(block.to_dense(copy=True), restriction)
     picked = top_k(values, None, k, tie)
     scores = np.where(picked >= 0, np.take_along_axis(values, np.maximum(picked, 0), axis=1), np.nan)

@@ -3,12 +3,14 @@ the item's place in the shop's best sellers when a model ranks, else the smaller
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from recokit.data import entry_rows
 
-__all__ = ["densify", "top_k", "top_k_coo"]
+__all__ = ["densify", "top_k", "top_k_blocked", "top_k_bounded", "top_k_coo"]
 
 
 #: Rows at least this long, and at least 16 x k, are pre-filtered (see :func:`top_k`).
@@ -52,6 +54,141 @@ def top_k(scores: np.ndarray, allowed: np.ndarray | None, k: int, tie: np.ndarra
             return out
         return _top_k_sparse(rows, cols, -neg[rows, cols], n, k, tie)[0]
     return _top_k_exact(neg, kk, k, tie)
+
+
+#: :func:`top_k_bounded` cuts a long row into at least this many groups of at most ``_GROUP``
+#: items (strided: group ``g`` holds the items ``g, g + G, g + 2 G, ...``, so one reduction over
+#: contiguous memory gives every group's maximum).
+_GROUPS, _GROUP = 512, 40
+#: Up to this many cells, :func:`top_k_bounded` ranks whole rows (one request, a small catalogue).
+_WHOLE_CELLS = 131_072
+
+#: ``exact(rows, cols)``: the exact scores of some cells; ``exact_rows(rows)``: whole rows of them.
+Exact = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ExactRows = Callable[[np.ndarray], np.ndarray]
+
+
+def top_k_blocked(
+    scores: np.ndarray, blocked_rows: np.ndarray, blocked_cols: np.ndarray, k: int, tie: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of ``scores`` with the cells ``(blocked_rows[j], blocked_cols[j])`` not
+    candidates, without copying or writing ``scores``: ``(picked, picked_scores)``, -1 / NaN padded.
+
+    Exact, same order as :func:`top_k` (see :func:`top_k_bounded`, here with exact scores).
+
+    >>> s = np.array([[0.1, 0.9, 0.5, 0.5]])
+    >>> top_k_blocked(s, np.array([0]), np.array([1]), 2)[0].tolist()
+    [[2, 3]]
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    return top_k_bounded(s, np.zeros(s.shape[0]), lambda r, c: s[r, c], lambda r: s[r], blocked_rows, blocked_cols, k, tie)
+
+
+def top_k_bounded(
+    approx: np.ndarray,
+    margin: np.ndarray,
+    exact: Exact,
+    exact_rows: ExactRows,
+    blocked_rows: np.ndarray,
+    blocked_cols: np.ndarray,
+    k: int,
+    tie: np.ndarray | None = None,
+    whole_cells: int = _WHOLE_CELLS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top-``k`` of scores known approximately: ``approx[r, c]`` (any float dtype, NaN =
+    no opinion) is within ``margin[r]`` of the exact score ``exact(r, c)``; the cells
+    ``(blocked_rows[j], blocked_cols[j])`` are not candidates. Returns ``(picked, exact scores)``,
+    -1 / NaN padded, in :func:`top_k`'s order (higher exact score, then the smaller ``tie`` rank
+    or index). Neither array is copied or written.
+
+    A long row's items are split into disjoint groups, each group's maximum taken in one pass. A
+    group without a blocked cell whose maximum is finite holds an allowed item scored at least
+    that maximum minus the margin, so with ``B`` the ``k``-th best such maximum the row's ``k``-th
+    best exact score is at least ``B - margin``, and every item that reaches it has an approximate
+    score of at least ``B - 2 margin``. Only the groups whose maximum reaches that are read again
+    (a few times ``k`` items, ties included); their exact scores are ranked. Rows with fewer than
+    ``k`` such groups, and inputs of at most ``whole_cells`` cells, are ranked whole from
+    ``exact_rows``.
+    """
+    n, m = approx.shape
+    kk = min(k, m)
+    brows, bcols = np.asarray(blocked_rows, dtype=np.int64), np.asarray(blocked_cols, dtype=np.int64)
+    if kk == 0 or m < 16 * kk or n * m <= whole_cells:  # small: a copy costs less than the groups
+        return _rank_rows(exact_rows, np.arange(n), brows, bcols, n, k, tie)
+    # enough groups that a row keeps k clean ones despite its blocked items (owned, context)
+    per = max(2, min(_GROUP, m // max(_GROUPS, 8 * kk, 4 * -(-len(brows) // max(n, 1)))))
+    n_groups = m // per
+    body = approx[:, : per * n_groups].reshape(n, per, n_groups)  # a view: group g = column g of each slab
+    with np.errstate(invalid="ignore"):
+        gmax = np.fmax.reduce(body, axis=1)  # NaN only where the whole group is NaN
+    witness = np.where(np.isfinite(gmax), -gmax, np.inf)
+    inside = bcols < per * n_groups
+    witness[brows[inside], bcols[inside] % n_groups] = np.inf  # a blocked cell may be its maximum
+    bound = _kth_witness(witness, kk) - 2 * margin  # -inf: fewer than kk witnesses
+    good = np.isfinite(bound)
+    rows, cols = _candidates(approx, body, gmax, bound, good, n_groups)
+    blocked = brows * m + bcols
+    if len(blocked) > 1 and not bool(np.all(blocked[1:] >= blocked[:-1])):  # a Restriction's are sorted
+        blocked = np.sort(blocked)
+    if len(blocked) and len(rows):
+        keys = rows * m + cols
+        at = np.minimum(np.searchsorted(blocked, keys), len(blocked) - 1)
+        keep = blocked[at] != keys
+        rows, cols = rows[keep], cols[keep]
+    vals = np.asarray(exact(rows, cols), dtype=np.float64)
+    finite = np.isfinite(vals)
+    picked, picked_scores = _top_k_sparse(rows[finite], cols[finite], vals[finite], n, k, tie)
+    with np.errstate(invalid="ignore"):
+        rest = np.flatnonzero(~good & ((gmax > -np.inf).any(axis=1) | (approx[:, per * n_groups :] > -np.inf).any(axis=1)))
+    if len(rest):  # few finite groups (a sparse row of opinions, most items blocked): rank whole
+        picked[rest], picked_scores[rest] = _rank_rows(exact_rows, rest, brows, bcols, n, k, tie)
+    return picked, picked_scores
+
+
+def _kth_witness(witness: np.ndarray, kk: int) -> np.ndarray:
+    """Per row, a score that ``kk`` distinct groups reach (``witness``: negated group maxima, +inf
+    = not a witness): the ``kk``-th best of the maxima of ``2 kk`` blocks of groups (strided like
+    the groups; a block's maximum is one group's), a little below the ``kk``-th best group maximum
+    and a partition of ``2 kk`` values instead of every group's. -inf: fewer than ``kk``."""
+    n, n_groups = witness.shape
+    blocks = 2 * kk
+    if n_groups < 4 * blocks:
+        return -np.partition(witness, kk - 1, axis=1)[:, kk - 1]
+    per = n_groups // blocks
+    best = witness[:, : per * blocks].reshape(n, per, blocks).min(axis=1)
+    if per * blocks < n_groups:  # the groups left over join the last block
+        best[:, -1] = np.minimum(best[:, -1], witness[:, per * blocks :].min(axis=1))
+    return -np.partition(best, kk - 1, axis=1)[:, kk - 1]
+
+
+def _rank_rows(
+    exact_rows: ExactRows, rows: np.ndarray, brows: np.ndarray, bcols: np.ndarray, n: int, k: int, tie: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of some whole rows (``exact_rows(rows)``, a copy is written) with their
+    blocked cells removed: ``(picked, scores)`` of those rows."""
+    sub = np.array(exact_rows(rows), dtype=np.float64)
+    mine = np.isin(brows, rows) if len(rows) < n else np.ones(len(brows), dtype=bool)
+    sub[np.searchsorted(rows, brows[mine]), bcols[mine]] = np.nan
+    picked = top_k(sub, None, k, tie)
+    return picked, np.where(picked >= 0, np.take_along_axis(sub, np.maximum(picked, 0), axis=1), np.nan)
+
+
+def _candidates(
+    a: np.ndarray, body: np.ndarray, gmax: np.ndarray, bound: np.ndarray, good: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k_bounded`'s candidates of the ``good`` rows: the cells whose finite
+    approximate score reaches the row's ``bound``, as (row, column), sorted by row then column."""
+    per = body.shape[1]
+    with np.errstate(invalid="ignore"):
+        g_rows, g_cols = np.nonzero((gmax >= bound[:, None]) & good[:, None])
+        got = body[g_rows, :, g_cols]  # n_selected x per: the selected groups' scores
+        r, j = np.nonzero((got >= bound[g_rows, None]) & (got < np.inf))
+        tail = a[:, per * n_groups :]
+        t_rows, t_cols = np.nonzero((tail >= bound[:, None]) & (tail < np.inf) & good[:, None])
+    rows = np.concatenate([g_rows[r], t_rows]).astype(np.int64, copy=False)
+    cols = np.concatenate([g_cols[r] + j * n_groups, t_cols + per * n_groups]).astype(np.int64, copy=False)
+    order = np.lexsort((cols, rows))
+    return rows[order], cols[order]
 
 
 def _key(cols: np.ndarray, tie: np.ndarray | None) -> np.ndarray:
@@ -115,9 +252,33 @@ def top_k_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int,
     """:func:`top_k` for scores given as (row, col, value) triplets (absent = no opinion).
 
     Returns ``(picked, picked_scores)``, each ``n_rows x k``, -1 / NaN padded. Same order as
-    :func:`top_k`: higher score first, then the smaller tie rank (``tie``) or column.
+    :func:`top_k`: higher score first, then the smaller tie rank (``tie``) or column. A
+    non-finite value is no opinion, as in :func:`top_k`.
     """
+    ok = np.isfinite(vals)
+    if not ok.all():
+        rows, cols, vals = rows[ok], cols[ok], vals[ok]
     return _top_k_sparse(rows, cols, vals, n_rows, k, tie)
+
+
+#: :func:`_coo_bound` groups a row's entries by this many consecutive ones.
+_COO_GROUP = 8
+
+
+def _coo_bound(vals: np.ndarray, pos: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
+    """Per row of triplets sorted by row (``pos``: each entry's place in its row), a score its
+    ``k``-th best finite entry reaches: the ``k``-th best finite maximum of its groups of
+    ``_COO_GROUP`` consecutive entries (each such maximum is a distinct entry); -inf for rows with
+    fewer such groups (keep them whole)."""
+    firsts = np.flatnonzero(pos % _COO_GROUP == 0)  # every row starts a group: none straddles rows
+    gmax = np.maximum.reduceat(vals, firsts)  # NaN where a group holds one: not a witness
+    n_groups = -(-counts // _COO_GROUP)
+    g_pos = np.arange(len(firsts)) - np.repeat(np.cumsum(n_groups) - n_groups, n_groups)
+    packed = np.full((len(counts), int(n_groups.max(initial=0))), np.inf)
+    packed[np.repeat(np.arange(len(counts)), n_groups), g_pos] = np.where(np.isfinite(gmax), -gmax, np.inf)
+    if packed.shape[1] < k:
+        return np.full(len(counts), -np.inf)
+    return -np.partition(packed, k - 1, axis=1)[:, k - 1]
 
 
 def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, k: int, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +292,12 @@ def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: 
     counts = np.bincount(rows, minlength=n_rows)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = np.arange(len(rows)) - starts[rows]
+    if len(rows) >= 16 * k * max(n_rows, 1):  # long rows: only the entries that can be in a top k
+        keep = vals >= _coo_bound(vals, pos, counts, k)[rows]
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        counts = np.bincount(rows, minlength=n_rows)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos = np.arange(len(rows)) - starts[rows]
     # very long rows (a customer who bought half the shop) would blow up the packed array
     width = int(min(counts.max(initial=0), max(4 * k, np.quantile(counts, 0.99) if n_rows else 0)))
     picked = np.full((n_rows, k), -1, dtype=np.int64)

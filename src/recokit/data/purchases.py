@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from recokit.data.arrays import ragged_ranges
 from recokit.data.time import DAY_US
 
 if TYPE_CHECKING:
@@ -83,14 +82,27 @@ def _one_customer_latest(log: sp.csr_array, customer: int, items: np.ndarray, no
 
 
 def _latest(log: sp.csr_array, cust: np.ndarray, items: np.ndarray, now_us: float) -> np.ndarray:
-    """Per pair ``(cust[j], items[j])``: the latest purchase time (us) at or before ``now_us``, -inf if none."""
-    lo, hi = log.indptr[cust], log.indptr[cust + 1]
-    pos = ragged_ranges(lo, hi)
-    pair = np.repeat(np.arange(len(cust)), hi - lo)
-    hit = (log.indices[pos] == items[pair]) & (log.data[pos] <= now_us)
-    latest = np.full(len(cust), -np.inf)
-    np.maximum.at(latest, pair[hit], log.data[pos[hit]])
-    return latest
+    """Per pair ``(cust[j], items[j])``: the latest purchase time (us) at or before ``now_us``, -inf if none.
+
+    A row's entries are sorted by item, then time: one binary search per pair, all pairs at
+    once, finds the first entry after ``(item, now)``; the entry before it is the answer when it
+    is that item (a batch of lists costs a few passes over the pairs, not over their histories).
+    """
+    row_lo = log.indptr[cust].astype(np.int64)
+    lo, hi = row_lo.copy(), log.indptr[cust + 1].astype(np.int64)
+    last = max(len(log.indices) - 1, 0)
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = np.minimum((lo + hi) // 2, last)
+        at_item = log.indices[mid]
+        after = (at_item > items) | ((at_item == items) & (log.data[mid] > now_us))
+        hi = np.where(active & after, mid, hi)
+        lo = np.where(active & ~after, mid + 1, lo)
+    before = np.maximum(lo - 1, 0)
+    hit = (lo > row_lo) & (log.indices[before] == items) if len(log.indices) else np.zeros(len(cust), dtype=bool)
+    return np.where(hit, log.data[before] if len(log.indices) else 0.0, -np.inf)
 
 
 def ago(days: float) -> str:
