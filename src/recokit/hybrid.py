@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
-from recokit.core import Batch, Recommender, ScoreBlock, clone, explained, scored, top_k, top_k_coo
+from recokit.core import Batch, Recommender, Restriction, ScoreBlock, clone, explained, scored, top_k, top_k_coo
 from recokit.data import DataChange, Dataset, csr_lookup, entry_rows
 from recokit.params import Custom, Interval, OneOf, Optional, param
 
@@ -134,6 +134,9 @@ def _best(block: ScoreBlock, depth: int, tie: np.ndarray | None) -> tuple[np.nda
         picked[rows[order], pos] = cols[order]
         scores[rows[order], pos] = vals[order]
         return picked, scores
+    got = block.ranked(Restriction(None, np.empty(0, np.int64), *block.shape), depth, tie)
+    if got is not None:  # a lazy block (ALS) ranks itself, without writing every score
+        return got
     dense = block.to_dense()
     picked = top_k(dense, None, depth, tie)
     return picked, np.where(picked >= 0, np.take_along_axis(dense, np.maximum(picked, 0), axis=1), np.nan)
