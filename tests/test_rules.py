@@ -729,33 +729,67 @@ def test_refresh_with_a_catalogue_keeps_the_purchases_of_an_earlier_refresh():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.one_of(st.floats(0, 10), st.just(np.nan)), min_size=12, max_size=12),
-    st.lists(st.sampled_from(["a", "b", "c", None]), min_size=12, max_size=12),
-    st.lists(st.sampled_from(["x", "y"]), min_size=12, max_size=12),
+    st.lists(st.one_of(st.sampled_from([1.0, 2.0, 3.0, np.nan]), st.floats(0, 10)), min_size=60, max_size=60),
+    st.lists(st.sampled_from(["a", "b", "c", None]), min_size=60, max_size=60),
+    st.lists(st.sampled_from(["x", "y"]), min_size=60, max_size=60),
     st.integers(1, 3),
     st.integers(1, 12),
-    st.lists(st.integers(0, 11), max_size=3),
+    st.lists(st.integers(0, 59), max_size=3),
 )
 def test_the_bulk_limit_walk_equals_the_audited_one_by_one_walk(scores, group, sport, cap, k, pinned):
     """Skipping full groups in bulk picks exactly what the one-item-at-a-time walk (the audit's,
-    which records every skip) picks: same items, same slots, same sources."""
+    which records every skip) picks: same items, same slots, same sources; and a sparse block of
+    the same scores (its rest taken from its stored opinions, not the catalogue) picks the same.
+    60 items: more than the first candidates (4 k, at least 16), so the walk goes on past them."""
+    import scipy.sparse as sp
+
     from recokit.rules.select import select_under_limits
 
-    ids = [f"i{j}" for j in range(12)]
+    ids = [f"i{j}" for j in range(60)]
     catalog = pl.DataFrame({"item_id": ids, "category": group, "sport": sport})
-    ds = Dataset(pl.DataFrame({"customer_id": [1, 1, 2], "item_id": ["i0", "i1", "i2"]}), catalog)
+    # item j sold to (7 j mod 11) customers: the best-seller order (equal scores go to the better
+    # seller) is far from the id order; customer 1 owns i1 only
+    buyers = [(c, ids[j]) for j in range(60) for c in range(2, 2 + (7 * j) % 11)] + [(1, "i1")]
+    ds = Dataset(pl.DataFrame({"customer_id": [c for c, _ in buyers], "item_id": [i for _, i in buyers]}), catalog)
     rules = [MaxPerGroup("category", cap, name="cap"), MaxPerGroup("sport", cap + 1, name="sport cap")]
     if pinned:
         rules.append(Pin([ids[p] for p in pinned], position=2, name="promo"))
     model = Ruled(Fixed(scores=scores), rules).fit(ds)
     batch = model.resolve(Query(customer_id=1, k=k))
     block, restriction = model._score(batch), model._restriction(batch)
+    dense = block.to_dense()
+    cols = np.flatnonzero(np.isfinite(dense[0]))
+    sparse = ScoreBlock.sparse(sp.csr_array((dense[0, cols], (np.zeros(len(cols), dtype=np.int64), cols)), shape=dense.shape))
     source = model._backfill_source(batch, True)
     compiled = model.rules_.compiled_
-    fast = select_under_limits(compiled, block, restriction, batch.k, source)
-    audited = select_under_limits(compiled, block, restriction, batch.k, source, record=[])
-    assert fast.picked.tolist() == audited.picked.tolist()
-    assert fast.source.tolist() == audited.source.tolist()
+    got = [select_under_limits(compiled, b, restriction, batch.k, source, record=rec, tie=model.tie_rank_) for b in (block, sparse) for rec in (None, [])]
+    for other in got[1:]:
+        assert other.picked.tolist() == got[0].picked.tolist()
+        assert other.source.tolist() == got[0].source.tolist()
+
+
+def test_past_the_first_candidates_equal_scores_still_go_to_the_better_seller():
+    """The walk past the first 4 k candidates (dense row or a sparse block's stored opinions)
+    keeps the tie rule: 20 items of one category scored first (at most 1 of it allowed), then
+    i40 and i50 equal; i50 sells more, so it takes the last slot."""
+    import scipy.sparse as sp
+
+    from recokit.rules.select import select_under_limits
+
+    ids = [f"i{j}" for j in range(60)]
+    catalog = pl.DataFrame({"item_id": ids, "category": ["a" if j < 20 else "b" for j in range(60)]})
+    ds = Dataset(pl.DataFrame({"customer_id": [1, 2, 3, 4], "item_id": ["i50", "i50", "i40", "i59"]}), catalog)
+    scores = [10.0 - j / 10 if j < 20 else np.nan for j in range(60)]
+    scores[40] = scores[50] = 0.5
+    model = Ruled(Fixed(scores=scores), [MaxPerGroup("category", 1, name="one each")]).fit(ds)
+    batch = model.resolve(Query(k=2))
+    block, restriction = model._score(batch), model._restriction(batch)
+    dense = block.to_dense()
+    cols = np.flatnonzero(np.isfinite(dense[0]))
+    sparse = ScoreBlock.sparse(sp.csr_array((dense[0, cols], (np.zeros(len(cols), dtype=np.int64), cols)), shape=dense.shape))
+    for b in (block, sparse):
+        sel = select_under_limits(model.rules_.compiled_, b, restriction, 2, None, tie=model.tie_rank_)
+        assert [ids[i] for i in sel.picked[0]] == ["i0", "i50"]
 
 
 def test_a_pin_asking_beyond_a_small_catalogue_still_closes_a_short_list():

@@ -63,8 +63,9 @@ class FactorScores:
 
     def __init__(self, model: _Factorization, customer_idx: np.ndarray) -> None:
         self.model = model
-        self.users = model.user_factors_[customer_idx]
-        self.no_opinion = ~model.has_history_[customer_idx]  # nothing learnt about them: NaN
+        safe = np.maximum(customer_idx, 0)
+        self.users = model.user_factors_[safe]
+        self.no_opinion = (customer_idx < 0) | ~model.has_history_[safe]  # anonymous, or nothing learnt about them: NaN
         self.shape = (len(customer_idx), len(model.item_factors_))
 
     def dense(self) -> np.ndarray:
@@ -234,7 +235,7 @@ class _Factorization(Recommender):
         context items: a customer vector computed from the history plus the context. Others: NaN."""
         ctx = np.flatnonzero(batch.has_context)
         cust = np.flatnonzero(batch.known & ~batch.has_context)
-        if len(cust) == batch.n:  # ranked without the dense block, computed only if a stage reads it
+        if not len(ctx):  # ranked without the dense block, computed only if a stage reads it
             return ScoreBlock.lazy(FactorScores(self, batch.customer_idx))
         out = np.full((batch.n, batch.n_items), np.nan)
         if len(cust):

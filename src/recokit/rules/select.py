@@ -87,6 +87,17 @@ class RowPicker:
             if len(got) < want:  # every open item was offered
                 return
 
+    def fill_from_entries(self, cols: np.ndarray, vals: np.ndarray, mask: np.ndarray, need: int, source: int) -> None:
+        """Take from one row's stored scores (``cols``, ``vals``; ``mask`` allowed), in ranking
+        order: a sparse row is sorted whole (its opinions only), never scanned as a catalogue.
+        Marks the row :attr:`exhausted` when it is still short and nothing is left to take."""
+        ok = np.isfinite(vals) & mask[cols]
+        cols, vals = cols[ok], vals[ok]
+        order = np.lexsort((cols if self.tie is None else self.tie[cols], -vals))
+        self.fill(cols[order].tolist(), need, source)
+        if len(self.picked) < need and not (mask & self.takeable(np.arange(len(mask)), limits=not self.audit)).any():
+            self.exhausted = True
+
     def fill(self, candidates: Iterable[int], need: int, source: int) -> None:
         """Take candidates in order until ``need`` items are picked (beyond pins)."""
         if self.audit or not self.limits:
@@ -193,6 +204,7 @@ def select_under_limits(
     n = block.shape[0]
     width = max(4 * k, 16)
     cand, _ = rank(block, restriction, width, tie)
+    csr = block.to_csr() if block.is_sparse else None
     pickers: list[tuple[RowPicker, dict[int, tuple[int, Rule]], int]] = []
     for r in range(n):
         mask = restriction.row_mask(r)
@@ -202,7 +214,11 @@ def select_under_limits(
         row_cand = cand[r][cand[r] >= 0]
         picker.fill(row_cand.tolist(), need, Source.MODEL)
         if len(picker.picked) < need and len(row_cand) == width:  # ran out of candidates: the rest of the row
-            picker.fill_from_row(block.row(r), mask, need, Source.MODEL)
+            if csr is not None:  # only the row's opinions can be taken from it
+                lo, hi = csr.indptr[r], csr.indptr[r + 1]
+                picker.fill_from_entries(csr.indices[lo:hi].astype(np.int64), csr.data[lo:hi], mask, need, Source.MODEL)
+            else:
+                picker.fill_from_row(block.row(r), mask, need, Source.MODEL)
         pickers.append((picker, taken, need))
     short = np.array([r for r, (p, _, need) in enumerate(pickers) if len(p.picked) < need and not p.exhausted], dtype=np.int64)
     fb_block = None
