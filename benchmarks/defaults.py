@@ -57,7 +57,7 @@ STUDIES: list[tuple[str, Callable[[], recokit.Recommender], str, list]] = [
     ("BuyAgain(half_life_days)", lambda: recokit.BuyAgain(), "half_life_days", [None, 30.0, 90.0, 365.0]),
     # what a blend reads of each model: only ml-100k's 1,682 items reach the larger cuts
     ("Hybrid(ItemKNN, ALS, Popularity)", lambda: recokit.Hybrid({"knn": recokit.ItemKNN(), "als": recokit.ALS(), "top": recokit.Popularity()}),
-     "depth", [50, 200, 1000, None]),
+     "depth", [50, 200, 500, 1000, None]),
 ]
 
 

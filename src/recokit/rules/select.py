@@ -105,10 +105,10 @@ class RowPicker:
             return
         cand = np.fromiter(candidates, dtype=np.int64)
         cand = cand[self.takeable(cand)]
-        step = 4 * need
         while len(self.picked) < need and len(cand):
-            # the walk of a few at a time, then the rest re-checked against the limits in bulk:
-            # a group that filled stays full, so what the check removes the walk would skip
+            # the walk of as many as are missing, then the rest re-checked against the limits in
+            # bulk: a group that filled stays full, so what the check removes the walk would skip
+            step = max(8, need - len(self.picked))
             self._walk(cand[:step].tolist(), need, source)
             cand = cand[step:]
             if len(cand) and len(self.picked) < need:
