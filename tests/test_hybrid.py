@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -192,6 +192,7 @@ def reference_cut(v: np.ndarray, depth: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("how", ["rank", "minmax"])
+@settings(max_examples=40)
 @given(vs=vectors, depth=st.integers(1, 8), w0=st.floats(0.1, 5))
 def test_depth_shares_each_models_best_items_only(how, vs, depth, w0):
     """docs/models/hybrid.md: with ``depth``, a model's opinion is its ``depth`` best items (ties
@@ -314,6 +315,7 @@ def test_same_model_twice_is_refused():
         Hybrid([p, p])
 
 
+@settings(max_examples=50)
 @given(
     hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 30)), elements=st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0]), st.floats(-3, 3))),
     st.integers(1, 32),

@@ -727,7 +727,7 @@ def test_refresh_with_a_catalogue_keeps_the_purchases_of_an_earlier_refresh():
     assert "a" not in ruled.recommend(Query(customer_id=1, k=3)).item_ids
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.one_of(st.sampled_from([1.0, 2.0, 3.0, np.nan]), st.floats(0, 10)), min_size=60, max_size=60),
     st.lists(st.sampled_from(["a", "b", "c", None]), min_size=60, max_size=60),
