@@ -7,7 +7,7 @@ A hybrid is itself a Recommender, so it nests, takes business rules (wrap it in
     Each model's scores are turned, per request, into a **share**: the model hands out exactly
     its weight over the items it has an opinion on, more to the items it ranks higher
     (``normalize="rank"``: by rank; ``"minmax"``: by score; ``"none"``: raw scores), over at most
-    its ``depth`` best items of the request (default 1,000). The shares are summed. A model with no opinion on an item gives it nothing and keeps its whole share
+    its ``depth`` best items of the request (default 500). The shares are summed. A model with no opinion on an item gives it nothing and keeps its whole share
     for the items it does score, so a sparse model (association rules on a product page) is
     never drowned by a dense one (best sellers scoring every item); an item no model has an
     opinion on stays NaN. See docs/models/hybrid.md for the exact formulas and guarantees.
@@ -248,7 +248,7 @@ class Hybrid(Recommender):
         doc="How 'blend' turns each model's scores into its share of the request: by rank, by score, or raw scores.",
     )
     depth: int | None = param(
-        default=1000,
+        default=500,
         check=Optional(Interval(int, low=1)),
         doc="With 'blend', each model's opinion is its best `depth` items of the request (equal scores: the better seller first); "
         "None: every item it scores (a sort of the catalogue per request for a model that scores every item).",
