@@ -35,7 +35,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from recokit._errors import ConfigError, ContractError
-from recokit.core import Batch, Recommender, Restriction, ScoreBlock, clone, explained, scored, top_k, top_k_coo
+from recokit.core import (
+    Batch,
+    Recommender,
+    Restriction,
+    ScoreBlock,
+    clone,
+    explained,
+    scored,
+    top_k,
+    top_k_coo,
+)
 from recokit.data import DataChange, Dataset, csr_lookup, entry_rows
 from recokit.params import Custom, Interval, OneOf, Optional, param
 
