@@ -17,10 +17,10 @@ _SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCh
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS
 )
-# CI explores more examples, derandomized so a red CI run is reproducible (and never a coin toss);
+# CI explores more examples (70: the suite stays under its 4 minutes on 2 cores), derandomized so a red CI run is reproducible (and never a coin toss);
 # development runs stay random and find new cases.
 settings.register_profile(
-    "ci", max_examples=100, deadline=None, suppress_health_check=_SUPPRESS, derandomize=True, print_blob=True
+    "ci", max_examples=70, deadline=None, suppress_health_check=_SUPPRESS, derandomize=True, print_blob=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
