@@ -129,21 +129,7 @@ def _best(block: ScoreBlock, depth: int, tie: np.ndarray | None) -> tuple[np.nda
     sorted whole; a sparse one ranks only its stored scores."""
     if block.is_sparse:
         m = block.to_csr()
-        rows, cols, vals = entry_rows(m.indptr), m.indices.astype(np.int64), m.data
-        ok = np.isfinite(vals)
-        rows, cols, vals = rows[ok], cols[ok], vals[ok]
-        counts = np.bincount(rows, minlength=block.shape[0])
-        if counts.max(initial=0) > depth:  # some row is cut
-            return top_k_coo(rows, cols, vals, block.shape[0], depth, tie)
-        # no row reaches the cut (the usual sparse model): each row's opinions sorted, packed
-        order = np.lexsort((cols if tie is None else tie[cols], -vals, rows))
-        width = int(counts.max(initial=0))
-        pos = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows[order]]
-        picked = np.full((block.shape[0], width), -1, dtype=np.int64)
-        scores = np.full((block.shape[0], width), np.nan)
-        picked[rows[order], pos] = cols[order]
-        scores[rows[order], pos] = vals[order]
-        return picked, scores
+        return top_k_coo(entry_rows(m.indptr), m.indices.astype(np.int64), m.data, block.shape[0], depth, tie)
     got = block.ranked(Restriction(None, np.empty(0, np.int64), *block.shape), depth, tie)
     if got is not None:  # a lazy block (ALS) ranks itself, without writing every score
         return got

@@ -75,7 +75,7 @@ class RowPicker:
         limits keep short never sorts the catalogue."""
         while len(self.picked) < need:
             want = 4 * (need - len(self.picked))
-            open_ = mask & self.takeable(np.arange(len(row)), limits=not self.audit)
+            open_ = self._open(mask)
             if not open_.any():
                 self.exhausted = True
                 return
@@ -95,8 +95,13 @@ class RowPicker:
         cols, vals = cols[ok], vals[ok]
         order = np.lexsort((cols if self.tie is None else self.tie[cols], -vals))
         self.fill(cols[order].tolist(), need, source)
-        if len(self.picked) < need and not (mask & self.takeable(np.arange(len(mask)), limits=not self.audit)).any():
+        if len(self.picked) < need and not self._open(mask).any():
             self.exhausted = True
+
+    def _open(self, mask: np.ndarray) -> np.ndarray:
+        """The catalogue's items that may still be taken: allowed by ``mask``, not seen, with room
+        in their groups (the audit walks full groups too, to record them)."""
+        return mask & self.takeable(np.arange(len(mask)), limits=not self.audit)
 
     def fill(self, candidates: Iterable[int], need: int, source: int) -> None:
         """Take candidates in order until ``need`` items are picked (beyond pins)."""
